@@ -1,0 +1,105 @@
+# sluice — build, test, run, benchmark, install.
+#
+#   make            build everything (C11, -Wall -Wextra -Werror -O2)
+#   make check      install missing test tools, build, run the whole suite
+#   make check SAN=1    the same, built with ASan and UBSan
+#   make run        build and start a mail server on 127.0.0.1:2525 (PORT=)
+#   make bench      print throughput and memory figures, next to Postfix
+#   make install    PREFIX=/usr/local DESTDIR= (stages go to libexec/sluice)
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+SYSCONFDIR ?= /etc/sluice
+SPOOLDIR ?= /var/spool/sluice
+BINDIR = $(PREFIX)/bin
+LIBEXECDIR = $(PREFIX)/libexec/sluice
+MANDIR = $(PREFIX)/share/man
+
+CC ?= cc
+ifeq ($(origin CC),default)
+CC = cc
+endif
+OPT ?= -O2
+WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+DEFS = -D_GNU_SOURCE -DSLUICE_CONFDIR='"$(SYSCONFDIR)"' \
+       -DSLUICE_SPOOLDIR='"$(SPOOLDIR)"' -DSLUICE_LIBEXECDIR='"$(LIBEXECDIR)"'
+CFLAGS_ALL = -std=c11 $(OPT) $(WARN) $(DEFS) -Ilib $(CFLAGS)
+LDFLAGS_ALL = $(LDFLAGS)
+ifeq ($(SAN),1)
+OPT = -O1 -g
+CFLAGS_ALL += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS_ALL += -fsanitize=address,undefined
+endif
+
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(LIB_SRC:.c=.o)
+LIBA = lib/libsluice.a
+PROGS = $(patsubst %.c,%,$(wildcard bin/*.c libexec/*.c))
+TESTPROGS = $(patsubst %.c,%,$(wildcard t/*.c))
+CONF_TEXT = $(filter-out %.cdb %.in,$(wildcard conf/*))
+CONF_CDB = $(addsuffix .cdb,$(CONF_TEXT))
+
+# Libraries each program needs beyond libsluice and tinycdb.
+LIBS = -lcdb
+LIBS_libexec/sluice-smtp = -lcares -lssl -lcrypto
+
+all: $(PROGS) $(CONF_CDB) $(if $(wildcard bin/sendmail.c),bin/mailq)
+
+# Rebuild everything when the compiler or its flags change (SAN=1 and back).
+.build-flags: FORCE
+	@echo '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL)' | cmp -s - $@ || \
+	  echo '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL)' > $@
+FORCE:
+
+lib/%.o: lib/%.c lib/*.h .build-flags
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+bin/%: bin/%.c $(LIBA) .build-flags
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_$@) $(LIBS)
+libexec/%: libexec/%.c $(LIBA) .build-flags
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_$@) $(LIBS)
+t/%: t/%.c $(LIBA) .build-flags
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_$@) $(LIBS)
+
+conf/%.cdb: conf/% bin/sluice-mkcdb
+	bin/sluice-mkcdb -o $@ $<
+
+# mailq is sendmail -bp, as everywhere.
+bin/mailq: bin/sendmail
+	ln -sf sendmail $@
+
+deps:
+	@.ci/deps
+
+check: deps
+	$(MAKE) all $(TESTPROGS)
+	prove -j2 -f t/
+
+run: deps
+	$(MAKE) all
+	@t/run.sh
+
+bench: deps
+	$(MAKE) all
+	@t/bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)
+	for p in $(filter bin/%,$(PROGS)); do install -m 755 $$p $(DESTDIR)$(BINDIR)/; done
+	[ ! -e bin/sendmail ] || ln -sf sendmail $(DESTDIR)$(BINDIR)/mailq
+	for p in $(filter libexec/%,$(PROGS)); do install -m 755 $$p $(DESTDIR)$(LIBEXECDIR)/; done
+	for f in $(CONF_TEXT); do \
+	  [ -e $(DESTDIR)$(SYSCONFDIR)/$${f#conf/} ] || install -m 644 $$f $(DESTDIR)$(SYSCONFDIR)/; done
+	for s in 1 5 8; do install -d $(DESTDIR)$(MANDIR)/man$$s; \
+	  for m in man/*.$$s; do [ ! -e $$m ] || install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done; done
+	install -d -m 750 $(DESTDIR)$(SPOOLDIR)
+
+clean:
+	rm -f lib/*.o $(LIBA) $(PROGS) $(TESTPROGS) conf/*.cdb bin/mailq .build-flags
+	rm -rf var
+
+.PHONY: all check run bench install clean deps FORCE

@@ -1,0 +1,152 @@
+#include "conf.h"
+#include "table.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct table conf_table;
+static int conf_opened;
+
+const char *
+conf_dir(void)
+{
+	const char *d = getenv("SLUICE_CONF");
+
+	return (d != NULL && *d != '\0') ? d : SLUICE_CONFDIR;
+}
+
+/* Values handed out stay valid for the life of the process. */
+#define CONF_CACHE 64
+static struct {
+	char *key, *val;
+} cache[CONF_CACHE];
+static size_t ncache;
+
+const char *
+conf_get(const char *key, const char *def)
+{
+	char val[4096];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < ncache; i++)
+		if (strcmp(cache[i].key, key) == 0)
+			return cache[i].val ? cache[i].val : def;
+	if (!conf_opened) {
+		conf_opened = 1;
+		if (table_open(&conf_table, "config") < 0)
+			conf_table.fd = -1;
+	}
+	rc = table_get(&conf_table, key, val, sizeof val);
+	if (ncache < CONF_CACHE) {
+		cache[ncache].key = strdup(key);
+		cache[ncache].val = rc == 1 ? strdup(val) : NULL;
+		if (cache[ncache].key != NULL) {
+			ncache++;
+			return cache[ncache - 1].val ? cache[ncache - 1].val : def;
+		}
+	}
+	return rc == 1 ? strdup(val) : def;
+}
+
+const char *
+conf_spool(void)
+{
+	const char *d = getenv("SLUICE_SPOOL");
+
+	if (d != NULL && *d != '\0')
+		return d;
+	return conf_get("spool", SLUICE_SPOOLDIR);
+}
+
+static long long
+parse_unit(const char *s, const char *units, const long long *mult)
+{
+	char *end;
+	long long v;
+	const char *u;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || v < 0)
+		return -1;
+	if (*end == '\0')
+		return v;
+	if (end[1] != '\0' || (u = strchr(units, *end)) == NULL)
+		return -1;
+	if (v > (long long)9e15 / mult[u - units])
+		return -1;
+	return v * mult[u - units];
+}
+
+long long
+conf_parse_time(const char *s)
+{
+	static const long long m[] = { 1, 60, 3600, 86400, 604800 };
+
+	return parse_unit(s, "smhdw", m);
+}
+
+long long
+conf_parse_size(const char *s)
+{
+	static const long long m[] = { 1024, 1024, 1048576, 1073741824 };
+
+	return parse_unit(s, "kKMG", m);
+}
+
+static long long
+conf_parsed(const char *key, long long def, long long (*parse)(const char *))
+{
+	const char *v = conf_get(key, NULL);
+	long long n;
+
+	if (v == NULL)
+		return def;
+	n = parse(v);
+	return n < 0 ? def : n;
+}
+
+long long
+conf_time(const char *key, long long def)
+{
+	return conf_parsed(key, def, conf_parse_time);
+}
+
+long long
+conf_size(const char *key, long long def)
+{
+	return conf_parsed(key, def, conf_parse_size);
+}
+
+static long long
+parse_plain(const char *s)
+{
+	static const long long m[] = { 1 };
+
+	return parse_unit(s, "", m);
+}
+
+long long
+conf_num(const char *key, long long def)
+{
+	return conf_parsed(key, def, parse_plain);
+}
+
+const char *
+conf_hostname(void)
+{
+	static char host[256];
+	const char *h = conf_get("hostname", NULL);
+
+	if (h != NULL)
+		return h;
+	if (host[0] == '\0' && gethostname(host, sizeof host - 1) < 0)
+		strcpy(host, "localhost");
+	return host;
+}

@@ -1,0 +1,445 @@
+#include "stream.h"
+#include "addr.h"
+#include "xtext.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int
+stream_reader_init(struct stream_reader *r, int fd, const char *name)
+{
+	memset(r, 0, sizeof *r);
+	r->name = name ? name : "stdin";
+	return rbuf_init(&r->in, fd, BUF_SIZE);
+}
+
+void
+stream_reader_free(struct stream_reader *r)
+{
+	rbuf_free(&r->in);
+}
+
+static int
+rerr(struct stream_reader *r, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+rerr(struct stream_reader *r, int code, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	n = snprintf(r->err, sizeof r->err, "%s:%lu: ", r->name, r->line);
+	if (n < 0 || (size_t)n >= sizeof r->err)
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(r->err + n, sizeof r->err - (size_t)n, fmt, ap);
+	va_end(ap);
+	r->exit_code = code;
+	return -1;
+}
+
+/*
+ * Next raw line without its line end (LF or CRLF).  Returns 1, 0 at EOF
+ * before any octet, or -1 (error set).  max is the limit with the line end.
+ */
+static int
+getline_raw(struct stream_reader *r, const char **line, size_t *len,
+    size_t max, const char *what)
+{
+	int rc;
+
+	/* Ask for two octets more so CRLF at the limit is still a line. */
+	rc = rbuf_getline(&r->in, line, len, max + 1);
+	if (rc == 0)
+		return 0;
+	r->line++;
+	if (rc == -1)
+		return rerr(r, 111, "read error: %s", strerror(r->in.err));
+	if (rc == -2)
+		return rerr(r, 100, "%s longer than %zu octets", what, max - 2);
+	if ((*line)[*len - 1] != '\n')
+		return rerr(r, 111, "truncated input: last line has no line end");
+	(*len)--;
+	if (*len > 0 && (*line)[*len - 1] == '\r')
+		(*len)--;
+	if (*len > max - 2)
+		return rerr(r, 100, "%s longer than %zu octets", what, max - 2);
+	return 1;
+}
+
+static int
+is_cmd(const char *s, size_t n, const char *cmd)
+{
+	size_t k = strlen(cmd);
+
+	return n >= k && strncasecmp(s, cmd, k) == 0 &&
+	    (n == k || s[k] == ' ');
+}
+
+static int
+xforward_parse(struct stream_reader *r, struct txn *t, const char *s, size_t n)
+{
+	size_t i = 0;
+	char val[STREAM_XF_MAX + 1];
+
+	while (i < n) {
+		const char *k, *v;
+		size_t kl, vl;
+		int a;
+
+		while (i < n && s[i] == ' ')
+			i++;
+		if (i == n)
+			break;
+		k = s + i;
+		while (i < n && s[i] != '=' && s[i] != ' ')
+			i++;
+		kl = (size_t)(s + i - k);
+		if (i == n || s[i] != '=')
+			return rerr(r, 100, "XFORWARD attribute without a value: %.*s",
+			    (int)(kl > 60 ? 60 : kl), k);
+		v = s + ++i;
+		while (i < n && s[i] != ' ')
+			i++;
+		vl = (size_t)(s + i - v);
+		for (a = 0; a < XF_COUNT; a++)
+			if (strlen(xf_names[a]) == kl &&
+			    strncasecmp(xf_names[a], k, kl) == 0)
+				break;
+		if (a == XF_COUNT)
+			return rerr(r, 100, "unknown XFORWARD attribute %.*s",
+			    (int)(kl > 60 ? 60 : kl), k);
+		if (xtext_decode(v, vl, val, sizeof val) < 0)
+			return rerr(r, 100, "invalid or over-long XFORWARD %s value",
+			    xf_names[a]);
+		if (txn_set_xf(t, (enum xf_attr)a, val) < 0)
+			return rerr(r, 111, "out of memory");
+	}
+	return 0;
+}
+
+/*
+ * The path and parameters after "MAIL FROM:" or "RCPT TO:".  Accepts one
+ * space before the path, which many clients send.
+ */
+static int
+path_split(struct stream_reader *r, const char *s, size_t n, const char **p,
+    size_t *pl, const char **rest, size_t *rl, const char *cmd)
+{
+	long e;
+
+	if (n > 0 && s[0] == ' ')
+		s++, n--;
+	if (n == 0 || s[0] != '<')
+		return rerr(r, 100, "%s: path must be enclosed in < >", cmd);
+	e = addr_path_end(s, n);
+	if (e < 0)
+		return rerr(r, 100, "%s: path not closed by >", cmd);
+	if ((size_t)e + 1 > ADDR_PATH_MAX)
+		return rerr(r, 100, "%s: path longer than %d octets", cmd, ADDR_PATH_MAX);
+	*p = s + 1;
+	*pl = (size_t)e - 1;
+	*rest = s + e + 1;
+	*rl = n - (size_t)e - 1;
+	if (*rl > 0 && **rest != ' ')
+		return rerr(r, 100, "%s: junk after path", cmd);
+	return 0;
+}
+
+static char *
+dupn(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	if (p != NULL) {
+		memcpy(p, s, n);
+		p[n] = '\0';
+	}
+	return p;
+}
+
+int
+stream_read_txn(struct stream_reader *r, struct txn *t)
+{
+	const char *s, *p, *rest, *err;
+	size_t n, pl, rl;
+	int rc, code, have_mail = 0;
+
+	if (r->in_body)
+		return rerr(r, 100, "envelope read before the body was finished");
+	txn_free(t);
+	for (;;) {
+		rc = getline_raw(r, &s, &n, STREAM_CMD_MAX, "command line");
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			if (have_mail || t->xf[XF_IDENT] || t->xf[XF_ADDR] ||
+			    t->xf[XF_NAME])
+				return rerr(r, 111, "truncated input: end of stream inside a transaction");
+			return 0;
+		}
+		if (is_cmd(s, n, "HELO") || is_cmd(s, n, "EHLO") ||
+		    is_cmd(s, n, "RSET")) {
+			txn_free(t);
+			have_mail = 0;
+			continue;
+		}
+		if (is_cmd(s, n, "QUIT") || is_cmd(s, n, "NOOP")) {
+			continue;
+		}
+		if (is_cmd(s, n, "XFORWARD")) {
+			if (have_mail)
+				return rerr(r, 100, "XFORWARD after MAIL");
+			if (xforward_parse(r, t, s + 8, n - 8) < 0)
+				return -1;
+			continue;
+		}
+		if (n >= 10 && strncasecmp(s, "MAIL FROM:", 10) == 0) {
+			if (have_mail)
+				return rerr(r, 100, "second MAIL in one transaction");
+			if (path_split(r, s + 10, n - 10, &p, &pl, &rest, &rl, "MAIL") < 0)
+				return -1;
+			if ((t->from = dupn(p, pl)) == NULL)
+				return rerr(r, 111, "out of memory");
+			if (param_parse(t, NULL, rest, rl, 0, &err, &code) < 0)
+				return rerr(r, code == 451 ? 111 : 100, "MAIL: %s", err);
+			t->line = r->line;
+			have_mail = 1;
+			continue;
+		}
+		if (n >= 8 && strncasecmp(s, "RCPT TO:", 8) == 0) {
+			struct rcpt *rc2;
+			char *a;
+
+			if (!have_mail)
+				return rerr(r, 100, "RCPT before MAIL");
+			if (t->nrcpt == STREAM_RCPT_MAX)
+				return rerr(r, 100, "more than %d recipients", STREAM_RCPT_MAX);
+			if (path_split(r, s + 8, n - 8, &p, &pl, &rest, &rl, "RCPT") < 0)
+				return -1;
+			if (pl == 0)
+				return rerr(r, 100, "RCPT: empty path <>");
+			if ((a = dupn(p, pl)) == NULL || (rc2 = txn_add_rcpt(t, a)) == NULL) {
+				free(a);
+				return rerr(r, 111, "out of memory");
+			}
+			free(a);
+			if (param_parse(t, rc2, rest, rl, 1, &err, &code) < 0)
+				return rerr(r, code == 451 ? 111 : 100, "RCPT: %s", err);
+			continue;
+		}
+		if (n == 4 && strncasecmp(s, "DATA", 4) == 0) {
+			if (!have_mail)
+				return rerr(r, 100, "DATA before MAIL");
+			if (t->nrcpt == 0)
+				return rerr(r, 100, "DATA without recipients");
+			r->in_body = 1;
+			r->body_bytes = 0;
+			return 1;
+		}
+		if (n == 0)
+			return rerr(r, 100, "empty line where a command was expected");
+		return rerr(r, 100, "unknown command: %.*s", (int)(n > 40 ? 40 : n), s);
+	}
+}
+
+int
+stream_read_line(struct stream_reader *r, const char **line, size_t *len)
+{
+	int rc;
+
+	if (!r->in_body)
+		return 0;
+	rc = getline_raw(r, line, len, STREAM_TEXT_MAX, "text line");
+	if (rc == 0)
+		return rerr(r, 111, "truncated input: end of stream inside a message body (no final \".\")");
+	if (rc < 0)
+		return -1;
+	if (*len > 0 && (*line)[0] == '.') {
+		if (*len == 1) {
+			r->in_body = 0;
+			return 0;
+		}
+		(*line)++;
+		(*len)--;
+	}
+	r->body_bytes += *len + 2;
+	return 1;
+}
+
+int
+stream_skip_body(struct stream_reader *r)
+{
+	const char *l;
+	size_t n;
+	int rc;
+
+	while ((rc = stream_read_line(r, &l, &n)) == 1)
+		;
+	return rc;
+}
+
+int
+stream_writer_init(struct stream_writer *w, int fd, unsigned flags)
+{
+	w->flags = flags;
+	return wbuf_init(&w->out, fd, BUF_SIZE);
+}
+
+void
+stream_writer_free(struct stream_writer *w)
+{
+	wbuf_free(&w->out);
+}
+
+static int
+eol(struct stream_writer *w)
+{
+	if (w->flags & STREAM_W_CRLF)
+		return wbuf_put(&w->out, "\r\n", 2);
+	return wbuf_putc(&w->out, '\n');
+}
+
+static int
+put_x(struct stream_writer *w, const struct xparam *x, size_t n)
+{
+	size_t i;
+
+	if (w->flags & STREAM_W_EXPORT)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (wbuf_putc(&w->out, ' ') < 0 || wbuf_puts(&w->out, x[i].key) < 0)
+			return -1;
+		if (x[i].val != NULL && (wbuf_putc(&w->out, '=') < 0 ||
+		    wbuf_puts(&w->out, x[i].val) < 0))
+			return -1;
+	}
+	return 0;
+}
+
+int
+stream_write_head(struct stream_writer *w, const struct txn *t)
+{
+	struct wbuf *o = &w->out;
+	char enc[STREAM_XF_MAX * 3 + 1];
+	size_t i;
+	int any = 0;
+
+	if (!(w->flags & STREAM_W_EXPORT)) {
+		for (i = 0; i < XF_COUNT; i++) {
+			if (t->xf[i] == NULL)
+				continue;
+			if (xtext_encode(t->xf[i], strlen(t->xf[i]), enc, sizeof enc) < 0)
+				return errno = EOVERFLOW, -1;
+			if (wbuf_puts(o, any ? " " : "XFORWARD ") < 0 ||
+			    wbuf_printf(o, "%s=%s", xf_names[i], enc) < 0)
+				return -1;
+			any = 1;
+		}
+		if (any && eol(w) < 0)
+			return -1;
+	}
+	if (wbuf_puts(o, "MAIL FROM:<") < 0 || wbuf_puts(o, t->from ? t->from : "") < 0 ||
+	    wbuf_putc(o, '>') < 0)
+		return -1;
+	if (t->has_size && wbuf_printf(o, " SIZE=%llu", t->size) < 0)
+		return -1;
+	if (t->body != BODY_NONE && wbuf_puts(o, t->body == BODY_7BIT ?
+	    " BODY=7BIT" : " BODY=8BITMIME") < 0)
+		return -1;
+	if (t->smtputf8 && wbuf_puts(o, " SMTPUTF8") < 0)
+		return -1;
+	if (t->ret != RET_NONE && wbuf_puts(o, t->ret == RET_FULL ?
+	    " RET=FULL" : " RET=HDRS") < 0)
+		return -1;
+	if (t->envid && wbuf_printf(o, " ENVID=%s", t->envid) < 0)
+		return -1;
+	if (t->auth && wbuf_printf(o, " AUTH=%s", t->auth) < 0)
+		return -1;
+	if (put_x(w, t->x, t->nx) < 0 || eol(w) < 0)
+		return -1;
+	for (i = 0; i < t->nrcpt; i++) {
+		const struct rcpt *rc = &t->rcpt[i];
+
+		if (wbuf_puts(o, "RCPT TO:<") < 0 || wbuf_puts(o, rc->addr) < 0 ||
+		    wbuf_putc(o, '>') < 0)
+			return -1;
+		if (rc->notify) {
+			if (rc->notify & NOTIFY_NEVER) {
+				if (wbuf_puts(o, " NOTIFY=NEVER") < 0)
+					return -1;
+			} else {
+				const char *sep = " NOTIFY=";
+
+				if ((rc->notify & NOTIFY_SUCCESS) &&
+				    (wbuf_puts(o, sep) < 0 || wbuf_puts(o, "SUCCESS") < 0))
+					return -1;
+				if (rc->notify & NOTIFY_SUCCESS)
+					sep = ",";
+				if ((rc->notify & NOTIFY_FAILURE) &&
+				    (wbuf_puts(o, sep) < 0 || wbuf_puts(o, "FAILURE") < 0))
+					return -1;
+				if (rc->notify & NOTIFY_FAILURE)
+					sep = ",";
+				if ((rc->notify & NOTIFY_DELAY) &&
+				    (wbuf_puts(o, sep) < 0 || wbuf_puts(o, "DELAY") < 0))
+					return -1;
+			}
+		}
+		if (rc->orcpt && wbuf_printf(o, " ORCPT=%s", rc->orcpt) < 0)
+			return -1;
+		if (put_x(w, rc->x, rc->nx) < 0 || eol(w) < 0)
+			return -1;
+	}
+	if (wbuf_puts(o, "DATA") < 0 || eol(w) < 0)
+		return -1;
+	return 0;
+}
+
+int
+stream_write_line(struct stream_writer *w, const char *s, size_t n)
+{
+	if (n > 0 && s[0] == '.' && wbuf_putc(&w->out, '.') < 0)
+		return -1;
+	if (wbuf_put(&w->out, s, n) < 0)
+		return -1;
+	return eol(w);
+}
+
+int
+stream_write_end(struct stream_writer *w)
+{
+	if (wbuf_putc(&w->out, '.') < 0)
+		return -1;
+	return eol(w);
+}
+
+int
+stream_flush(struct stream_writer *w)
+{
+	return wbuf_flush(&w->out);
+}
+
+int
+stream_copy_body(struct stream_reader *r, struct stream_writer *w,
+    int *read_failed)
+{
+	const char *l;
+	size_t n;
+	int rc;
+
+	*read_failed = 0;
+	while ((rc = stream_read_line(r, &l, &n)) == 1)
+		if (stream_write_line(w, l, n) < 0)
+			return -1;
+	if (rc < 0) {
+		*read_failed = 1;
+		return -1;
+	}
+	return stream_write_end(w);
+}

@@ -1,0 +1,126 @@
+#include "table.h"
+#include "conf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int
+table_open(struct table *t, const char *name)
+{
+	int n;
+
+	memset(&t->cdb, 0, sizeof t->cdb);
+	t->fd = -1;
+	if (strchr(name, '/') != NULL)
+		n = snprintf(t->path, sizeof t->path, "%s", name);
+	else
+		n = snprintf(t->path, sizeof t->path, "%s/%s.cdb", conf_dir(), name);
+	if (n < 0 || (size_t)n >= sizeof t->path)
+		return errno = ENAMETOOLONG, -1;
+	t->fd = open(t->path, O_RDONLY | O_CLOEXEC);
+	if (t->fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (cdb_init(&t->cdb, t->fd) < 0) {
+		close(t->fd);
+		t->fd = -1;
+		return errno = EINVAL, -1;
+	}
+	return 0;
+}
+
+void
+table_close(struct table *t)
+{
+	if (t->fd >= 0) {
+		cdb_free(&t->cdb);
+		close(t->fd);
+	}
+	t->fd = -1;
+}
+
+int
+table_get(struct table *t, const char *key, char *val, size_t vsz)
+{
+	char k[TABLE_KEY_MAX];
+	size_t i, n = strlen(key);
+	unsigned len;
+	int rc;
+
+	if (t->fd < 0)
+		return 0;
+	if (n >= sizeof k)
+		return 0;
+	for (i = 0; i < n; i++)
+		k[i] = (key[i] >= 'A' && key[i] <= 'Z') ? (char)(key[i] + 32) : key[i];
+	rc = cdb_find(&t->cdb, k, (unsigned)n);
+	if (rc <= 0)
+		return rc < 0 ? -1 : 0;
+	len = cdb_datalen(&t->cdb);
+	if (len >= vsz)
+		return errno = EOVERFLOW, -1;
+	if (cdb_read(&t->cdb, val, len, cdb_datapos(&t->cdb)) < 0)
+		return -1;
+	val[len] = '\0';
+	return 1;
+}
+
+static int
+try(struct table *t, const char *key, char *val, size_t vsz, char *matched,
+    size_t msz)
+{
+	int rc = table_get(t, key, val, vsz);
+
+	if (rc == 1 && matched != NULL)
+		snprintf(matched, msz, "%s", key);
+	return rc;
+}
+
+int
+table_lookup_addr(struct table *t, const char *addr, char *val, size_t vsz,
+    char *matched, size_t msz)
+{
+	char key[TABLE_KEY_MAX];
+	const char *at = strrchr(addr, '@'), *d;
+	int rc;
+
+	if (t->fd < 0)
+		return 0;
+	if ((rc = try(t, addr, val, vsz, matched, msz)) != 0)
+		return rc;
+	if (at == NULL)
+		return 0;
+	if ((size_t)(at - addr) + 2 > sizeof key)
+		return 0;
+	snprintf(key, sizeof key, "%.*s@", (int)(at - addr), addr);
+	if ((rc = try(t, key, val, vsz, matched, msz)) != 0)
+		return rc;
+	snprintf(key, sizeof key, "%s", at);
+	if ((rc = try(t, key, val, vsz, matched, msz)) != 0)
+		return rc;
+	for (d = strchr(at + 1, '.'); d != NULL; d = strchr(d + 1, '.')) {
+		snprintf(key, sizeof key, "@%s", d);
+		if ((rc = try(t, key, val, vsz, matched, msz)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+table_lookup_domain(struct table *t, const char *domain, char *val,
+    size_t vsz)
+{
+	const char *d;
+	int rc;
+
+	if (t->fd < 0)
+		return 0;
+	if ((rc = table_get(t, domain, val, vsz)) != 0)
+		return rc;
+	for (d = strchr(domain, '.'); d != NULL; d = strchr(d + 1, '.'))
+		if ((rc = table_get(t, d, val, vsz)) != 0)
+			return rc;
+	return 0;
+}

@@ -1,0 +1,172 @@
+#include "stream.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *const xf_names[XF_COUNT] = {
+	"NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE",
+};
+
+void
+txn_init(struct txn *t)
+{
+	memset(t, 0, sizeof *t);
+}
+
+static void
+xparams_free(struct xparam *x, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(x[i].key);
+		free(x[i].val);
+	}
+}
+
+static void
+rcpt_free(struct rcpt *r)
+{
+	free(r->addr);
+	free(r->orcpt);
+	xparams_free(r->x, r->nx);
+}
+
+void
+txn_free(struct txn *t)
+{
+	size_t i;
+
+	for (i = 0; i < XF_COUNT; i++)
+		free(t->xf[i]);
+	free(t->from);
+	free(t->envid);
+	free(t->auth);
+	xparams_free(t->x, t->nx);
+	for (i = 0; i < t->nrcpt; i++)
+		rcpt_free(&t->rcpt[i]);
+	free(t->rcpt);
+	txn_init(t);
+}
+
+static int
+replace(char **dst, const char *s)
+{
+	char *c = NULL;
+
+	if (s != NULL && (c = strdup(s)) == NULL)
+		return -1;
+	free(*dst);
+	*dst = c;
+	return 0;
+}
+
+int
+txn_set_from(struct txn *t, const char *s)
+{
+	return replace(&t->from, s);
+}
+
+int
+txn_set_xf(struct txn *t, enum xf_attr a, const char *s)
+{
+	return replace(&t->xf[a], s);
+}
+
+struct rcpt *
+txn_add_rcpt(struct txn *t, const char *addr)
+{
+	struct rcpt *r;
+
+	if (t->nrcpt == t->arcpt) {
+		size_t n = t->arcpt ? t->arcpt * 2 : 4;
+		struct rcpt *p = realloc(t->rcpt, n * sizeof *p);
+
+		if (p == NULL)
+			return NULL;
+		t->rcpt = p;
+		t->arcpt = n;
+	}
+	r = &t->rcpt[t->nrcpt];
+	memset(r, 0, sizeof *r);
+	if ((r->addr = strdup(addr)) == NULL)
+		return NULL;
+	t->nrcpt++;
+	return r;
+}
+
+void
+txn_del_rcpt(struct txn *t, size_t i)
+{
+	if (i >= t->nrcpt)
+		return;
+	rcpt_free(&t->rcpt[i]);
+	memmove(&t->rcpt[i], &t->rcpt[i + 1],
+	    (t->nrcpt - i - 1) * sizeof t->rcpt[0]);
+	t->nrcpt--;
+}
+
+int
+rcpt_copy(struct txn *t, const struct rcpt *src)
+{
+	struct rcpt *r;
+	size_t i;
+
+	if ((r = txn_add_rcpt(t, src->addr)) == NULL)
+		return -1;
+	r->notify = src->notify;
+	if (src->orcpt != NULL && (r->orcpt = strdup(src->orcpt)) == NULL)
+		return -1;
+	for (i = 0; i < src->nx; i++)
+		if (xparam_set(r->x, &r->nx, src->x[i].key, src->x[i].val) < 0)
+			return -1;
+	return 0;
+}
+
+const char *
+xparam_get(const struct xparam *x, size_t n, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcasecmp(x[i].key, key) == 0)
+			return x[i].val ? x[i].val : "";
+	return NULL;
+}
+
+int
+xparam_set(struct xparam *x, size_t *n, const char *key, const char *val)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcasecmp(x[i].key, key) == 0)
+			return replace(&x[i].val, val);
+	if (*n == STREAM_XPARAM_MAX)
+		return -1;
+	if ((x[*n].key = strdup(key)) == NULL)
+		return -1;
+	x[*n].val = NULL;
+	if (replace(&x[*n].val, val) < 0) {
+		free(x[*n].key);
+		return -1;
+	}
+	(*n)++;
+	return 0;
+}
+
+void
+xparam_del(struct xparam *x, size_t *n, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcasecmp(x[i].key, key) == 0) {
+			free(x[i].key);
+			free(x[i].val);
+			memmove(&x[i], &x[i + 1], (*n - i - 1) * sizeof x[0]);
+			(*n)--;
+			return;
+		}
+}
