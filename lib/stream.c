@@ -229,6 +229,7 @@ stream_read_txn(struct stream_reader *r, struct txn *t)
 				return rerr(r, 111, "out of memory");
 			}
 			free(a);
+			rc2->line = r->line;
 			if (param_parse(t, rc2, rest, rl, 1, &err, &code) < 0)
 				return rerr(r, code == 451 ? 111 : 100, "RCPT: %s", err);
 			continue;

@@ -50,6 +50,7 @@ struct rcpt {
 	char *orcpt;	/* "rfc822;xtext" as written, NULL when absent */
 	struct xparam x[STREAM_XPARAM_MAX];
 	size_t nx;
+	unsigned long line;	/* line number of RCPT in the input, 0 if unknown */
 };
 
 struct txn {
