@@ -1,0 +1,348 @@
+#include "dsn.h"
+#include "conf.h"
+#include "qid.h"
+#include "xtext.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+int
+dsn_wanted(unsigned notify, enum dsn_action action)
+{
+	if (notify & NOTIFY_NEVER)
+		return 0;
+	if (notify == 0)
+		return action != DSN_DELIVERED;
+	switch (action) {
+	case DSN_FAILED:
+		return (notify & NOTIFY_FAILURE) != 0;
+	case DSN_DELAYED:
+		return (notify & NOTIFY_DELAY) != 0;
+	default:
+		return (notify & NOTIFY_SUCCESS) != 0;
+	}
+}
+
+const char *
+dsn_postmaster(void)
+{
+	static char pm[300];
+	const char *v = conf_get("postmaster", NULL);
+
+	if (v != NULL)
+		return v;
+	if (pm[0] == '\0')
+		snprintf(pm, sizeof pm, "postmaster@%s",
+		    conf_get("qualify_domain", conf_hostname()));
+	return pm;
+}
+
+int
+dsn_is_double(const struct txn *t)
+{
+	return t->from != NULL && t->from[0] == '\0' && t->nrcpt > 0 &&
+	    xparam_get(t->x, t->nx, "X-NOTICE") != NULL &&
+	    strcasecmp(t->rcpt[0].addr, dsn_postmaster()) == 0;
+}
+
+void
+dsn_date(time_t t, char *buf, size_t size)
+{
+	static const char *const day[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+		"Fri", "Sat" };
+	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May",
+		"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct tm tm;
+	long off;
+
+	localtime_r(&t, &tm);
+	off = tm.tm_gmtoff / 60;
+	snprintf(buf, size, "%s, %d %s %d %02d:%02d:%02d %c%02ld%02ld",
+	    day[tm.tm_wday], tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900,
+	    tm.tm_hour, tm.tm_min, tm.tm_sec, off < 0 ? '-' : '+',
+	    (off < 0 ? -off : off) / 60, (off < 0 ? -off : off) % 60);
+}
+
+/* Printable ASCII only, no line breaks, at most max octets. */
+static void
+clean(const char *s, char *out, size_t size)
+{
+	size_t i, k = 0;
+
+	for (i = 0; s != NULL && s[i] != '\0' && k + 1 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		out[k++] = (c >= 0x20 && c < 0x7f) ? (char)c : ' ';
+	}
+	out[k] = '\0';
+}
+
+static int
+line(struct stream_writer *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* One line of the notice's body, dot-stuffed by the writer. */
+static int
+line(struct stream_writer *w, const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= sizeof buf)
+		n = sizeof buf - 1;
+	return stream_write_line(w, buf, (size_t)n);
+}
+
+static const char *const kind_name[] = { "bounce", "delay", "success" };
+static const char *const action_name[] = { "failed", "delayed", "delivered" };
+
+static int
+human_part(struct stream_writer *w, const struct dsn *d,
+    const struct dsn_rcpt *r, size_t n, const char *host)
+{
+	char diag[DSN_DIAG_MAX + 1], date[64];
+	size_t i;
+
+	if (line(w, "Content-Description: Notification") < 0 ||
+	    line(w, "Content-Type: text/plain; charset=us-ascii") < 0 ||
+	    line(w, "%s", "") < 0 ||
+	    line(w, "This is the mail system at host %s.", host) < 0 ||
+	    line(w, "%s", "") < 0)
+		return -1;
+	switch (d->action) {
+	case DSN_FAILED:
+		if (line(w, "Your message could not be delivered to the recipients "
+		    "below.") < 0 || line(w, "This is a permanent error; it will "
+		    "not be retried.") < 0)
+			return -1;
+		break;
+	case DSN_DELAYED:
+		if (line(w, "Your message has not yet been delivered to the "
+		    "recipients below.") < 0 ||
+		    line(w, "The mail system will keep trying; you need not send "
+		    "it again.") < 0)
+			return -1;
+		if (n > 0 && r[0].retry_until != 0) {
+			dsn_date(r[0].retry_until, date, sizeof date);
+			if (line(w, "It gives up on %s.", date) < 0)
+				return -1;
+		}
+		break;
+	default:
+		if (line(w, "Your message was delivered to the recipients below.") < 0)
+			return -1;
+		break;
+	}
+	if (line(w, "%s", "") < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		clean(r[i].diag, diag, sizeof diag);
+		if (line(w, "<%s>: %s%s%s", r[i].rcpt->addr, r[i].status,
+		    diag[0] ? " " : "", diag) < 0)
+			return -1;
+	}
+	return line(w, "%s", "");
+}
+
+/* The per-message fields of message/delivery-status (RFC 3464 2.2). */
+static int
+message_fields(struct stream_writer *w, const struct dsn *d, const char *host)
+{
+	char envid[STREAM_ENVID_MAX + 1], date[64];
+	time_t arrival = d->arrival;
+
+	if (line(w, "Reporting-MTA: dns; %s", host) < 0)
+		return -1;
+	if (d->qid != NULL && line(w, "X-Sluice-Queue-ID: %s", d->qid) < 0)
+		return -1;
+	if (d->orig->envid != NULL &&
+	    xtext_decode(d->orig->envid, strlen(d->orig->envid), envid,
+	    sizeof envid) >= 0 && line(w, "Original-Envelope-Id: %s", envid) < 0)
+		return -1;
+	if (d->orig->from != NULL && d->orig->from[0] != '\0' &&
+	    line(w, "X-Original-Sender: rfc822; %s", d->orig->from) < 0)
+		return -1;
+	if (arrival == 0 && d->qid != NULL)
+		arrival = qid_time(d->qid);
+	if (arrival != 0) {
+		dsn_date(arrival, date, sizeof date);
+		if (line(w, "Arrival-Date: %s", date) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The per-recipient fields (RFC 3464 2.3), one block per recipient. */
+static int
+recipient_fields(struct stream_writer *w, const struct dsn *d,
+    const struct dsn_rcpt *r)
+{
+	char orcpt[STREAM_ORCPT_MAX + 1], diag[DSN_DIAG_MAX + 1], date[64];
+	const char *semi, *o = r->rcpt->orcpt;
+
+	if (line(w, "%s", "") < 0)
+		return -1;
+	/* ORCPT is "addr-type;xtext"; the report wants it decoded. */
+	if (o != NULL && (semi = strchr(o, ';')) != NULL &&
+	    xtext_decode(semi + 1, strlen(semi + 1), orcpt, sizeof orcpt) >= 0 &&
+	    line(w, "Original-Recipient: %.*s;%s", (int)(semi - o), o, orcpt) < 0)
+		return -1;
+	if (line(w, "Final-Recipient: rfc822; %s", r->rcpt->addr) < 0 ||
+	    line(w, "Action: %s", action_name[d->action]) < 0 ||
+	    line(w, "Status: %s", r->status) < 0)
+		return -1;
+	if (r->remote_mta != NULL &&
+	    line(w, "Remote-MTA: dns; %s", r->remote_mta) < 0)
+		return -1;
+	clean(r->diag, diag, sizeof diag);
+	if (diag[0] != '\0') {
+		/* A reply from an SMTP server is "smtp"; our own words are ours. */
+		int smtp = diag[0] >= '2' && diag[0] <= '5' && diag[1] >= '0' &&
+		    diag[1] <= '9' && diag[2] >= '0' && diag[2] <= '9' &&
+		    (diag[3] == ' ' || diag[3] == '-' || diag[3] == '\0');
+
+		if (line(w, "Diagnostic-Code: %s; %s", smtp ? "smtp" : "X-Sluice",
+		    diag) < 0)
+			return -1;
+	}
+	dsn_date(r->last_attempt ? r->last_attempt : time(NULL), date, sizeof date);
+	if (line(w, "Last-Attempt-Date: %s", date) < 0)
+		return -1;
+	if (d->action == DSN_DELAYED && r->retry_until != 0) {
+		dsn_date(r->retry_until, date, sizeof date);
+		if (line(w, "Will-Retry-Until: %s", date) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The original: whole, or its header block only. */
+static int
+original_part(struct stream_writer *w, const struct dsn *d, int full)
+{
+	const char *l;
+	size_t len;
+	int rc;
+
+	if (line(w, "Content-Description: %s", full ? "Undelivered Message" :
+	    "Message Headers") < 0 ||
+	    line(w, "Content-Type: %s", full ? "message/rfc822" :
+	    "text/rfc822-headers") < 0 ||
+	    line(w, "%s", "") < 0)
+		return -1;
+	if (d->body == NULL)
+		return 0;
+	if (spool_rewind(d->body) < 0)
+		return -1;
+	while ((rc = spool_getline(d->body, &l, &len)) == 1) {
+		if (!full && len == 0)
+			break;
+		if (stream_write_line(w, l, len) < 0)
+			return -1;
+	}
+	if (rc < 0)
+		return -1;
+	return 0;
+}
+
+static int
+want_full(const struct dsn *d)
+{
+	if (d->action == DSN_DELAYED || d->orig->ret == RET_HDRS)
+		return 0;
+	if (d->orig->ret == RET_FULL)
+		return 1;
+	return d->action == DSN_FAILED;
+}
+
+int
+dsn_write(struct stream_writer *w, const struct dsn *d,
+    const struct dsn_rcpt *r0, size_t n0)
+{
+	static unsigned long seq;
+	struct dsn_rcpt r[STREAM_RCPT_MAX];
+	struct txn t;
+	char boundary[128], date[64], mid[200];
+	const char *host = conf_hostname(), *to;
+	size_t i, n = 0;
+	int full = want_full(d), rc = -1;
+
+	for (i = 0; i < n0 && n < STREAM_RCPT_MAX; i++)
+		if (dsn_wanted(r0[i].rcpt->notify, d->action))
+			r[n++] = r0[i];
+	if (n == 0)
+		return DSN_NONE;
+	if (d->orig->from == NULL || d->orig->from[0] == '\0') {
+		if (d->action != DSN_FAILED)
+			return DSN_NONE;
+		if (dsn_is_double(d->orig))
+			return DSN_DEAD;
+		to = dsn_postmaster();
+	} else
+		to = d->orig->from;
+
+	txn_init(&t);
+	if (txn_set_from(&t, "") < 0 || txn_add_rcpt(&t, to) == NULL ||
+	    xparam_set(t.x, &t.nx, "X-NOTICE", kind_name[d->action]) < 0)
+		goto out;
+	if (full && d->orig->body == BODY_8BITMIME)
+		t.body = BODY_8BITMIME;
+	t.smtputf8 = d->orig->smtputf8;
+	if (stream_write_head(w, &t) < 0)
+		goto out;
+
+	seq++;
+	snprintf(boundary, sizeof boundary, "%s/%lld.%ld.%lu/%s",
+	    d->qid ? d->qid : "notice", (long long)time(NULL), (long)getpid(),
+	    seq, host);
+	snprintf(mid, sizeof mid, "<%lld.%ld.%lu.%s@%s>", (long long)time(NULL),
+	    (long)getpid(), seq, kind_name[d->action], host);
+	dsn_date(time(NULL), date, sizeof date);
+	if (line(w, "From: Mail Delivery System <MAILER-DAEMON@%s>", host) < 0 ||
+	    line(w, "To: <%s>", to) < 0 ||
+	    line(w, "Subject: %s", d->action == DSN_FAILED ?
+	    "Undelivered Mail Returned to Sender" : d->action == DSN_DELAYED ?
+	    "Delayed Mail (still being retried)" :
+	    "Successful Mail Delivery Report") < 0 ||
+	    line(w, "Date: %s", date) < 0 ||
+	    line(w, "Message-ID: %s", mid) < 0 ||
+	    line(w, "Auto-Submitted: auto-replied") < 0 ||
+	    line(w, "MIME-Version: 1.0") < 0 ||
+	    line(w, "Content-Type: multipart/report; report-type=delivery-status;") < 0 ||
+	    line(w, "\tboundary=\"%s\"", boundary) < 0 ||
+	    line(w, "%s", "") < 0 ||
+	    line(w, "This is a MIME-encapsulated message.") < 0 ||
+	    line(w, "%s", "") < 0 ||
+	    line(w, "--%s", boundary) < 0 ||
+	    human_part(w, d, r, n, host) < 0 ||
+	    line(w, "--%s", boundary) < 0 ||
+	    line(w, "Content-Description: Delivery report") < 0 ||
+	    line(w, "Content-Type: message/delivery-status") < 0 ||
+	    line(w, "%s", "") < 0 ||
+	    message_fields(w, d, host) < 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (recipient_fields(w, d, &r[i]) < 0)
+			goto out;
+	if (line(w, "%s", "") < 0 ||
+	    line(w, "--%s", boundary) < 0 ||
+	    original_part(w, d, full) < 0 ||
+	    line(w, "%s", "") < 0 ||
+	    line(w, "--%s--", boundary) < 0 ||
+	    stream_write_end(w) < 0)
+		goto out;
+	rc = DSN_WRITTEN;
+out:
+	txn_free(&t);
+	return rc;
+}

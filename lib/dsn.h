@@ -1,0 +1,73 @@
+#ifndef DSN_H
+#define DSN_H
+
+/*
+ * Delivery status notifications (RFC 3464, requested per RFC 3461),
+ * written as a new stream transaction:
+ *
+ *   MAIL FROM:<> X-NOTICE=bounce|delay|success
+ *   RCPT TO:<the original sender>   (the postmaster for a failed bounce)
+ *   DATA
+ *   multipart/report; report-type=delivery-status:
+ *     a text/plain part for people, a message/delivery-status part, and
+ *     the original: message/rfc822 (whole) or text/rfc822-headers.
+ *
+ * What is returned: RET=HDRS gives the headers; RET=FULL the whole
+ * message; without RET, failures return the whole message and delay and
+ * success notices the headers.  Delay notices always give the headers.
+ * Who is told: NOTIFY=NEVER nobody; NOTIFY=list those events; no NOTIFY
+ * means FAILURE,DELAY.  Nobody is told about a delay or a success of a
+ * message with the null sender; its failure goes to the postmaster (a
+ * double bounce), and the failure of a double bounce goes nowhere
+ * (DSN_DEAD: the caller keeps the message for the postmaster, dead/).
+ */
+
+#include <stddef.h>
+#include <time.h>
+
+#include "spool.h"
+#include "stream.h"
+
+enum dsn_action { DSN_FAILED, DSN_DELAYED, DSN_DELIVERED };
+
+/* dsn_write's results besides -1 */
+#define DSN_WRITTEN 0
+#define DSN_NONE 1	/* nobody asked for it: nothing written */
+#define DSN_DEAD 2	/* a failed double bounce: nothing written */
+
+#define DSN_DIAG_MAX 900	/* Diagnostic-Code text, longer is cut */
+
+struct dsn_rcpt {
+	const struct rcpt *rcpt;	/* the envelope recipient, with NOTIFY/ORCPT */
+	const char *status;	/* "5.1.1" */
+	const char *diag;	/* what went wrong, in words; NULL for none */
+	const char *remote_mta;	/* a host name, or NULL */
+	time_t last_attempt;	/* 0: now */
+	time_t retry_until;	/* for delays; 0: not given */
+};
+
+struct dsn {
+	const struct txn *orig;	/* the message the notice is about */
+	const char *qid;	/* its queue id, or NULL */
+	time_t arrival;		/* 0: unknown (from qid when given) */
+	enum dsn_action action;
+	struct spool *body;	/* the original body, spooled */
+};
+
+/* Whether a recipient with these NOTIFY flags wants this kind of notice. */
+int dsn_wanted(unsigned notify, enum dsn_action action);
+/* Whether a transaction is a double bounce: null sender, to the postmaster. */
+int dsn_is_double(const struct txn *t);
+/* The postmaster address: the "postmaster" setting or postmaster@qualify_domain. */
+const char *dsn_postmaster(void);
+/*
+ * Write one notice about recipients r[0..n) (those that did not ask for it
+ * are left out).  Returns DSN_WRITTEN, DSN_NONE, DSN_DEAD, or -1 on a write
+ * or read error (errno).
+ */
+int dsn_write(struct stream_writer *w, const struct dsn *d,
+    const struct dsn_rcpt *r, size_t n);
+/* RFC 5322 date of t into buf (at least 40 octets). */
+void dsn_date(time_t t, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,134 @@
+#include "spool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int
+spool_open(struct spool *s, const char *dir)
+{
+	char tmpl[4096];
+	int n;
+
+	memset(s, 0, sizeof *s);
+	s->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (s->fd < 0) {
+		/* Some filesystems do not know O_TMPFILE. */
+		n = snprintf(tmpl, sizeof tmpl, "%s/.spool.XXXXXX", dir);
+		if (n < 0 || (size_t)n >= sizeof tmpl)
+			return errno = ENAMETOOLONG, -1;
+		s->fd = mkostemp(tmpl, O_CLOEXEC);
+		if (s->fd < 0)
+			return -1;
+		unlink(tmpl);
+	}
+	if (wbuf_init(&s->w, s->fd, BUF_SIZE) < 0 ||
+	    rbuf_init(&s->r, s->fd, BUF_SIZE) < 0) {
+		close(s->fd);
+		s->fd = -1;
+		return errno = ENOMEM, -1;
+	}
+	return 0;
+}
+
+void
+spool_close(struct spool *s)
+{
+	if (s->fd < 0)
+		return;
+	wbuf_free(&s->w);
+	rbuf_free(&s->r);
+	close(s->fd);
+	s->fd = -1;
+}
+
+int
+spool_reset(struct spool *s)
+{
+	s->w.len = 0;
+	s->w.err = 0;
+	s->bytes = 0;
+	s->lines = 0;
+	s->reading = 0;
+	if (ftruncate(s->fd, 0) < 0 || lseek(s->fd, 0, SEEK_SET) < 0)
+		return -1;
+	return 0;
+}
+
+int
+spool_write_line(struct spool *s, const char *l, size_t n)
+{
+	s->bytes += n + 2;
+	s->lines++;
+	if (wbuf_put(&s->w, l, n) < 0 || wbuf_putc(&s->w, '\n') < 0)
+		return -1;
+	return 0;
+}
+
+int
+spool_from_stream(struct spool *s, struct stream_reader *r, int *read_failed)
+{
+	const char *l;
+	size_t n;
+	int rc;
+
+	*read_failed = 0;
+	while ((rc = stream_read_line(r, &l, &n)) == 1)
+		if (spool_write_line(s, l, n) < 0)
+			return -1;
+	if (rc < 0) {
+		*read_failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+spool_rewind(struct spool *s)
+{
+	if (wbuf_flush(&s->w) < 0)
+		return -1;
+	if (lseek(s->fd, 0, SEEK_SET) < 0)
+		return -1;
+	s->r.start = s->r.end = 0;
+	s->r.eof = 0;
+	s->r.err = 0;
+	s->reading = 1;
+	return 0;
+}
+
+int
+spool_getline(struct spool *s, const char **line, size_t *len)
+{
+	int rc = rbuf_getline(&s->r, line, len, BUF_SIZE);
+
+	if (rc == 1 || rc == -2) {
+		if (*len > 0 && (*line)[*len - 1] == '\n')
+			(*len)--;
+		return 1;
+	}
+	if (rc < 0)
+		errno = s->r.err ? s->r.err : EIO;
+	return rc;
+}
+
+int
+spool_write_stream(struct spool *s, struct stream_writer *w)
+{
+	const char *l;
+	size_t n;
+	int rc;
+
+	if (spool_rewind(s) < 0)
+		return -1;
+	while ((rc = spool_getline(s, &l, &n)) == 1)
+		if (stream_write_line(w, l, n) < 0)
+			return -1;
+	if (rc < 0)
+		return -1;
+	return stream_write_end(w);
+}

@@ -1,0 +1,51 @@
+#ifndef SPOOL_H
+#define SPOOL_H
+
+/*
+ * A message body spooled once to an unlinked temporary file, so that a
+ * stage can read it as many times as it needs (one delivery per recipient,
+ * the copy inside a bounce) while its memory stays bounded.
+ *
+ * The file holds the body lines as the stream reader returns them:
+ * dot-stuffing removed, each line followed by a single LF.  A body line
+ * never contains LF, so the form is lossless.
+ */
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "stream.h"
+
+struct spool {
+	int fd;			/* -1 when closed */
+	struct wbuf w;
+	struct rbuf r;
+	unsigned long long bytes;	/* body octets, counting CRLF per line */
+	unsigned long lines;
+	int reading;
+};
+
+/*
+ * Create an unlinked file in folder dir (O_TMPFILE, else mkstemp and
+ * unlink).  0, or -1 with errno set.
+ */
+int spool_open(struct spool *, const char *dir);
+void spool_close(struct spool *);
+/* Empty the file and start writing again; 0 or -1. */
+int spool_reset(struct spool *);
+int spool_write_line(struct spool *, const char *s, size_t n);
+/*
+ * Copy the rest of r's body (through its final ".") into the spool.
+ * 0; -1 with *read_failed set when the stream was at fault (r->err), or
+ * clear when writing the spool failed (errno).
+ */
+int spool_from_stream(struct spool *, struct stream_reader *r,
+    int *read_failed);
+/* Flush what was written and go back to the first line; 0 or -1. */
+int spool_rewind(struct spool *);
+/* Next line without its LF: 1, 0 at the end, -1 on a read error. */
+int spool_getline(struct spool *, const char **line, size_t *len);
+/* Copy the whole body to a stream writer, with its final "."; 0 or -1. */
+int spool_write_stream(struct spool *, struct stream_writer *w);
+
+#endif
