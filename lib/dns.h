@@ -1,0 +1,64 @@
+#ifndef DNS_H
+#define DNS_H
+
+/*
+ * Blocking DNS lookups through c-ares, with the answer classified the way
+ * a mail program must act on it.  The servers come from the setting
+ * dns_servers ("127.0.0.1:5353,[::1]:53", as for
+ * ares_set_servers_ports_csv), else from /etc/resolv.conf; the time
+ * allowed per try from dns_timeout (default 5s) and the tries from
+ * dns_tries (default 2).  Several queries of one call run at once.
+ */
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+enum dns_status {
+	DNS_OK = 0,	/* records found */
+	DNS_NODATA,	/* the name exists but has no record of that type */
+	DNS_NXDOMAIN,	/* the name does not exist */
+	DNS_TEMP,	/* SERVFAIL, timeout, refused: try again later */
+	DNS_PERM	/* a malformed name or answer */
+};
+
+#define DNS_NAME_MAX 255
+#define DNS_MX_MAX 32
+#define DNS_ADDR_MAX 16
+
+struct dns_mx {
+	char host[DNS_NAME_MAX + 1];	/* "" for the null MX "." (RFC 7505) */
+	unsigned pref;
+};
+
+struct dns_addr {
+	struct sockaddr_storage sa;	/* port 0 */
+	socklen_t len;
+	int family;
+};
+
+struct dns;
+
+/* servers NULL: the dns_servers setting.  NULL with err filled on failure. */
+struct dns *dns_open(const char *servers, char *err, size_t errsz);
+void dns_close(struct dns *);
+/*
+ * MX records of domain, sorted by preference, equal preferences shuffled.
+ * Returns a dns_status; err gets words for a log line or a DSN.
+ */
+int dns_mx(struct dns *, const char *domain, struct dns_mx *mx, size_t max,
+    size_t *n, char *err, size_t errsz);
+/*
+ * A and AAAA records of host (both asked at once; IPv4 first).  DNS_OK if
+ * either has records; NXDOMAIN only if both say so.
+ */
+int dns_addrs(struct dns *, const char *host, struct dns_addr *a, size_t max,
+    size_t *n, char *err, size_t errsz);
+/* A records only (DNS-BL style lookups); same return values. */
+int dns_a(struct dns *, const char *name, struct dns_addr *a, size_t max,
+    size_t *n, char *err, size_t errsz);
+/* "192.0.2.1" or "2001:db8::1" */
+const char *dns_ntop(const struct dns_addr *, char *buf, size_t size);
+/* Parse a numeric address into a; 0 or -1. */
+int dns_pton(const char *s, struct dns_addr *a);
+
+#endif

@@ -1,0 +1,227 @@
+#include "tls.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct tls_client {
+	SSL_CTX *ctx;
+};
+
+struct tls {
+	SSL *ssl;
+	int fd;
+	int verified;
+};
+
+static void
+ssl_err(char *err, size_t errsz, const char *what)
+{
+	unsigned long e = ERR_get_error();
+	char b[256];
+
+	if (e == 0) {
+		snprintf(err, errsz, "%s failed", what);
+		return;
+	}
+	ERR_error_string_n(e, b, sizeof b);
+	snprintf(err, errsz, "%s: %s", what, b);
+	ERR_clear_error();
+}
+
+struct tls_client *
+tls_client_new(const char *cafile, char *err, size_t errsz)
+{
+	struct tls_client *c;
+
+	if ((c = calloc(1, sizeof *c)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	if ((c->ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		ssl_err(err, errsz, "SSL_CTX_new");
+		free(c);
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
+	/* A mail client may meet old servers: keep the defaults otherwise. */
+	SSL_CTX_set_mode(c->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (cafile != NULL && *cafile != '\0') {
+		if (SSL_CTX_load_verify_locations(c->ctx, cafile, NULL) != 1) {
+			ssl_err(err, errsz, cafile);
+			SSL_CTX_free(c->ctx);
+			free(c);
+			return NULL;
+		}
+	} else {
+		SSL_CTX_set_default_verify_paths(c->ctx);
+	}
+	return c;
+}
+
+void
+tls_client_free(struct tls_client *c)
+{
+	if (c == NULL)
+		return;
+	SSL_CTX_free(c->ctx);
+	free(c);
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for what OpenSSL asked for; 0, or -1 with errno. */
+static int
+wait_io(struct tls *t, int rc, long long deadline)
+{
+	struct pollfd p;
+	int e = SSL_get_error(t->ssl, rc), ms;
+
+	if (e == SSL_ERROR_WANT_READ)
+		p.events = POLLIN;
+	else if (e == SSL_ERROR_WANT_WRITE)
+		p.events = POLLOUT;
+	else {
+		errno = (e == SSL_ERROR_SYSCALL && errno != 0) ? errno : EPROTO;
+		return -1;
+	}
+	p.fd = t->fd;
+	for (;;) {
+		ms = (int)(deadline - now_ms());
+		if (ms <= 0)
+			return errno = ETIMEDOUT, -1;
+		rc = poll(&p, 1, ms);
+		if (rc > 0)
+			return 0;
+		if (rc < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+struct tls *
+tls_connect(struct tls_client *c, int fd, const char *servername, int verify,
+    int timeout_ms, char *err, size_t errsz)
+{
+	long long deadline = now_ms() + timeout_ms;
+	struct tls *t;
+	int rc, fl;
+
+	if ((t = calloc(1, sizeof *t)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	t->fd = fd;
+	fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	if ((t->ssl = SSL_new(c->ctx)) == NULL || SSL_set_fd(t->ssl, fd) != 1) {
+		ssl_err(err, errsz, "SSL_new");
+		goto fail;
+	}
+	if (servername != NULL && *servername != '\0' && *servername != '[')
+		SSL_set_tlsext_host_name(t->ssl, servername);
+	if (verify) {
+		SSL_set_verify(t->ssl, SSL_VERIFY_PEER, NULL);
+		if (servername == NULL || SSL_set1_host(t->ssl, servername) != 1) {
+			snprintf(err, errsz, "no host name to verify");
+			goto fail;
+		}
+	}
+	ERR_clear_error();
+	while ((rc = SSL_connect(t->ssl)) != 1) {
+		if (wait_io(t, rc, deadline) < 0) {
+			long v = SSL_get_verify_result(t->ssl);
+
+			if (verify && v != X509_V_OK)
+				snprintf(err, errsz, "certificate verification failed: %s",
+				    X509_verify_cert_error_string(v));
+			else if (errno == ETIMEDOUT)
+				snprintf(err, errsz, "TLS handshake timed out");
+			else
+				ssl_err(err, errsz, "TLS handshake");
+			goto fail;
+		}
+	}
+	t->verified = verify;
+	return t;
+fail:
+	if (t->ssl)
+		SSL_free(t->ssl);
+	free(t);
+	return NULL;
+}
+
+ssize_t
+tls_read(struct tls *t, void *buf, size_t n, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	int rc;
+
+	for (;;) {
+		ERR_clear_error();
+		rc = SSL_read(t->ssl, buf, n > 1 << 30 ? 1 << 30 : (int)n);
+		if (rc > 0)
+			return rc;
+		if (SSL_get_error(t->ssl, rc) == SSL_ERROR_ZERO_RETURN)
+			return 0;
+		if (wait_io(t, rc, deadline) < 0)
+			return -1;
+	}
+}
+
+ssize_t
+tls_write(struct tls *t, const void *buf, size_t n, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	int rc;
+
+	for (;;) {
+		ERR_clear_error();
+		rc = SSL_write(t->ssl, buf, n > 1 << 30 ? 1 << 30 : (int)n);
+		if (rc > 0)
+			return rc;
+		if (wait_io(t, rc, deadline) < 0)
+			return -1;
+	}
+}
+
+size_t
+tls_pending(struct tls *t)
+{
+	int n = SSL_pending(t->ssl);
+
+	return n > 0 ? (size_t)n : 0;
+}
+
+const char *
+tls_describe(struct tls *t, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s %s%s", SSL_get_version(t->ssl),
+	    SSL_get_cipher_name(t->ssl), t->verified ? " verified" : "");
+	return buf;
+}
+
+void
+tls_close(struct tls *t)
+{
+	if (t == NULL)
+		return;
+	SSL_shutdown(t->ssl);
+	SSL_free(t->ssl);
+	free(t);
+}

@@ -1,0 +1,40 @@
+#ifndef TLS_H
+#define TLS_H
+
+/*
+ * TLS client connections over an existing socket (STARTTLS), with
+ * OpenSSL.  Only programs that call these functions link OpenSSL.  Every
+ * operation takes a deadline in milliseconds; the socket may be blocking
+ * or not, it is made non-blocking here.
+ */
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct tls_client;	/* shared settings: an SSL_CTX */
+struct tls;		/* one connection */
+
+/*
+ * cafile: PEM bundle for verification, NULL for the system's default
+ * paths.  NULL with err filled on failure.
+ */
+struct tls_client *tls_client_new(const char *cafile, char *err, size_t errsz);
+void tls_client_free(struct tls_client *);
+/*
+ * Handshake on fd.  servername is sent as SNI; when verify is set, the
+ * peer's certificate must chain to a trusted CA and name servername.
+ * NULL with err filled on failure (the socket is then unusable).
+ */
+struct tls *tls_connect(struct tls_client *, int fd, const char *servername,
+    int verify, int timeout_ms, char *err, size_t errsz);
+/* Like read(2)/write(2): bytes, 0 at a clean close, -1 with errno (ETIMEDOUT). */
+ssize_t tls_read(struct tls *, void *buf, size_t n, int timeout_ms);
+ssize_t tls_write(struct tls *, const void *buf, size_t n, int timeout_ms);
+/* Bytes already decrypted and waiting. */
+size_t tls_pending(struct tls *);
+/* "TLSv1.3 TLS_AES_256_GCM_SHA384 verified" for logs. */
+const char *tls_describe(struct tls *, char *buf, size_t size);
+/* Sends close_notify (without waiting) and frees; the fd stays open. */
+void tls_close(struct tls *);
+
+#endif
