@@ -83,7 +83,7 @@ check: deps
 
 run: deps
 	$(MAKE) all
-	@t/run.sh
+	@t/tools/run.sh
 
 bench: deps
 	$(MAKE) all
