@@ -1,0 +1,958 @@
+/*
+ * sluice-alias: expand the recipients of a stream through the aliases
+ * table (lists, :include: files, pipes and files, domain aliases, +detail),
+ * bounce unknown local recipients and looping messages.  See sluice-alias(8)
+ * and sluice-aliases(5).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "conf.h"
+#include "dsn.h"
+#include "log.h"
+#include "route.h"
+#include "spool.h"
+#include "stream.h"
+#include "table.h"
+#include "xtext.h"
+
+/* Limits (sluice-alias(8)). */
+#define HDR_MAX (1024 * 1024)	/* header block examined for loops */
+#define DEPTH_CAP 100		/* highest alias_max_depth accepted */
+#define EXPAND_MAX 100000	/* recipients one transaction may expand to */
+#define INCLUDE_SIZE_MAX (1024 * 1024)	/* an :include: file */
+#define INCLUDE_LINE_MAX 1000	/* a line of an :include: file */
+
+static struct table t_aliases, t_domains, t_users;
+static const char *delims, *hostname;
+static long long max_depth, max_received;
+static int loop_to_pm, bounce_unknown;
+
+/* ---- a set of strings, for dedupe and for aliases already expanded ---- */
+
+struct set {
+	char **v;
+	size_t n, cap;	/* cap is a power of two */
+};
+
+static uint32_t
+hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s)) *
+		    16777619u;
+	return h;
+}
+
+/* Add s (compared without case); 1 if it was new, 0 if already there. */
+static int
+set_add(struct set *st, const char *s)
+{
+	size_t i;
+
+	if (2 * (st->n + 1) > st->cap) {
+		struct set ns = { NULL, 0, st->cap ? 2 * st->cap : 64 };
+
+		if ((ns.v = calloc(ns.cap, sizeof *ns.v)) == NULL)
+			die_nomem();
+		for (i = 0; i < st->cap; i++)
+			if (st->v[i] != NULL) {
+				size_t j = hash(st->v[i]) & (ns.cap - 1);
+
+				while (ns.v[j] != NULL)
+					j = (j + 1) & (ns.cap - 1);
+				ns.v[j] = st->v[i];
+				ns.n++;
+			}
+		free(st->v);
+		*st = ns;
+	}
+	for (i = hash(s) & (st->cap - 1); st->v[i] != NULL; i = (i + 1) & (st->cap - 1))
+		if (strcasecmp(st->v[i], s) == 0)
+			return 0;
+	if ((st->v[i] = strdup(s)) == NULL)
+		die_nomem();
+	st->n++;
+	return 1;
+}
+
+static int
+set_has(const struct set *st, const char *s)
+{
+	size_t i;
+
+	if (st->cap == 0)
+		return 0;
+	for (i = hash(s) & (st->cap - 1); st->v[i] != NULL; i = (i + 1) & (st->cap - 1))
+		if (strcasecmp(st->v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+set_clear(struct set *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->cap; i++)
+		free(st->v[i]);
+	free(st->v);
+	memset(st, 0, sizeof *st);
+}
+
+/* ---- failed recipients, each with its status and reason ---- */
+
+struct fail {
+	struct txn t;	/* only its recipients are used */
+	char **status, **diag;
+	size_t a;
+};
+
+static void
+fail_add(struct fail *f, const struct rcpt *r, const char *status,
+    const char *diag)
+{
+	size_t n = f->t.nrcpt;
+
+	if (n == f->a) {
+		size_t na = f->a ? 2 * f->a : 8;
+
+		if ((f->status = realloc(f->status, na * sizeof *f->status)) == NULL ||
+		    (f->diag = realloc(f->diag, na * sizeof *f->diag)) == NULL)
+			die_nomem();
+		f->a = na;
+	}
+	if (rcpt_copy(&f->t, r) < 0 || (f->status[n] = strdup(status)) == NULL ||
+	    (f->diag[n] = strdup(diag)) == NULL)
+		die_nomem();
+}
+
+static void
+fail_clear(struct fail *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->t.nrcpt; i++) {
+		free(f->status[i]);
+		free(f->diag[i]);
+	}
+	txn_free(&f->t);
+}
+
+/* ---- the message's header block ---- */
+
+struct hdr {
+	char *buf;	/* lines, each ended by LF */
+	size_t len;
+	char extra[STREAM_TEXT_MAX + 1];	/* the line that did not fit */
+	size_t extralen;
+	int has_extra;
+	int body_done;	/* the final "." was read */
+	struct set delivered_to;	/* Delivered-To: addresses */
+	long received;	/* Received: fields naming this host */
+};
+
+static void
+hdr_read(struct stream_reader *rd, struct hdr *h)
+{
+	const char *l;
+	size_t n;
+	int rc;
+
+	h->len = 0;
+	h->has_extra = 0;
+	h->body_done = 0;
+	for (;;) {
+		if ((rc = stream_read_line(rd, &l, &n)) < 0)
+			die(rd->exit_code, "%s", rd->err);
+		if (rc == 0) {
+			h->body_done = 1;
+			return;
+		}
+		/* Past the limit, the rest streams through unexamined. */
+		if (h->len + n + 1 > HDR_MAX) {
+			memcpy(h->extra, l, n);
+			h->extralen = n;
+			h->has_extra = 1;
+			return;
+		}
+		memcpy(h->buf + h->len, l, n);
+		h->buf[h->len + n] = '\n';
+		h->len += n + 1;
+		if (n == 0)
+			return;
+	}
+}
+
+static int
+is_hostch(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+}
+
+static int
+is_wsp(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n';
+}
+
+/* Whether a Received: field's value has "by HOSTNAME" for this host. */
+static int
+received_by_us(const char *v, size_t n)
+{
+	size_t i, hl = strlen(hostname);
+
+	for (i = 0; i + 3 + hl <= n; i++) {
+		size_t j;
+
+		if ((i > 0 && !is_wsp(v[i - 1])) || strncasecmp(v + i, "by", 2) != 0 ||
+		    !is_wsp(v[i + 2]))
+			continue;
+		for (j = i + 2; j < n && is_wsp(v[j]); j++)
+			;
+		if (j + hl <= n && strncasecmp(v + j, hostname, hl) == 0 &&
+		    (j + hl == n || !is_hostch(v[j + hl])))
+			return 1;
+	}
+	return 0;
+}
+
+static void
+delivered_to(struct hdr *h, const char *v, size_t n)
+{
+	char a[ADDR_PATH_MAX + 1];
+
+	while (n > 0 && is_wsp(*v))
+		v++, n--;
+	while (n > 0 && is_wsp(v[n - 1]))
+		n--;
+	if (n >= 2 && v[0] == '<' && v[n - 1] == '>')
+		v++, n -= 2;
+	if (n == 0 || n >= sizeof a)
+		return;
+	memcpy(a, v, n);
+	a[n] = '\0';
+	set_add(&h->delivered_to, a);
+}
+
+/* One field, folded: its inner line ends count as white space. */
+static void
+hdr_field(struct hdr *h, const char *f, size_t n)
+{
+	const char *colon = memchr(f, ':', n);
+	size_t k;
+
+	if (colon == NULL)
+		return;
+	k = (size_t)(colon - f);
+	if (k == 8 && strncasecmp(f, "Received", 8) == 0 &&
+	    received_by_us(colon + 1, n - k - 1))
+		h->received++;
+	else if (k == 12 && strncasecmp(f, "Delivered-To", 12) == 0)
+		delivered_to(h, colon + 1, n - k - 1);
+}
+
+/* Count our Received: fields and collect Delivered-To: addresses. */
+static void
+hdr_scan(struct hdr *h)
+{
+	char *p = h->buf, *end = h->buf + h->len, *f = NULL;
+
+	set_clear(&h->delivered_to);
+	h->received = 0;
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (nl == p)
+			break;	/* the blank line */
+		if (*p != ' ' && *p != '\t') {
+			if (f != NULL)
+				hdr_field(h, f, (size_t)(p - f - 1));
+			f = p;
+		}
+		p = nl + 1;
+	}
+	if (f != NULL)
+		hdr_field(h, f, (size_t)(p - f - 1));
+}
+
+/* ---- lookups ---- */
+
+static void
+table_fail(const char *name)
+{
+	die_sys("unable to read table %s", name);
+}
+
+static const char *
+domain_of(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	return at ? at + 1 : "";
+}
+
+static int
+is_postmaster(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	size_t n = at ? (size_t)(at - addr) : strlen(addr);
+
+	return n == 10 && strncasecmp(addr, "postmaster", 10) == 0;
+}
+
+static int
+user_known(const char *addr)
+{
+	char val[TABLE_VAL_MAX], base[ADDR_PATH_MAX + 1];
+	int rc;
+
+	if ((rc = table_lookup_addr(&t_users, addr, val, sizeof val, NULL, 0)) < 0)
+		table_fail("users");
+	if (rc == 0 && route_base_addr(addr, delims, base, sizeof base) &&
+	    (rc = table_lookup_addr(&t_users, base, val, sizeof val, NULL, 0)) < 0)
+		table_fail("users");
+	return rc;
+}
+
+static int
+domain_local(const char *dom)
+{
+	char val[TABLE_VAL_MAX];
+	int rc;
+
+	if (*dom == '\0')
+		return 1;
+	rc = dom[0] == '[' ? table_get(&t_domains, dom, val, sizeof val) :
+	    table_lookup_domain(&t_domains, dom, val, sizeof val);
+	if (rc < 0)
+		table_fail("domains");
+	return rc;
+}
+
+static int
+get(const char *key, char *val, size_t vsz)
+{
+	int rc = table_get(&t_aliases, key, val, vsz);
+
+	if (rc < 0)
+		table_fail("aliases");
+	return rc;
+}
+
+/*
+ * The alias of addr, in the order of sluice-aliases(5): local@domain,
+ * base@domain, local@, base@ (base is the local part without its detail),
+ * then, unless addr is a user of table users, @domain and @.parent.
+ * Returns 1 with val filled, 0 when addr is no alias.
+ */
+static int
+alias_lookup(const char *addr, char *val, size_t vsz)
+{
+	char base[ADDR_PATH_MAX + 1], key[ADDR_PATH_MAX + 2];
+	const char *at = strrchr(addr, '@'), *dom = domain_of(addr), *d;
+	int has_base = route_base_addr(addr, delims, base, sizeof base);
+	size_t ll = at ? (size_t)(at - addr) : strlen(addr);
+
+	if (get(addr, val, vsz) || (has_base && get(base, val, vsz)))
+		return 1;
+	snprintf(key, sizeof key, "%.*s@", (int)ll, addr);
+	if (get(key, val, vsz))
+		return 1;
+	if (has_base) {
+		snprintf(key, sizeof key, "%.*s@", (int)strcspn(base, "@"), base);
+		if (get(key, val, vsz))
+			return 1;
+	}
+	if (*dom == '\0' || user_known(addr))
+		return 0;
+	snprintf(key, sizeof key, "@%s", dom);
+	if (get(key, val, vsz))
+		return 1;
+	if (dom[0] == '[')
+		return 0;
+	for (d = strchr(dom, '.'); d != NULL; d = strchr(d + 1, '.')) {
+		snprintf(key, sizeof key, "@%s", d);
+		if (get(key, val, vsz))
+			return 1;
+	}
+	return 0;
+}
+
+/* ---- expansion ---- */
+
+struct ctx {
+	const char *qid;
+	const struct rcpt *orig;	/* the recipient being expanded */
+	struct txn *out;		/* the recipients that go on */
+	struct fail *fail, *loop;	/* bounces: unknown users; loops */
+	struct set *emitted, *expanded;
+	const struct hdr *h;
+	const char *path[DEPTH_CAP + 2];	/* aliases being expanded */
+	size_t depth;
+};
+
+static size_t expand(struct ctx *, const char *addr);
+
+/* A copy of the original recipient for addr (its NOTIFY, ORCPT, X-). */
+static struct rcpt *
+derived(struct ctx *c, struct txn *t, const char *addr)
+{
+	char enc[STREAM_ORCPT_MAX + 1];
+	struct rcpt *r;
+	size_t i;
+	long n;
+
+	if ((r = txn_add_rcpt(t, addr)) == NULL)
+		die_nomem();
+	r->notify = c->orig->notify;
+	for (i = 0; i < c->orig->nx; i++)
+		if (strcasecmp(c->orig->x[i].key, "X-ROUTE") != 0 &&
+		    xparam_set(r->x, &r->nx, c->orig->x[i].key, c->orig->x[i].val) < 0)
+			die_nomem();
+	if (c->orig->orcpt != NULL) {
+		if ((r->orcpt = strdup(c->orig->orcpt)) == NULL)
+			die_nomem();
+		return r;
+	}
+	/* RFC 3461 4.2: DSNs name the address the sender wrote. */
+	memcpy(enc, "rfc822;", 7);
+	n = xtext_encode(c->orig->addr, strlen(c->orig->addr), enc + 7,
+	    sizeof enc - 7);
+	if (n >= 0 && (r->orcpt = strdup(enc)) == NULL)
+		die_nomem();
+	return r;
+}
+
+static void
+fail(struct ctx *c, struct fail *f, const char *addr, const char *status,
+    const char *fmt, const char *arg)
+{
+	char diag[DSN_DIAG_MAX], key[ADDR_PATH_MAX + 2];
+	struct txn tmp;
+
+	/* One failure per address and transaction, like one delivery. */
+	snprintf(key, sizeof key, "!%s", addr);
+	if (!set_add(c->emitted, key))
+		return;
+	snprintf(diag, sizeof diag, fmt, arg);
+	txn_init(&tmp);
+	if (strcasecmp(addr, c->orig->addr) == 0) {
+		if (rcpt_copy(&tmp, c->orig) < 0)
+			die_nomem();
+	} else
+		derived(c, &tmp, addr);
+	fail_add(f, &tmp.rcpt[0], status, diag);
+	txn_free(&tmp);
+	log_info("qid=%s rcpt=%s orcpt=%s status=%s reason=\"%s\"", c->qid, addr,
+	    c->orig->addr, status, diag);
+}
+
+/* Send one recipient on; route is NULL or a pipe:/file: route. */
+static size_t
+emit(struct ctx *c, const char *addr, const char *route)
+{
+	char key[ADDR_PATH_MAX + ROUTE_MAX + 3];
+	struct rcpt *r;
+
+	snprintf(key, sizeof key, "%s\n%s", addr, route ? route : "");
+	if (!set_add(c->emitted, key))
+		return 1;
+	if (c->out->nrcpt >= EXPAND_MAX)
+		die(100, "5.3.4 recipients expand to more than %d addresses",
+		    EXPAND_MAX);
+	if (route == NULL && strcmp(addr, c->orig->addr) == 0) {
+		if (rcpt_copy(c->out, c->orig) < 0)
+			die_nomem();
+		return 1;
+	}
+	r = derived(c, c->out, addr);
+	if (xparam_set(r->x, &r->nx, "X-EXPANDED", "1") < 0)
+		die(100, "5.3.4 too many private parameters on %s", c->orig->addr);
+	if (route != NULL && route_set(r, route) < 0)
+		die(100, "5.3.4 route too long for X-ROUTE: %.100s", route);
+	if (route != NULL || strcasecmp(addr, c->orig->addr) != 0)
+		log_info("qid=%s orcpt=%s rcpt=%s%s%s", c->qid, c->orig->addr, addr,
+		    route ? " route=" : "", route ? route : "");
+	return 1;
+}
+
+/* An address that is no alias: a known or remote recipient, or unknown. */
+static size_t
+final(struct ctx *c, const char *addr)
+{
+	if (bounce_unknown && domain_local(domain_of(addr)) &&
+	    !is_postmaster(addr) && !user_known(addr)) {
+		fail(c, c->fail, addr, "5.1.1", "%s: no such user here", addr);
+		return 1;
+	}
+	return emit(c, addr, NULL);
+}
+
+static size_t targets(struct ctx *, const char *owner, const char *val,
+    int trusted);
+
+/* Expand an :include: file: addresses only, never pipes, files or includes. */
+static size_t
+include(struct ctx *c, const char *owner, const char *path)
+{
+	struct rbuf rb;
+	const char *l;
+	char line[INCLUDE_LINE_MAX + 1];
+	unsigned long long total = 0;
+	size_t n, count = 0;
+	int fd, rc;
+
+	if (path[0] != '/') {
+		log_warn("qid=%s alias=%s include=%s refused=\"not an absolute path\"",
+		    c->qid, owner, path);
+		return 0;
+	}
+	/* A missing or unreadable list is the postmaster's to fix: wait. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		die(111, "4.3.0 unable to open include file %s for %s: %s", path,
+		    owner, strerror(errno));
+	if (rbuf_init(&rb, fd, 8192) < 0)
+		die_nomem();
+	while ((rc = rbuf_getline(&rb, &l, &n, INCLUDE_LINE_MAX)) != 0) {
+		if (rc == -1)
+			die(111, "4.3.0 unable to read include file %s: %s", path,
+			    strerror(rb.err));
+		if (rc == -2)
+			die(111, "4.3.0 include file %s: line longer than %d octets",
+			    path, INCLUDE_LINE_MAX);
+		if ((total += n) > INCLUDE_SIZE_MAX)
+			die(111, "4.3.0 include file %s: larger than %d octets", path,
+			    INCLUDE_SIZE_MAX);
+		while (n > 0 && (l[n - 1] == '\n' || l[n - 1] == '\r'))
+			n--;
+		memcpy(line, l, n);
+		line[n] = '\0';
+		if (line[strspn(line, " \t")] == '#')
+			continue;
+		count += targets(c, owner, line, 0);
+	}
+	rbuf_free(&rb);
+	close(fd);
+	return count;
+}
+
+/* One target of owner's alias, trimmed and unquoted. */
+static size_t
+target(struct ctx *c, const char *owner, char *s, int trusted)
+{
+	char a[ADDR_PATH_MAX + 1], route[ROUTE_MAX + 1];
+	struct route r;
+	struct addr ad;
+	struct addr_err ae;
+	const char *err, *dom = domain_of(owner);
+	int pipe = s[0] == '|';
+
+	if (pipe || s[0] == '/' || strncasecmp(s, ":include:", 9) == 0) {
+		if (!trusted) {
+			log_warn("qid=%s alias=%s target=\"%.200s\" refused=\"pipes, "
+			    "files and includes come only from the aliases table\"",
+			    c->qid, owner, s);
+			return 0;
+		}
+		if (s[0] == ':')
+			return include(c, owner, s + 9 + strspn(s + 9, " \t"));
+		snprintf(route, sizeof route, "%s:%s", pipe ? "pipe" : "file",
+		    s + pipe + strspn(s + pipe, " \t"));
+		if (route_parse(route, &r, &err) < 0) {
+			log_warn("qid=%s alias=%s target=\"%.200s\" refused=\"%s\"",
+			    c->qid, owner, s, err);
+			return 0;
+		}
+		return emit(c, owner, r.text);
+	}
+	if (s[0] == '@') {
+		/* A domain alias: the same local part in another domain. */
+		size_t ll = strcspn(owner, "@");
+
+		if (snprintf(a, sizeof a, "%.*s%s", (int)ll, owner, s) >= (int)sizeof a)
+			return 0;
+		s = a;
+	}
+	if (addr_parse(s, strlen(s), ADDR_UNQUAL_OK, &ad, &ae) < 0) {
+		log_warn("qid=%s alias=%s target=\"%.200s\" refused=\"%s\"", c->qid,
+		    owner, s, ae.msg);
+		return 0;
+	}
+	/* A bare name means that user in the domain of the alias. */
+	if (ad.domain[0] == '\0' && *dom != '\0')
+		snprintf(ad.domain, sizeof ad.domain, "%s", dom);
+	addr_format(&ad, a, sizeof a);
+	return expand(c, a);
+}
+
+/* Split an alias value on commas outside double quotes. */
+static size_t
+targets(struct ctx *c, const char *owner, const char *val, int trusted)
+{
+	char *buf, *p, *s, *e;
+	size_t count = 0;
+	int q = 0;
+
+	if ((buf = strdup(val)) == NULL)
+		die_nomem();
+	for (s = p = buf;; p++) {
+		if (*p == '"')
+			q = !q;
+		if (*p != '\0' && (*p != ',' || q))
+			continue;
+		{
+			int last = *p == '\0';
+
+			*p = '\0';
+			while (*s == ' ' || *s == '\t')
+				s++;
+			e = s + strlen(s);
+			while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+				*--e = '\0';
+			if (e - s >= 2 && *s == '"' && e[-1] == '"') {
+				e[-1] = '\0';
+				s++;
+			}
+			if (*s != '\0')
+				count += target(c, owner, s, trusted);
+			if (last)
+				break;
+			s = p + 1;
+		}
+	}
+	free(buf);
+	return count;
+}
+
+static size_t
+expand(struct ctx *c, const char *addr)
+{
+	char *val;
+	size_t i, count;
+
+	if (set_has(&c->h->delivered_to, addr)) {
+		fail(c, c->loop, addr, "5.4.6",
+		    "mail forwarding loop for %s (Delivered-To)", addr);
+		return 1;
+	}
+	/* An alias that reaches itself is delivered to its own address. */
+	for (i = 0; i < c->depth; i++)
+		if (strcasecmp(c->path[i], addr) == 0)
+			return final(c, addr);
+	if ((val = malloc(TABLE_VAL_MAX)) == NULL)
+		die_nomem();
+	if (!alias_lookup(addr, val, TABLE_VAL_MAX)) {
+		free(val);
+		return final(c, addr);
+	}
+	if (!set_add(c->expanded, addr)) {
+		free(val);
+		return 1;	/* its targets are already on their way */
+	}
+	if ((long long)c->depth >= max_depth) {
+		free(val);
+		fail(c, c->loop, addr, "5.4.6",
+		    "aliases nested too deep at %s (alias_max_depth)", addr);
+		return 1;
+	}
+	c->path[c->depth++] = addr;
+	count = targets(c, addr, val, 1);
+	c->depth--;
+	free(val);
+	if (count == 0)
+		fail(c, c->fail, addr, "5.3.5",
+		    "alias %s expands to no deliverable address", addr);
+	return 1;
+}
+
+/* ---- one transaction ---- */
+
+static void
+write_txns(struct stream_writer *w, const struct txn *t, struct txn *out,
+    struct hdr *h, struct stream_reader *rd, struct spool *sp)
+{
+	size_t k, n;
+	struct txn part;
+	char *p, *end;
+	int rf = 0;
+
+	if (sp == NULL) {
+		/* One transaction: the body streams through. */
+		part = *t;
+		part.rcpt = out->rcpt;
+		part.nrcpt = out->nrcpt;
+		if (stream_write_head(w, &part) < 0)
+			die_sys("unable to write");
+		end = h->buf + h->len;
+		for (p = h->buf; p < end; p = memchr(p, '\n', (size_t)(end - p)) + 1)
+			if (stream_write_line(w, p, (size_t)((char *)memchr(p, '\n',
+			    (size_t)(end - p)) - p)) < 0)
+				die_sys("unable to write");
+		if (h->has_extra && stream_write_line(w, h->extra, h->extralen) < 0)
+			die_sys("unable to write");
+		if (h->body_done) {
+			if (stream_write_end(w) < 0)
+				die_sys("unable to write");
+		} else if (stream_copy_body(rd, w, &rf) < 0) {
+			if (rf)
+				die(rd->exit_code, "%s", rd->err);
+			die_sys("unable to write");
+		}
+		return;
+	}
+	/* Above the recipient limit a transaction is split, same message. */
+	for (k = 0; k < out->nrcpt; k += n) {
+		n = out->nrcpt - k < STREAM_RCPT_MAX ? out->nrcpt - k : STREAM_RCPT_MAX;
+		part = *t;
+		part.rcpt = out->rcpt + k;
+		part.nrcpt = n;
+		if (stream_write_head(w, &part) < 0 || spool_rewind(sp) < 0 ||
+		    spool_write_stream(sp, w) < 0)
+			die_sys("unable to write");
+	}
+}
+
+static void
+spool_all(struct spool *sp, struct hdr *h, struct stream_reader *rd)
+{
+	char *p, *end = h->buf + h->len;
+	int rf = 0;
+
+	if (spool_reset(sp) < 0)
+		die_sys("unable to spool a message");
+	for (p = h->buf; p < end; ) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (spool_write_line(sp, p, (size_t)(nl - p)) < 0)
+			die_sys("unable to spool a message");
+		p = nl + 1;
+	}
+	if (h->has_extra && spool_write_line(sp, h->extra, h->extralen) < 0)
+		die_sys("unable to spool a message");
+	if (!h->body_done && spool_from_stream(sp, rd, &rf) < 0) {
+		if (rf)
+			die(rd->exit_code, "%s", rd->err);
+		die_sys("unable to spool a message");
+	}
+}
+
+static void
+bounce(struct stream_writer *w, const struct txn *t, struct fail *f,
+    struct spool *sp, int to_postmaster)
+{
+	struct dsn_rcpt *dr;
+	struct txn pm;
+	struct dsn d = { .orig = t, .qid = t->xf[XF_IDENT], .action = DSN_FAILED,
+	    .body = sp };
+	size_t i, k, n;
+	int rc;
+
+	if (f->t.nrcpt == 0)
+		return;
+	if (to_postmaster) {
+		/* The postmaster is told whatever the sender asked for. */
+		pm = *t;
+		pm.from = (char *)dsn_postmaster();
+		d.orig = &pm;
+		for (i = 0; i < f->t.nrcpt; i++)
+			f->t.rcpt[i].notify = 0;
+	}
+	if ((dr = calloc(f->t.nrcpt, sizeof *dr)) == NULL)
+		die_nomem();
+	for (i = 0; i < f->t.nrcpt; i++) {
+		dr[i].rcpt = &f->t.rcpt[i];
+		dr[i].status = f->status[i];
+		dr[i].diag = f->diag[i];
+	}
+	for (k = 0; k < f->t.nrcpt; k += n) {
+		n = f->t.nrcpt - k < STREAM_RCPT_MAX ? f->t.nrcpt - k : STREAM_RCPT_MAX;
+		if (spool_rewind(sp) < 0)
+			die_sys("unable to read the spooled message");
+		if ((rc = dsn_write(w, &d, dr + k, n)) < 0)
+			die_sys("unable to write a bounce");
+		if (rc == DSN_NONE)
+			log_info("qid=%s bounce=none reason=\"NOTIFY asks for none\"",
+			    t->xf[XF_IDENT] ? t->xf[XF_IDENT] : "-");
+	}
+	free(dr);
+}
+
+/*
+ * A failed double bounce cannot be bounced: its recipients stay, with the
+ * reason in X-DEFER, until sluice-runq gives it to the postmaster (dead/).
+ */
+static void
+keep_failed(struct txn *out, struct fail *f)
+{
+	char d[DSN_DIAG_MAX + 20], enc[STREAM_XVAL_MAX + 1];
+	size_t i;
+
+	for (i = 0; i < f->t.nrcpt; i++) {
+		struct rcpt *r;
+
+		if (rcpt_copy(out, &f->t.rcpt[i]) < 0)
+			die_nomem();
+		r = &out->rcpt[out->nrcpt - 1];
+		snprintf(d, sizeof d, "%s %s", f->status[i], f->diag[i]);
+		if (xtext_encode(d, strlen(d), enc, sizeof enc) >= 0 &&
+		    xparam_set(r->x, &r->nx, "X-DEFER", enc) < 0)
+			die_nomem();
+		log_warn("qid=%s rcpt=%s status=%s kept=\"failed double bounce\"",
+		    out->xf[XF_IDENT] ? out->xf[XF_IDENT] : "-", r->addr, f->status[i]);
+	}
+	fail_clear(f);
+}
+
+static void
+alias_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
+    struct hdr *h, struct spool *sp)
+{
+	struct txn out;
+	struct fail fl, lp;
+	struct set emitted = { 0 }, expanded = { 0 };
+	struct ctx c;
+	size_t i;
+	int looping, dead;
+
+	txn_init(&out);
+	txn_init(&fl.t);
+	txn_init(&lp.t);
+	fl.status = fl.diag = lp.status = lp.diag = NULL;
+	fl.a = lp.a = 0;
+	memset(&c, 0, sizeof c);
+	c.qid = t->xf[XF_IDENT] ? t->xf[XF_IDENT] : "-";
+	c.out = &out;
+	c.fail = &fl;
+	c.loop = &lp;
+	c.emitted = &emitted;
+	c.expanded = &expanded;
+	c.h = h;
+
+	hdr_read(rd, h);
+	hdr_scan(h);
+	looping = h->received > max_received;
+	for (i = 0; i < t->nrcpt; i++) {
+		const struct rcpt *r = &t->rcpt[i];
+
+		c.orig = r;
+		c.depth = 0;
+		if (looping) {
+			char n[32];
+
+			snprintf(n, sizeof n, "%ld", h->received);
+			fail(&c, &lp, r->addr, "5.4.6",
+			    "mail loop: %s Received: fields name this host", n);
+		} else if (xparam_get(r->x, r->nx, "X-EXPANDED") != NULL ||
+		    xparam_get(r->x, r->nx, "X-ROUTE") != NULL)
+			emit(&c, r->addr, NULL);	/* done on an earlier pass */
+		else
+			expand(&c, r->addr);
+	}
+	dead = t->from != NULL && t->from[0] == '\0' && dsn_is_double(t);
+	if (dead) {
+		keep_failed(&out, &fl);
+		if (!loop_to_pm)
+			keep_failed(&out, &lp);
+	}
+	if (fl.t.nrcpt == 0 && lp.t.nrcpt == 0 && out.nrcpt <= STREAM_RCPT_MAX) {
+		if (out.nrcpt > 0)
+			write_txns(w, t, &out, h, rd, NULL);
+		else if (!h->body_done && stream_skip_body(rd) < 0)
+			die(rd->exit_code, "%s", rd->err);
+	} else {
+		spool_all(sp, h, rd);
+		write_txns(w, t, &out, h, rd, sp);
+		bounce(w, t, &fl, sp, 0);
+		bounce(w, t, &lp, sp, loop_to_pm);
+	}
+	fail_clear(&fl);
+	fail_clear(&lp);
+	free(fl.status);
+	free(fl.diag);
+	free(lp.status);
+	free(lp.diag);
+	set_clear(&emitted);
+	set_clear(&expanded);
+	txn_free(&out);
+}
+
+static const char *
+tmp_dir(void)
+{
+	const char *d = getenv("TMPDIR");
+
+	return (d != NULL && *d != '\0') ? d : "/tmp";
+}
+
+static void
+open_table(struct table *t, const char *name)
+{
+	if (table_open(t, name) < 0)
+		die_sys("unable to open table %s", name);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct stream_reader rd;
+	struct stream_writer w;
+	struct spool sp;
+	struct hdr h;
+	struct txn t;
+	const char *v;
+	int rc, spooled = 0;
+
+	log_init(argv[0]);
+	if (argc > 1)
+		die(100, "usage: sluice-alias < stream > stream");
+	open_table(&t_aliases, "aliases");
+	open_table(&t_domains, "domains");
+	open_table(&t_users, "users");
+	delims = conf_get("recipient_delimiter", "+");
+	hostname = conf_hostname();
+	max_depth = conf_num("alias_max_depth", 10);
+	max_received = conf_num("max_received", 50);
+	if (max_depth < 1 || max_depth > DEPTH_CAP)
+		die(111, "4.3.5 setting alias_max_depth must be from 1 to %d",
+		    DEPTH_CAP);
+	if (max_received < 1)
+		die(111, "4.3.5 setting max_received must be a positive number");
+	v = conf_get("loop_to_postmaster", "no");
+	loop_to_pm = strcasecmp(v, "yes") == 0;
+	/* Unknown local users are bounced here only if sluice-local would. */
+	v = conf_get("local_default_channel", "local");
+	bounce_unknown = strcasecmp(v, "local") == 0;
+
+	memset(&h, 0, sizeof h);
+	if ((h.buf = malloc(HDR_MAX)) == NULL)
+		die_nomem();
+	if (stream_reader_init(&rd, 0, "stdin") < 0 ||
+	    stream_writer_init(&w, 1, 0) < 0)
+		die_nomem();
+	txn_init(&t);
+	while ((rc = stream_read_txn(&rd, &t)) == 1) {
+		if (!spooled) {
+			if (spool_open(&sp, tmp_dir()) < 0)
+				die_sys("unable to create a spool file in %s", tmp_dir());
+			spooled = 1;
+		}
+		alias_txn(&rd, &w, &t, &h, &sp);
+	}
+	if (rc < 0)
+		die(rd.exit_code, "%s", rd.err);
+	if (stream_flush(&w) < 0)
+		die_sys("unable to write");
+	return 0;
+}
