@@ -117,7 +117,8 @@ main(int argc, char **argv)
 		if (snprintf(tmpname, sizeof tmpname, "%s.tmp.%ld", out,
 		    (long)getpid()) >= (int)sizeof tmpname)
 			die(100, "%s: name too long", out);
-		fd = open(tmpname, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		/* O_RDWR: cdb_make_exists() reads back what was written. */
+		fd = open(tmpname, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0)
 			die_sys("unable to create %s", tmpname);
 		if (cdb_make_start(&cm, fd) < 0)
