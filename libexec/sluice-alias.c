@@ -439,11 +439,11 @@ static void
 fail(struct ctx *c, struct fail *f, const char *addr, const char *status,
     const char *fmt, const char *arg)
 {
-	char diag[DSN_DIAG_MAX], key[ADDR_PATH_MAX + 2];
+	char diag[DSN_DIAG_MAX], key[2 * ADDR_PATH_MAX + 3];
 	struct txn tmp;
 
-	/* One failure per address and transaction, like one delivery. */
-	snprintf(key, sizeof key, "!%s", addr);
+	/* One failure per address and original recipient. */
+	snprintf(key, sizeof key, "!%s\n%s", c->orig->addr, addr);
 	if (!set_add(c->emitted, key))
 		return;
 	snprintf(diag, sizeof diag, fmt, arg);
@@ -465,8 +465,15 @@ emit(struct ctx *c, const char *addr, const char *route)
 {
 	char key[ADDR_PATH_MAX + ROUTE_MAX + 3];
 	struct rcpt *r;
+	struct route old;
+	const char *err;
 
-	snprintf(key, sizeof key, "%s\n%s", addr, route ? route : "");
+	/* A recipient routed on an earlier pass is told apart by its route. */
+	if (route == NULL && strcmp(addr, c->orig->addr) == 0 &&
+	    route_get(c->orig, &old, &err) == 1)
+		snprintf(key, sizeof key, "%s\n%s", addr, old.text);
+	else
+		snprintf(key, sizeof key, "%s\n%s", addr, route ? route : "");
 	if (!set_add(c->emitted, key))
 		return 1;
 	if (c->out->nrcpt >= EXPAND_MAX)

@@ -1,0 +1,125 @@
+#!/bin/bash
+# sluice-alias: lookup order, domain aliases, +detail, lists, nesting, depth,
+# cycles, :include:, pipes and files, postmaster, unknown users, loops,
+# splitting.  Golden files: t/data/alias/NAME.in -> NAME.ref, compared in the
+# summary form of t/data/alias/summary.sh (envelopes and RFC 3464 fields).
+# SLUICE_REGEN=1 rewrites the .ref files (review the diff before committing).
+. "$(dirname "$0")/lib.sh"
+
+plan 39
+
+data=$top/t/data/alias
+conf=$tmpdir/conf
+mkdir -p "$conf"
+export SLUICE_CONF=$conf TMPDIR=$tmpdir
+for f in aliases domains users; do
+    sed "s#@DATA@#$conf#g" "$data/$f" > "$conf/$f"
+    sluice-mkcdb "$conf/$f" || bail "sluice-mkcdb $f"
+done
+cp "$data/list.txt" "$conf/"
+for i in $(seq 1500); do echo "member$i@remote.test"; done > "$conf/big.txt"
+
+# config [LINES...]: the test's settings plus these.
+config() {
+    { cat "$data/config"; printf '%s\n' "$@"; } > "$conf/config"
+    sluice-mkcdb "$conf/config" || bail "sluice-mkcdb config"
+}
+config
+
+# golden NAME REF WHAT: run the stage on NAME.in, compare with REF.
+golden() {
+    local in=$data/$1.in ref=$data/$2.ref rc=0
+    sluice-alias < "$in" > "$tmpdir/out" 2> "$tmpdir/err" || rc=$?
+    "$data/summary.sh" < "$tmpdir/out" > "$tmpdir/got"
+    if [ -n "${SLUICE_REGEN:-}" ]; then cp "$tmpdir/got" "$ref"; fi
+    if [ $rc = 0 ] && diff -u "$ref" "$tmpdir/got" > "$tmpdir/diff"; then
+        ok 0 "$3"
+    else
+        ok 1 "$3"; diag "exit $rc: $(cat "$tmpdir/err")"; diag "$(cat "$tmpdir/diff")"
+    fi
+}
+
+golden order order "lookup order: exact, local@, @domain, @.parent; users are not caught"
+golden domalias domalias "domain alias is one way and keeps the user's own mailbox"
+golden detail detail "+detail: exact key with detail first, then the base; unknown base bounces"
+config 'recipient_delimiter +-'
+golden detail detail-delims "recipient_delimiter lists several delimiter characters"
+config 'recipient_delimiter'
+golden detail detail-off "an empty recipient_delimiter turns +detail off"
+config
+golden multi multi "several targets, nested, unqualified names, NOTIFY and ORCPT kept"
+golden depth depth "nesting within alias_max_depth is followed"
+config 'alias_max_depth 3'
+golden depth depth3 "nesting beyond alias_max_depth bounces 5.4.6"
+config
+golden cycle cycle "a cycle delivers to the alias's own address once"
+golden include include ":include: lists; pipes and files only from the table"
+golden unknown unknown "postmaster passes, unknown local users bounce 5.1.1 (NOTIFY, ORCPT honoured)"
+golden loop-dt loop-dt "Delivered-To loop bounces 5.4.6 to the sender"
+golden loop-rcv loop-rcv "more than max_received of our Received: fields bounce 5.4.6"
+golden noloop noloop "max_received of our Received: fields is not yet a loop"
+config 'loop_to_postmaster yes'
+golden loop-rcv loop-rcv-pm "loop_to_postmaster sends loop bounces to the postmaster"
+golden loop-dt loop-dt-pm "loop_to_postmaster covers Delivered-To loops"
+config 'local_default_channel smtp:[mailhub.test]'
+golden unknown unknown-mailhub "with another local_default_channel unknown users pass on"
+config
+
+# ---- the message itself ----
+sluice-alias < "$data/multi.in" > "$tmpdir/out" 2>/dev/null
+sed -n '/^DATA$/,$p' "$data/multi.in" > "$tmpdir/body.in"
+sed -n '/^DATA$/,$p' "$tmpdir/out" > "$tmpdir/body.out"
+cmp -s "$tmpdir/body.in" "$tmpdir/body.out"
+ok $? "the message passes through unchanged, dot-stuffing kept"
+
+grep -q '^RCPT TO:<cmd@example.test> ORCPT=rfc822;cmd@example.test X-EXPANDED=1 X-ROUTE=pipe:/usr/bin/procmail+20-a+20x,+20y$' <(sluice-alias < "$data/include.in" 2>/dev/null)
+ok $? "a |command becomes X-ROUTE=pipe:, quoted commas kept"
+err=$(sluice-alias < "$data/include.in" 2>&1 >/dev/null)
+like "$err" 'target="\|/bin/evil" refused=' "a pipe in an include file is refused and logged"
+like "$err" 'target="/etc/passwd" refused=' "a file in an include file is refused and logged"
+like "$err" 'target=":include:/etc/shadow" refused=' "an include in an include file is refused"
+like "$err" 'alias=badcmd@example.test target="\|relative/cmd" refused=' "a pipe needs an absolute path"
+
+# ---- a missing include file holds the mail: exit 111 ----
+sed 's/<list@/<missing@/' "$data/include.in" > "$tmpdir/missing.in"
+rc=0; err=$(sluice-alias < "$tmpdir/missing.in" 2>&1 >/dev/null) || rc=$?
+is "$rc" 111 "a missing include file is a temporary failure"
+like "$err" 'sluice-alias: fatal: 4\.3\.0 unable to open include file .*/no-such-file' "and says which file"
+
+# ---- idempotence: a second pass (after a retry) changes nothing ----
+for n in multi cycle include domalias; do
+    sluice-alias < "$data/$n.in" 2>/dev/null | sed -n '1,/^DATA$/p' > "$tmpdir/one"
+    { sluice-alias < "$data/$n.in" 2>/dev/null | awk '/^MAIL FROM:<> X-NOTICE/{exit} {print}' | sluice-alias 2>/dev/null | sed -n '1,/^DATA$/p'; } > "$tmpdir/two"
+    cmp -s "$tmpdir/one" "$tmpdir/two"
+    ok $? "a second pass over $n changes no recipient (X-EXPANDED)"
+done
+
+# ---- splitting above STREAM_RCPT_MAX ----
+{ echo 'XFORWARD IDENT=0691f3a2c0a1b2c0001234'; echo 'MAIL FROM:<alice@sender.test>'
+  echo 'RCPT TO:<big@example.test>'; echo 'RCPT TO:<robert@example.test>'
+  echo DATA; echo 'Subject: big'; echo; echo 'the body'; echo .; } > "$tmpdir/big.in"
+rc=0; sluice-alias < "$tmpdir/big.in" > "$tmpdir/out" 2>/dev/null || rc=$?
+is "$rc" 0 "1501 recipients expand without error"
+is "$(grep -c '^MAIL FROM:<alice@sender.test>$' "$tmpdir/out")" 2 "they are split into two transactions"
+is "$(awk '/^MAIL/{n++} /^RCPT/{c[n]++} END{print c[1], c[2]}' "$tmpdir/out")" "1000 501" "of 1000 and 501 recipients"
+is "$(grep -c '^the body$' "$tmpdir/out")" 2 "each with the whole message"
+is "$(grep '^RCPT' "$tmpdir/out" | sort -u | wc -l)" 1501 "no recipient lost or doubled"
+is "$(grep -c '^XFORWARD IDENT=0691f3a2c0a1b2c0001234$' "$tmpdir/out")" 2 "both keep the queue id"
+
+# ---- streams: empty, several transactions, truncated ----
+is "$(sluice-alias < /dev/null | wc -c)" 0 "an empty stream gives an empty stream"
+cat "$data/order.in" "$data/cycle.in" | sluice-alias 2>/dev/null | "$data/summary.sh" > "$tmpdir/got"
+cat "$data/order.ref" "$data/cycle.ref" > "$tmpdir/want"
+cmp -s "$tmpdir/want" "$tmpdir/got"
+ok $? "two transactions in one stream are each expanded"
+head -n -1 "$data/order.in" > "$tmpdir/trunc.in"
+rc=0; sluice-alias < "$tmpdir/trunc.in" > /dev/null 2>&1 || rc=$?
+is "$rc" 111 "a truncated stream is a temporary failure"
+
+# ---- the header limit: a 2 MB header block streams through ----
+{ echo 'MAIL FROM:<alice@sender.test>'; echo 'RCPT TO:<robert@example.test>'; echo DATA
+  yes 'X-Filler: 0123456789012345678901234567890123456789012345678901234567890123456789' | head -n 28000
+  echo; echo body; echo .; } > "$tmpdir/hdr.in"
+sluice-alias < "$tmpdir/hdr.in" 2>/dev/null | sed -n '/^DATA$/,$p' > "$tmpdir/hdr.out"
+sed -n '/^DATA$/,$p' "$tmpdir/hdr.in" | cmp -s - "$tmpdir/hdr.out"
+ok $? "a header block above the 1 MB limit passes through whole"
