@@ -205,7 +205,6 @@ route_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 		if (rc < 0)
 			log_warn("qid=%s rcpt=%s X-ROUTE replaced reason=\"%s\"", qid,
 			    rc_->addr, err);
-		xparam_del(rc_->x, &rc_->nx, "X-ROUTE");
 		decide(qid, rc_->addr, &r);
 		if (r.ch == ROUTE_ERROR) {
 			bounce_add(b, rc_, &r);
