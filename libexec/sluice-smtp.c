@@ -758,7 +758,7 @@ rcpt_done(struct job *j, size_t mi, size_t ri, enum rstat st,
 	if (c != NULL)
 		fmt(relay, sizeof relay, "%s[%s]:%u", c->name, c->ip_s, c->port);
 	else
-		fmt(relay, sizeof relay, "none");
+		fmt(relay, sizeof relay, "%s", rs->mta ? rs->mta : "none");
 	log_info("qid=%s to=<%s> relay=%s delay=%.2f dsn=%s status=%s reply=\"%s\"",
 	    id ? id : "-", m->t.rcpt[ri].addr, relay, delay_of(m), status,
 	    stname[st], t);
