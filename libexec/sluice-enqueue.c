@@ -165,6 +165,8 @@ main(int argc, char **argv)
 	log_init(argv[0]);
 	spool = conf_spool();
 	spool_fd = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (spool_fd < 0 && errno == ENOENT && mkdir_p(spool, 0700) == 0)
+		spool_fd = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (spool_fd < 0)
 		die_sys("unable to open the queue %s", spool);
 	if (stream_reader_init(&r, 0, "stdin") < 0)
