@@ -1229,6 +1229,12 @@ main(int argc, char **argv)
 	int i;
 
 	log_init("sendmail");
+	/*
+	 * A caller that ignores SIGCHLD (swaks --pipe does) would have the
+	 * queue program reaped behind our back, and its status lost; the
+	 * setting is inherited across exec, so it is reset for -bs as well.
+	 */
+	signal(SIGCHLD, SIG_DFL);
 	i = parse_opts(argc, argv, &o);
 	switch (o.mode) {
 	case M_QUEUE:

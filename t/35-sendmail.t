@@ -1,0 +1,147 @@
+#!/bin/bash
+# sendmail(1) and mailq(1): options, header completion, -t, limits, exit
+# statuses, the hand-off to sluice-enqueue, -bs, -q and the queue listing.
+. "$(dirname "$0")/lib.sh"
+plan 55
+
+conf=$tmpdir/conf
+spool=$tmpdir/spool
+mkdir -p "$conf" "$tmpdir/mail" "$spool"/{tmp,incoming,deferred,bad,dead}
+cp "$top"/conf/domains "$top"/conf/users "$top"/conf/access "$conf/"
+printf 'qualify_domain example.test\nhostname mx.example.test\nmessage_size_limit 4k\nspool %s\nmailroot %s\n' \
+    "$spool" "$tmpdir/mail" > "$conf/config"
+for f in "$conf"/*; do sluice-mkcdb "$f" || bail "cannot compile $f"; done
+export SLUICE_CONF=$conf SLUICE_LIBEXEC=$top/libexec
+unset SLUICE_SPOOL NAME
+
+out=$tmpdir/out
+err=$tmpdir/err
+# sm ARGS... — sendmail with the echo backend: the stream in $out.
+sm() { SLUICE_QUEUE=cat sendmail "$@" > "$out" 2> "$err"; }
+body() { sed -n '/^DATA$/,$p' "$out" | sed '1d;$d'; }
+
+# ---- the envelope ----
+printf 'Subject: one\n\nhello\n' | sm -f alice bob 'Carol <carol@example.org>, dave@example.net (Dave)'
+ok $? "a message is handed on"
+is "$(grep -E '^(MAIL|RCPT)' "$out")" "MAIL FROM:<alice@example.test>
+RCPT TO:<bob@example.test>
+RCPT TO:<carol@example.org>
+RCPT TO:<dave@example.net>" "sender and recipients are qualified; address lists are parsed"
+like "$(head -1 "$out")" '^XFORWARD PROTO=LOCAL IDENT=[0-9a-f]{21} SOURCE=LOCAL$' "XFORWARD carries a fresh queue id"
+qid=$(sed -n '1s/.*IDENT=\([0-9a-f]*\).*/\1/p' "$out")
+
+# ---- header completion ----
+like "$(body | head -2 | tr '\n' '|')" "^Received: by mx.example.test \(sluice sendmail, from userid $(id -u)\)\|	id $qid; " "Received: comes first, with the user id and queue id"
+is "$(body | grep -c '^From: alice@example.test$')" 1 "From: is added from the sender"
+like "$(body | grep '^Date: ')" '^Date: [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}$' "Date: is added in RFC 5322 form"
+is "$(body | grep '^Message-ID: ')" "Message-ID: <$qid@mx.example.test>" "Message-ID: is added"
+is "$(body | sed -n '/^$/,$p')" "
+hello" "the body follows an empty line, unchanged"
+
+printf 'From: Me <me@example.org>\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <x@y>\n\nhi\n' | sm bob
+is "$(body | grep -cE '^(From|Date|Message-ID):')" 3 "fields present are not added again"
+printf 'Subject: x\n\n' | sm -F 'Joe "J" User' -f joe@example.org bob
+is "$(body | grep '^From:')" 'From: "Joe \"J\" User" <joe@example.org>' "-F is the display name, quoted"
+printf 'Subject: x\n\n' | NAME='Env Name' sm -f '<>' bob
+is "$(grep '^MAIL' "$out") / $(body | grep '^From:')" 'MAIL FROM:<> / From: "Env Name" <MAILER-DAEMON@example.test>' "-f '<>' is the null sender; NAME is the default full name"
+printf 'From x@y Mon Jan  1 00:00:00 2024\nSubject: mbox\n\nbody\n' | sm bob
+is "$(body | grep -c '^From x@y')" 0 "a leading mbox From_ line is dropped"
+printf 'Subject: x\nthis is body\n' | sm bob
+is "$(body | sed -n '/^$/,$p')" "
+this is body" "a non-header line ends the header, after an inserted empty line"
+
+# ---- -t ----
+printf 'To: "Doe, J" <j@example.org>, k\nCc: team: l@example.org, m@example.org;\nBcc: secret@example.org,\n  hidden\nSubject: t\n\nx\n' | sm -t -f a extra
+is "$(grep '^RCPT' "$out" | tr '\n' ' ')" "RCPT TO:<extra@example.test> RCPT TO:<j@example.org> RCPT TO:<k@example.test> RCPT TO:<l@example.org> RCPT TO:<m@example.org> RCPT TO:<secret@example.org> RCPT TO:<hidden@example.test> " \
+    "-t takes To/Cc/Bcc (groups, quoted names, folded lines) and adds the command line"
+is "$(body | grep -ciE '^(Bcc:|  hidden)')" 0 "Bcc: and its continuation are removed"
+is "$(body | grep -c '^To: ')" 1 "To: stays"
+printf 'To: old@example.org\nResent-To: new@example.org\nResent-Bcc: nb@example.org\n\nx\n' | sm -t
+is "$(grep '^RCPT' "$out" | tr '\n' ' ')" "RCPT TO:<new@example.org> RCPT TO:<nb@example.org> " "with Resent- fields, -t takes only those"
+printf 'To: a@example.org, a@example.org\n\nx\n' | sm -t a@example.org
+is "$(grep -c '^RCPT' "$out")" 1 "a recipient named twice gets one copy"
+printf 'Bcc: s@example.org\n\nx\n' | sm bob
+is "$(grep -c '^RCPT' "$out") $(body | grep -c '^Bcc')" "1 0" "without -t, Bcc: is removed and not a recipient"
+printf 'Subject: none\n\n' | sm -t
+is $? 64 "-t with no recipients anywhere: 64"
+printf 'To: <a@b\n\n' | sm -t
+is $? 65 "-t with a malformed address: 65"
+
+# ---- input ----
+printf 'Subject: d\n\nbefore\n.\nafter\n' | sm bob
+is "$(body | tail -1)" "before" "a lone dot ends the input"
+for o in -i -oi; do
+    printf 'Subject: d\n\nbefore\n.\nafter\n' | sm $o bob
+    is "$(body | tail -3 | tr '\n' ' ')" "before .. after " "$o: a lone dot is text (dot-stuffed in the stream)"
+done
+printf 'Subject: crlf\r\n\r\nline\r\n' | sm bob
+is "$(grep -c $'\r' "$out")" 0 "CRLF input is read as lines"
+
+long=$(head -c 998 /dev/zero | tr '\0' a)
+printf 'Subject: l\n\n%s\n' "$long" | sm bob
+is $? 0 "a line of 998 octets passes"
+printf 'Subject: l\n\n%sb\n' "$long" | sm bob
+is "$?" 65 "a line of 999 octets: 65"
+like "$(cat "$err")" "longer than 998 octets" "...with a clear reason"
+head -c 6000 /dev/zero | tr '\0' '\n' | sm bob
+is "$?" 65 "over message_size_limit: 65"
+like "$(cat "$err")" "message_size_limit" "...naming the setting"
+
+# ---- options and statuses ----
+printf 'x\n' | sm -N success,delay -R hdrs -V 'env id+1' -B 8BITMIME bob
+is "$(grep -E '^(MAIL|RCPT)' "$out" | tr '\n' ' ')" "MAIL FROM:<$(id -un)@example.test> BODY=8BITMIME RET=HDRS ENVID=env+20id+2B1 RCPT TO:<bob@example.test> NOTIFY=SUCCESS,DELAY " \
+    "-N, -R, -V and -B become DSN and BODY parameters; the default sender is the login name"
+printf 'x\n' | sm -oem -odb -odi -oQ/tmp -L tag -G -U -X /dev/null -O a=b -n -m bob
+is $? 0 "ignored Sendmail/Postfix options are accepted"
+printf 'x\n' | sm -Z bob
+is $? 64 "an unknown option: 64"
+printf 'x\n' | sm
+is $? 64 "no recipients: 64"
+printf 'x\n' | sm -bd
+is $? 64 "-bd is refused: 64"
+printf '#!/bin/sh\ncat >/dev/null; exit %s\n' 100 > "$tmpdir/q100"
+printf '#!/bin/sh\ncat >/dev/null; exit %s\n' 111 > "$tmpdir/q111"
+chmod +x "$tmpdir/q100" "$tmpdir/q111"
+printf 'x\n' | SLUICE_QUEUE=$tmpdir/q100 sendmail bob 2>/dev/null
+is $? 69 "the queue program's 100 is 69 (EX_UNAVAILABLE)"
+printf 'x\n' | SLUICE_QUEUE=$tmpdir/q111 sendmail bob 2>/dev/null
+is $? 75 "its 111 is 75 (EX_TEMPFAIL)"
+
+# ---- into the queue, and mailq ----
+printf 'Subject: queued\nPriority: urgent\n\nhello\n' | sendmail -f alice bob@example.org
+ok $? "sendmail hands a message to sluice-enqueue"
+files=("$spool"/incoming/*)
+is "${#files[@]}" 1 "one queue file in incoming/"
+like "$(head -1 "${files[0]}")" "IDENT=$(basename "${files[0]}")" "the file is named by its queue id"
+
+mkdir -p "$spool/deferred" "$spool/bad"
+old=06b00000000000000001a
+printf 'XFORWARD IDENT=%s\nMAIL FROM:<>\nRCPT TO:<x@example.net> X-DEFER=4.4.1+20connection+20refused\nRCPT TO:<y@example.net>\nDATA\nSubject: big\n\n%s\n.\n' \
+    "$old" "$(head -c 3000 /dev/zero | tr '\0' z)" > "$spool/deferred/$old"
+touch -d '+1 hour' "$spool/deferred/$old"
+touch "$spool/bad/junk"
+SLUICE_SPOOL=$spool mailq > "$out"
+ok $? "mailq runs"
+like "$(head -1 "$out")" '^-Queue ID-+ --Size-- ----Arrival Time---- -Sender/Recipient' "the column heading"
+like "$(cat "$out")" "$old  +[0-9]+ [A-Z][a-z]{2} [A-Z][a-z]{2} .* MAILER-DAEMON" "a deferred entry, its size and the null sender"
+like "$(cat "$out")" $'\n\\(4\\.4\\.1 connection refused\\)\n +x@example\\.net\n +y@example\\.net' "the last error, decoded, before its recipients"
+like "$(cat "$out")" "next retry in (59m|1h)" "the next retry time"
+like "$(cat "$out")" "$(basename "${files[0]}")\\* +[0-9]+ .* alice@example\\.test" "the incoming entry, marked *"
+is "$(tail -2 "$out")" "-- 1 in bad/ (refused as malformed), 0 in dead/ (undeliverable bounces)
+-- 4 Kbytes in 2 requests." "bad/ is counted; the summary line ends the listing"
+is "$(SLUICE_SPOOL=$spool mailq | grep -oE '^[0-9a-f]{21}' | head -1)" "$old" "sorted by arrival time by default"
+is "$(SLUICE_SPOOL=$spool mailq -S priority | grep -oE '^[0-9a-f]{21}' | head -1)" "$(basename "${files[0]}")" "-S priority puts the urgent message first"
+is "$(SLUICE_SPOOL=$spool sendmail -bp -S size | grep -oE '^[0-9a-f]{21}' | head -1)" "$old" "sendmail -bp -S size: largest first"
+
+# ---- -bs and -q ----
+swaks --pipe "$top/bin/sendmail -bs" -f a@example.test -t bob@example.org \
+    --header 'Subject: relayed' > "$tmpdir/bs.log" 2>&1
+ok $? "-bs speaks SMTP on stdin/stdout" || diag "$(tail -5 "$tmpdir/bs.log")"
+like "$(grep -A1 'RCPT TO:<bob@example.org>' "$tmpdir/bs.log" | tail -1)" '<-  250' "-bs trusts the local user to relay (RELAYCLIENT)"
+swaks --pipe "$top/bin/sendmail -bs" -f a@example.test -t test@example.test \
+    --header 'Subject: via-bs' > "$tmpdir/bs2.log" 2>&1
+ok $? "-bs queues a local message"
+sendmail -q > "$tmpdir/q.log" 2>&1
+ok $? "-q runs the queue once and returns" || diag "$(cat "$tmpdir/q.log")"
+wait_for "grep -l via-bs $tmpdir/mail/test/new/* 2>/dev/null | grep -q ." 20
+ok $? "...delivering the message to the Maildir"
