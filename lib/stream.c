@@ -245,7 +245,16 @@ stream_read_txn(struct stream_reader *r, struct txn *t)
 		}
 		if (n == 0)
 			return rerr(r, 100, "empty line where a command was expected");
-		return rerr(r, 100, "unknown command: %.*s", (int)(n > 40 ? 40 : n), s);
+		{
+			char shown[41];
+			size_t i;
+
+			/* Show what was there without passing control octets on. */
+			for (i = 0; i < n && i < 40; i++)
+				shown[i] = (s[i] >= 32 && s[i] < 127) ? s[i] : '?';
+			shown[i] = '\0';
+			return rerr(r, 100, "unknown command: %s", shown);
+		}
 	}
 }
 
@@ -256,7 +265,16 @@ stream_read_line(struct stream_reader *r, const char **line, size_t *len)
 
 	if (!r->in_body)
 		return 0;
-	rc = getline_raw(r, line, len, STREAM_TEXT_MAX, "text line");
+	/*
+	 * The limit is on the line as the message has it: a stuffed dot is
+	 * not counted, so a 998-octet line that starts with a dot (999 on
+	 * the wire) is still legal.
+	 */
+	rc = getline_raw(r, line, len, STREAM_TEXT_MAX + 1, "text line");
+	if (rc == 1 && *len > STREAM_TEXT_MAX - 2 &&
+	    !((*line)[0] == '.' && *len == STREAM_TEXT_MAX - 1))
+		return rerr(r, 100, "text line longer than %d octets",
+		    STREAM_TEXT_MAX - 2);
 	if (rc == 0)
 		return rerr(r, 111, "truncated input: end of stream inside a message body (no final \".\")");
 	if (rc < 0)
