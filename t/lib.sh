@@ -1,0 +1,274 @@
+# t/lib.sh — a small TAP library for sluice's tests (bash). Source it first:
+#
+#   #!/bin/bash
+#   . "$(dirname "$0")/lib.sh"
+#   plan 3                       # or call done_testing at the end instead
+#   cmp -s a b; ok $? "files are equal"      # ok STATUS NAME: 0 passes
+#   ok_run "stage runs" sluice-route < in > out
+#   is "$(cat out)" "expected" "output"      # is GOT EXPECTED NAME
+#   like "$(cat log)" '^250 ' "accepted"     # like GOT BASH-REGEX NAME
+#
+# Also: unlike, diag MSG, note MSG, skip REASON [COUNT], skip_all REASON, bail REASON,
+# done_testing; $top (repo root), $tools ($top/t/tools), $tmpdir (a fresh folder,
+# removed at exit unless SLUICE_KEEP=1), free_port, start_tcpserver PORT PIDVAR
+# PROG ARGS..., spawn PIDVAR CMD ARGS... (any daemon), wait_for CMD TIMEOUT,
+# wait_port PORT [TIMEOUT], stop_pid PID [TIMEOUT], at_exit CMD (run at exit).
+# Every daemon started through this file is stopped by PID when the test exits,
+# however it exits.
+#
+# PATH gets "$top/bin:$top/libexec" first, so tests run the programs of this tree.
+# Daemons never inherit the test's standard output: prove would wait for them.
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+tools=$top/t/tools
+PATH=$top/bin:$top/libexec:$PATH
+export PATH
+# Debian's python3-* modules load only under this python (see TESTING.md).
+PY=/usr/bin/python3
+
+_t_n=0          # tests run
+_t_fail=0       # tests failed
+_t_plan=        # planned count, if any
+_t_done=        # done_testing called
+_t_pids=()      # daemons to stop at exit
+_t_atexit=()    # commands to run at exit
+_t_main=$BASHPID    # the test's own shell, as opposed to forked children
+
+# A per-test folder. Mode 0711: Postfix and Exim helpers switch to other users
+# that must be able to pass through it to their own subfolders.
+tmpdir=$(mktemp -d "${TMPDIR:-/tmp}/sluice-$(basename "$0" .t).XXXXXX") || {
+    echo "Bail out! cannot make a temporary folder"; exit 255; }
+chmod 0711 "$tmpdir"
+
+# ---- TAP ------------------------------------------------------------------
+
+plan() { _t_plan=$1; echo "1..$1"; }
+
+diag() { local l; while IFS= read -r l; do echo "# $l"; done <<<"$*" >&2; }
+note() { local l; while IFS= read -r l; do echo "# $l"; done <<<"$*"; }
+
+# ok STATUS NAME — passes when STATUS is 0 (the exit status of a command).
+ok() {
+    local status=$1 name=${2:-}
+    _t_n=$((_t_n + 1))
+    name=${name//#/\\#}
+    if [ "$status" = 0 ]; then
+        echo "ok $_t_n - $name"
+        return 0
+    fi
+    echo "not ok $_t_n - $name"
+    _t_fail=$((_t_fail + 1))
+    diag "  Failed test '$name'
+  at $(_t_where)."
+    return 1
+}
+
+# The test file and line that called into this library.
+_t_where() {
+    local j
+    for ((j = 1; j < ${#BASH_SOURCE[@]}; j++)); do
+        if [ "${BASH_SOURCE[j]}" != "${BASH_SOURCE[0]}" ]; then
+            echo "${BASH_SOURCE[j]} line ${BASH_LINENO[j - 1]}"
+            return
+        fi
+    done
+}
+
+# ok_run NAME CMD ARGS... — runs the command, passes when it exits 0.
+ok_run() {
+    local name=$1 rc=0
+    shift
+    "$@" || rc=$?
+    [ $rc = 0 ] || diag "  '$*' exited $rc"
+    ok $rc "$name"
+}
+
+is() {
+    local got=$1 exp=$2 name=${3:-}
+    if [ "$got" == "$exp" ]; then ok 0 "$name"; return 0; fi
+    ok 1 "$name"
+    diag "         got: '$got'
+    expected: '$exp'"
+    return 1
+}
+
+like() {
+    local got=$1 re=$2 name=${3:-}
+    if [[ $got =~ $re ]]; then ok 0 "$name"; return 0; fi
+    ok 1 "$name"
+    diag "                  '$got'
+    doesn't match '$re'"
+    return 1
+}
+
+unlike() {
+    local got=$1 re=$2 name=${3:-}
+    if ! [[ $got =~ $re ]]; then ok 0 "$name"; return 0; fi
+    ok 1 "$name"
+    diag "                  '$got'
+          matches '$re'"
+    return 1
+}
+
+# skip REASON [COUNT] — counted by prove as skipped, not as passed.
+skip() {
+    local reason=$1 count=${2:-1} i
+    for ((i = 0; i < count; i++)); do
+        _t_n=$((_t_n + 1))
+        echo "ok $_t_n # skip $reason"
+    done
+}
+
+# skip_all REASON — before any test: the whole file is skipped.
+skip_all() { echo "1..0 # SKIP $1"; _t_plan=0; exit 0; }
+
+bail() { echo "Bail out! $*"; exit 255; }
+
+done_testing() {
+    [ -n "$_t_plan" ] || { echo "1..$_t_n"; _t_plan=$_t_n; }
+    _t_done=1
+}
+
+# ---- processes ----------------------------------------------------------
+
+at_exit() { _t_atexit+=("$*"); }
+
+# stop_pid PID [TIMEOUT] — TERM, then KILL after TIMEOUT seconds (default 5).
+stop_pid() {
+    local pid=$1 timeout=${2:-5} i
+    [ -n "$pid" ] || return 0
+    # A child that is still a copy of this shell (forked, not yet exec'd) would
+    # run this file's traps on TERM: give it a moment to exec first.
+    for ((i = 0; i < 20; i++)); do
+        cmp -s "/proc/$pid/cmdline" "/proc/$_t_main/cmdline" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -TERM "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+    for ((i = 0; i < timeout * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null   # reap it when it is our child
+    return 0
+}
+
+# wait_for CMD TIMEOUT — run CMD (a shell string) every 0.1 s until it succeeds;
+# returns 1 after TIMEOUT seconds (default 10).
+wait_for() {
+    local cmd=$1 timeout=${2:-10} i
+    for ((i = 0; i < timeout * 10; i++)); do
+        eval "$cmd" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    eval "$cmd" >/dev/null 2>&1
+}
+
+# port_open PORT — something accepts connections on 127.0.0.1:PORT.
+port_open() {
+    "$PY" -c 'import socket,sys
+s=socket.socket(); s.settimeout(1)
+sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
+}
+
+wait_port() { wait_for "port_open $1" "${2:-10}"; }
+
+# free_port — print a TCP port on 127.0.0.1 that nothing listens on, below the
+# ephemeral range so that outgoing connections do not take it meanwhile. Random,
+# so that tests run in parallel (prove -j) rarely pick the same one, and never
+# one this test already got.
+free_port() {
+    touch "$tmpdir/.ports"
+    "$PY" - "$tmpdir/.ports" <<'EOF'
+import random, socket, sys
+used = set(open(sys.argv[1]).read().split())
+for _ in range(200):
+    p = random.randint(20000, 32000)
+    if str(p) in used:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    open(sys.argv[1], "a").write("%d\n" % p)
+    print(p)
+    sys.exit(0)
+sys.exit("no free port found")
+EOF
+}
+
+# spawn PIDVAR CMD ARGS... — start a daemon in the background, its output in
+# $tmpdir/NAME.log, stopped at exit; sets the variable PIDVAR to its PID.
+spawn() {
+    local var=$1 log
+    shift
+    log=$tmpdir/$(basename "$1").log
+    "$@" </dev/null >>"$log" 2>&1 &
+    printf -v "$var" %s "$!"
+    _t_pids+=("$!")
+}
+
+# start_tcpserver PORT PIDVAR PROG ARGS... — PROG serves each connection on
+# 127.0.0.1:PORT (UCSPI: the socket is its stdin/stdout). -R -H: no ident or
+# DNS lookups, -l 0: no local name lookup, -b 100: a deep backlog. Returns once
+# the port accepts; its stderr (and PROG's) goes to $tmpdir/tcpserver-PORT.log.
+start_tcpserver() {
+    local port=$1 var=$2 pid
+    shift 2
+    tcpserver -R -H -l 0 -b 100 127.0.0.1 "$port" "$@" \
+        </dev/null >>"$tmpdir/tcpserver-$port.log" 2>&1 &
+    pid=$!
+    printf -v "$var" %s "$pid"
+    _t_pids+=("$pid")
+    local i
+    for ((i = 0; i < 100; i++)); do
+        port_open "$port" && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    diag "tcpserver on port $port did not start:
+$(cat "$tmpdir/tcpserver-$port.log" 2>/dev/null)"
+    return 1
+}
+
+# ---- exit ---------------------------------------------------------------
+
+_t_exit() {
+    local rc=$? i
+    # A child forked from this shell can catch a signal before it drops our
+    # traps (stop_pid right after spawn): it must not clean up the test.
+    [ "$BASHPID" = "$_t_main" ] || exit "$rc"
+    trap - EXIT
+    for ((i = ${#_t_atexit[@]} - 1; i >= 0; i--)); do
+        eval "${_t_atexit[i]}" >/dev/null 2>&1 || true
+    done
+    for i in "${_t_pids[@]}"; do stop_pid "$i" 3; done
+    if [ "${SLUICE_KEEP:-0}" = 1 ]; then
+        echo "# kept $tmpdir" >&2
+    else
+        rm -rf "$tmpdir"
+    fi
+    # Like Test::More: the status comes from the results, since the status of
+    # the script's last command means nothing. A bail-out (255), a signal (>128)
+    # or an exit before any test keeps its own status.
+    if [ $rc -lt 128 ] && { [ -n "$_t_plan" ] || [ $_t_n -gt 0 ]; }; then
+        rc=0
+        if [ -z "$_t_plan" ] && [ -z "$_t_done" ]; then
+            diag "Tests were run but no plan was declared and done_testing was not seen."
+            rc=255
+        elif [ "$_t_plan" != "$_t_n" ]; then
+            diag "Looks like you planned $_t_plan tests but ran $_t_n."
+            rc=255
+        elif [ $_t_fail -gt 0 ]; then
+            diag "Looks like you failed $_t_fail test(s) of $_t_n."
+            rc=$((_t_fail > 254 ? 254 : _t_fail))
+        fi
+    fi
+    exit $rc
+}
+trap _t_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
