@@ -961,5 +961,15 @@ main(int argc, char **argv)
 		die(rd.exit_code, "%s", rd.err);
 	if (stream_flush(&w) < 0)
 		die_sys("unable to write");
+	if (spooled)
+		spool_close(&sp);
+	txn_free(&t);
+	stream_reader_free(&rd);
+	stream_writer_free(&w);
+	free(h.buf);
+	set_clear(&h.delivered_to);
+	table_close(&t_aliases);
+	table_close(&t_domains);
+	table_close(&t_users);
 	return 0;
 }

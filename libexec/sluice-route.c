@@ -297,5 +297,16 @@ main(int argc, char **argv)
 		die(rd.exit_code, "%s", rd.err);
 	if (stream_flush(&w) < 0)
 		die_sys("unable to write");
+	if (spooled)
+		spool_close(&sp);
+	txn_free(&t);
+	stream_reader_free(&rd);
+	stream_writer_free(&w);
+	txn_free(&b.t);
+	free(b.status);
+	free(b.diag);
+	table_close(&t_routes);
+	table_close(&t_domains);
+	table_close(&t_users);
 	return 0;
 }
