@@ -906,7 +906,8 @@ start_work(void)
 			todo_pos += n;
 		} else
 			break;
-		for (size_t k = 0; k < n; k++)
+		/* A run-once takes each message once; a daemon needs no memory of it. */
+		for (size_t k = 0; once && k < n; k++)
 			qset_add(&processed, in[k].qid);
 		if (start_chain(&chains[i], in, n) < 0) {
 			defer_batch(in, n, "the chain could not be started");
