@@ -76,6 +76,19 @@ count_files() {
 
 hr() { printf '%s\n' "------------------------------------------------------------------------"; }
 
+# A snapshot of the programs, so that a `make` running meanwhile in this shared
+# tree (which rewrites them in place) cannot disturb the figures.
+tree=$b/tree
+mkdir -p "$tree/bin" "$tree/libexec" "$tree/conf" "$tree/t/tools"
+for p in "$top"/bin/* "$top"/libexec/*; do
+    case $p in *.c|*.h|*.o) continue ;; esac
+    [ -f "$p" ] && [ -x "$p" ] && cp -P "$p" "$tree/${p#"$top"/}"
+done
+cp -P "$top"/bin/mailq "$tree/bin/" 2>/dev/null
+cp "$top"/conf/* "$tree/conf/" 2>/dev/null
+cp "$top/t/tools/run.sh" "$tree/t/tools/"
+chmod -R go+rX "$tree"
+
 # A configuration folder for the stages (the default tables, compiled).
 mkdir -p "$b/conf" "$b/spool"/{tmp,incoming,deferred,bad,dead,quarantine}
 for f in "$top"/conf/*; do
@@ -85,19 +98,21 @@ done
 printf 'spool\t%s\nmailroot\t%s\n' "$b/spool" "$b/mail" >> "$b/conf/config"
 for f in "$b"/conf/*; do
     case $f in *.cdb) continue ;; esac
-    "$top/bin/sluice-mkcdb" -o "$f.cdb" "$f" || exit 1
+    "$tree/bin/sluice-mkcdb" -o "$f.cdb" "$f" || exit 1
 done
-export SLUICE_CONF=$b/conf SLUICE_SPOOL=$b/spool SLUICE_LIBEXEC=$top/libexec
-export PATH=$top/bin:$top/libexec:$PATH
+export SLUICE_CONF=$b/conf SLUICE_SPOOL=$b/spool SLUICE_LIBEXEC=$tree/libexec
+export PATH=$tree/bin:$tree/libexec:$PATH
 
 echo "sluice bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -r)"
 echo
 
 # ---- a. stream pass-through ------------------------------------------------
 if ! skipped stream; then
-    stage=$top/libexec/sluice-envelope
-    [ -x "$stage" ] || stage=$top/t/streamcat
-    [ -x "$stage" ] || { make -C "$top" t/streamcat >/dev/null || exit 1; }
+    stage=$tree/libexec/sluice-envelope
+    if [ ! -x "$stage" ]; then
+        [ -x "$top/t/streamcat" ] || make -C "$top" t/streamcat >/dev/null || exit 1
+        cp "$top/t/streamcat" "$tree/" && stage=$tree/streamcat
+    fi
     line=$(printf 'x%.0s' $(seq 76))
     {
         printf 'MAIL FROM:<a@example.test>\nRCPT TO:<test@example.test>\nDATA\nSubject: big\n\n'
@@ -154,7 +169,7 @@ if ! skipped exec; then
     hr
     printf '%-34s %10s  %s\n' "program" "µs/run" "(exit status on empty input)"
     printf '%-34s %10s\n' "/bin/true (dynamic libc, reference)" "$("$b/execbench" "$RUNS" /bin/true)"
-    for p in "$top"/bin/* "$top"/libexec/*; do
+    for p in "$tree"/bin/* "$tree"/libexec/*; do
         [ -f "$p" ] && [ -x "$p" ] && [ ! -L "$p" ] || continue
         case $p in *.c|*.h|*.o) continue ;; esac
         head -c 4 "$p" | grep -q ELF || continue
@@ -162,7 +177,7 @@ if ! skipped exec; then
         case $(basename "$p") in sluice-runq) args=(-1) ;; esac
         timeout 5 "$p" "${args[@]}" </dev/null >/dev/null 2>&1
         st=$?
-        name=${p#"$top"/}
+        name=${p#"$tree"/}
         [ ${#args[@]} = 0 ] || name="$name ${args[*]}"
         if [ $st = 124 ]; then
             printf '%-34s %10s  %s\n' "$name" "-" "(does not exit on empty input)"
@@ -176,15 +191,19 @@ fi
 # ---- c. end to end -------------------------------------------------------
 # e2e NAME MAILDIR PORT -> prints "ms delivered"
 e2e() {
-    local name=$1 new=$2/test/new port=$3 t0 t1 n=0 limit
+    local name=$1 new=$2/test/new port=$3 t0 t1 n=0 last=-1 since limit
     limit=$((60 + N / 20))
     t0=$(now_ns)
     smtp-source -s 10 -m "$N" -l 5120 -f a@example.test -t test@example.test \
         "127.0.0.1:$port" > "$b/$name-source.log" 2>&1 || \
         echo "  ($name: smtp-source exited $?: $(head -c 200 "$b/$name-source.log"))" >&2
+    # Until all N are there, or 15 s pass without a new one, or the limit.
+    since=$(now_ns)
     while :; do
         n=$(count_files "$new")
         [ "$n" -ge "$N" ] && break
+        [ "$n" != "$last" ] && { last=$n; since=$(now_ns); }
+        [ $(( ($(now_ns) - since) / 1000000000 )) -lt 15 ] || break
         [ $(( ($(now_ns) - t0) / 1000000000 )) -lt $limit ] || break
         sleep 0.05
     done
@@ -205,7 +224,7 @@ if ! skipped e2e; then
         echo "smtp-source is missing (package postfix): skipped"
     else
         port=$(free_port)
-        VAR=$b/sluice PORT=$port "$top/t/tools/run.sh" > "$b/sluice-run.log" 2>&1 &
+        VAR=$b/sluice PORT=$port "$tree/t/tools/run.sh" > "$b/sluice-run.log" 2>&1 &
         run_pid=$!
         for ((i = 0; i < 300; i++)); do
             port_open "$port" && break
