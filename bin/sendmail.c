@@ -1257,8 +1257,21 @@ main(int argc, char **argv)
 		char src[4096], dst[4200];
 		char *av[] = { "sluice-mkcdb", "-o", dst, src, NULL };
 
+		char self[4096], *slash;
+		ssize_t n;
+
 		snprintf(src, sizeof src, "%s/aliases", conf_dir());
 		snprintf(dst, sizeof dst, "%s.cdb", src);
+		/* sluice-mkcdb is installed next to sendmail, maybe not on PATH. */
+		n = readlink("/proc/self/exe", self, sizeof self - 16);
+		if (n > 0) {
+			self[n] = '\0';
+			if ((slash = strrchr(self, '/')) != NULL) {
+				strcpy(slash + 1, "sluice-mkcdb");
+				if (access(self, X_OK) == 0)
+					av[0] = self;
+			}
+		}
 		run(av);
 	}
 	case M_DELIVER:

@@ -2,7 +2,7 @@
 # sendmail(1) and mailq(1): options, header completion, -t, limits, exit
 # statuses, the hand-off to sluice-enqueue, -bs, -q and the queue listing.
 . "$(dirname "$0")/lib.sh"
-plan 55
+plan 56
 
 conf=$tmpdir/conf
 spool=$tmpdir/spool
@@ -145,3 +145,7 @@ sendmail -q > "$tmpdir/q.log" 2>&1
 ok $? "-q runs the queue once and returns" || diag "$(cat "$tmpdir/q.log")"
 wait_for "grep -l via-bs $tmpdir/mail/test/new/* 2>/dev/null | grep -q ." 20
 ok $? "...delivering the message to the Maildir"
+
+printf 'alias@example.test test@example.test\n' > "$conf/aliases"
+PATH=/usr/bin:/bin "$top/bin/sendmail" -bi
+is "$?/$(cdb -q "$conf/aliases.cdb" alias@example.test 2>/dev/null)" "0/test@example.test" "-bi compiles the aliases table with the sluice-mkcdb next to sendmail"
