@@ -16,7 +16,7 @@ dsn_wanted(unsigned notify, enum dsn_action action)
 	if (notify & NOTIFY_NEVER)
 		return 0;
 	if (notify == 0)
-		return action != DSN_DELIVERED;
+		return action != DSN_DELIVERED && action != DSN_RELAYED;
 	switch (action) {
 	case DSN_FAILED:
 		return (notify & NOTIFY_FAILURE) != 0;
@@ -103,8 +103,10 @@ line(struct stream_writer *w, const char *fmt, ...)
 	return stream_write_line(w, buf, (size_t)n);
 }
 
-static const char *const kind_name[] = { "bounce", "delay", "success" };
-static const char *const action_name[] = { "failed", "delayed", "delivered" };
+static const char *const kind_name[] = { "bounce", "delay", "success",
+	"success" };
+static const char *const action_name[] = { "failed", "delayed", "delivered",
+	"relayed" };
 
 static int
 human_part(struct stream_writer *w, const struct dsn *d,
@@ -137,6 +139,12 @@ human_part(struct stream_writer *w, const struct dsn *d,
 			if (line(w, "It gives up on %s.", date) < 0)
 				return -1;
 		}
+		break;
+	case DSN_RELAYED:
+		if (line(w, "Your message was passed on to the recipients' mail "
+		    "servers below,") < 0 || line(w, "which will not report its "
+		    "delivery.") < 0)
+			return -1;
 		break;
 	default:
 		if (line(w, "Your message was delivered to the recipients below.") < 0)

@@ -28,7 +28,12 @@
 #include "spool.h"
 #include "stream.h"
 
-enum dsn_action { DSN_FAILED, DSN_DELAYED, DSN_DELIVERED };
+/*
+ * DSN_RELAYED: handed to a server that does not take DSN requests, so no
+ * delivery notice will come from further on (RFC 3461 6.2, RFC 3464
+ * 2.3.3); it is a success notice, asked for by NOTIFY=SUCCESS.
+ */
+enum dsn_action { DSN_FAILED, DSN_DELAYED, DSN_DELIVERED, DSN_RELAYED };
 
 /* dsn_write's results besides -1 */
 #define DSN_WRITTEN 0

@@ -1910,7 +1910,7 @@ notices(struct stream_writer *out, struct msg *m)
 			if (rs->st != want || (want == R_SENT && rs->dsn_passed))
 				continue;
 			if (!dsn_wanted(m->t.rcpt[k].notify, pass == 0 ? DSN_FAILED :
-			    DSN_DELIVERED))
+			    DSN_RELAYED))
 				continue;
 			r[n].rcpt = &m->t.rcpt[k];
 			r[n].status = rs->status;
@@ -1931,7 +1931,7 @@ notices(struct stream_writer *out, struct msg *m)
 		memset(&d, 0, sizeof d);
 		d.orig = &m->t;
 		d.qid = m->t.xf[XF_IDENT];
-		d.action = pass == 0 ? DSN_FAILED : DSN_DELIVERED;
+		d.action = pass == 0 ? DSN_FAILED : DSN_RELAYED;
 		d.body = &s;
 		rc = dsn_write(out, &d, r, n);
 		if (rc < 0)
