@@ -287,7 +287,8 @@ scan(int deferred_too)
 	scan_dir(INCOMING, now, NULL, &inc);
 	if (deferred_too)
 		scan_dir(DEFERRED, now, &inc, NULL);
-	qsort(todo, ntodo, sizeof *todo, by_qid);
+	if (ntodo > 1)
+		qsort(todo, ntodo, sizeof *todo, by_qid);
 }
 
 /* ---- running a chain ---- */
