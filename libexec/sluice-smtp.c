@@ -145,7 +145,6 @@ struct msg {
 	unsigned long long len;
 	int eight;		/* body has 8-bit octets or BODY=8BITMIME */
 	struct rstate *rs;
-	int tried;		/* worker: index of the last target tried */
 };
 
 static struct msg *msgs;
@@ -1002,6 +1001,13 @@ session_open(struct job *j, struct target *t, struct conn *c, char *status,
 	}
 	if (greet(c, &r, status, err, errsz) < 0)
 		goto broken_or_fail;
+	/* OpenSSL is set up only when a server first offers STARTTLS. */
+	if (c->starttls && j->tls_level != TLS_NONE && !t->notls && j->tc == NULL) {
+		j->tc = tls_client_new(j->tls_level == TLS_VERIFY ? cf.tls_ca : NULL,
+		    e2, sizeof e2);
+		if (j->tc == NULL)
+			log_warn("TLS: %s", e2);
+	}
 	if (c->starttls && j->tls_level != TLS_NONE && !t->notls && j->tc) {
 		if (conn_printf(c, PH_HELO, "STARTTLS\r\n") < 0 ||
 		    conn_flush(c, PH_HELO) < 0 || reply_read(c, &r, PH_HELO, NULL) < 0)
@@ -1077,6 +1083,7 @@ soft(struct rstate *rs, const char *status, const char *text, const struct conn 
 	char relay[400];
 
 	fmt(rs->status, sizeof rs->status, "%s", status);
+	rs->status[0] = '4';	/* whatever the server said, we try again */
 	free(rs->text);
 	rs->text = xstrdup(text);
 	free(rs->mta);
@@ -1576,7 +1583,7 @@ finish_all(struct job *j, enum rstat st, const char *status, const char *text)
 static void
 run_job(struct job *j)
 {
-	char status[16], err[TEXT_MAX], e2[TEXT_MAX];
+	char status[16], err[TEXT_MAX];
 	struct conn c;
 	size_t ti, i;
 	int rc, open;
@@ -1589,12 +1596,6 @@ run_job(struct job *j)
 		if (table_open(&tt, "smtp_tls") == 0 &&
 		    table_lookup_domain(&tt, j->d->host, v, sizeof v) == 1)
 			j->tls_level = tls_level_of(v);
-	}
-	if (j->tls_level != TLS_NONE) {
-		j->tc = tls_client_new(j->tls_level == TLS_VERIFY ? cf.tls_ca : NULL,
-		    e2, sizeof e2);
-		if (j->tc == NULL)
-			log_warn("TLS: %s", e2);
 	}
 	if (resolve(j, j->d, status, err, sizeof err) < 0) {
 		finish_all(j, status[0] == '5' ? R_BOUNCED : R_DEFERRED, status, err);
@@ -1756,7 +1757,7 @@ schedule(void)
 {
 	struct worker *w;
 	struct pollfd *pf;
-	size_t chunk, di, running = 0, i, nw = 0, next_chunk = 0, next_dest = 0;
+	size_t chunk, di, running = 0, i, next_chunk = 0, next_dest = 0;
 	size_t maxw = (size_t)cf.concurrency;
 	int more = 1;
 
@@ -1798,7 +1799,7 @@ schedule(void)
 		}
 		if (running == 0)
 			break;
-		for (i = nw = 0; i < maxw; i++) {
+		for (i = 0; i < maxw; i++) {
 			pf[i].fd = w[i].pid ? w[i].fd : -1;
 			pf[i].events = POLLIN;
 			pf[i].revents = 0;
@@ -1827,7 +1828,6 @@ schedule(void)
 			}
 		}
 	}
-	(void)nw;
 	free(w);
 	free(pf);
 }
@@ -1949,8 +1949,8 @@ notices(struct stream_writer *out, struct msg *m)
 static void
 write_output(struct stream_writer *out)
 {
-	char v[TEXT_MAX + 32], enc[(TEXT_MAX + 32) * 3];
-	size_t i, k;
+	char v[TEXT_MAX + 32], enc[STREAM_XVAL_MAX + 1];
+	size_t i, k, vl;
 
 	for (i = 0; i < nmsgs; i++) {
 		struct msg *m = &msgs[i];
@@ -1966,8 +1966,11 @@ write_output(struct stream_writer *out)
 			} else if (rs->st == R_DEFERRED) {
 				snprintf(v, sizeof v, "%s %s", rs->status,
 				    rs->text ? rs->text : "");
-				if (xtext_encode(v, strlen(v), enc, sizeof enc) < 0 ||
-				    xparam_set(m->t.rcpt[k].x, &m->t.rcpt[k].nx,
+				/* Cut the text until its xtext fits the stream's limit. */
+				for (vl = strlen(v); xtext_encode(v, vl, enc,
+				    sizeof enc) < 0; vl -= vl / 8 + 1)
+					;
+				if (xparam_set(m->t.rcpt[k].x, &m->t.rcpt[k].nx,
 				    "X-DEFER", enc) < 0)
 					die_nomem();
 			}
