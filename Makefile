@@ -42,6 +42,7 @@ CONF_CDB = $(addsuffix .cdb,$(CONF_TEXT))
 # Libraries each program needs beyond libsluice and tinycdb.
 LIBS = -lcdb
 LIBS_libexec/sluice-smtp = -lcares -lssl -lcrypto
+LIBS_t/dest = -lcares
 # Exec'd per connection: static linking saves about 0.2 ms each (not with SAN=1).
 LIBS_libexec/sluice-smtpd = $(if $(filter 1,$(SAN)),,-static)
 

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$top/t/data/smtp-test.sh"
 
-plan 17
+plan 18
 server=$top/t/data/smtp-tls-server.py
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mx.tls.test \
@@ -43,6 +43,14 @@ is "$(field "$tmpdir/tls.log" 0 tls)" True "the session used STARTTLS"
 sessions=$("$PY" -c 'import json,sys
 print(len({json.loads(l)["session"] for l in open(sys.argv[1])}))' "$tmpdir/tls.log")
 is "$sessions" 3 "five messages over three connections (smtp_reuse_max 2)"
+table smtp_dest "mx.tls.test reuse=4"
+mv "$tmpdir/tls.log" "$tmpdir/tls0.log"
+smtp "$tmpdir/in1" "$tmpdir/out1b" "$tmpdir/err1b"
+sessions=$("$PY" -c 'import json,sys
+print(len({json.loads(l)["session"] for l in open(sys.argv[1])}))' "$tmpdir/tls.log")
+is "$sessions" 2 "smtp_dest reuse=4 overrides it: five messages over two connections"
+rm -f "$conf/smtp_dest.cdb"
+mv "$tmpdir/tls0.log" "$tmpdir/tls.log"
 is "$(field "$tmpdir/tls.log" 0 auth)" None "no AUTH without credentials"
 
 # ---- verify against the CA file; a wrong CA defers ----
