@@ -203,12 +203,14 @@ run(struct dns *d)
 	for (;;) {
 		bits = ares_getsock(d->ch, socks, ARES_GETSOCK_MAXNUM);
 		for (i = np = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-			if (!ARES_GETSOCK_READABLE(bits, i) &&
-			    !ARES_GETSOCK_WRITABLE(bits, i))
+			/* c-ares's own macros shift a signed 1 into the sign bit. */
+			unsigned rd = (unsigned)bits & (1u << i);
+			unsigned wr = (unsigned)bits & (1u << (i + ARES_GETSOCK_MAXNUM));
+
+			if (!rd && !wr)
 				continue;
 			p[np].fd = socks[i];
-			p[np].events = (ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) |
-			    (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0);
+			p[np].events = (short)((rd ? POLLIN : 0) | (wr ? POLLOUT : 0));
 			p[np].revents = 0;
 			np++;
 		}
