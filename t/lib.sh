@@ -14,7 +14,9 @@
 # PROG ARGS..., spawn PIDVAR CMD ARGS... (any daemon), wait_for CMD TIMEOUT,
 # wait_port PORT [TIMEOUT], stop_pid PID [TIMEOUT], at_exit CMD (run at exit).
 # Every daemon started through this file is stopped by PID when the test exits,
-# however it exits.
+# however it exits. A test still running after SLUICE_TEST_TIMEOUT seconds
+# (default 600; 0 turns it off) is stopped and fails. Don't use `set -e`: a
+# failed `ok` returns 1.
 #
 # PATH gets "$top/bin:$top/libexec" first, so tests run the programs of this tree.
 # Daemons never inherit the test's standard output: prove would wait for them.
@@ -242,6 +244,7 @@ _t_exit() {
     # traps (stop_pid right after spawn): it must not clean up the test.
     [ "$BASHPID" = "$_t_main" ] || exit "$rc"
     trap - EXIT
+    [ -z "${_t_watch:-}" ] || kill "$_t_watch" 2>/dev/null
     for ((i = ${#_t_atexit[@]} - 1; i >= 0; i--)); do
         eval "${_t_atexit[i]}" >/dev/null 2>&1 || true
     done
@@ -272,3 +275,27 @@ _t_exit() {
 trap _t_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
+
+# A watchdog, so that a hung test fails instead of eating CI's time:
+# after SLUICE_TEST_TIMEOUT seconds (default 600, 0 = none) it stops the test's
+# children by PID (bash runs a trap only once its foreground child is gone) and
+# then the test itself, whose EXIT trap cleans up. Its stdout is not prove's.
+_t_watchdog() {
+    local left=$1 p
+    trap - EXIT INT TERM HUP
+    while [ "$left" -gt 0 ]; do
+        sleep 1
+        kill -0 "$_t_main" 2>/dev/null || exit 0
+        left=$((left - 1))
+    done
+    echo "# $(basename "$0"): timed out after ${SLUICE_TEST_TIMEOUT:-600} s" >&2
+    for p in $(ps -o pid= --ppid "$_t_main"); do
+        [ "$p" = "$BASHPID" ] || kill -TERM "$p" 2>/dev/null
+    done
+    kill -TERM "$_t_main" 2>/dev/null
+    exit 0
+}
+if [ "${SLUICE_TEST_TIMEOUT:-600}" -gt 0 ]; then
+    _t_watchdog "${SLUICE_TEST_TIMEOUT:-600}" </dev/null >/dev/null &
+    _t_watch=$!
+fi

@@ -60,12 +60,12 @@ do_start() {
 }
 
 do_stop() {
-    local pidfile=$1 pid i
+    local pidfile=$1 pid
     [ -r "$pidfile" ] || return 0
     pid=$(tr -dc 0-9 < "$pidfile")
     [ -n "$pid" ] || return 0
     kill -TERM "$pid" 2>/dev/null || { rm -f "$pidfile"; return 0; }
-    for i in $(seq 50); do
+    for _ in $(seq 50); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done

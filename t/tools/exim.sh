@@ -82,21 +82,21 @@ do_setup() {
     local dl=$edir/debs
     rm -rf "$dl" "$edir/root.new"
     mkdir -p "$dl" "$edir/root.new"
-    local pkgs="exim4-base exim4-daemon-light" p
+    local pkgs=(exim4-base exim4-daemon-light) p
     # Library dependencies that the system lacks (libidn12 on a stock Debian 12).
     for p in $(apt-cache depends exim4-base exim4-daemon-light 2>/dev/null |
                awk '$1 ~ /Depends:/ && $2 ~ /^lib/ {print $2}' | sort -u); do
         case $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) in
             *" installed") ;;
-            *) pkgs="$pkgs $p" ;;
+            *) pkgs+=("$p") ;;
         esac
     done
-    case $pkgs in *libidn12*) ;; *) pkgs="$pkgs libidn12" ;; esac
+    case " ${pkgs[*]} " in *" libidn12 "*) ;; *) pkgs+=(libidn12) ;; esac
     # apt-get download warns about the _apt sandbox when run as root: harmless.
-    if ! (cd "$dl" && apt-get download $pkgs >/dev/null 2>&1); then
+    if ! (cd "$dl" && apt-get download "${pkgs[@]}" >/dev/null 2>&1); then
         apt-get update -qq >/dev/null 2>&1 || true
-        (cd "$dl" && apt-get download $pkgs >/dev/null 2>&1) ||
-            die "apt-get download $pkgs failed"
+        (cd "$dl" && apt-get download "${pkgs[@]}" >/dev/null 2>&1) ||
+            die "apt-get download ${pkgs[*]} failed"
     fi
     for p in "$dl"/*.deb; do dpkg-deb -x "$p" "$edir/root.new"; done
     rm -rf "$edir/root"

@@ -49,7 +49,7 @@ do_start() {
     dir=$(cd "$dir" && pwd)
     mroot=$(cd "$mroot" && pwd)
     master_pid "$dir" >/dev/null && die "already running in $dir"
-    rm -rf "$dir/etc"
+    rm -rf "${dir:?}/etc"
     mkdir -p "$dir/etc" "$dir/spool" "$dir/data"
 
     # Deliver as the owner of MAILDIR_ROOT; root is not allowed by virtual(8).
