@@ -1118,6 +1118,8 @@ main(int argc, char **argv)
 		die(EXIT_PERM, "usage: sluice-smtpd (no arguments)");
 	/* Write errors are seen as EPIPE; the queue program gets SIGPIPE back. */
 	signal(SIGPIPE, SIG_IGN);
+	/* An inherited SIGCHLD=SIG_IGN would reap the queue program unseen. */
+	signal(SIGCHLD, SIG_DFL);
 	session_init(s);
 	client_identify(s);
 	/* A client that stops reading cannot hold the server forever. */
