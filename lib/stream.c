@@ -349,7 +349,7 @@ stream_write_head(struct stream_writer *w, const struct txn *t)
 	size_t i;
 	int any = 0;
 
-	if (!(w->flags & STREAM_W_EXPORT)) {
+	if (!(w->flags & (STREAM_W_EXPORT | STREAM_W_PLAIN))) {
 		for (i = 0; i < XF_COUNT; i++) {
 			if (t->xf[i] == NULL)
 				continue;
@@ -366,6 +366,18 @@ stream_write_head(struct stream_writer *w, const struct txn *t)
 	if (wbuf_puts(o, "MAIL FROM:<") < 0 || wbuf_puts(o, t->from ? t->from : "") < 0 ||
 	    wbuf_putc(o, '>') < 0)
 		return -1;
+	if (w->flags & STREAM_W_PLAIN) {
+		if (eol(w) < 0)
+			return -1;
+		for (i = 0; i < t->nrcpt; i++)
+			if (wbuf_puts(o, "RCPT TO:<") < 0 ||
+			    wbuf_puts(o, t->rcpt[i].addr) < 0 ||
+			    wbuf_putc(o, '>') < 0 || eol(w) < 0)
+				return -1;
+		if (wbuf_puts(o, "DATA") < 0 || eol(w) < 0)
+			return -1;
+		return 0;
+	}
 	if (t->has_size && wbuf_printf(o, " SIZE=%llu", t->size) < 0)
 		return -1;
 	if (t->body != BODY_NONE && wbuf_puts(o, t->body == BODY_7BIT ?

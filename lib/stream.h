@@ -123,6 +123,11 @@ int stream_skip_body(struct stream_reader *);
 /* writer */
 #define STREAM_W_CRLF 0x01	/* CRLF line ends instead of LF */
 #define STREAM_W_EXPORT 0x02	/* omit XFORWARD and private X- parameters */
+/*
+ * Plain RFC 2442 batch: no XFORWARD and no ESMTP parameters at all, for
+ * readers that know no ESMTP (exim -bS refuses every parameter).
+ */
+#define STREAM_W_PLAIN 0x04
 
 struct stream_writer {
 	struct wbuf out;

@@ -74,4 +74,12 @@ is "$replies" "220 250 250 250 354 250 221" "exim -bs accepts MAIL and RCPT with
 is "$("$tools/exim.sh" envelopes "$tmpdir/exim-bs")" "from=<a@example.org> to=<b@example.net>" "exim -bs queued the envelope"
 grep -q 'QQ314159' "$tmpdir"/exim-bs/spool/input/*-H; ok $? "ENVID reached Exim's spool"
 
+# The plain form (streamcat -p) drops every ESMTP parameter, so exim -bS, which
+# refuses them all, reads a batch that carries them.
+"$sc" -p < "$tmpdir/params" > "$tmpdir/plain" || bail "streamcat -p failed"
+rc=0
+"$exim" "$tmpdir/exim-plain" -bS < "$tmpdir/plain" > "$tmpdir/plain.out" 2>&1 || rc=$?
+is "$rc" 0 "exim -bS reads the plain form of a batch with parameters"
+is "$("$tools/exim.sh" envelopes "$tmpdir/exim-plain")" "from=<a@example.org> to=<b@example.net>" "exim -bS queued the plain form's envelope"
+
 done_testing

@@ -1,8 +1,7 @@
 /*
  * streamcat: read a stream and write it in canonical form.  The test
  * harness for the reader and writer, and the pass-through of `make bench`.
- * Options: -c CRLF output, -e export form, -s print a one-line summary of
- * each envelope on stderr.
+ * Options: -c CRLF output, -e export form, -p plain RFC 2442 form.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +20,12 @@ main(int argc, char **argv)
 	int c, rc, rf;
 
 	log_init(argv[0]);
-	while ((c = getopt(argc, argv, "ce")) != -1) {
+	while ((c = getopt(argc, argv, "cep")) != -1) {
 		switch (c) {
 		case 'c': flags |= STREAM_W_CRLF; break;
 		case 'e': flags |= STREAM_W_EXPORT; break;
-		default: die(100, "usage: streamcat [-ce]");
+		case 'p': flags |= STREAM_W_PLAIN; break;
+		default: die(100, "usage: streamcat [-cep]");
 		}
 	}
 	if (stream_reader_init(&r, 0, "stdin") < 0 ||
