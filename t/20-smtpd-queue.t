@@ -101,4 +101,17 @@ EOF
 like "$(cat "$tmpdir"/echo-inetd/*.msg 2>/dev/null)" "^XFORWARD ADDR=127\\.0\\.0\\.1 PORT=$got PROTO=ESMTP " \
     "under inetd the client's address and port come from the socket"
 
+# --- the real queue: sluice-enqueue keeps the queue id smtpd made --------------
+if [ -x "$top/libexec/sluice-enqueue" ]; then
+    smtpd_start p "$tmpdir/conf" "$tmpdir/echo-real" SLUICE_QUEUE=sluice-enqueue \
+        SLUICE_LIBEXEC="$top/libexec" SLUICE_SPOOL="$tmpdir/spool"
+    got=$(send "$p" 2>&1)
+    like "$got" '^250 2\.0\.0 Ok: queued as [0-9a-f]{21}$' "with sluice-enqueue as the queue program the message is queued"
+    qid=${got##* }
+    ok_run "the queue file is named by the queue id in the reply" test -f "$tmpdir/spool/incoming/$qid"
+    like "$(head -n 1 "$tmpdir/spool/incoming/$qid" 2>/dev/null)" "IDENT=$qid" "and carries it as XFORWARD IDENT"
+else
+    skip "libexec/sluice-enqueue is not built" 3
+fi
+
 done_testing
