@@ -48,7 +48,7 @@ smtpd_start() {
     env SLUICE_CONF="$_s_conf" ECHO_DIR="$_s_echo" SLUICE_QUEUE="$top/t/queue-echo.sh" \
         "${_s_envs[@]}" \
         tcpserver -R -H -l 0 -b 100 "${_s_opts[@]}" 127.0.0.1 "$_s_port" \
-        "$top/libexec/sluice-smtpd" </dev/null >>"$tmpdir/tcpserver-$_s_port.log" 2>&1 &
+        "${SLUICE_SMTPD:-$top/libexec/sluice-smtpd}" </dev/null >>"$tmpdir/tcpserver-$_s_port.log" 2>&1 &
     _s_pid=$!
     at_exit "stop_pid $_s_pid"
     for ((_s_i = 0; _s_i < 100; _s_i++)); do
