@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +28,6 @@
 #include "qid.h"
 #include "stream.h"
 #include "table.h"
-
-extern char **environ;
 
 /*
  * Limits, each enforced while reading.  RFC 5321 4.5.3.1.4 allows a
@@ -458,20 +455,45 @@ queue_resolve(struct session *s)
 	return 0;
 }
 
+/* Set by a vforked child whose execv failed; the parent shares its memory. */
+static volatile int spawn_errno;
+
+/*
+ * vfork, not fork: the server's pages are not copied per message.  glibc's
+ * posix_spawn is a vfork too, but resets each of the 64 signals in the
+ * child (128 system calls); here the child makes five.  Until execv the
+ * child runs in our memory, so it makes only system calls.  We have no
+ * signal handlers that it could run.
+ */
+static pid_t
+queue_spawn(const char *path, char *const argv[], int in, int out)
+{
+	pid_t pid;
+
+	spawn_errno = 0;
+	pid = vfork();
+	if (pid != 0)
+		return pid;
+	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) {
+		spawn_errno = errno;
+		_exit(EXIT_TEMP);
+	}
+	/* Ignored signals stay ignored across execv; SIGPIPE must not. */
+	signal(SIGPIPE, SIG_DFL);
+	execv(path, argv);
+	spawn_errno = errno;
+	_exit(EXIT_TEMP);
+}
+
 /*
  * Start the queue program with a pipe on its stdin and one on its stdout
- * and stderr, from which its reason line is read.  posix_spawn is a vfork
- * in glibc, so the server's pages are not copied per message.
+ * and stderr, from which its reason line is read.
  */
 static int
 queue_start(struct session *s)
 {
 	struct queue *q = &s->q;
 	int in[2], err[2];
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t def;
-	int rc;
 
 	if (queue_resolve(s) < 0)
 		return -1;
@@ -482,25 +504,18 @@ queue_start(struct session *s)
 		close(in[1]);
 		return -1;
 	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, err[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-	posix_spawnattr_init(&at);
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE);
-	posix_spawnattr_setsigdefault(&at, &def);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawn(&q->pid, s->queue_path, &fa, &at, s->queue_argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
+	q->pid = queue_spawn(s->queue_path, s->queue_argv, in[0], err[1]);
 	close(in[0]);
 	close(err[1]);
-	if (rc != 0) {
+	if (q->pid < 0 || spawn_errno != 0) {
+		int e = q->pid < 0 ? errno : spawn_errno;
+
+		if (q->pid > 0)
+			(void)prog_wait(q->pid);
 		close(in[1]);
 		close(err[0]);
 		q->pid = -1;
-		errno = rc;
+		errno = e;
 		return -1;
 	}
 	q->in = in[1];
@@ -872,8 +887,9 @@ write_received(struct session *s, const char *qid)
 		    s->helo_name[i] != '(' && s->helo_name[i] != ')') ?
 		    s->helo_name[i] : '?';
 	helo[i] = '\0';
-	localtime_r(&now, &tm);
-	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
+	/* UTC: no time zone file to read per connection. */
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	n = snprintf(line, sizeof line, "Received: from %s (%s [%s])", helo,
 	    s->name[0] ? s->name : "unknown", s->addr);
 	if (stream_write_line(w, line, (size_t)n) < 0)
