@@ -26,6 +26,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "prog.h"
+#include "route.h"
 #include "spool.h"
 #include "stream.h"
 #include "table.h"
@@ -44,7 +45,7 @@ struct result {
 };
 
 static struct table users, domains;
-static const char *mailroot, *host;
+static const char *mailroot, *host, *delims;
 static struct spool sp;
 static char *loops[LOOP_MAX];
 static size_t nloops;
@@ -439,7 +440,8 @@ static void
 deliver(const struct txn *t, const struct rcpt *r, const struct addr *a,
     struct result *res)
 {
-	char key[ADDR_PATH_MAX + 8], val[BOX_MAX], box[BOX_MAX + BOX_MAX];
+	char key[ADDR_PATH_MAX + 8], base[ADDR_PATH_MAX + 8], val[BOX_MAX];
+	char box[BOX_MAX + BOX_MAX];
 	size_t n;
 	int rc;
 
@@ -448,6 +450,9 @@ deliver(const struct txn *t, const struct rcpt *r, const struct addr *a,
 		return set_result(res, 5, "5.4.6", "mail forwarding loop for %s: "
 		    "the message already has Delivered-To: %s", r->addr, r->addr);
 	rc = table_lookup_addr(&users, key, val, sizeof val, NULL, 0);
+	/* bob+list@ is bob's mailbox; Delivered-To keeps the whole address. */
+	if (rc == 0 && route_base_addr(key, delims, base, sizeof base))
+		rc = table_lookup_addr(&users, base, val, sizeof val, NULL, 0);
 	if (rc < 0)
 		return set_result(res, 4, "4.3.0", "unable to read table %s: %s",
 		    users.path, strerror(errno));
@@ -657,6 +662,7 @@ main(int argc, char **argv)
 	if (table_open(&domains, "domains") < 0)
 		die_sys("unable to open table domains");
 	mailroot = conf_get("mailroot", "/var/mail/sluice");
+	delims = conf_get("recipient_delimiter", "+");
 	host = conf_hostname();
 	if (strchr(host, '/') != NULL || strchr(host, ':') != NULL)
 		host = "localhost";	/* never a '/' or ':' in a Maildir name */
