@@ -26,6 +26,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "prog.h"
+#include "qdest.h"
 #include "qid.h"
 #include "spool.h"
 #include "stream.h"
@@ -37,6 +38,7 @@
 #define BATCH_MAX 10000		/* the batch_size setting's ceiling */
 #define SCAN_INTERVAL 5		/* seconds between looks at deferred/ */
 #define TMP_STALE 86400		/* an abandoned tmp/ file older than this goes */
+#define FLUSH_MAX 64		/* flush requests taken in one round */
 
 enum { INCOMING, DEFERRED };
 static const char *const dirname_[] = { "incoming", "deferred" };
@@ -71,7 +73,8 @@ static char *stage_words[STAGES_MAX][ARGS_MAX];
 static int nstages;
 static size_t batch_size, concurrency;
 static long long lifetime, delay_warning, retry_min, retry_max;
-static int once, force;
+static int once, force, any_queue_first;
+static char *flush_target;	/* -D: only messages for this destination */
 static volatile sig_atomic_t stopping, got_child;
 static struct chain chains[CHAINS_MAX];
 static struct input *todo;
@@ -179,9 +182,12 @@ clamp(long long v, long long lo, long long hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* Next attempt: as long again as the message has waited, within the bounds. */
+/*
+ * Next attempt: as long again as the message has waited, within the
+ * bounds; lt is the shortest lifetime of its recipients.
+ */
 static time_t
-next_retry(const char *qid, time_t now)
+next_retry(const char *qid, time_t now, long long lt)
 {
 	time_t arrival = qid_time(qid), next;
 
@@ -189,9 +195,65 @@ next_retry(const char *qid, time_t now)
 		arrival = now;
 	next = now + (time_t)clamp(now - arrival, retry_min, retry_max);
 	/* Do not sleep past the end of the message's life: bounce on time. */
-	if (next > arrival + lifetime)
-		next = arrival + lifetime > now ? arrival + lifetime : now + 1;
+	if (next > arrival + lt)
+		next = arrival + lt > now ? arrival + lt : now + 1;
 	return next;
+}
+
+/* How long the queue keeps trying this recipient: smtp_dest, else queue_lifetime. */
+static long long
+rcpt_lifetime(const struct rcpt *r)
+{
+	struct dest_opts o;
+
+	qdest_opts(r, &o);
+	return o.lifetime >= 0 ? o.lifetime : lifetime;
+}
+
+/* The shortest lifetime of a transaction's recipients. */
+static long long
+txn_lifetime(const struct txn *t)
+{
+	long long lt = lifetime, l;
+	size_t i;
+
+	for (i = 0; i < t->nrcpt; i++)
+		if ((l = rcpt_lifetime(&t->rcpt[i])) < lt)
+			lt = l;
+	return lt;
+}
+
+/*
+ * The envelope of a queue file (path under the spool) into t: 1, or 0
+ * when it is gone or unreadable (the chain will say what is wrong).
+ */
+static int
+read_env(const char *path, struct txn *t)
+{
+	static struct stream_reader r;
+	int fd, rc;
+
+	if ((fd = openat(spool_fd, path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	if (stream_reader_init(&r, fd, path) < 0)
+		die_nomem();
+	rc = stream_read_txn(&r, t);
+	stream_reader_free(&r);
+	close(fd);
+	return rc == 1;
+}
+
+/* Whether a recipient of t belongs to one of the destinations. */
+static int
+txn_matches(const struct txn *t, const char *const *names, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; i < t->nrcpt; i++)
+		for (k = 0; k < n; k++)
+			if (qdest_match(&t->rcpt[i], names[k]))
+				return 1;
+	return 0;
 }
 
 static int
@@ -234,6 +296,56 @@ by_qid(const void *a, const void *b)
 	return strcmp(((const struct input *)a)->qid, ((const struct input *)b)->qid);
 }
 
+/*
+ * queue_first: a new message whose every recipient is for such a
+ * destination is not tried now; it waits in deferred/ for its first retry
+ * time or a flush.  Returns 1 when it was moved there.
+ */
+static int
+hold_incoming(const char *qid, time_t now)
+{
+	static struct txn t;
+	struct dest_opts o;
+	char path[300], dst[300];
+	time_t next;
+	size_t i;
+
+	snprintf(path, sizeof path, "incoming/%s", qid);
+	if (!read_env(path, &t) || t.nrcpt == 0)
+		return 0;
+	for (i = 0; i < t.nrcpt; i++) {
+		qdest_opts(&t.rcpt[i], &o);
+		if (!o.queue_first)
+			return 0;
+	}
+	next = next_retry(qid, now, txn_lifetime(&t));
+	snprintf(dst, sizeof dst, "deferred/%s", qid);
+	if (set_mtime(spool_fd, path, next) < 0 ||
+	    renameat(spool_fd, path, spool_fd, dst) < 0) {
+		log_warn("qid=%s unable to move to deferred/: %s", qid,
+		    strerror(errno));
+		return 0;
+	}
+	if (sync_subdir("deferred") < 0)
+		log_warn("unable to sync %s/deferred: %s", spool, strerror(errno));
+	log_info("qid=%s status=queued nrcpt=%zu next=%llds reason=\"queue_first: "
+	    "waiting for the next retry or a flush\"", qid, t.nrcpt,
+	    (long long)(next - now));
+	return 1;
+}
+
+/* -D: whether the file has a recipient for the flushed destination. */
+static int
+for_target(int dir, const char *qid)
+{
+	static struct txn t;
+	const char *name = flush_target;
+	char path[300];
+
+	snprintf(path, sizeof path, "%s/%s", dirname_[dir], qid);
+	return read_env(path, &t) && txn_matches(&t, &name, 1);
+}
+
 static void
 scan_dir(int dir, time_t now, const struct qset *incoming_now, struct qset *seen)
 {
@@ -261,13 +373,83 @@ scan_dir(int dir, time_t now, const struct qset *incoming_now, struct qset *seen
 			/* incoming/ holds the whole message; that copy wins. */
 			if (qset_has(incoming_now, de->d_name))
 				continue;
-			if (!force && (fstatat(fd, de->d_name, &st, 0) < 0 ||
-			    st.st_mtime > now))
+			if (!force && flush_target == NULL &&
+			    (fstatat(fd, de->d_name, &st, 0) < 0 || st.st_mtime > now))
 				continue;
 		}
+		if (flush_target != NULL) {
+			if (!for_target(dir, de->d_name))
+				continue;
+		} else if (dir == INCOMING && any_queue_first && !force &&
+		    hold_incoming(de->d_name, now))
+			continue;
 		todo_add(de->d_name, dir);
 	}
 	closedir(d);
+}
+
+/*
+ * Flush requests (sluice-runq -D, sendmail -qR, ETRN): a file flush/NAME
+ * makes every deferred message with a recipient for NAME due now.  The
+ * request is removed before the marking, so that one made meanwhile is not
+ * lost; a crash in between loses a flush, never mail.  Returns how many
+ * requests were taken.
+ */
+static size_t
+flush_requests(time_t now)
+{
+	static char buf[FLUSH_MAX][QDEST_NAME_MAX + 2];
+	static const char *names[FLUSH_MAX];
+	static struct txn t;
+	size_t n = 0, k, marked = 0;
+	struct dirent *de;
+	char path[300];
+	DIR *d;
+	int fd = openat(spool_fd, "flush", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while (n < FLUSH_MAX && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		unlinkat(fd, de->d_name, 0);
+		if (strlen(de->d_name) >= sizeof buf[n] ||
+		    (strcpy(buf[n], de->d_name), qdest_check(buf[n]) < 0)) {
+			log_warn("flush: ignoring an invalid request %s/flush/%.80s",
+			    spool, de->d_name);
+			continue;
+		}
+		for (k = 0; k < n && strcmp(names[k], buf[n]) != 0; k++)
+			;
+		if (k == n)
+			names[n] = buf[n], n++;
+	}
+	if (n > 0) {
+		int dfd = openat(spool_fd, "deferred", O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+		DIR *dd = dfd >= 0 ? fdopendir(dfd) : NULL;
+
+		while (dd != NULL && (de = readdir(dd)) != NULL) {
+			if (!qid_valid(de->d_name))
+				continue;
+			snprintf(path, sizeof path, "deferred/%s", de->d_name);
+			if (read_env(path, &t) && txn_matches(&t, names, n) &&
+			    set_mtime(spool_fd, path, now) == 0)
+				marked++;
+		}
+		if (dd != NULL)
+			closedir(dd);
+		else if (dfd >= 0)
+			close(dfd);
+		for (k = 0; k < n; k++)
+			log_info("flush dest=%s", names[k]);
+		log_info("flush requests=%zu messages=%zu", n, marked);
+	}
+	closedir(d);
+	return n;
 }
 
 /* Fill the to-do list: everything in incoming/, and deferred/ when due. */
@@ -277,6 +459,9 @@ scan(int deferred_too)
 	static struct qset inc;
 	time_t now = time(NULL);
 	size_t i, k;
+
+	if (flush_target == NULL && flush_requests(now) > 0)
+		deferred_too = 1;
 
 	qset_clear(&inflight);
 	for (i = 0; i < concurrency; i++)
@@ -444,17 +629,36 @@ chain_done(const struct chain *c)
 
 /* ---- outcomes ---- */
 
-/* The whole batch waits for its next retry, untouched (chain exit 111). */
+static int expire_input(struct input *in, const char *reason);
+
+/*
+ * The whole batch waits for its next retry, untouched (chain exit 111),
+ * except a message whose lifetime is over: the fault may be ours, but
+ * mail must not wait forever, so its expired recipients are bounced.
+ */
 static void
 defer_batch(struct input *in, size_t n, const char *reason)
 {
+	static struct txn t;
 	char path[64], dst[64];
-	time_t now = time(NULL), next;
-	size_t i;
+	time_t now = time(NULL), next, arrival;
+	long long lt;
+	size_t i, k;
+	int expired;
 
 	for (i = 0; i < n; i++) {
 		input_path(&in[i], path, sizeof path);
-		next = next_retry(in[i].qid, now);
+		lt = lifetime;
+		expired = 0;
+		arrival = qid_time(in[i].qid);
+		if (read_env(path, &t)) {
+			for (k = 0; k < t.nrcpt; k++)
+				expired |= now - arrival >= rcpt_lifetime(&t.rcpt[k]);
+			lt = txn_lifetime(&t);
+		}
+		if (expired && expire_input(&in[i], reason) == 0)
+			continue;
+		next = next_retry(in[i].qid, now, lt);
 		if (set_mtime(spool_fd, path, next) < 0) {
 			if (errno != ENOENT)
 				log_warn("qid=%s unable to set the retry time: %s",
@@ -597,7 +801,7 @@ view(const struct txn *t, struct rcpt *buf, const char *pick)
 
 static int
 notify(struct stream_writer *nw, struct txn *v, const char *qid,
-    enum dsn_action action, time_t until, int *written)
+    enum dsn_action action, time_t arrival, int *written)
 {
 	static struct dsn_rcpt dr[STREAM_RCPT_MAX];
 	static char text[STREAM_RCPT_MAX][STREAM_XVAL_MAX + 1];
@@ -622,7 +826,9 @@ notify(struct stream_writer *nw, struct txn *v, const char *qid,
 			*sp_ = '\0';
 			dr[i].diag = sp_ + 1;
 		}
-		dr[i].retry_until = until;
+		/* A delay notice says until when each recipient is tried. */
+		dr[i].retry_until = action == DSN_DELAYED ?
+		    arrival + (time_t)rcpt_lifetime(&v->rcpt[i]) : 0;
 	}
 	rc = dsn_write(nw, &d, dr, v->nrcpt);
 	if (rc == DSN_WRITTEN)
@@ -631,29 +837,38 @@ notify(struct stream_writer *nw, struct txn *v, const char *qid,
 }
 
 /*
- * The remainder of an input: bounce what is permanent or too old, warn
+ * The remainder of an input, to be kept as queue file qid (the input's
+ * own id, or a new one for a further part of a split message): bounce
+ * what is permanent or has outlived its destination's lifetime, warn
  * about delays, and stage the rest for deferred/.  Returns 0 or -1.
  */
 static int
-requeue_remainder(struct txn *t, struct input *in, struct stream_writer *nw,
-    int *nnotice)
+requeue_remainder(struct txn *t, const char *qid, struct input *in,
+    struct stream_writer *nw, int *nnotice)
 {
 	static struct rcpt buf[STREAM_RCPT_MAX];
 	static char fail[STREAM_RCPT_MAX], warn[STREAM_RCPT_MAX], keep[STREAM_RCPT_MAX];
 	char err[STREAM_XVAL_MAX + 1];
-	time_t now = time(NULL), arrival = qid_time(in->qid), next;
-	size_t i, nfail = 0, nwarn = 0, nkeep = 0;
-	int expired, rc;
+	time_t now = time(NULL), arrival = qid_time(qid), next;
+	size_t i, nfail = 0, nwarn = 0, nkeep = 0, nexp = 0, ndest = 0;
+	long long lt, lt_keep = lifetime;
+	int rc;
 	struct txn v;
 
 	if (arrival == 0 || arrival > now)
 		arrival = now;
-	expired = now - arrival >= lifetime;
 	for (i = 0; i < t->nrcpt; i++) {
 		struct rcpt *r = &t->rcpt[i];
+		int expired;
 
+		lt = rcpt_lifetime(r);
+		expired = now - arrival >= lt;
 		last_error(r, err, sizeof err);
 		fail[i] = err[0] == '5' || expired;
+		nexp += expired;
+		ndest += expired && lt != lifetime;
+		if (!fail[i] && lt < lt_keep)
+			lt_keep = lt;
 		warn[i] = !fail[i] && delay_warning > 0 &&
 		    now - arrival >= delay_warning &&
 		    xparam_get(r->x, r->nx, "X-WARNED") == NULL;
@@ -666,34 +881,35 @@ requeue_remainder(struct txn *t, struct input *in, struct stream_writer *nw,
 	}
 	if (nfail > 0) {
 		v = view(t, buf, fail);
-		rc = notify(nw, &v, in->qid, DSN_FAILED, 0, nnotice);
+		rc = notify(nw, &v, qid, DSN_FAILED, arrival, nnotice);
 		if (rc < 0)
 			return -1;
 		if (rc == DSN_DEAD) {
-			if (stage_file(&v, in->qid, "dead", 0) < 0)
+			if (stage_file(&v, qid, "dead", 0) < 0)
 				return -1;
 			log_info("qid=%s status=dead nrcpt=%zu reason=\"an undeliverable "
-			    "double bounce; kept in dead/\"", in->qid, nfail);
+			    "double bounce; kept in dead/\"", qid, nfail);
 		} else
-			log_info("qid=%s status=bounced nrcpt=%zu delay=%lld%s", in->qid,
-			    nfail, (long long)(now - arrival),
-			    expired ? " reason=\"queue_lifetime reached\"" : "");
+			log_info("qid=%s status=bounced nrcpt=%zu delay=%lld%s", qid,
+			    nfail, (long long)(now - arrival), nexp == 0 ? "" :
+			    ndest > 0 ? " reason=\"lifetime of the destination "
+			    "reached (smtp_dest)\"" : " reason=\"queue_lifetime reached\"");
 	}
 	if (nwarn > 0) {
 		v = view(t, buf, warn);
-		if (notify(nw, &v, in->qid, DSN_DELAYED,
-		    arrival + (time_t)lifetime, nnotice) < 0)
+		if (notify(nw, &v, qid, DSN_DELAYED, arrival, nnotice) < 0)
 			return -1;
 	}
 	if (nkeep > 0) {
 		v = view(t, buf, keep);
-		next = next_retry(in->qid, now);
-		if (stage_file(&v, in->qid, "deferred", next) < 0)
+		next = next_retry(qid, now, lt_keep);
+		if (stage_file(&v, qid, "deferred", next) < 0)
 			return -1;
-		in->kept = 1;
+		if (strcmp(qid, in->qid) == 0)
+			in->kept = 1;
 		last_error(&v.rcpt[0], err, sizeof err);
 		log_info("qid=%s status=deferred nrcpt=%zu delay=%lld next=%llds "
-		    "reason=\"%s\"", in->qid, nkeep, (long long)(now - arrival),
+		    "reason=\"%s\"", qid, nkeep, (long long)(now - arrival),
 		    (long long)(next - now), err);
 	}
 	return 0;
@@ -748,6 +964,93 @@ commit_staged(void)
 }
 
 /*
+ * An id for a further part of message qid: the same arrival second (so
+ * the same lifetime), the rest from a fresh id, unused in the queue.
+ */
+static int
+split_qid(const char *qid, char out[QID_LEN + 1])
+{
+	char fresh[QID_LEN + 1], path[64];
+	size_t i;
+	int tries, used;
+
+	for (tries = 0; tries < 100; tries++) {
+		qid_make(fresh);
+		memcpy(out, qid, 9);
+		memcpy(out + 9, fresh + 9, QID_LEN - 9 + 1);
+		used = 0;
+		for (i = 0; i < nstaged && !used; i++)
+			used = strcmp(staged[i].qid, out) == 0;
+		snprintf(path, sizeof path, "deferred/%s", out);
+		used |= faccessat(spool_fd, path, F_OK, 0) == 0;
+		snprintf(path, sizeof path, "incoming/%s", out);
+		used |= faccessat(spool_fd, path, F_OK, 0) == 0;
+		if (!used && qid_valid(out))
+			return 0;
+	}
+	return -1;
+}
+
+/*
+ * A message of a failed batch whose lifetime is over: requeue it as its
+ * own remainder, so that expired recipients bounce (with reason as their
+ * last error when they have none) and the others wait.  0, or -1 when
+ * nothing was committed.
+ */
+static int
+expire_input(struct input *in, const char *reason)
+{
+	struct stream_reader rd;
+	struct stream_writer nw;
+	struct txn t;
+	char path[64], why[512], enc[STREAM_XVAL_MAX + 1];
+	size_t i;
+	int fd, nfd = -1, rfail, nnotice = 0, ret = -1;
+
+	input_path(in, path, sizeof path);
+	if ((fd = openat(spool_fd, path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	nfd = openat(spool_fd, "tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (nfd < 0) {
+		close(fd);
+		return -1;
+	}
+	if (stream_reader_init(&rd, fd, path) < 0 ||
+	    stream_writer_init(&nw, nfd, 0) < 0)
+		die_nomem();
+	txn_init(&t);
+	snprintf(why, sizeof why, "4.3.0 %s", reason);
+	if (stream_read_txn(&rd, &t) != 1 || xtext_encode(why, strlen(why), enc,
+	    sizeof enc) < 0 || spool_reset(&sp) < 0 ||
+	    spool_from_stream(&sp, &rd, &rfail) < 0)
+		goto out;
+	for (i = 0; i < t.nrcpt; i++)
+		if (xparam_get(t.rcpt[i].x, t.rcpt[i].nx, "X-DEFER") == NULL &&
+		    xparam_set(t.rcpt[i].x, &t.rcpt[i].nx, "X-DEFER", enc) < 0)
+			goto out;
+	in->kept = 0;
+	if (requeue_remainder(&t, in->qid, in, &nw, &nnotice) < 0 ||
+	    stream_flush(&nw) < 0 || (nnotice > 0 && enqueue_notices(nfd) < 0) ||
+	    commit_staged() < 0)
+		goto out;
+	if (in->dir == INCOMING || !in->kept)
+		unlinkat(spool_fd, path, 0);
+	ret = 0;
+out:
+	if (ret < 0) {
+		staged_unlink_all();
+		log_warn("qid=%s unable to bounce after its lifetime: %s", in->qid,
+		    rd.err[0] ? rd.err : strerror(errno));
+	}
+	txn_free(&t);
+	stream_reader_free(&rd);
+	stream_writer_free(&nw);
+	close(nfd);
+	close(fd);
+	return ret;
+}
+
+/*
  * Read what the chain left: remainders of inputs and new notices.  All of
  * it is on disk before any input goes.  Returns 0, or -1 (reason logged)
  * when nothing was committed and the batch must be retried.
@@ -774,9 +1077,10 @@ process_output(struct chain *c)
 	while ((rc = stream_read_txn(&rd, &t)) == 1) {
 		const char *id = t.xf[XF_IDENT];
 		struct input *in = NULL;
+		char qid[QID_LEN + 1];
 
 		for (i = 0; id != NULL && i < c->n; i++)
-			if (!c->in[i].seen && strcmp(c->in[i].qid, id) == 0) {
+			if (strcmp(c->in[i].qid, id) == 0) {
 				in = &c->in[i];
 				break;
 			}
@@ -793,12 +1097,28 @@ process_output(struct chain *c)
 			nnotice++;
 			continue;
 		}
+		memcpy(qid, in->qid, sizeof qid);
+		if (in->seen) {
+			/*
+			 * A stage split the message (sluice-alias does above the
+			 * recipient limit): each further part is a queue file of
+			 * its own, with an id that keeps the arrival time.
+			 */
+			if (split_qid(in->qid, qid) < 0 ||
+			    txn_set_xf(&t, XF_IDENT, qid) < 0) {
+				log_warn("qid=%s unable to name a part of a split "
+				    "message", in->qid);
+				goto out;
+			}
+			log_info("qid=%s split_from=%s nrcpt=%zu", qid, in->qid,
+			    t.nrcpt);
+		}
 		in->seen = 1;
 		if (spool_reset(&sp) < 0 || spool_from_stream(&sp, &rd, &rfail) < 0) {
 			log_warn("%s", rfail ? rd.err : strerror(errno));
 			goto out;
 		}
-		if (requeue_remainder(&t, in, &nw, &nnotice) < 0) {
+		if (requeue_remainder(&t, qid, in, &nw, &nnotice) < 0) {
 			log_warn("qid=%s unable to requeue: %s", in->qid, strerror(errno));
 			goto out;
 		}
@@ -1021,7 +1341,7 @@ run(void)
 static void
 usage(void)
 {
-	die(100, "usage: sluice-runq [-1] [-f]");
+	die(100, "usage: sluice-runq [-1 [-f]] [-D destination]");
 }
 
 static void
@@ -1054,7 +1374,7 @@ static void
 prepare_spool(void)
 {
 	static const char *const sub[] = { "tmp", "incoming", "deferred", "bad",
-		"dead", "quarantine" };
+		"dead", "quarantine", "flush" };
 	char p[4096];
 	size_t i;
 
@@ -1070,7 +1390,8 @@ prepare_spool(void)
 	(void)p;
 }
 
-static void
+/* 0, or -1 when another runner holds the lock. */
+static int
 take_lock(void)
 {
 	lock_fd = openat(spool_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -1078,9 +1399,37 @@ take_lock(void)
 		die_sys("unable to open %s/lock", spool);
 	if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EWOULDBLOCK)
-			die(111, "another sluice-runq is running on %s", spool);
+			return -1;
 		die_sys("unable to lock %s/lock", spool);
 	}
+	return 0;
+}
+
+/*
+ * Leave a flush request for whichever runner runs next (the daemon at
+ * once: a byte on the trigger wakes it), and exit.
+ */
+static void __attribute__((noreturn))
+request_flush(void)
+{
+	int fd, dfd;
+
+	if ((dfd = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die_sys("unable to open the queue %s", spool);
+	if (mkdirat(dfd, "flush", 0700) < 0 && errno != EEXIST)
+		die_sys("unable to make %s/flush", spool);
+	if ((fd = openat(dfd, "flush", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die_sys("unable to open %s/flush", spool);
+	if (mknodat(fd, flush_target, S_IFREG | 0600, 0) < 0 && errno != EEXIST)
+		die_sys("unable to make %s/flush/%s", spool, flush_target);
+	close(fd);
+	/* No reader (no daemon) is fine: the next run-once takes it. */
+	if ((fd = openat(dfd, "trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC)) >= 0) {
+		(void)!write(fd, "", 1);
+		close(fd);
+	}
+	log_info("flush requested dest=%s", flush_target);
+	exit(0);
 }
 
 /*
@@ -1136,13 +1485,19 @@ main(int argc, char **argv)
 	int c;
 
 	log_init(argv[0]);
-	while ((c = getopt(argc, argv, "1f")) != -1) {
+	while ((c = getopt(argc, argv, "1fD:")) != -1) {
 		switch (c) {
 		case '1':
 			once = 1;
 			break;
 		case 'f':
 			force = 1;
+			break;
+		case 'D':
+			flush_target = optarg;
+			if (qdest_check(flush_target) < 0)
+				die(100, "-D: not a domain, host name or [address]: %.100s",
+				    optarg);
 			break;
 		default:
 			usage();
@@ -1154,8 +1509,16 @@ main(int argc, char **argv)
 		die(100, "-f goes with -1");
 	settings();
 	spool = conf_spool();
+	if (flush_target != NULL && !once)
+		request_flush();
 	prepare_spool();
-	take_lock();
+	if (take_lock() < 0) {
+		/* A flush while the daemon runs: the daemon does it. */
+		if (flush_target != NULL)
+			request_flush();
+		die(111, "another sluice-runq is running on %s", spool);
+	}
+	any_queue_first = qdest_any_queue_first();
 	clean_tmp();
 	signals();
 	/* Read-write, so the FIFO never reports end of file while we wait. */
@@ -1164,9 +1527,10 @@ main(int argc, char **argv)
 		die_sys("unable to open %s/trigger", spool);
 	if (path_join(tmp, sizeof tmp, spool, "tmp") < 0 || spool_open(&sp, tmp) < 0)
 		die_sys("unable to make a spool file in %s/tmp", spool);
-	log_info("start chain=\"%s\" batch_size=%zu concurrency=%zu%s",
+	log_info("start chain=\"%s\" batch_size=%zu concurrency=%zu%s%s%s",
 	    conf_get("chain", "sluice-envelope | sluice-local"), batch_size,
-	    concurrency, once ? " once" : "");
+	    concurrency, once ? " once" : "", flush_target ? " dest=" : "",
+	    flush_target ? flush_target : "");
 	run();
 	log_info("stop");
 	return 0;
