@@ -28,6 +28,7 @@
 #include "conf.h"
 #include "log.h"
 #include "prog.h"
+#include "qdest.h"
 #include "qid.h"
 #include "stream.h"
 #include "xtext.h"
@@ -53,6 +54,7 @@ struct opts {
 	enum ret_type ret;	/* -R */
 	const char *envid;	/* -V, as given */
 	enum body_type body;	/* -B */
+	char *flush;		/* -qR: the destination to flush */
 };
 
 static const char *qualify;	/* qualify_domain */
@@ -62,7 +64,7 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	die(EX_USAGE, "usage: sendmail [-t] [-i] [-f sender] [-F name] "
-	    "[-N dsn] [-R ret] [-V envid] [-B type] [-bm|-bs|-bp|-bi] [-q] "
+	    "[-N dsn] [-R ret] [-V envid] [-B type] [-bm|-bs|-bp|-bi] [-q|-qRdomain] "
 	    "[-v] [recipient ...]");
 }
 
@@ -409,7 +411,21 @@ parse_opts(int argc, char **argv, struct opts *o)
 				(void)sort_key(optarg, o);
 			break;
 		case 'q':
+			/*
+			 * -qRdomain flushes one destination, as sendmail's
+			 * -qRsubstr and Postfix's -qRsite do; -q15m (an
+			 * interval) runs the queue once.
+			 */
 			o->mode = M_RUNQ;
+			if (optarg != NULL && (*optarg == 'R' || *optarg == 'r')) {
+				o->flush = optarg + 1;
+				if (*o->flush == '\0' && optind < argc)
+					o->flush = argv[optind++];
+				if (*o->flush == '\0')
+					die(EX_USAGE, "-qR needs a domain");
+			} else if (optarg != NULL && !isdigit((unsigned char)*optarg))
+				die(EX_USAGE, "-q%s: unsupported; use -q or -qRdomain",
+				    optarg);
 			break;
 		case 't':
 			o->extract = 1;
@@ -1124,6 +1140,7 @@ static void
 print_entry(const struct qent *e, const struct txn *t, int prio, time_t now)
 {
 	char when[32], age[32], next[32], in[32], reason[STREAM_XVAL_MAX + 1];
+	char dest[2][2 * QDEST_NAME_MAX + 1000];
 	const char *prev = NULL, *x;
 	time_t arr = qid_time(e->name);
 	size_t i;
@@ -1147,7 +1164,17 @@ print_entry(const struct qent *e, const struct txn *t, int prio, time_t now)
 	if (prio != 0)
 		printf(", priority %s", prio > 0 ? "urgent" : "non-urgent");
 	printf(")\n");
+	dest[0][0] = '\0';
 	for (i = 0; i < t->nrcpt; i++) {
+		int newdest;
+
+		/* Each run of recipients for one destination: "-> dest". */
+		qdest_describe(&t->rcpt[i], dest[i % 2 == 0], sizeof dest[0]);
+		newdest = i == 0 || strcmp(dest[0], dest[1]) != 0;
+		if (newdest) {
+			printf("-> %s\n", dest[i % 2 == 0]);
+			prev = NULL;
+		}
 		x = xparam_get(t->rcpt[i].x, t->rcpt[i].nx, "X-DEFER");
 		if (x != NULL && (prev == NULL || strcmp(prev, x) != 0)) {
 			if (xtext_decode(x, strlen(x), reason, sizeof reason) < 0)
@@ -1249,8 +1276,12 @@ main(int argc, char **argv)
 		run(av);
 	}
 	case M_RUNQ: {
-		char *av[] = { "sluice-runq", "-1", NULL };
+		char *av[] = { "sluice-runq", "-1", NULL, NULL, NULL };
 
+		if (o.flush != NULL) {
+			av[2] = "-D";
+			av[3] = o.flush;
+		}
 		run(av);
 	}
 	case M_ALIASES: {
