@@ -330,10 +330,12 @@ rcpt_dest(const struct rcpt *r, struct rstate *rs)
 		return -2;
 	}
 	if (nexthop_parse(hop, at ? at + 1 : "", &d) < 0) {
+		char t[1100];
+
 		rs->st = R_DEFERRED;
 		strcpy(rs->status, "4.3.5");
-		fmt(route, sizeof route, "malformed nexthop \"%s\"", hop);
-		rs->text = xstrdup(route);
+		fmt(t, sizeof t, "malformed nexthop \"%s\"", hop);
+		rs->text = xstrdup(t);
 		return -2;
 	}
 	d.relay = *cf.relay != '\0';
@@ -415,9 +417,17 @@ read_input(struct stream_writer *out)
 		if (m->rs == NULL)
 			die_nomem();
 		for (i = ours = 0; i < m->t.nrcpt; i++) {
-			m->rs[i].dest = rcpt_dest(&m->t.rcpt[i], &m->rs[i]);
-			if (m->rs[i].dest != -1)
+			struct rstate *rs = &m->rs[i];
+
+			rs->dest = rcpt_dest(&m->t.rcpt[i], rs);
+			if (rs->dest != -1)
 				ours = 1;
+			if (rs->dest == -2)
+				log_info("qid=%s to=<%s> relay=none delay=0 dsn=%s "
+				    "status=%s reply=\"%s\"", m->t.xf[XF_IDENT] ?
+				    m->t.xf[XF_IDENT] : "-", m->t.rcpt[i].addr,
+				    rs->status, rs->st == R_BOUNCED ? "bounced" :
+				    "deferred", rs->text);
 		}
 		if (!ours) {
 			/* Nothing for us: straight through, no spool. */
@@ -1960,6 +1970,8 @@ write_output(struct stream_writer *out)
 			struct rstate *rs = &m->rs[k];
 
 			if (rs->st == R_SENT || rs->st == R_BOUNCED) {
+				free(rs->text);
+				free(rs->mta);
 				txn_del_rcpt(&m->t, k);
 				memmove(&m->rs[k], &m->rs[k + 1],
 				    (m->t.nrcpt - k) * sizeof *m->rs);
@@ -2016,5 +2028,6 @@ main(int argc, char **argv)
 	write_output(&out);
 	if (stream_flush(&out) < 0)
 		die_sys("unable to write the output");
+	stream_writer_free(&out);
 	return 0;
 }
