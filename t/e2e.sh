@@ -6,8 +6,9 @@
 #   e2e_setup [SETTING VALUE]...   $tmpdir/var/{conf,spool,mail}, the tables
 #       compiled, SLUICE_CONF/SLUICE_SPOOL/SLUICE_LIBEXEC exported; mailboxes:
 #       alice@ → alice/, bob@ → bob/, any other @example.test → box/
-#   e2e_smtpd PORTVAR              the listener on a free port; its log (and
-#       sluice-enqueue's, which smtpd copies) is $tmpdir/smtpd.log
+#   e2e_smtpd PORTVAR              the listener on a free port (tcpserver's PID
+#       in $e2e_tcpserver); its log, with sluice-enqueue's, which smtpd
+#       copies, is $tmpdir/smtpd.log
 #   e2e_runq PIDVAR                the runner daemon, log $tmpdir/runq.log
 #   e2e_runonce [-f]               sluice-runq -1, log appended to runq.log
 #   e2e_queued                     how many files are in incoming/ and deferred/
