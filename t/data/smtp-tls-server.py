@@ -5,20 +5,23 @@
       --no-starttls   do not offer STARTTLS
       --dsn           offer DSN
       --auth U:P      offer AUTH PLAIN LOGIN (under TLS only) for this login
+      --delay S       wait S seconds before answering the end of data
 
 Each accepted message is appended to LOGFILE as one JSON line:
-{"session": N, "tls": bool, "cipher": str, "auth": user|null, "mail": ...,
- "rcpt": [...], "data": str}.  Sessions are numbered from 1 in accept order.
+{"session": N, "active": sessions open at that moment, "tls": bool,
+ "cipher": str, "auth": user|null, "mail": ..., "rcpt": [...], "data": str}.  Sessions are numbered from 1 in accept order.
 """
-import base64, json, socketserver, ssl, sys, threading
+import base64, json, socketserver, ssl, sys, threading, time
 
 port, logfile, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 opts = sys.argv[5:]
 starttls = "--no-starttls" not in opts
 dsn = "--dsn" in opts
 login = opts[opts.index("--auth") + 1] if "--auth" in opts else None
+delay = float(opts[opts.index("--delay") + 1]) if "--delay" in opts else 0
 lock = threading.Lock()
 counter = [0]
+active = [0]
 
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
@@ -33,6 +36,14 @@ class Session(socketserver.StreamRequestHandler):
         with lock:
             counter[0] += 1
             self.n = counter[0]
+            active[0] += 1
+        try:
+            self.session()
+        finally:
+            with lock:
+                active[0] -= 1
+
+    def session(self):
         self.tls = False
         self.auth = None
         self.reset()
@@ -82,8 +93,10 @@ class Session(socketserver.StreamRequestHandler):
                     if l == b".\r\n":
                         break
                     data.append(l.decode("utf-8", "replace"))
+                time.sleep(delay)
                 with lock, open(logfile, "a") as f:
-                    f.write(json.dumps({"session": self.n, "tls": self.tls,
+                    f.write(json.dumps({"session": self.n, "active": active[0],
+                        "tls": self.tls,
                         "cipher": getattr(self, "cipher", ""), "auth": self.auth,
                         "mail": self.mail, "rcpt": self.rcpt,
                         "data": "".join(data)}) + "\n")
