@@ -301,6 +301,8 @@ _t_watchdog() {
     exit 0
 }
 if [ "${SLUICE_TEST_TIMEOUT:-600}" -gt 0 ]; then
-    _t_watchdog "${SLUICE_TEST_TIMEOUT:-600}" </dev/null >/dev/null &
-    _t_watch=$!
+    # Started from a subshell, so it is not the test's child: a test's bare
+    # `wait` (for its own background jobs) must not wait for the watchdog.
+    _t_watch=$( (_t_watchdog "${SLUICE_TEST_TIMEOUT:-600}" </dev/null >/dev/null 2>&3 &
+        echo $!) 3>&2)
 fi
