@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "log.h"
 #include "prog.h"
+#include "qdest.h"
 #include "qid.h"
 #include "stream.h"
 #include "table.h"
@@ -56,7 +57,8 @@ enum reply_id {
 	RP_NEED_UTF8, RP_NO_USER, RP_RELAY_DENIED, RP_TOO_BIG, RP_TOO_MANY_RCPT,
 	RP_BARE_EOL, RP_LONG_LINE, RP_QUEUE_PERM, RP_QUEUE_TEMP, RP_QUEUE_START,
 	RP_LOOKUP_FAIL, RP_LOCAL_ERROR, RP_TIMEOUT, RP_TOO_MANY_ERRORS,
-	RP_ACCESS_DENIED, RP_COUNT
+	RP_ACCESS_DENIED, RP_ETRN_OK, RP_ETRN_SYNTAX, RP_ETRN_DENIED, RP_ETRN_FAIL,
+	RP_COUNT
 };
 
 static const struct {
@@ -98,6 +100,11 @@ static const struct {
 	[RP_BARE_EOL] = { 550, "5.6.0 Bare CR or LF in message refused: lines must end with CRLF" },
 	[RP_LONG_LINE] = { 554, "5.6.0 Message has a line longer than 1000 octets" },
 	[RP_QUEUE_PERM] = { 554, "5.3.0 Message refused" },
+	/* RFC 1985 */
+	[RP_ETRN_OK] = { 250, "2.0.0 Queuing started for node" },
+	[RP_ETRN_SYNTAX] = { 501, "5.5.4 Syntax: ETRN domain" },
+	[RP_ETRN_DENIED] = { 459, "4.7.1 Node not queued for ETRN here:" },
+	[RP_ETRN_FAIL] = { 458, "4.3.0 Unable to queue messages for node" },
 	[RP_QUEUE_TEMP] = { 451, "4.3.0 Temporary queue failure, try again later" },
 	[RP_QUEUE_START] = { 451, "4.3.0 Could not start the queue program" },
 	[RP_LOOKUP_FAIL] = { 451, "4.3.0 Temporary lookup failure" },
@@ -648,7 +655,7 @@ cmd_helo(struct session *s, char *arg, enum helo_kind kind)
 		return;
 	}
 	wbuf_printf(&s->out, "250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n"
-	    "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n"
+	    "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250-ETRN\r\n"
 	    "250 SMTPUTF8\r\n", s->hostname, s->size_limit);
 }
 
@@ -1074,6 +1081,64 @@ verb_is(const char *l, size_t n, const char *verb, char **arg)
 	return 1;
 }
 
+/*
+ * ETRN (RFC 1985): start the queue for a destination that table smtp_dest
+ * marks queue_first=yes, by leaving a flush request for sluice-runq
+ * (sluice-runq -D).  Any client may ask: the mail goes to the
+ * destination's own route, never to the client.  Other names get 459, so
+ * that a stranger cannot make the runner scan the queue at will.
+ */
+static void
+cmd_etrn(struct session *s, char *arg)
+{
+	char name[QDEST_NAME_MAX + 2], path[4096], err[256];
+	char *av[] = { path, "-D", name, NULL };
+	struct dest_opts o = { 0, 0, -1, -1 };
+	pid_t pid;
+	int fd;
+
+	if (s->helo == HELO_NONE) {
+		reply(s, RP_NEED_HELO);
+		return;
+	}
+	if (*arg == '\0' || *arg == '#' || strlen(arg) >= sizeof name ||
+	    (strcpy(name, arg), qdest_check(name) < 0)) {
+		reply(s, RP_ETRN_SYNTAX);
+		return;
+	}
+	if (dest_lookup(name[0] == '@' ? name + 1 : name, &o, err, sizeof err) != 1 ||
+	    o.queue_first != 1) {
+		log_info("client=%s etrn=%s status=refused", s->addr, name);
+		reply_text(s, replies[RP_ETRN_DENIED].code,
+		    replies[RP_ETRN_DENIED].text, name);
+		return;
+	}
+	if (prog_path("sluice-runq", path, sizeof path) < 0 ||
+	    (pid = fork()) < 0) {
+		log_warn("client=%s etrn=%s unable to run sluice-runq: %s",
+		    s->addr, name, strerror(errno));
+		reply_text(s, replies[RP_ETRN_FAIL].code, replies[RP_ETRN_FAIL].text,
+		    name);
+		return;
+	}
+	if (pid == 0) {
+		/* The client's socket is ours, not the runner's. */
+		if ((fd = open("/dev/null", O_RDWR)) < 0 || dup2(fd, 0) < 0 ||
+		    dup2(fd, 1) < 0)
+			_exit(EXIT_TEMP);
+		execv(path, av);
+		_exit(EXIT_TEMP);
+	}
+	if (prog_wait(pid) != 0) {
+		log_info("client=%s etrn=%s status=failed", s->addr, name);
+		reply_text(s, replies[RP_ETRN_FAIL].code, replies[RP_ETRN_FAIL].text,
+		    name);
+		return;
+	}
+	log_info("client=%s etrn=%s status=started", s->addr, name);
+	reply_text(s, replies[RP_ETRN_OK].code, replies[RP_ETRN_OK].text, name);
+}
+
 static void
 session_command(struct session *s, char *l, size_t n)
 {
@@ -1104,6 +1169,8 @@ session_command(struct session *s, char *l, size_t n)
 		reply(s, RP_HELP);
 	else if (verb_is(l, n, "VRFY", &arg))
 		cmd_vrfy(s, arg);
+	else if (verb_is(l, n, "ETRN", &arg))
+		cmd_etrn(s, arg);
 	else if (verb_is(l, n, "QUIT", &arg)) {
 		if (*arg != '\0')
 			reply(s, RP_NO_ARGS);
@@ -1113,7 +1180,7 @@ session_command(struct session *s, char *l, size_t n)
 		}
 	} else if (verb_is(l, n, "EXPN", &arg) || verb_is(l, n, "STARTTLS", &arg) ||
 	    verb_is(l, n, "AUTH", &arg) || verb_is(l, n, "BDAT", &arg) ||
-	    verb_is(l, n, "ETRN", &arg) || verb_is(l, n, "TURN", &arg))
+	    verb_is(l, n, "TURN", &arg))
 		reply(s, RP_NOT_IMPL);
 	else
 		reply(s, RP_UNKNOWN);

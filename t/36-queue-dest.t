@@ -1,7 +1,7 @@
 #!/bin/bash
 # The queue per destination: smtp_dest lifetime and queue_first, mailq's
 # destination and reason, flushing one destination (sluice-runq -D, sendmail
-# -qR, the daemon's flush requests), a split message's parts, a chain that
+# -qR, ETRN, the daemon's flush requests), a split message's parts, a chain that
 # keeps failing, and +detail local delivery.  Remote destinations are
 # Postfix's smtp-sink on loopback, reached through routes smtp:[127.0.0.1]:PORT.
 . "$(dirname "$0")/lib.sh"
@@ -122,6 +122,23 @@ SLUICE_SPOOL=$sp sendmail -qR 2>/dev/null
 is "$?" 64 "sendmail -qR without a domain is a usage error"
 runq -1 -D 'bad/name'
 is "$?" 100 "sluice-runq -D refuses a name that is not a domain"
+
+# ---- ETRN (RFC 1985) in sluice-smtpd: a flush request for the runner ----
+now=$(date +%s)
+q_e=$(qid_at "$now")
+msg "$q_e" e@dial.test etrn | sluice-enqueue 2>/dev/null
+runq -1
+ok $([ -e "$sp/deferred/$q_e" ]; echo $?) "a queue_first message waits for the ETRN"
+out=$(printf 'EHLO client.example\r\nETRN dial.test\r\nETRN other.test\r\nETRN #queue\r\nQUIT\r\n' |
+    sluice-smtpd 2>>"$tmpdir/smtpd.log")
+like "$out" $'\r\n250-ETRN\r\n' "EHLO offers ETRN"
+like "$out" $'\r\n250 2\\.0\\.0 Queuing started for node dial\\.test\r\n' "ETRN for a queue_first destination: 250"
+like "$out" $'\r\n459 4\\.7\\.1 [^\r]*other\\.test\r\n' "ETRN for another destination: 459, not allowed"
+like "$out" $'\r\n501 5\\.5\\.4 Syntax: ETRN domain\r\n' "ETRN #queue (named queues): 501"
+ok $([ -e "$sp/flush/dial.test" ]; echo $?) "the ETRN leaves a flush request in flush/"
+runq -1
+is "$(count "$tmpdir/dial")" 2 "the next queue run delivers what waited for the ETRN"
+ok $([ ! -e "$sp/deferred/$q_e" ] && [ ! -e "$sp/flush/dial.test" ]; echo $?) "the message and the request are gone"
 
 # ---- the daemon: a flush request (sluice-runq -D, sendmail -qR) ----
 now=$(date +%s)
