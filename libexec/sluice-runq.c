@@ -72,6 +72,12 @@ static char **stage_argv[STAGES_MAX];
 static char *stage_words[STAGES_MAX][ARGS_MAX];
 static int nstages;
 static size_t batch_size, concurrency;
+/*
+ * While a chain is running, new arrivals wait up to this long for more to
+ * join them, so that a steady stream makes batches instead of a chain per
+ * message.  An idle runner starts at once.
+ */
+static long long batch_wait_ms;
 static long long lifetime, delay_warning, retry_min, retry_max;
 static int once, force, any_queue_first;
 static char *flush_target;	/* -D: only messages for this destination */
@@ -1278,16 +1284,27 @@ kill_chains(void)
 				kill(chains[i].pid[k], SIGTERM);
 }
 
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void
 run(void)
 {
 	time_t next_deferred = 0;
 	int dirty = 1, killed = 0;
+	long long dirty_since = now_ms();
 
 	for (;;) {
 		struct pollfd pfd[2];
 		time_t now = time(NULL);
 		int timeout;
+		int waiting = 0;
 
 		/* In a run-once, what a chain produced (notices) is work for now. */
 		if (reap() > 0 && once)
@@ -1303,8 +1320,12 @@ run(void)
 		} else {
 			int deferred_due = now >= next_deferred;
 
-			if (todo_pos >= ntodo && nsplits == 0 && nactive() < concurrency &&
-			    (dirty || deferred_due)) {
+			/* New arrivals while chains run: let a batch gather. */
+			if (dirty && !deferred_due && !once && nactive() > 0 &&
+			    now_ms() - dirty_since < batch_wait_ms)
+				waiting = 1;
+			if (!waiting && todo_pos >= ntodo && nsplits == 0 &&
+			    nactive() < concurrency && (dirty || deferred_due)) {
 				scan(deferred_due || once);
 				if (deferred_due)
 					next_deferred = now + SCAN_INTERVAL;
@@ -1324,13 +1345,22 @@ run(void)
 		timeout = (int)(next_deferred - time(NULL));
 		if (timeout < 0)
 			timeout = 0;
-		if (poll(pfd, trigger_fd >= 0 ? 2 : 1, once ? 1000 : timeout * 1000 + 10) < 0 &&
+		timeout = timeout * 1000 + 10;
+		if (waiting) {
+			long long left = batch_wait_ms - (now_ms() - dirty_since);
+
+			if (left < timeout)
+				timeout = left < 1 ? 1 : (int)left;
+		}
+		if (poll(pfd, trigger_fd >= 0 ? 2 : 1, once ? 1000 : timeout) < 0 &&
 		    errno != EINTR)
 			die_sys("poll");
 		if (pfd[0].revents)
 			drain(sig_pipe[0]);
 		if (trigger_fd >= 0 && pfd[1].revents) {
 			drain(trigger_fd);
+			if (!dirty)
+				dirty_since = now_ms();
 			dirty = 1;
 		}
 	}
@@ -1359,6 +1389,7 @@ settings(void)
 		die(100, "the chain setting is empty or malformed: %s", ch);
 	batch_size = (size_t)clamp(conf_num("batch_size", 100), 1, BATCH_MAX);
 	concurrency = (size_t)clamp(conf_num("concurrency", 4), 1, CHAINS_MAX);
+	batch_wait_ms = clamp(conf_num("batch_wait_ms", 50), 0, 10000);
 	lifetime = conf_time("queue_lifetime", 5 * 86400);
 	delay_warning = conf_time("delay_warning", 4 * 3600);
 	retry_min = conf_time("retry_min", 300);
