@@ -1160,9 +1160,11 @@ bad_default(const char *src, int is_dir)
 	n = strlen(tmp);
 	while (n > 1 && tmp[n - 1] == '/')
 		tmp[--n] = '\0';
-	if (is_dir)
-		snprintf(buf, sizeof buf, "%s/../malformed", tmp);
-	else {
+	if (is_dir) {
+		if (snprintf(buf, sizeof buf, "%.*s/../malformed",
+		    (int)(sizeof tmp - 32), tmp) >= (int)sizeof buf)
+			die(100, "%s: name too long", src);
+	} else {
 		char *sl = strrchr(tmp, '/');
 
 		if (sl == NULL)

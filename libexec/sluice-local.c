@@ -315,7 +315,12 @@ deliver_mbox(const char *path, const char *from, const char *rcpt,
 		if (mkdir_p(parent, 0700) < 0)
 			return sys_result(res, "unable to make", parent);
 	}
-	snprintf(lock, sizeof lock, "%s.lock", path);
+	if (snprintf(lock, sizeof lock, "%.*s.lock", (int)(sizeof lock - 6),
+	    path) >= (int)sizeof lock) {
+		close(fd);
+		errno = ENAMETOOLONG;
+		return sys_result(res, "unable to lock", path);
+	}
 	if ((locked = dotlock(lock, res)) < 0) {
 		close(fd);
 		return;
