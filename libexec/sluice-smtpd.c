@@ -1106,8 +1106,15 @@ cmd_etrn(struct session *s, char *arg)
 		reply(s, RP_ETRN_SYNTAX);
 		return;
 	}
-	if (dest_lookup(name[0] == '@' ? name + 1 : name, &o, err, sizeof err) != 1 ||
-	    o.queue_first != 1) {
+	/*
+	 * A relay client (one we trust to send anywhere) may flush any
+	 * destination; anyone else only a destination we hold mail for on
+	 * purpose (smtp_dest queue_first=yes, RFC 1985), so that strangers
+	 * cannot make the runner rescan the queue at will.
+	 */
+	if (!s->relay &&
+	    (dest_lookup(name[0] == '@' ? name + 1 : name, &o, err, sizeof err) != 1 ||
+	    o.queue_first != 1)) {
 		log_info("client=%s etrn=%s status=refused", s->addr, name);
 		reply_text(s, replies[RP_ETRN_DENIED].code,
 		    replies[RP_ETRN_DENIED].text, name);

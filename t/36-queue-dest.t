@@ -136,6 +136,10 @@ like "$out" $'\r\n250 2\\.0\\.0 Queuing started for node dial\\.test\r\n' "ETRN 
 like "$out" $'\r\n459 4\\.7\\.1 [^\r]*other\\.test\r\n' "ETRN for another destination: 459, not allowed"
 like "$out" $'\r\n501 5\\.5\\.4 Syntax: ETRN domain\r\n' "ETRN #queue (named queues): 501"
 ok $([ -e "$sp/flush/dial.test" ]; echo $?) "the ETRN leaves a flush request in flush/"
+out=$(printf 'EHLO client.example\r\nETRN other.test\r\nQUIT\r\n' |
+    RELAYCLIENT= sluice-smtpd 2>>"$tmpdir/smtpd.log")
+like "$out" $'\r\n250 2\\.0\\.0 Queuing started for node other\\.test\r\n' "a relay client may ETRN any destination"
+rm -f "$sp/flush/other.test"
 runq -1
 is "$(count "$tmpdir/dial")" 2 "the next queue run delivers what waited for the ETRN"
 ok $([ ! -e "$sp/deferred/$q_e" ] && [ ! -e "$sp/flush/dial.test" ]; echo $?) "the message and the request are gone"
