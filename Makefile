@@ -130,8 +130,9 @@ install: all
 	for p in $(filter bin/%,$(PROGS)); do install -m 755 $$p $(DESTDIR)$(BINDIR)/; done
 	[ ! -e bin/sendmail ] || ln -sf sendmail $(DESTDIR)$(BINDIR)/mailq
 	for p in $(filter libexec/%,$(PROGS)); do install -m 755 $$p $(DESTDIR)$(LIBEXECDIR)/; done
-	for f in $(CONF_TEXT); do \
-	  [ -e $(DESTDIR)$(SYSCONFDIR)/$${f#conf/} ] || install -m 644 $$f $(DESTDIR)$(SYSCONFDIR)/; done
+	for f in $(CONF_TEXT); do t=$(DESTDIR)$(SYSCONFDIR)/$${f#conf/}; \
+	  [ -e $$t ] || install -m 644 $$f $$t; \
+	  [ -e $$t.cdb ] || bin/sluice-mkcdb -o $$t.cdb $$t; done
 	for s in 1 5 8; do install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	  for m in man/*.$$s; do [ ! -e $$m ] || install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done; done
 	install -d -m 750 $(DESTDIR)$(SPOOLDIR)
