@@ -12,6 +12,11 @@
 # is a list: each USER given (default: test) gets MAILDIR_ROOT/USER/, and every
 # other address @example.test lands in MAILDIR_ROOT/catchall/.
 #
+# Optional: the environment variable POSTFIX_MAIN_CF holds more main.cf lines
+# ("name = value", one a line), set with postconf -e over the defaults above,
+# so a caller sets relayhost or transport_maps before Postfix first starts,
+# with no reload race.
+#
 # Log: DIR/maillog (postlogd, no syslog). Needs root: master runs as root, daemons
 # as user postfix, and deliveries as the owner of MAILDIR_ROOT (or nobody when that
 # owner is root, since virtual(8) never delivers as root). Every folder above DIR
@@ -106,6 +111,12 @@ virtual_uid_maps = static:$uid
 virtual_gid_maps = static:$gid
 virtual_minimum_uid = 1
 EOF
+    # Each line of POSTFIX_MAIN_CF replaces the setting of that name in place.
+    local line
+    while IFS= read -r line; do
+        case $line in ''|'#'*) continue ;; esac
+        postconf -c "$dir/etc" -e "$line" || die "postconf -e failed: $line"
+    done <<<"${POSTFIX_MAIN_CF:-}"
     {
         for u in "$@"; do
             case $u in ''|*[!-a-zA-Z0-9._+=]*) die "bad user name: $u" ;; esac
