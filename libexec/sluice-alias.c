@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "dsn.h"
+#include "local.h"
 #include "log.h"
 #include "route.h"
 #include "spool.h"
@@ -304,24 +305,11 @@ domain_of(const char *addr)
 }
 
 static int
-is_postmaster(const char *addr)
-{
-	const char *at = strrchr(addr, '@');
-	size_t n = at ? (size_t)(at - addr) : strlen(addr);
-
-	return n == 10 && strncasecmp(addr, "postmaster", 10) == 0;
-}
-
-static int
 user_known(const char *addr)
 {
-	char val[TABLE_VAL_MAX], base[ADDR_PATH_MAX + 1];
-	int rc;
+	int rc = local_user_known(&t_users, addr, delims);
 
-	if ((rc = table_lookup_addr(&t_users, addr, val, sizeof val, NULL, 0)) < 0)
-		table_fail("users");
-	if (rc == 0 && route_base_addr(addr, delims, base, sizeof base) &&
-	    (rc = table_lookup_addr(&t_users, base, val, sizeof val, NULL, 0)) < 0)
+	if (rc < 0)
 		table_fail("users");
 	return rc;
 }
@@ -329,13 +317,8 @@ user_known(const char *addr)
 static int
 domain_local(const char *dom)
 {
-	char val[TABLE_VAL_MAX];
-	int rc;
+	int rc = local_domain(&t_domains, dom);
 
-	if (*dom == '\0')
-		return 1;
-	rc = dom[0] == '[' ? table_get(&t_domains, dom, val, sizeof val) :
-	    table_lookup_domain(&t_domains, dom, val, sizeof val);
 	if (rc < 0)
 		table_fail("domains");
 	return rc;
@@ -500,7 +483,7 @@ static size_t
 final(struct ctx *c, const char *addr)
 {
 	if (bounce_unknown && domain_local(domain_of(addr)) &&
-	    !is_postmaster(addr) && !user_known(addr)) {
+	    !local_is_postmaster(addr) && !user_known(addr)) {
 		fail(c, c->fail, addr, "5.1.1", "%s: no such user here", addr);
 		return 1;
 	}

@@ -24,9 +24,9 @@
 #include "conf.h"
 #include "dsn.h"
 #include "fsutil.h"
+#include "local.h"
 #include "log.h"
 #include "prog.h"
-#include "route.h"
 #include "spool.h"
 #include "stream.h"
 #include "table.h"
@@ -445,7 +445,7 @@ static void
 deliver(const struct txn *t, const struct rcpt *r, const struct addr *a,
     struct result *res)
 {
-	char key[ADDR_PATH_MAX + 8], base[ADDR_PATH_MAX + 8], val[BOX_MAX];
+	char key[ADDR_PATH_MAX + 8], val[BOX_MAX];
 	char box[BOX_MAX + BOX_MAX];
 	size_t n;
 	int rc;
@@ -454,10 +454,8 @@ deliver(const struct txn *t, const struct rcpt *r, const struct addr *a,
 	if (looped(r->addr))
 		return set_result(res, 5, "5.4.6", "mail forwarding loop for %s: "
 		    "the message already has Delivered-To: %s", r->addr, r->addr);
-	rc = table_lookup_addr(&users, key, val, sizeof val, NULL, 0);
 	/* bob+list@ is bob's mailbox; Delivered-To keeps the whole address. */
-	if (rc == 0 && route_base_addr(key, delims, base, sizeof base))
-		rc = table_lookup_addr(&users, base, val, sizeof val, NULL, 0);
+	rc = local_user(&users, key, delims, val, sizeof val);
 	if (rc < 0)
 		return set_result(res, 4, "4.3.0", "unable to read table %s: %s",
 		    users.path, strerror(errno));

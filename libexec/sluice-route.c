@@ -12,6 +12,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "dsn.h"
+#include "local.h"
 #include "log.h"
 #include "route.h"
 #include "spool.h"
@@ -40,24 +41,11 @@ table_fail(const char *name)
 static int
 user_known(const char *addr)
 {
-	char val[TABLE_VAL_MAX], base[ADDR_PATH_MAX + 1];
-	int rc;
+	int rc = local_user_known(&t_users, addr, delims);
 
-	if ((rc = table_lookup_addr(&t_users, addr, val, sizeof val, NULL, 0)) < 0)
-		table_fail("users");
-	if (rc == 0 && route_base_addr(addr, delims, base, sizeof base) &&
-	    (rc = table_lookup_addr(&t_users, base, val, sizeof val, NULL, 0)) < 0)
+	if (rc < 0)
 		table_fail("users");
 	return rc;
-}
-
-static int
-is_postmaster(const char *addr)
-{
-	const char *at = strrchr(addr, '@');
-	size_t n = at ? (size_t)(at - addr) : strlen(addr);
-
-	return n == 10 && strncasecmp(addr, "postmaster", 10) == 0;
 }
 
 /*
@@ -75,7 +63,7 @@ decide(const char *qid, const char *addr, struct route *r)
 	dom = at ? at + 1 : "";
 	/* Unqualified addresses are local: sluice-envelope qualifies the rest. */
 	if (*dom == '\0') {
-		*r = user_known(addr) || is_postmaster(addr) ? (struct route){
+		*r = user_known(addr) || local_is_postmaster(addr) ? (struct route){
 		    .ch = ROUTE_LOCAL, .text = "local" } : default_local;
 		return;
 	}
@@ -95,12 +83,10 @@ decide(const char *qid, const char *addr, struct route *r)
 		route_parse(why, r, &err);
 		return;
 	}
-	rc = dom[0] == '[' ? table_get(&t_domains, dom, val, sizeof val) :
-	    table_lookup_domain(&t_domains, dom, val, sizeof val);
-	if (rc < 0)
+	if ((rc = local_domain(&t_domains, dom)) < 0)
 		table_fail("domains");
 	if (rc == 1) {
-		if (user_known(addr) || is_postmaster(addr))
+		if (user_known(addr) || local_is_postmaster(addr))
 			route_parse("local", r, &err);
 		else
 			*r = default_local;
