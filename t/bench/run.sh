@@ -7,12 +7,22 @@
 #   b. each program's exec-to-exit cost on empty input (µs per run);
 #   c. end to end, smtp-source -> Maildir, 10 sessions of 5 KB messages, for
 #      sluice (make run's setup: tcpserver + sluice-smtpd + sluice-runq with
-#      the default chain) and then, alone, for a private Postfix configured
-#      the same way (t/tools/postfix.sh), with the ratio sluice/Postfix.
+#      the default chain) and a private Postfix configured the same way
+#      (t/tools/postfix.sh), each alone, alternately (sluice, Postfix, sluice,
+#      Postfix, ...), each run's figure, the best of each and their ratio;
+#   d. remote delivery: 10,000 queued messages of 5 KB for 10 domains to
+#      smtp-sink (one per domain), sluice-runq -1 with the chain
+#      "sluice-route | sluice-smtp" against Postfix's qmgr and smtp(8) on the
+#      same sinks in the same run, timed from release to empty queue.
+# Before every timed run of c and d: sync, then a pause (BENCH_SETTLE).
 #
-# Environment: BENCH_N (messages end to end, default 2000), BENCH_EXEC_RUNS
-# (default 200), BENCH_REPS (best of, for a, default 3), BENCH_SKIP (any of
-# "stream exec e2e postfix", space-separated), BENCH_KEEP=1 keeps the folder.
+# Environment: BENCH_N (messages end to end, default 2000), BENCH_REPS_E2E
+# (runs of each system in c, default 2), BENCH_REMOTE_N (messages in d,
+# default 10000), BENCH_REPS_REMOTE (runs of each system in d, default 1),
+# BENCH_SETTLE (seconds of pause before a timed run, default 10),
+# BENCH_EXEC_RUNS (default 200), BENCH_REPS (best of, for a, default 3),
+# BENCH_SKIP (any of "stream exec e2e remote postfix", space-separated),
+# BENCH_KEEP=1 keeps the folder.
 # Everything runs on 127.0.0.1 and is stopped by PID at the end.
 set -u
 
@@ -20,6 +30,10 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 N=${BENCH_N:-2000}
 RUNS=${BENCH_EXEC_RUNS:-200}
 REPS=${BENCH_REPS:-3}
+REPS_E2E=${BENCH_REPS_E2E:-2}
+RN=${BENCH_REMOTE_N:-10000}
+REPS_REMOTE=${BENCH_REPS_REMOTE:-1}
+SETTLE=${BENCH_SETTLE:-10}
 SKIP=" ${BENCH_SKIP:-} "
 RSS_LIMIT_KB=8192
 PY=/usr/bin/python3
@@ -28,6 +42,14 @@ b=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX") || exit 1
 chmod 0711 "$b"     # the sluice and Postfix users pass through it
 run_pid=
 pf_dir=
+sink_pids=()    # the smtp-sinks of d
+
+stop_sinks() {
+    local p
+    for p in "${sink_pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${sink_pids[@]}"; do wait "$p" 2>/dev/null; done
+    sink_pids=()
+}
 
 cleanup() {
     trap - EXIT INT TERM
@@ -36,6 +58,7 @@ cleanup() {
         wait "$run_pid" 2>/dev/null
     fi
     [ -z "$pf_dir" ] || "$top/t/tools/postfix.sh" stop "$pf_dir" >/dev/null 2>&1
+    stop_sinks
     if [ "${BENCH_KEEP:-0}" = 1 ]; then
         echo "(kept $b)"
     else
@@ -88,6 +111,8 @@ cp -P "$top"/bin/mailq "$tree/bin/" 2>/dev/null
 cp "$top"/conf/* "$tree/conf/" 2>/dev/null
 cp "$top/t/tools/run.sh" "$tree/t/tools/"
 chmod -R go+rX "$tree"
+# Someone may have left a sanitizer build in the shared tree: say so.
+asan=$(grep -l __asan_init "$tree"/bin/* "$tree"/libexec/* 2>/dev/null | sed "s|^$tree/||" | tr '\n' ' ')
 
 # A configuration folder for the stages (the default tables, compiled).
 mkdir -p "$b/conf" "$b/spool"/{tmp,incoming,deferred,bad,dead,quarantine}
@@ -103,7 +128,9 @@ done
 export SLUICE_CONF=$b/conf SLUICE_SPOOL=$b/spool SLUICE_LIBEXEC=$tree/libexec
 export PATH=$tree/bin:$tree/libexec:$PATH
 
-echo "sluice bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -r)"
+echo "sluice bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -r)," \
+    "load $(cut -d ' ' -f 1-3 /proc/loadavg)"
+[ -z "$asan" ] || echo "WARNING: built with AddressSanitizer (figures meaningless): $asan"
 echo
 
 # ---- a. stream pass-through ------------------------------------------------
@@ -188,6 +215,23 @@ if ! skipped exec; then
     echo
 fi
 
+# ---- between timed runs ----------------------------------------------------
+# This VM's ext4 is slow to allocate inodes for a while after heavy file churn,
+# and the host is noisy: before each timed run, write back what the previous
+# one left (sync) and pause, so that one system does not pay for the other.
+settle() { sync; sleep "$SETTLE"; }
+
+rate() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%.0f", n * 1000 / t }'; }
+secs() { awk -v t="$1" 'BEGIN { printf "%.1f", t / 1000 }'; }
+ratio() { awk -v s="$1" -v p="$2" 'BEGIN { printf "%.2f", s / p }'; }
+pf_name="Postfix $(postconf -d -h mail_version 2>/dev/null)"
+have_postfix() { ! skipped postfix && command -v postfix >/dev/null; }
+why_no_postfix() {
+    if skipped postfix; then echo "Postfix: skipped"
+    else echo "Postfix: not installed (run .ci/deps): skipped"; fi
+}
+PATH=$PATH:/usr/sbin
+
 # ---- c. end to end -------------------------------------------------------
 # e2e NAME MAILDIR PORT -> prints "ms delivered"
 e2e() {
@@ -211,62 +255,307 @@ e2e() {
     echo "$(ms "$t0" "$t1") $n"
 }
 
-rate() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%.0f", n * 1000 / t }'; }
+# e2e_row LABEL RUN MS DELIVERED — one line of the table; sets row_rate.
+e2e_row() {
+    row_rate=$(rate "$4" "$3")
+    printf '%-22s %5s %10s %10s %12s\n' "$1" "$2" "$row_rate" "$(secs "$3")" "$4/$N"
+}
+
+# e2e_sluice RUN — make run's setup in a fresh folder; sets row_rate or "".
+e2e_sluice() {
+    local r=$1 port t n i
+    row_rate=
+    port=$(free_port)
+    VAR=$b/sluice-$r PORT=$port "$tree/t/tools/run.sh" > "$b/sluice-run-$r.log" 2>&1 &
+    run_pid=$!
+    for ((i = 0; i < 300; i++)); do
+        port_open "$port" && break
+        kill -0 "$run_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if port_open "$port"; then
+        read -r t n < <(e2e "sluice-$r" "$b/sluice-$r/mail" "$port")
+        e2e_row sluice "$r" "$t" "$n"
+    else
+        echo "sluice did not start:"; sed 's/^/    /' "$b/sluice-run-$r.log" | tail -5
+    fi
+    kill -TERM "$run_pid" 2>/dev/null
+    wait "$run_pid" 2>/dev/null
+    run_pid=
+    [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$b/sluice-$r"
+}
+
+# e2e_postfix RUN — a fresh private Postfix; sets row_rate or "".
+e2e_postfix() {
+    local r=$1 port t n
+    row_rate=
+    port=$(free_port)
+    pf_dir=$b/postfix-$r
+    mkdir -p "$b/pfmail-$r"
+    if "$top/t/tools/postfix.sh" start "$pf_dir" "$port" "$b/pfmail-$r" test \
+        > "$b/postfix-start-$r.log" 2>&1; then
+        read -r t n < <(e2e "postfix-$r" "$b/pfmail-$r" "$port")
+        e2e_row "$pf_name" "$r" "$t" "$n"
+    else
+        echo "Postfix did not start:"; sed 's/^/    /' "$b/postfix-start-$r.log" | tail -5
+    fi
+    "$top/t/tools/postfix.sh" stop "$pf_dir" >/dev/null 2>&1
+    pf_dir=
+    [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$b/postfix-$r" "$b/pfmail-$r"
+}
+
+# best CURRENT NEW -> the larger rate (either may be empty)
+best() {
+    if [ -z "$2" ]; then echo "$1"
+    elif [ -z "$1" ] || [ "$2" -gt "$1" ]; then echo "$2"
+    else echo "$1"; fi
+}
 
 if ! skipped e2e; then
-    echo "c. end to end: smtp-source -s 10 -m $N -l 5120 -> Maildir (each system alone)"
+    echo "c. end to end: smtp-source -s 10 -m $N -l 5120 -> Maildir, each system alone,"
+    echo "   alternately, $REPS_E2E runs each; before each run: sync, then a ${SETTLE} s pause"
     hr
-    printf '%-34s %10s %10s %12s\n' "system" "msg/s" "seconds" "delivered"
-    s_rate= p_rate=
-    smtp_source=$(command -v smtp-source || echo /usr/sbin/smtp-source)
-    PATH=$PATH:/usr/sbin
-    if [ ! -x "$smtp_source" ]; then
+    printf '%-22s %5s %10s %10s %12s\n' "system" "run" "msg/s" "seconds" "delivered"
+    s_best= p_best=
+    if ! command -v smtp-source >/dev/null; then
         echo "smtp-source is missing (package postfix): skipped"
     else
-        port=$(free_port)
-        VAR=$b/sluice PORT=$port "$tree/t/tools/run.sh" > "$b/sluice-run.log" 2>&1 &
-        run_pid=$!
-        for ((i = 0; i < 300; i++)); do
-            port_open "$port" && break
-            kill -0 "$run_pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if port_open "$port"; then
-            read -r t n < <(e2e sluice "$b/sluice/mail" "$port")
-            s_rate=$(rate "$n" "$t")
-            printf '%-34s %10s %10s %12s\n' "sluice" "$s_rate" \
-                "$(awk -v t="$t" 'BEGIN { printf "%.1f", t / 1000 }')" "$n/$N"
-        else
-            echo "sluice did not start:"; sed 's/^/    /' "$b/sluice-run.log" | tail -5
-        fi
-        kill -TERM "$run_pid" 2>/dev/null
-        wait "$run_pid" 2>/dev/null
-        run_pid=
-
-        if skipped postfix; then
-            echo "Postfix: skipped"
-        elif ! command -v postfix >/dev/null; then
-            echo "Postfix: not installed (run .ci/deps): skipped"
-        else
-            port=$(free_port)
-            pf_dir=$b/postfix
-            mkdir -p "$b/pfmail"
-            if "$top/t/tools/postfix.sh" start "$pf_dir" "$port" "$b/pfmail" test \
-                > "$b/postfix-start.log" 2>&1; then
-                read -r t n < <(e2e postfix "$b/pfmail" "$port")
-                p_rate=$(rate "$n" "$t")
-                printf '%-34s %10s %10s %12s\n' "Postfix $(postconf -d -h mail_version 2>/dev/null)" \
-                    "$p_rate" "$(awk -v t="$t" 'BEGIN { printf "%.1f", t / 1000 }')" "$n/$N"
-            else
-                echo "Postfix did not start:"; sed 's/^/    /' "$b/postfix-start.log" | tail -5
+        have_postfix || why_no_postfix
+        for ((r = 1; r <= REPS_E2E; r++)); do
+            settle
+            e2e_sluice "$r"
+            s_best=$(best "$s_best" "$row_rate")
+            if have_postfix; then
+                settle
+                e2e_postfix "$r"
+                p_best=$(best "$p_best" "$row_rate")
             fi
-            "$top/t/tools/postfix.sh" stop "$pf_dir" >/dev/null 2>&1
-            pf_dir=
-        fi
-        if [ -n "$s_rate" ] && [ -n "$p_rate" ] && [ "$p_rate" -gt 0 ]; then
-            printf '%-34s %10s\n' "ratio sluice/Postfix" \
-                "$(awk -v s="$s_rate" -v p="$p_rate" 'BEGIN { printf "%.2f", s / p }')"
+        done
+        [ -z "$s_best" ] || printf '%-28s %10s\n' "best sluice" "$s_best"
+        [ -z "$p_best" ] || printf '%-28s %10s\n' "best $pf_name" "$p_best"
+        if [ -n "$s_best" ] && [ -n "$p_best" ] && [ "$p_best" -gt 0 ]; then
+            printf '%-28s %10s\n' "ratio sluice/Postfix (bests)" "$(ratio "$s_best" "$p_best")"
         fi
     fi
+    echo
+fi
+
+# ---- d. remote delivery ----------------------------------------------------
+# RN messages of 5 KB, one recipient each, u<i>@d<i%10>.test: the domains
+# interleave as they would arrive.  Each domain has its own smtp-sink, so that
+# it is a destination (nexthop) of its own for both systems; both reach it
+# through a static table, no DNS: sluice's routes (dI.test
+# smtp:[127.0.0.1]:PORT) and Postfix's transport_maps (the same line).  Both
+# queue the same messages first, untimed (sluice-enqueue reads the stream;
+# Postfix's smtpd gets it over 10 pipelined sessions while its qmgr is out of
+# master.cf); then the clock runs from the release (sluice-runq -1 starts;
+# qmgr is put back and master reloaded) until the queue is empty (sluice-runq
+# exits; Postfix's log has a "removed" for every message).
+sink_ports=()
+
+# sink_totals -> "messages sessions" the sinks have counted so far (-c).
+sink_totals() {
+    local f last tm=0 ts=0 m s
+    for f in "$b"/sink-*.out; do
+        [ -s "$f" ] || continue
+        last=$(tail -c 100 "$f" | tr '\r' '\n' | grep 'mesg=' | tail -n 1)
+        m=${last##*mesg=}; s=${last#sess=}; s=${s%% *}
+        tm=$((tm + ${m:-0})); ts=$((ts + ${s:-0}))
+    done
+    echo "$tm $ts"
+}
+
+start_sinks() {
+    local i p r
+    for ((i = 0; i < 10; i++)); do
+        while :; do
+            p=$(free_port)
+            [[ " ${sink_ports[*]} " == *" $p "* ]] || break
+        done
+        # -u: smtp-sink refuses to run as root; it dumps nothing (no -d).
+        smtp-sink -u nobody -c "127.0.0.1:$p" 1000 < /dev/null > "$b/sink-$i.out" 2>&1 &
+        sink_pids+=($!)
+        sink_ports+=("$p")
+    done
+    for ((i = 0; i < 10; i++)); do
+        for ((r = 0; r < 100; r++)); do
+            port_open "${sink_ports[$i]}" && break
+            sleep 0.1
+        done
+        port_open "${sink_ports[$i]}" || { echo "smtp-sink on ${sink_ports[$i]} did not start"; return 1; }
+    done
+}
+
+# d_row LABEL RUN MS RECEIVED SESSIONS — one line; sets row_rate.
+d_row() {
+    row_rate=$(rate "$4" "$3")
+    printf '%-22s %5s %10s %10s %12s %12s\n' "$1" "$2" "$row_rate" "$(secs "$3")" "$4/$RN" "$5"
+}
+
+# remote_sluice RUN — sets row_rate ("" on failure) and q_sluice (queueing ms).
+remote_sluice() {
+    local r=$1 sp=$b/rspool-$r t0 t1 st m0 s0 m1 s1 left
+    row_rate=
+    mkdir -p "$sp"/{tmp,incoming,deferred,bad,dead,quarantine}
+    t0=$(now_ns)
+    SLUICE_CONF=$b/rconf SLUICE_SPOOL=$sp sluice-enqueue < "$b/remote.stream" 2> "$b/renqueue-$r.log"
+    st=$?
+    q_sluice=$(ms "$t0" "$(now_ns)")
+    if [ $st != 0 ] || [ "$(count_files "$sp/incoming")" != "$RN" ]; then
+        echo "sluice: sluice-enqueue exited $st, $(count_files "$sp/incoming") queued:"
+        tail -3 "$b/renqueue-$r.log" | sed 's/^/    /'
+        return
+    fi
+    settle
+    read -r m0 s0 < <(sink_totals)
+    t0=$(now_ns)
+    SLUICE_CONF=$b/rconf SLUICE_SPOOL=$sp timeout $((60 + RN / 50)) sluice-runq -1 2> "$b/rrunq-$r.log"
+    st=$?
+    t1=$(now_ns)
+    read -r m1 s1 < <(sink_totals)
+    left=$(( $(count_files "$sp/incoming") + $(count_files "$sp/deferred") ))
+    d_row "sluice" "$r" "$(ms "$t0" "$t1")" "$((m1 - m0))" "$((s1 - s0))"
+    if [ $st != 0 ] || [ $left != 0 ] || [ $((m1 - m0)) != "$RN" ]; then
+        echo "  (sluice-runq exited $st; $left messages left in the queue)"
+        grep -v 'status=sent' "$b/rrunq-$r.log" | grep -v 'route=' | tail -3 | sed 's/^/    /'
+        row_rate=
+    fi
+    [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$sp"
+}
+
+# pf_qmgr DIR -> PIDs of the qmgr of the instance in DIR (its cwd is the queue)
+pf_qmgr() {
+    local p
+    for p in /proc/[0-9]*; do
+        [ "$(cat "$p/comm" 2>/dev/null)" = qmgr ] || continue
+        [ "$(readlink "$p/cwd" 2>/dev/null)" = "$1/spool" ] && echo "${p#/proc/}"
+    done
+}
+
+# remote_postfix RUN — sets row_rate ("" on failure) and q_postfix (queueing ms).
+remote_postfix() {
+    local r=$1 port etc i t0 t1 st n m0 s0 m1 s1 left acc off tdone
+    row_rate=
+    port=$(free_port)
+    pf_dir=$b/rpostfix-$r
+    etc=$pf_dir/etc
+    mkdir -p "$b/rpfmail-$r"
+    if ! "$top/t/tools/postfix.sh" start "$pf_dir" "$port" "$b/rpfmail-$r" test \
+        > "$b/rpostfix-start-$r.log" 2>&1; then
+        echo "Postfix did not start:"; sed 's/^/    /' "$b/rpostfix-start-$r.log" | tail -5
+        "$top/t/tools/postfix.sh" stop "$pf_dir" >/dev/null 2>&1; pf_dir=
+        return
+    fi
+    for ((i = 0; i < 10; i++)); do
+        printf 'd%d.test smtp:[127.0.0.1]:%s\n' "$i" "${sink_ports[$i]}"
+    done > "$etc/transport"
+    # No queue manager while the mail comes in: it stays in incoming/.
+    postconf -c "$etc" -e "transport_maps = texthash:$etc/transport" &&
+        postconf -c "$etc" -M# qmgr/unix && postfix -c "$etc" reload >/dev/null 2>&1
+    for ((i = 0; i < 100; i++)); do
+        [ -z "$(pf_qmgr "$pf_dir")" ] && break
+        sleep 0.1
+    done
+    t0=$(now_ns)
+    acc=$("$PY" "$top/t/bench/smtpfeed.py" 127.0.0.1 "$port" 10 "$b/remote.stream" 2> "$b/rfeed-$r.log")
+    q_postfix=$(ms "$t0" "$(now_ns)")
+    n=$(count_files "$pf_dir/spool/incoming")
+    if [ "${acc:-0}" != "$RN" ] || [ "$n" != "$RN" ] || [ -n "$(pf_qmgr "$pf_dir")" ]; then
+        echo "Postfix: ${acc:-0} messages accepted, $n in incoming/ (qmgr: $(pf_qmgr "$pf_dir"))"
+        tail -3 "$b/rfeed-$r.log" | sed 's/^/    /'
+    else
+        postconf -c "$etc" -M qmgr/unix="qmgr unix n - n 300 1 qmgr"
+        settle
+        read -r m0 s0 < <(sink_totals)
+        off=$(stat -c %s "$pf_dir/maillog")
+        t0=$(now_ns)
+        postfix -c "$etc" reload >/dev/null 2>&1
+        postqueue -c "$etc" -f
+        read -r n tdone < <("$PY" "$top/t/bench/logwait.py" "$pf_dir/maillog" "$off" \
+            ": removed" "$RN" $((60 + RN / 50)) 30)
+        t1=$tdone
+        [ "$n" -ge "$RN" ] || t1=$(now_ns)
+        # Stop first, so that cached connections close and the sinks count them.
+        "$top/t/tools/postfix.sh" stop "$pf_dir" >/dev/null 2>&1
+        sleep 0.2
+        read -r m1 s1 < <(sink_totals)
+        left=$(find "$pf_dir/spool"/{incoming,active,deferred,hold} -type f 2>/dev/null | wc -l)
+        d_row "$pf_name" "$r" "$(ms "$t0" "$t1")" "$((m1 - m0))" "$((s1 - s0))"
+        if [ "$n" -lt "$RN" ] || [ "$left" != 0 ] || [ $((m1 - m0)) != "$RN" ]; then
+            echo "  (Postfix: $n removed, $left messages left in the queue)"
+            grep -E 'status=(deferred|bounced)|warning|fatal' "$pf_dir/maillog" | tail -3 | sed 's/^/    /'
+            row_rate=
+        fi
+    fi
+    "$top/t/tools/postfix.sh" stop "$pf_dir" >/dev/null 2>&1
+    pf_dir=
+    [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$b/rpostfix-$r" "$b/rpfmail-$r"
+}
+
+if ! skipped remote; then
+    echo "d. remote delivery: $RN messages of 5 KB, one recipient each, over 10 domains"
+    echo "   d0.test ... d9.test, to smtp-sink (one per domain on 127.0.0.1, so 10"
+    echo "   destinations), routed by a static table (sluice: routes; Postfix:"
+    echo "   transport_maps; both smtp:[127.0.0.1]:PORT, no DNS).  Queued first, untimed;"
+    echo "   timed from release to empty queue.  sluice: sluice-runq -1, chain"
+    echo "   \"sluice-route | sluice-smtp\"; Postfix: qmgr and smtp, default settings."
+    echo "   $REPS_REMOTE run(s) each, alternately; before each run: sync, then a ${SETTLE} s pause"
+    hr
+    printf '%-22s %5s %10s %10s %12s %12s\n' "system" "run" "msg/s" "seconds" "received" "connections"
+    if ! command -v smtp-sink >/dev/null; then
+        echo "smtp-sink is missing (package postfix): skipped"
+    elif start_sinks; then
+        # The sluice side's configuration: the defaults, the chain, the routes.
+        mkdir -p "$b/rconf"
+        for f in "$b"/conf/*; do
+            case $f in *.cdb|*/config) continue ;; esac
+            cp "$f" "$b/rconf/"
+        done
+        { cat "$top/conf/config"
+          printf 'spool\t%s\nmailroot\t%s\n' "$b/rspool" "$b/rmail"
+          printf 'chain\tsluice-route | sluice-smtp\n'
+        } > "$b/rconf/config"
+        for ((i = 0; i < 10; i++)); do
+            printf 'd%d.test smtp:[127.0.0.1]:%s\n' "$i" "${sink_ports[$i]}"
+        done > "$b/rconf/routes"
+        for f in "$b"/rconf/*; do
+            case $f in *.cdb) continue ;; esac
+            "$tree/bin/sluice-mkcdb" -o "$f.cdb" "$f" || exit 1
+        done
+        # The messages, as a stream in export form (what either system is given).
+        awk -v n="$RN" 'BEGIN {
+            l = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklm"
+            for (i = 0; i < n; i++) {
+                printf "MAIL FROM:<bench@example.test>\nRCPT TO:<u%d@d%d.test>\nDATA\n", i, i % 10
+                printf "From: <bench@example.test>\nTo: <u%d@d%d.test>\n", i, i % 10
+                printf "Subject: remote %d\nDate: Thu, 1 Jan 2026 00:00:00 +0000\n", i
+                printf "Message-ID: <%d.remote@example.test>\n\n", i
+                for (j = 0; j < 67; j++) print l
+                print "."
+            }
+        }' > "$b/remote.stream"
+        have_postfix || why_no_postfix
+        s_best= p_best= q_sluice= q_postfix=
+        for ((r = 1; r <= REPS_REMOTE; r++)); do
+            remote_sluice "$r"
+            s_best=$(best "$s_best" "$row_rate")
+            if have_postfix; then
+                remote_postfix "$r"
+                p_best=$(best "$p_best" "$row_rate")
+            fi
+        done
+        if [ "$REPS_REMOTE" -gt 1 ]; then
+            [ -z "$s_best" ] || printf '%-28s %10s\n' "best sluice" "$s_best"
+            [ -z "$p_best" ] || printf '%-28s %10s\n' "best $pf_name" "$p_best"
+        fi
+        if [ -n "$s_best" ] && [ -n "$p_best" ] && [ "$p_best" -gt 0 ]; then
+            printf '%-28s %10s\n' "ratio sluice/Postfix$([ "$REPS_REMOTE" = 1 ] || echo " (bests)")" \
+                "$(ratio "$s_best" "$p_best")"
+        fi
+        echo "queueing, untimed (last run): sluice-enqueue ${q_sluice:--} ms;" \
+            "Postfix smtpd, 10 sessions ${q_postfix:--} ms"
+        rm -f "$b/remote.stream"
+    fi
+    stop_sinks
     echo
 fi
