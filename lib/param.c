@@ -19,18 +19,6 @@ is_keychar(char c)
 	    (c >= '0' && c <= '9') || c == '-';
 }
 
-static char *
-dupn(const char *s, size_t n)
-{
-	char *p = malloc(n + 1);
-
-	if (p != NULL) {
-		memcpy(p, s, n);
-		p[n] = '\0';
-	}
-	return p;
-}
-
 static char param_ebuf[160];
 
 /* The message names the offending parameter, as in "invalid SIZE (SIZE=x)". */
@@ -152,7 +140,7 @@ param_parse(struct txn *t, struct rcpt *r, const char *s, size_t n,
 				BAD(501, "duplicate private parameter");
 			if (*nx == STREAM_XPARAM_MAX)
 				BAD(501, "too many private parameters");
-			if (v != NULL && (val = dupn(v, vl)) == NULL)
+			if (v != NULL && (val = strndup(v, vl)) == NULL)
 				BAD(451, "out of memory");
 			if (xparam_set(x, nx, key, val) < 0) {
 				free(val);
@@ -210,7 +198,7 @@ param_parse(struct txn *t, struct rcpt *r, const char *s, size_t n,
 			if (v == NULL || !xtext_valid(v, vl) ||
 			    xtext_decode(v, vl, tmp, STREAM_ENVID_MAX + 1) < 0)
 				BAD(501, "invalid ENVID parameter");
-			if ((t->envid = dupn(v, vl)) == NULL)
+			if ((t->envid = strndup(v, vl)) == NULL)
 				BAD(451, "out of memory");
 		} else if (!is_rcpt && KEY("AUTH")) {
 			if (t->auth != NULL)
@@ -218,7 +206,7 @@ param_parse(struct txn *t, struct rcpt *r, const char *s, size_t n,
 			if (v == NULL || vl > STREAM_AUTH_MAX ||
 			    !(( vl == 2 && memcmp(v, "<>", 2) == 0) || xtext_valid(v, vl)))
 				BAD(501, "invalid AUTH parameter");
-			if ((t->auth = dupn(v, vl)) == NULL)
+			if ((t->auth = strndup(v, vl)) == NULL)
 				BAD(451, "out of memory");
 		} else if (is_rcpt && KEY("NOTIFY")) {
 			if (r->notify != 0)
@@ -230,7 +218,7 @@ param_parse(struct txn *t, struct rcpt *r, const char *s, size_t n,
 				BAD(501, "duplicate ORCPT parameter");
 			if (v == NULL || vl > STREAM_ORCPT_MAX || !orcpt_valid(v, vl))
 				BAD(501, "invalid ORCPT parameter");
-			if ((r->orcpt = dupn(v, vl)) == NULL)
+			if ((r->orcpt = strndup(v, vl)) == NULL)
 				BAD(451, "out of memory");
 		} else
 			BAD(555, is_rcpt ? "unknown RCPT parameter" :

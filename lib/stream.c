@@ -151,18 +151,6 @@ path_split(struct stream_reader *r, const char *s, size_t n, const char **p,
 	return 0;
 }
 
-static char *
-dupn(const char *s, size_t n)
-{
-	char *p = malloc(n + 1);
-
-	if (p != NULL) {
-		memcpy(p, s, n);
-		p[n] = '\0';
-	}
-	return p;
-}
-
 int
 stream_read_txn(struct stream_reader *r, struct txn *t)
 {
@@ -204,7 +192,7 @@ stream_read_txn(struct stream_reader *r, struct txn *t)
 				return rerr(r, 100, "second MAIL in one transaction");
 			if (path_split(r, s + 10, n - 10, &p, &pl, &rest, &rl, "MAIL") < 0)
 				return -1;
-			if ((t->from = dupn(p, pl)) == NULL)
+			if ((t->from = strndup(p, pl)) == NULL)
 				return rerr(r, 111, "out of memory");
 			if (param_parse(t, NULL, rest, rl, 0, &err, &code) < 0)
 				return rerr(r, code == 451 ? 111 : 100, "MAIL: %s", err);
@@ -224,7 +212,7 @@ stream_read_txn(struct stream_reader *r, struct txn *t)
 				return -1;
 			if (pl == 0)
 				return rerr(r, 100, "RCPT: empty path <>");
-			if ((a = dupn(p, pl)) == NULL || (rc2 = txn_add_rcpt(t, a)) == NULL) {
+			if ((a = strndup(p, pl)) == NULL || (rc2 = txn_add_rcpt(t, a)) == NULL) {
 				free(a);
 				return rerr(r, 111, "out of memory");
 			}
