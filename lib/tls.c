@@ -9,7 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "clock.h"
 
 struct tls_client {
 	SSL_CTX *ctx;
@@ -76,48 +77,25 @@ tls_client_free(struct tls_client *c)
 	free(c);
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait for what OpenSSL asked for; 0, or -1 with errno. */
 static int
 wait_io(struct tls *t, int rc, long long deadline)
 {
-	struct pollfd p;
-	int e = SSL_get_error(t->ssl, rc), ms;
+	int e = SSL_get_error(t->ssl, rc);
 
 	if (e == SSL_ERROR_WANT_READ)
-		p.events = POLLIN;
-	else if (e == SSL_ERROR_WANT_WRITE)
-		p.events = POLLOUT;
-	else {
-		errno = (e == SSL_ERROR_SYSCALL && errno != 0) ? errno : EPROTO;
-		return -1;
-	}
-	p.fd = t->fd;
-	for (;;) {
-		ms = (int)(deadline - now_ms());
-		if (ms <= 0)
-			return errno = ETIMEDOUT, -1;
-		rc = poll(&p, 1, ms);
-		if (rc > 0)
-			return 0;
-		if (rc < 0 && errno != EINTR)
-			return -1;
-	}
+		return clock_wait_fd(t->fd, POLLIN, deadline);
+	if (e == SSL_ERROR_WANT_WRITE)
+		return clock_wait_fd(t->fd, POLLOUT, deadline);
+	errno = (e == SSL_ERROR_SYSCALL && errno != 0) ? errno : EPROTO;
+	return -1;
 }
 
 struct tls *
 tls_connect(struct tls_client *c, int fd, const char *servername, int verify,
     int timeout_ms, char *err, size_t errsz)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = clock_now_ms() + timeout_ms;
 	struct tls *t;
 	int rc, fl;
 
@@ -169,7 +147,7 @@ fail:
 ssize_t
 tls_read(struct tls *t, void *buf, size_t n, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = clock_now_ms() + timeout_ms;
 	int rc;
 
 	for (;;) {
@@ -187,7 +165,7 @@ tls_read(struct tls *t, void *buf, size_t n, int timeout_ms)
 ssize_t
 tls_write(struct tls *t, const void *buf, size_t n, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = clock_now_ms() + timeout_ms;
 	int rc;
 
 	for (;;) {

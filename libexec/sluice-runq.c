@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "dsn.h"
 #include "fsutil.h"
@@ -1284,21 +1285,12 @@ kill_chains(void)
 				kill(chains[i].pid[k], SIGTERM);
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 run(void)
 {
 	time_t next_deferred = 0;
 	int dirty = 1, killed = 0;
-	long long dirty_since = now_ms();
+	long long dirty_since = clock_now_ms();
 
 	for (;;) {
 		struct pollfd pfd[2];
@@ -1322,7 +1314,7 @@ run(void)
 
 			/* New arrivals while chains run: let a batch gather. */
 			if (dirty && !deferred_due && !once && nactive() > 0 &&
-			    now_ms() - dirty_since < batch_wait_ms)
+			    clock_now_ms() - dirty_since < batch_wait_ms)
 				waiting = 1;
 			if (!waiting && todo_pos >= ntodo && nsplits == 0 &&
 			    nactive() < concurrency && (dirty || deferred_due)) {
@@ -1347,7 +1339,7 @@ run(void)
 			timeout = 0;
 		timeout = timeout * 1000 + 10;
 		if (waiting) {
-			long long left = batch_wait_ms - (now_ms() - dirty_since);
+			long long left = batch_wait_ms - (clock_now_ms() - dirty_since);
 
 			if (left < timeout)
 				timeout = left < 1 ? 1 : (int)left;
@@ -1360,7 +1352,7 @@ run(void)
 		if (trigger_fd >= 0 && pfd[1].revents) {
 			drain(trigger_fd);
 			if (!dirty)
-				dirty_since = now_ms();
+				dirty_since = clock_now_ms();
 			dirty = 1;
 		}
 	}

@@ -13,6 +13,7 @@
  */
 #include "addr.h"
 #include "buf.h"
+#include "clock.h"
 #include "conf.h"
 #include "dest.h"
 #include "dns.h"
@@ -479,15 +480,6 @@ struct conn {
 	long sent;		/* messages on this connection */
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 conn_fail(struct conn *c, enum phase ph, const char *what)
 {
@@ -498,34 +490,16 @@ conn_fail(struct conn *c, enum phase ph, const char *what)
 	    c->name, c->ip_s, phase_words[ph]);
 }
 
-/* Wait until fd is ready for ev, at most until deadline; 0 or -1. */
-static int
-wait_fd(int fd, short ev, long long deadline)
-{
-	struct pollfd p = { .fd = fd, .events = ev };
-	int ms, rc;
-
-	for (;;) {
-		ms = (int)(deadline - now_ms());
-		if (ms <= 0)
-			return -1;
-		rc = poll(&p, 1, ms);
-		if (rc > 0)
-			return 0;
-		if (rc < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
 static int
 conn_rawwrite(struct conn *c, const char *p, size_t n, enum phase ph)
 {
-	long long deadline = now_ms() + cf.timeout_ms[ph];
+	long long deadline = clock_now_ms() + cf.timeout_ms[ph];
 	ssize_t k;
 
 	while (n > 0 && !c->broken) {
 		if (c->tls)
-			k = tls_write(c->tls, p, n, (int)(deadline - now_ms()));
+			k = tls_write(c->tls, p, n,
+			    (int)(deadline - clock_now_ms()));
 		else
 			k = write(c->fd, p, n);
 		if (k > 0) {
@@ -538,7 +512,7 @@ conn_rawwrite(struct conn *c, const char *p, size_t n, enum phase ph)
 			    "lost connection");
 			return -1;
 		}
-		if (wait_fd(c->fd, POLLOUT, deadline) < 0)
+		if (clock_wait_fd(c->fd, POLLOUT, deadline) < 0)
 			conn_fail(c, ph, "conversation timed out");
 	}
 	return c->broken ? -1 : 0;
@@ -590,7 +564,7 @@ conn_printf(struct conn *c, enum phase ph, const char *fmt, ...)
 static int
 conn_getline(struct conn *c, char *line, size_t max, enum phase ph)
 {
-	long long deadline = now_ms() + cf.timeout_ms[ph];
+	long long deadline = clock_now_ms() + cf.timeout_ms[ph];
 	size_t n = 0;
 	ssize_t k;
 	char ch;
@@ -612,7 +586,7 @@ conn_getline(struct conn *c, char *line, size_t max, enum phase ph)
 		c->ip = c->il = 0;
 		if (c->tls)
 			k = tls_read(c->tls, c->in, sizeof c->in,
-			    (int)(deadline - now_ms()));
+			    (int)(deadline - clock_now_ms()));
 		else
 			k = read(c->fd, c->in, sizeof c->in);
 		if (k > 0) {
@@ -624,7 +598,7 @@ conn_getline(struct conn *c, char *line, size_t max, enum phase ph)
 			return -1;
 		}
 		if (!c->tls && (errno == EAGAIN || errno == EINTR)) {
-			if (wait_fd(c->fd, POLLIN, deadline) < 0) {
+			if (clock_wait_fd(c->fd, POLLIN, deadline) < 0) {
 				conn_fail(c, ph, "conversation timed out");
 				return -1;
 			}
@@ -945,7 +919,7 @@ static int
 tcp_connect(struct conn *c, const struct target *t, char *err, size_t errsz)
 {
 	struct sockaddr_storage sa = t->a.sa;
-	long long deadline = now_ms() + cf.timeout_ms[PH_CONNECT];
+	long long deadline = clock_now_ms() + cf.timeout_ms[PH_CONNECT];
 	socklen_t sl = sizeof(int);
 	int e = 0, one = 1;
 
@@ -962,7 +936,7 @@ tcp_connect(struct conn *c, const struct target *t, char *err, size_t errsz)
 	if (connect(c->fd, (struct sockaddr *)&sa, t->a.len) < 0) {
 		if (errno != EINPROGRESS) {
 			e = errno;
-		} else if (wait_fd(c->fd, POLLOUT, deadline) < 0) {
+		} else if (clock_wait_fd(c->fd, POLLOUT, deadline) < 0) {
 			e = ETIMEDOUT;
 		} else if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &sl) < 0) {
 			e = errno;
@@ -1134,7 +1108,7 @@ send_body(struct conn *c, const struct msg *m)
 	if (conn_flush(c, PH_DATA_BLOCK) < 0)
 		return -1;
 	while (left > 0) {
-		deadline = now_ms() + cf.timeout_ms[PH_DATA_BLOCK];
+		deadline = clock_now_ms() + cf.timeout_ms[PH_DATA_BLOCK];
 		if (c->tls == NULL) {
 			k = sendfile(c->fd, spool_fd, &off,
 			    left > (1u << 30) ? (1u << 30) : (size_t)left);
@@ -1143,7 +1117,7 @@ send_body(struct conn *c, const struct msg *m)
 				continue;
 			}
 			if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
-				if (wait_fd(c->fd, POLLOUT, deadline) < 0) {
+				if (clock_wait_fd(c->fd, POLLOUT, deadline) < 0) {
 					conn_fail(c, PH_DATA_BLOCK, "conversation timed out");
 					return -1;
 				}
