@@ -434,7 +434,7 @@ pf_qmgr() {
 
 # remote_postfix RUN — sets row_rate ("" on failure) and q_postfix (queueing ms).
 remote_postfix() {
-    local r=$1 port etc i t0 t1 st n m0 s0 m1 s1 left acc off tdone
+    local r=$1 port etc i t0 t1 n m0 s0 m1 s1 left acc off tdone stopped=0
     row_rate=
     port=$(free_port)
     pf_dir=$b/rpostfix-$r
@@ -477,6 +477,7 @@ remote_postfix() {
         [ "$n" -ge "$RN" ] || t1=$(now_ns)
         # Stop first, so that cached connections close and the sinks count them.
         "$top/t/tools/postfix.sh" stop "$pf_dir" >/dev/null 2>&1
+        stopped=1
         sleep 0.2
         read -r m1 s1 < <(sink_totals)
         left=$(find "$pf_dir/spool"/{incoming,active,deferred,hold} -type f 2>/dev/null | wc -l)
@@ -487,7 +488,7 @@ remote_postfix() {
             row_rate=
         fi
     fi
-    "$top/t/tools/postfix.sh" stop "$pf_dir" >/dev/null 2>&1
+    [ $stopped = 1 ] || "$top/t/tools/postfix.sh" stop "$pf_dir" >/dev/null 2>&1
     pf_dir=
     [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$b/rpostfix-$r" "$b/rpfmail-$r"
 }
