@@ -8,16 +8,7 @@
 #include "addr.h"
 #include "stream.h"
 #include "xtext.h"
-
-static int n, failed;
-
-static void
-ok(int cond, const char *name)
-{
-	printf("%sok %d - %s\n", cond ? "" : "not ", ++n, name);
-	if (!cond)
-		failed++;
-}
+#include "tap.h"
 
 /* addr_parse(s) must give want (addr_format), or fail at pos with msg. */
 static void
@@ -258,6 +249,5 @@ main(void)
 	test_addr();
 	test_param();
 	test_xtext();
-	printf("1..%d\n", n);
-	return failed ? 1 : 0;
+	return tap_done();
 }

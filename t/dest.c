@@ -8,16 +8,7 @@
 
 #include "dest.h"
 #include "dns.h"
-
-static int n, failed;
-
-static void
-ok(int cond, const char *name)
-{
-	printf("%sok %d - %s\n", cond ? "" : "not ", ++n, name);
-	if (!cond)
-		failed++;
-}
+#include "tap.h"
 
 static void
 defaults(struct dest_opts *o)
@@ -69,6 +60,5 @@ main(void)
 	    "dns_pton/dns_ntop round-trip IPv6");
 	ok(dns_pton("mx.example.org", &a) < 0, "a name is not an address");
 
-	printf("1..%d\n", n);
-	return failed ? 1 : 0;
+	return tap_done();
 }
