@@ -32,6 +32,14 @@ struct entry {
 static struct entry *ent;
 static size_t nent, aent;
 static int spool_fd = -1;
+
+/*
+ * Mail submitted by root (sendmail run by root, a cron job) must still be
+ * readable by the runner, which runs as the spool's owner: give the file
+ * to that owner.  A spool owned by root needs nothing.
+ */
+static void give_to_spool_owner(int fd, const char *qid);
+static int give_dir_to_spool_owner(const char *sub);
 static const char *spool;
 
 /* Remove what this run wrote; the input is not accepted. */
@@ -81,8 +89,9 @@ create_tmp(const char *qid)
 		char p[4096];
 
 		if (path_join(p, sizeof p, spool, "tmp") < 0 || mkdir_p(p, 0700) < 0 ||
+		    give_dir_to_spool_owner("tmp") < 0 ||
 		    path_join(p, sizeof p, spool, "incoming") < 0 ||
-		    mkdir_p(p, 0700) < 0)
+		    mkdir_p(p, 0700) < 0 || give_dir_to_spool_owner("incoming") < 0)
 			return -1;
 		fd = openat(spool_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 		    0600);
@@ -120,6 +129,7 @@ store(struct stream_reader *r, struct txn *t)
 		fail(111, "unable to create %s/tmp/%s: %s", spool, e->qid,
 		    strerror(errno));
 	nent++;
+	give_to_spool_owner(fd, e->qid);
 	if (txn_set_xf(t, XF_IDENT, e->qid) < 0)
 		fail(111, "out of memory");
 	snprintf(e->from, sizeof e->from, "%s", t->from ? t->from : "");
@@ -138,6 +148,39 @@ store(struct stream_reader *r, struct txn *t)
 		fail(111, "unable to write %s/tmp/%s: %s", spool, e->qid,
 		    strerror(errno));
 	stream_writer_free(&w);
+}
+
+/* The same for a folder this program had to make: 0, or -1 with errno. */
+static int
+give_dir_to_spool_owner(const char *sub)
+{
+	struct stat st;
+
+	if (geteuid() != 0)
+		return 0;
+	if (fstat(spool_fd, &st) < 0)
+		return -1;
+	if (st.st_uid == 0)
+		return 0;
+	return fchownat(spool_fd, sub, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+}
+
+static void
+give_to_spool_owner(int fd, const char *qid)
+{
+	static int checked;
+	static struct stat st;
+
+	if (geteuid() != 0)
+		return;
+	if (!checked) {
+		if (fstat(spool_fd, &st) < 0)
+			fail(111, "unable to stat %s: %s", spool, strerror(errno));
+		checked = 1;
+	}
+	if (st.st_uid != 0 && fchown(fd, st.st_uid, st.st_gid) < 0)
+		fail(111, "unable to give %s/tmp/%s to the spool's owner: %s",
+		    spool, qid, strerror(errno));
 }
 
 /* One byte into the FIFO wakes sluice-runq; no reader means no runner. */

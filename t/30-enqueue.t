@@ -84,4 +84,13 @@ if command -v strace >/dev/null; then
 else
     skip "strace not installed"
 fi
+
+# Root's submissions belong to the spool's owner, so the runner can read them.
+if [ "$(id -u)" = 0 ]; then
+    own=$tmpdir/owned
+    mkdir -p "$own" && chown nobody:nogroup "$own"
+    q=$(msg | SLUICE_SPOOL=$own sluice-enqueue 2>&1 | sed -n 's/.*qid=\([0-9a-f]*\).*/\1/p')
+    is "$(stat -c %U "$own/incoming/$q" 2>/dev/null)" nobody "a file enqueued by root belongs to the spool's owner"
+    is "$(stat -c %U "$own/tmp" "$own/incoming" | sort -u)" nobody "and so do the folders it had to make"
+fi
 done_testing
