@@ -736,6 +736,24 @@ import_emit(struct txn *t, struct msg *m, const char *name, char *err,
 	return 0;
 }
 
+/*
+ * The end of a message that is one file: emit it unless it is already
+ * bad, then free its envelope and set the file aside as malformed or
+ * mark it done.
+ */
+static void
+import_file_end(struct txn *t, struct msg *m, const char *path, int bad,
+    char *err, size_t errsz)
+{
+	if (!bad)
+		bad = import_emit(t, m, path, err, errsz) < 0;
+	txn_free(t);
+	if (bad)
+		malformed(path, err);
+	else
+		done_add(path);
+}
+
 /* The message part of a source, from s's current position to its end. */
 static int
 import_body(struct src *s, struct msg *m, char *err, size_t errsz)
@@ -937,13 +955,7 @@ import_eml(const char *dir)
 		else if (!bad)
 			msg_end(&m, 0);
 		src_close(&s);
-		if (!bad)
-			bad = import_emit(&t, &m, path, err, sizeof err) < 0;
-		txn_free(&t);
-		if (bad)
-			malformed(path, err);
-		else
-			done_add(path);
+		import_file_end(&t, &m, path, bad, err, sizeof err);
 next:
 		free(ents[i]);
 	}
@@ -1009,13 +1021,7 @@ import_maildir_sub(const char *dir, const char *sub)
 			    "one)", path);
 			bad = 1;
 		}
-		if (!bad)
-			bad = import_emit(&t, &m, path, err, sizeof err) < 0;
-		txn_free(&t);
-		if (bad)
-			malformed(path, err);
-		else
-			done_add(path);
+		import_file_end(&t, &m, path, bad, err, sizeof err);
 next:
 		free(ents[i]);
 	}
