@@ -1,12 +1,16 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 const char *log_prog = "sluice";
+static int use_syslog;
 
 void
 log_init(const char *argv0)
@@ -17,6 +21,30 @@ log_init(const char *argv0)
 		return;
 	p = strrchr(argv0, '/');
 	log_prog = p ? p + 1 : argv0;
+	log_check_stderr();
+}
+
+void
+log_check_stderr(void)
+{
+	struct stat st;
+	int fd;
+
+	/*
+	 * Under inetd, standard error is the client's socket: a log line
+	 * written there would reach the client as SMTP text.  Log to syslog
+	 * instead, and point descriptor 2 at /dev/null for anything else.
+	 */
+	if (fstat(2, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		openlog(log_prog, LOG_PID, LOG_MAIL);
+		use_syslog = 1;
+		if ((fd = open("/dev/null", O_WRONLY)) >= 0) {
+			if (fd != 2) {
+				dup2(fd, 2);
+				close(fd);
+			}
+		}
+	}
 }
 
 static void
@@ -41,6 +69,10 @@ vlog(const char *level, const char *fmt, va_list ap, const char *tail)
 			n += m;
 		if ((size_t)n >= sizeof buf - 1)
 			n = (int)sizeof buf - 2;
+	}
+	if (use_syslog) {
+		syslog(*level ? LOG_WARNING : LOG_INFO, "%s", buf + strlen(log_prog) + 2);
+		return;
 	}
 	buf[n++] = '\n';
 	/* One write per line, so lines from concurrent stages do not mix. */

@@ -16,7 +16,12 @@
 
 extern const char *log_prog;
 
+/*
+ * Sets the program name; if standard error is a socket (inetd), log lines
+ * go to syslog (LOG_MAIL) instead and descriptor 2 becomes /dev/null.
+ */
 void log_init(const char *argv0);
+void log_check_stderr(void);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Exit with `code` after writing "prog: fatal: message" on stderr. */

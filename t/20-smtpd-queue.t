@@ -101,6 +101,42 @@ EOF
 like "$(cat "$tmpdir"/echo-inetd/*.msg 2>/dev/null)" "^XFORWARD ADDR=127\\.0\\.0\\.1 PORT=$got PROTO=ESMTP " \
     "under inetd the client's address and port come from the socket"
 
+# Under inetd standard error is the socket too: log lines must not reach the
+# client (they go to syslog instead).
+mkdir -p "$tmpdir/echo-inetd2"
+transcript=$(env -u TCPREMOTEIP SLUICE_CONF="$tmpdir/conf" ECHO_DIR="$tmpdir/echo-inetd2" \
+    SLUICE_QUEUE="$top/t/queue-echo.sh" "$PY" - "$top/libexec/sluice-smtpd" <<'EOF'
+import socket, subprocess, sys, threading
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(1)
+out = []
+def client():
+    c = socket.create_connection(ls.getsockname(), timeout=30)
+    c.sendall(b"EHLO x\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<nobody@example.test>\r\n"
+              b"RCPT TO:<test@example.test>\r\nDATA\r\n")
+    data = b""
+    while b"354" not in data:
+        data += c.recv(4096)
+    c.sendall(b"Subject: x\r\n\r\nx\r\n.\r\nQUIT\r\n")
+    while True:
+        b = c.recv(4096)
+        if not b:
+            break
+        data += b
+    out.append(data)
+t = threading.Thread(target=client)
+t.start()
+conn, _ = ls.accept()
+subprocess.run([sys.argv[1]], stdin=conn, stdout=conn, stderr=conn, timeout=60)
+conn.close()
+t.join(60)
+sys.stdout.write(out[0].decode("latin-1") if out else "no-client")
+EOF
+)
+like "$transcript" '250 2\.0\.0 Ok: queued as' "under inetd with stderr on the socket the message is queued"
+unlike "$transcript" 'sluice-' "and no log line reaches the client"
+
 # --- the real queue: sluice-enqueue keeps the queue id smtpd made --------------
 if [ -x "$top/libexec/sluice-enqueue" ]; then
     smtpd_start p "$tmpdir/conf" "$tmpdir/echo-real" SLUICE_QUEUE=sluice-enqueue \
