@@ -6,6 +6,8 @@
 #   make run        build and start a mail server on 127.0.0.1:2525 (PORT=)
 #   make bench      print throughput and memory figures, next to Postfix
 #   make install    PREFIX=/usr/local DESTDIR= (stages go to libexec/sluice)
+#                   SLUICE_USER=sluice: owns the spool; sluice-enqueue is
+#                   made set-user-ID to it when make install runs as root
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -14,6 +16,7 @@ SPOOLDIR ?= /var/spool/sluice
 BINDIR = $(PREFIX)/bin
 LIBEXECDIR = $(PREFIX)/libexec/sluice
 MANDIR = $(PREFIX)/share/man
+SLUICE_USER ?= sluice
 
 CC ?= cc
 ifeq ($(origin CC),default)
@@ -136,6 +139,16 @@ install: all
 	for s in 1 5 8; do install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	  for m in man/*.$$s; do [ ! -e $$m ] || install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done; done
 	install -d -m 750 $(DESTDIR)$(SPOOLDIR)
+	@e=$(DESTDIR)$(LIBEXECDIR)/sluice-enqueue; s=$(DESTDIR)$(SPOOLDIR); \
+	if [ "$$(id -u)" = 0 ] && id -u $(SLUICE_USER) >/dev/null 2>&1; then \
+	  echo "chown $(SLUICE_USER): $$s; chown $(SLUICE_USER) $$e; chmod 4755 $$e"; \
+	  chown $(SLUICE_USER): $$s && chown $(SLUICE_USER) $$e && chmod 4755 $$e; \
+	else \
+	  echo "make install: not root, or no user $(SLUICE_USER): $$e is not set-user-ID,"; \
+	  echo "so only root and the spool's owner can queue mail.  As root:"; \
+	  echo "  id $(SLUICE_USER) || useradd -r -M -d /nonexistent -s /usr/sbin/nologin $(SLUICE_USER)"; \
+	  echo "  chown $(SLUICE_USER): $$s && chown $(SLUICE_USER) $$e && chmod 4755 $$e"; \
+	fi
 
 clean:
 	rm -rf lib/musl

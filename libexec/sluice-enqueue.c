@@ -4,6 +4,11 @@
  * queue file: tmp/ID, fsync, then (after the whole input) rename each into
  * incoming/ and fsync incoming/ once.  All or nothing: if anything fails,
  * nothing of this input stays in the queue.  See sluice-enqueue(8).
+ *
+ * Installed set-user-ID to the spool's owner, it is also how ordinary
+ * users queue mail (sendmail runs it).  Then the caller is not trusted:
+ * its environment is dropped, its envelope claims are replaced, its uid
+ * is recorded, and message_size_limit holds.  See PRIVILEGE there.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -20,6 +26,9 @@
 #include "log.h"
 #include "qid.h"
 #include "stream.h"
+
+/* Transactions one input from an untrusted caller may hold. */
+#define UNTRUSTED_TXN_MAX 10000
 
 struct entry {
 	char qid[QID_LEN + 1];
@@ -32,6 +41,13 @@ struct entry {
 static struct entry *ent;
 static size_t nent, aent;
 static int spool_fd = -1;
+
+/*
+ * Set when an ordinary user runs this program through its set-ID bit:
+ * then only the stream's format is trusted, not what it claims.
+ */
+static int untrusted;
+static unsigned long long size_limit;	/* 0: none (trusted callers) */
 
 /*
  * Mail submitted by root (sendmail run by root, a cron job) must still be
@@ -99,6 +115,87 @@ create_tmp(const char *qid)
 	return fd;
 }
 
+/*
+ * An untrusted caller's envelope claims nothing: the client facts of
+ * XFORWARD say local submission, the queue id is new, and no AUTH= or
+ * private X- parameter (X-ROUTE=pipe:..., X-NOTICE) comes through.
+ */
+static void
+drop_xparams(struct xparam *x, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++) {
+		free(x[i].key);
+		free(x[i].val);
+	}
+	*n = 0;
+}
+
+static void
+distrust(struct txn *t)
+{
+	size_t i;
+
+	for (i = 0; i < XF_COUNT; i++)
+		if (txn_set_xf(t, (enum xf_attr)i, NULL) < 0)
+			fail(111, "out of memory");
+	if (txn_set_xf(t, XF_PROTO, "LOCAL") < 0 ||
+	    txn_set_xf(t, XF_SOURCE, "LOCAL") < 0)
+		fail(111, "out of memory");
+	free(t->auth);
+	t->auth = NULL;
+	drop_xparams(t->x, &t->nx);
+	for (i = 0; i < t->nrcpt; i++)
+		drop_xparams(t->rcpt[i].x, &t->rcpt[i].nx);
+}
+
+/*
+ * The one header field of a local submission that its sender cannot
+ * forge: the uid the kernel says ran us, first in the header.
+ */
+static int
+write_received(struct stream_writer *w, const char *qid)
+{
+	char line[600], date[64];
+	time_t now = time(NULL);
+	int n;
+
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", localtime(&now));
+	n = snprintf(line, sizeof line, "Received: by %s (sluice-enqueue, from "
+	    "userid %ld)", conf_hostname(), (long)getuid());
+	if (n < 0 || (size_t)n >= sizeof line)
+		n = snprintf(line, sizeof line, "Received: (sluice-enqueue, from "
+		    "userid %ld)", (long)getuid());
+	if (stream_write_line(w, line, (size_t)n) < 0)
+		return -1;
+	n = snprintf(line, sizeof line, "\tid %s; %s", qid, date);
+	return stream_write_line(w, line, (size_t)n);
+}
+
+/* stream_copy_body(), stopping at message_size_limit when there is one. */
+static int
+copy_body(struct stream_reader *r, struct stream_writer *w, int *read_failed)
+{
+	const char *l;
+	size_t n;
+	int rc;
+
+	*read_failed = 0;
+	while ((rc = stream_read_line(r, &l, &n)) == 1) {
+		if (size_limit && r->body_bytes > size_limit)
+			fail(100, "message larger than message_size_limit "
+			    "(%llu octets)", size_limit);
+		if (stream_write_line(w, l, n) < 0)
+			return -1;
+	}
+	if (rc < 0) {
+		*read_failed = 1;
+		return -1;
+	}
+	return stream_write_end(w);
+}
+
 /* Copy one transaction, whose envelope is read, into a new tmp file. */
 static void
 store(struct stream_reader *r, struct txn *t)
@@ -119,6 +216,13 @@ store(struct stream_reader *r, struct txn *t)
 	}
 	e = &ent[nent];
 	memset(e, 0, sizeof *e);
+	if (untrusted) {
+		if (nent == UNTRUSTED_TXN_MAX)
+			fail(100, "more than %d transactions in one input",
+			    UNTRUSTED_TXN_MAX);
+		distrust(t);
+		id = NULL;
+	}
 	if (id != NULL && qid_valid(id) && !in_use(id))
 		memcpy(e->qid, id, QID_LEN + 1);
 	else
@@ -136,8 +240,8 @@ store(struct stream_reader *r, struct txn *t)
 	e->nrcpt = t->nrcpt;
 	if (stream_writer_init(&w, fd, 0) < 0)
 		fail(111, "out of memory");
-	if (stream_write_head(&w, t) < 0 ||
-	    stream_copy_body(r, &w, &rfail) < 0) {
+	if (stream_write_head(&w, t) < 0 || (untrusted &&
+	    write_received(&w, e->qid) < 0) || copy_body(r, &w, &rfail) < 0) {
 		if (rfail)
 			fail(r->exit_code, "%s", r->err);
 		fail(111, "unable to write %s/tmp/%s: %s", spool, e->qid,
@@ -195,6 +299,39 @@ wake_runner(void)
 	close(fd);
 }
 
+/*
+ * Decide whom to trust, before anything else is read.  Root runs this
+ * program as root, whatever its set-ID bits.  The spool's owner (or anyone
+ * running a copy without set-ID bits) is trusted as always.  Anyone else
+ * runs it through the set-user-ID bit: then descriptors 0-2 are made
+ * sure (a closed one would be reused for a queue file, and log lines
+ * written into it), the environment goes (SLUICE_SPOOL, SLUICE_CONF, TZ:
+ * the compiled-in folders hold), and the umask is ours, so the runner can
+ * read what is written.
+ */
+static void
+check_caller(void)
+{
+	int fd;
+
+	if (getuid() == 0) {
+		if ((geteuid() != 0 && seteuid(0) < 0) ||
+		    (getegid() != getgid() && setegid(getgid()) < 0))
+			die(111, "unable to switch back to root: %s", strerror(errno));
+		return;
+	}
+	if (getuid() == geteuid() && getgid() == getegid())
+		return;
+	untrusted = 1;
+	for (fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 &&
+		    open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			_exit(111);
+	if (clearenv() != 0)
+		_exit(111);
+	umask(077);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -205,8 +342,12 @@ main(int argc, char **argv)
 	int rc, dfd;
 
 	(void)argc;
-	log_init(argv[0]);
+	check_caller();
+	log_init(untrusted ? "sluice-enqueue" : argv[0]);
 	spool = conf_spool();
+	if (untrusted)
+		size_limit = (unsigned long long)conf_size("message_size_limit",
+		    35LL << 20);
 	spool_fd = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (spool_fd < 0 && errno == ENOENT && mkdir_p(spool, 0700) == 0)
 		spool_fd = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -234,8 +375,9 @@ main(int argc, char **argv)
 		fail(111, "unable to sync %s/incoming: %s", spool, strerror(errno));
 	close(dfd);
 	for (i = 0; i < nent; i++)
-		log_info("qid=%s from=<%s> nrcpt=%zu size=%llu", ent[i].qid,
-		    ent[i].from, ent[i].nrcpt, ent[i].size);
+		log_info("qid=%s from=<%s> nrcpt=%zu size=%llu uid=%ld",
+		    ent[i].qid, ent[i].from, ent[i].nrcpt, ent[i].size,
+		    (long)getuid());
 	wake_runner();
 	return 0;
 }
