@@ -1155,6 +1155,31 @@ notify_param(char *b, size_t size, unsigned n)
 	    n & NOTIFY_DELAY ? "DELAY" : "");
 }
 
+/*
+ * The DSN parameters of RCPT TO for rc into p, "" when the server does
+ * not offer DSN.  With add_orcpt, a recipient that came without ORCPT
+ * and has a 7-bit address gets ORCPT=rfc822;address (RFC 3461 4.2 lets
+ * a relay add it).
+ */
+static void
+rcpt_params(const struct conn *c, const struct rcpt *rc, int add_orcpt,
+    char *p, size_t size)
+{
+	char o[STREAM_ORCPT_MAX + 16];
+	size_t pl = 0;
+
+	p[0] = '\0';
+	if (!c->dsn)
+		return;
+	if (rc->notify)
+		pl = (size_t)notify_param(p, size, rc->notify);
+	if (rc->orcpt)
+		snprintf(p + pl, size - pl, " ORCPT=%s", rc->orcpt);
+	else if (add_orcpt && !has8(rc->addr, strlen(rc->addr)) &&
+	    xtext_encode(rc->addr, strlen(rc->addr), o, sizeof o) >= 0)
+		snprintf(p + pl, size - pl, " ORCPT=rfc822;%s", o);
+}
+
 static void
 rset(struct conn *c)
 {
@@ -1189,7 +1214,7 @@ send_msg(struct job *j, struct conn *c, size_t mi)
 	unsigned char acc[STREAM_RCPT_MAX];
 	unsigned long long size = m->t.has_size && m->t.size > m->len ?
 	    m->t.size : m->len;
-	char t[TEXT_MAX + 300], p[STREAM_ORCPT_MAX + 64], o[STREAM_ORCPT_MAX + 16];
+	char t[TEXT_MAX + 300], p[STREAM_ORCPT_MAX + 64];
 	struct reply r, mr, dr;
 	int di = (int)(j->d - dests), mail_ok;
 
@@ -1237,18 +1262,7 @@ send_msg(struct job *j, struct conn *c, size_t mi)
 	for (k = 0; k < np && c->pipelining; k++) {
 		const struct rcpt *rc = &m->t.rcpt[P[k]];
 
-		p[0] = '\0';
-		if (c->dsn) {
-			size_t pl = 0;
-
-			if (rc->notify)
-				pl = (size_t)notify_param(p, sizeof p, rc->notify);
-			if (rc->orcpt)
-				snprintf(p + pl, sizeof p - pl, " ORCPT=%s", rc->orcpt);
-			else if (!has8(rc->addr, strlen(rc->addr)) &&
-			    xtext_encode(rc->addr, strlen(rc->addr), o, sizeof o) >= 0)
-				snprintf(p + pl, sizeof p - pl, " ORCPT=rfc822;%s", o);
-		}
+		rcpt_params(c, rc, 1, p, sizeof p);
 		conn_printf(c, PH_RCPT, "RCPT TO:<%s>%s\r\n", rc->addr, p);
 	}
 	if (c->pipelining) {
@@ -1264,15 +1278,7 @@ send_msg(struct job *j, struct conn *c, size_t mi)
 		if (!c->pipelining) {
 			const struct rcpt *rc = &m->t.rcpt[P[k]];
 
-			p[0] = '\0';
-			if (c->dsn) {
-				size_t pl = 0;
-
-				if (rc->notify)
-					pl = (size_t)notify_param(p, sizeof p, rc->notify);
-				if (rc->orcpt)
-					snprintf(p + pl, sizeof p - pl, " ORCPT=%s", rc->orcpt);
-			}
+			rcpt_params(c, rc, 0, p, sizeof p);
 			if (conn_printf(c, PH_RCPT, "RCPT TO:<%s>%s\r\n", rc->addr, p) < 0 ||
 			    conn_flush(c, PH_RCPT) < 0)
 				goto broken;
