@@ -28,7 +28,9 @@ uid=$(id -u $user)
 # The private tree: compiled-in folders under $tmpdir.
 tree=$tmpdir/tree etc=$tmpdir/etc spool=$tmpdir/spool prefix=$tmpdir/prefix
 mkdir "$tree"
-if (cd "$top" && git ls-files -z 2>/dev/null | cpio -0pd --quiet "$tree") &&
+# The working tree as make sees it: tracked files and new ones not ignored.
+if (cd "$top" && git ls-files -z --cached --others --exclude-standard 2>/dev/null |
+    cpio -0pd --quiet "$tree" 2>/dev/null) &&
     [ -f "$tree/Makefile" ]; then :; else
     rm -rf "$tree"; mkdir "$tree"
     tar -C "$top" --exclude=./var --exclude=./.git --exclude='*.o' --exclude='*.a' -cf - . |
