@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "route.h"
 #include "spool.h"
 #include "stream.h"
+#include "strset.h"
 #include "table.h"
 #include "xtext.h"
 
@@ -37,78 +37,17 @@ static const char *delims, *hostname;
 static long long max_depth, max_received;
 static int loop_to_pm, bounce_unknown;
 
-/* ---- a set of strings, for dedupe and for aliases already expanded ---- */
-
-struct set {
-	char **v;
-	size_t n, cap;	/* cap is a power of two */
-};
-
-static uint32_t
-hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s)) *
-		    16777619u;
-	return h;
-}
+/* ---- sets of strings, for dedupe and for aliases already expanded ---- */
 
 /* Add s (compared without case); 1 if it was new, 0 if already there. */
 static int
-set_add(struct set *st, const char *s)
+set_add(struct strset *st, const char *s)
 {
-	size_t i;
+	int rc = strset_add(st, s);
 
-	if (2 * (st->n + 1) > st->cap) {
-		struct set ns = { NULL, 0, st->cap ? 2 * st->cap : 64 };
-
-		if ((ns.v = calloc(ns.cap, sizeof *ns.v)) == NULL)
-			die_nomem();
-		for (i = 0; i < st->cap; i++)
-			if (st->v[i] != NULL) {
-				size_t j = hash(st->v[i]) & (ns.cap - 1);
-
-				while (ns.v[j] != NULL)
-					j = (j + 1) & (ns.cap - 1);
-				ns.v[j] = st->v[i];
-				ns.n++;
-			}
-		free(st->v);
-		*st = ns;
-	}
-	for (i = hash(s) & (st->cap - 1); st->v[i] != NULL; i = (i + 1) & (st->cap - 1))
-		if (strcasecmp(st->v[i], s) == 0)
-			return 0;
-	if ((st->v[i] = strdup(s)) == NULL)
+	if (rc < 0)
 		die_nomem();
-	st->n++;
-	return 1;
-}
-
-static int
-set_has(const struct set *st, const char *s)
-{
-	size_t i;
-
-	if (st->cap == 0)
-		return 0;
-	for (i = hash(s) & (st->cap - 1); st->v[i] != NULL; i = (i + 1) & (st->cap - 1))
-		if (strcasecmp(st->v[i], s) == 0)
-			return 1;
-	return 0;
-}
-
-static void
-set_clear(struct set *st)
-{
-	size_t i;
-
-	for (i = 0; i < st->cap; i++)
-		free(st->v[i]);
-	free(st->v);
-	memset(st, 0, sizeof *st);
+	return rc;
 }
 
 /* ---- failed recipients, each with its status and reason ---- */
@@ -159,7 +98,7 @@ struct hdr {
 	size_t extralen;
 	int has_extra;
 	int body_done;	/* the final "." was read */
-	struct set delivered_to;	/* Delivered-To: addresses */
+	struct strset delivered_to;	/* Delivered-To: addresses */
 	long received;	/* Received: fields naming this host */
 };
 
@@ -270,7 +209,7 @@ hdr_scan(struct hdr *h)
 {
 	char *p = h->buf, *end = h->buf + h->len, *f = NULL;
 
-	set_clear(&h->delivered_to);
+	strset_free(&h->delivered_to);
 	h->received = 0;
 	while (p < end) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -380,7 +319,7 @@ struct ctx {
 	const struct rcpt *orig;	/* the recipient being expanded */
 	struct txn *out;		/* the recipients that go on */
 	struct fail *fail, *loop;	/* bounces: unknown users; loops */
-	struct set *emitted, *expanded;
+	struct strset *emitted, *expanded;
 	const struct hdr *h;
 	const char *path[DEPTH_CAP + 2];	/* aliases being expanded */
 	size_t depth;
@@ -632,7 +571,7 @@ expand(struct ctx *c, const char *addr)
 	char *val;
 	size_t i, count;
 
-	if (set_has(&c->h->delivered_to, addr)) {
+	if (strset_has(&c->h->delivered_to, addr)) {
 		fail(c, c->loop, addr, "5.4.6",
 		    "mail forwarding loop for %s (Delivered-To)", addr);
 		return 1;
@@ -811,7 +750,7 @@ alias_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 {
 	struct txn out;
 	struct fail fl, lp;
-	struct set emitted = { 0 }, expanded = { 0 };
+	struct strset emitted = { 0 }, expanded = { 0 };
 	struct ctx c;
 	size_t i;
 	int looping, dead;
@@ -873,8 +812,8 @@ alias_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 	free(fl.diag);
 	free(lp.status);
 	free(lp.diag);
-	set_clear(&emitted);
-	set_clear(&expanded);
+	strset_free(&emitted);
+	strset_free(&expanded);
 	txn_free(&out);
 }
 
@@ -950,7 +889,7 @@ main(int argc, char **argv)
 	stream_reader_free(&rd);
 	stream_writer_free(&w);
 	free(h.buf);
-	set_clear(&h.delivered_to);
+	strset_free(&h.delivered_to);
 	table_close(&t_aliases);
 	table_close(&t_domains);
 	table_close(&t_users);

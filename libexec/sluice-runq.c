@@ -31,6 +31,7 @@
 #include "qid.h"
 #include "spool.h"
 #include "stream.h"
+#include "strset.h"
 #include "xtext.h"
 
 #define STAGES_MAX 16		/* stages in the chain */
@@ -92,68 +93,13 @@ static struct spool sp;
 
 /* ---- sets of queue ids (insert only; rebuilt when needed) ---- */
 
-struct qset {
-	char (*v)[QID_LEN + 1];
-	size_t cap, n;
-};
-
-static struct qset inflight, processed;
-
-static size_t
-qhash(const char *s)
-{
-	size_t h = 5381;
-
-	while (*s)
-		h = h * 33 + (unsigned char)*s++;
-	return h;
-}
+static struct strset inflight, processed;
 
 static void
-qset_clear(struct qset *s)
+qset_add(struct strset *s, const char *q)
 {
-	size_t i;
-
-	for (i = 0; i < s->cap; i++)
-		s->v[i][0] = '\0';
-	s->n = 0;
-}
-
-static int
-qset_has(const struct qset *s, const char *q)
-{
-	size_t i;
-
-	if (s->cap == 0)
-		return 0;
-	for (i = qhash(q) % s->cap; s->v[i][0] != '\0'; i = (i + 1) % s->cap)
-		if (strcmp(s->v[i], q) == 0)
-			return 1;
-	return 0;
-}
-
-static void
-qset_add(struct qset *s, const char *q)
-{
-	size_t i;
-
-	if (qset_has(s, q))
-		return;
-	if (2 * (s->n + 1) > s->cap) {
-		struct qset b = { NULL, s->cap ? s->cap * 2 : 1024, 0 };
-
-		if ((b.v = calloc(b.cap, sizeof *b.v)) == NULL)
-			die_nomem();
-		for (i = 0; i < s->cap; i++)
-			if (s->v[i][0] != '\0')
-				qset_add(&b, s->v[i]);
-		free(s->v);
-		*s = b;
-	}
-	for (i = qhash(q) % s->cap; s->v[i][0] != '\0'; i = (i + 1) % s->cap)
-		;
-	memcpy(s->v[i], q, QID_LEN + 1);
-	s->n++;
+	if (strset_add(s, q) < 0)
+		die_nomem();
 }
 
 /* ---- small helpers ---- */
@@ -354,7 +300,8 @@ for_target(int dir, const char *qid)
 }
 
 static void
-scan_dir(int dir, time_t now, const struct qset *incoming_now, struct qset *seen)
+scan_dir(int dir, time_t now, const struct strset *incoming_now,
+    struct strset *seen)
 {
 	struct dirent *de;
 	struct stat st;
@@ -373,12 +320,12 @@ scan_dir(int dir, time_t now, const struct qset *incoming_now, struct qset *seen
 			continue;
 		if (dir == INCOMING && seen != NULL)
 			qset_add(seen, de->d_name);
-		if (qset_has(&inflight, de->d_name) ||
-		    (once && qset_has(&processed, de->d_name)))
+		if (strset_has(&inflight, de->d_name) ||
+		    (once && strset_has(&processed, de->d_name)))
 			continue;
 		if (dir == DEFERRED) {
 			/* incoming/ holds the whole message; that copy wins. */
-			if (qset_has(incoming_now, de->d_name))
+			if (strset_has(incoming_now, de->d_name))
 				continue;
 			if (!force && flush_target == NULL &&
 			    (fstatat(fd, de->d_name, &st, 0) < 0 || st.st_mtime > now))
@@ -463,19 +410,19 @@ flush_requests(time_t now)
 static void
 scan(int deferred_too)
 {
-	static struct qset inc;
+	static struct strset inc;
 	time_t now = time(NULL);
 	size_t i, k;
 
 	if (flush_target == NULL && flush_requests(now) > 0)
 		deferred_too = 1;
 
-	qset_clear(&inflight);
+	strset_clear(&inflight);
 	for (i = 0; i < concurrency; i++)
 		for (k = 0; chains[i].active && k < chains[i].n; k++)
 			qset_add(&inflight, chains[i].in[k].qid);
 	ntodo = todo_pos = 0;
-	qset_clear(&inc);
+	strset_clear(&inc);
 	scan_dir(INCOMING, now, NULL, &inc);
 	if (deferred_too)
 		scan_dir(DEFERRED, now, &inc, NULL);
