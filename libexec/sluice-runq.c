@@ -104,6 +104,18 @@ qset_add(struct strset *s, const char *q)
 
 /* ---- small helpers ---- */
 
+/* An array of *a elements of size sz made twice as long (first when empty). */
+static void *
+grow(void *v, size_t *a, size_t first, size_t sz)
+{
+	size_t n = *a ? *a * 2 : first;
+
+	if ((v = realloc(v, n * sz)) == NULL)
+		die_nomem();
+	*a = n;
+	return v;
+}
+
 static void
 on_signal(int sig)
 {
@@ -228,15 +240,8 @@ input_path(const struct input *in, char *buf, size_t size)
 static void
 todo_add(const char *qid, int dir)
 {
-	if (ntodo == atodo) {
-		size_t n = atodo ? atodo * 2 : 256;
-		struct input *p = realloc(todo, n * sizeof *p);
-
-		if (p == NULL)
-			die_nomem();
-		todo = p;
-		atodo = n;
-	}
+	if (ntodo == atodo)
+		todo = grow(todo, &atodo, 256, sizeof *todo);
 	memset(&todo[ntodo], 0, sizeof todo[ntodo]);
 	memcpy(todo[ntodo].qid, qid, QID_LEN + 1);
 	todo[ntodo].dir = dir;
@@ -652,15 +657,8 @@ to_bad(struct input *in)
 static void
 split_add(struct input *in, size_t n)
 {
-	if (nsplits == asplits) {
-		size_t k = asplits ? asplits * 2 : 16;
-		struct split *p = realloc(splits, k * sizeof *p);
-
-		if (p == NULL)
-			die_nomem();
-		splits = p;
-		asplits = k;
-	}
+	if (nsplits == asplits)
+		splits = grow(splits, &asplits, 16, sizeof *splits);
 	if ((splits[nsplits].in = malloc(n * sizeof *in)) == NULL)
 		die_nomem();
 	memcpy(splits[nsplits].in, in, n * sizeof *in);
