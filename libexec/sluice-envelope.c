@@ -24,6 +24,7 @@
 #include "log.h"
 #include "spool.h"
 #include "stream.h"
+#include "text.h"
 
 #define OUT_MEM (1024 * 1024)	/* output held in memory before a temp file */
 #define ENV_LINE_MAX 1024	/* a line of a .WRK file or an x-sender: line */
@@ -208,17 +209,6 @@ txn_norm(struct txn *t, const char *name, char *err, size_t errsz)
 
 /* ---- bodies ---------------------------------------------------------- */
 
-static int
-has8(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] >= 0x80)
-			return 1;
-	return 0;
-}
-
 static const char *
 qid_of(const struct txn *t)
 {
@@ -285,7 +275,7 @@ filter(void)
 		eight = 0;
 		body_reset();
 		while ((rc = stream_read_line(&r, &l, &n)) == 1) {
-			eight |= has8(l, n);
+			eight |= text_has8bit(l, n);
 			if (spool_write_line(&bsp, l, n) < 0)
 				die_sys("unable to write a temporary file");
 		}
@@ -400,7 +390,7 @@ msg_init(struct msg *m, int filter_headers)
 static void
 msg_put(struct msg *m, const char *l, size_t n)
 {
-	m->eight |= has8(l, n);
+	m->eight |= text_has8bit(l, n);
 	m->size += n + 2;
 	if (spool_write_line(&bsp, l, n) < 0)
 		die_sys("unable to write a temporary file");
@@ -507,7 +497,7 @@ addr_text(const char *s, size_t n, char *dst, size_t dsz)
 static void
 set_utf8(struct txn *t, const char *a)
 {
-	if (has8(a, strlen(a)))
+	if (text_has8bit(a, strlen(a)))
 		t->smtputf8 = 1;
 }
 

@@ -24,6 +24,7 @@
 #include "spool.h"
 #include "stream.h"
 #include "table.h"
+#include "text.h"
 #include "tls.h"
 #include "xtext.h"
 
@@ -357,17 +358,6 @@ dest_add_msg(struct dest *d, size_t mi)
 
 /* ---- reading the input ------------------------------------------------- */
 
-static int
-has8(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] & 0x80)
-			return 1;
-	return 0;
-}
-
 /* Spool the body in wire form: CRLF, dot-stuffed, with the final ".". */
 static void
 spool_body(struct stream_reader *r, struct wbuf *w, struct msg *m)
@@ -378,7 +368,7 @@ spool_body(struct stream_reader *r, struct wbuf *w, struct msg *m)
 
 	m->off = (off_t)w->total;
 	while ((rc = stream_read_line(r, &l, &n)) == 1) {
-		if (!m->eight && has8(l, n))
+		if (!m->eight && text_has8bit(l, n))
 			m->eight = 1;
 		if ((n > 0 && l[0] == '.' && wbuf_putc(w, '.') < 0) ||
 		    wbuf_put(w, l, n) < 0 || wbuf_put(w, "\r\n", 2) < 0)
@@ -1175,7 +1165,7 @@ rcpt_params(const struct conn *c, const struct rcpt *rc, int add_orcpt,
 		pl = (size_t)notify_param(p, size, rc->notify);
 	if (rc->orcpt)
 		snprintf(p + pl, size - pl, " ORCPT=%s", rc->orcpt);
-	else if (add_orcpt && !has8(rc->addr, strlen(rc->addr)) &&
+	else if (add_orcpt && !text_has8bit(rc->addr, strlen(rc->addr)) &&
 	    xtext_encode(rc->addr, strlen(rc->addr), o, sizeof o) >= 0)
 		snprintf(p + pl, size - pl, " ORCPT=rfc822;%s", o);
 }

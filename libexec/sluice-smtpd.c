@@ -29,6 +29,7 @@
 #include "qid.h"
 #include "stream.h"
 #include "table.h"
+#include "text.h"
 
 /*
  * Limits, each enforced while reading.  RFC 5321 4.5.3.1.4 allows a
@@ -687,17 +688,6 @@ path_split(char *arg, const char *prefix, const char **path, size_t *pl,
 	return 0;
 }
 
-static int
-has_8bit(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] >= 0x80)
-			return 1;
-	return 0;
-}
-
 /* The parameters of MAIL (r NULL) or RCPT; 0, or -1 when answered. */
 static int
 params_check(struct session *s, struct rcpt *r, const char *p, size_t n)
@@ -753,7 +743,7 @@ cmd_mail(struct session *s, char *arg)
 	}
 	if (addr_parse(p, pl, ADDR_NULL_OK | (s->t.smtputf8 ? ADDR_UTF8 : 0),
 	    &a, &e) < 0) {
-		reply(s, !s->t.smtputf8 && has_8bit(p, pl) ? RP_NEED_UTF8 : RP_BAD_SENDER);
+		reply(s, !s->t.smtputf8 && text_has8bit(p, pl) ? RP_NEED_UTF8 : RP_BAD_SENDER);
 		txn_free(&s->t);
 		return;
 	}
@@ -831,7 +821,7 @@ cmd_rcpt(struct session *s, char *arg)
 	}
 	if (addr_parse(p, pl, ADDR_UNQUAL_OK | (s->t.smtputf8 ? ADDR_UTF8 : 0),
 	    &a, &e) < 0) {
-		reply(s, !s->t.smtputf8 && has_8bit(p, pl) ? RP_NEED_UTF8 : RP_BAD_RCPT);
+		reply(s, !s->t.smtputf8 && text_has8bit(p, pl) ? RP_NEED_UTF8 : RP_BAD_RCPT);
 		return;
 	}
 	/* RFC 5321 4.1.1.3: only <postmaster> may come without a domain. */
