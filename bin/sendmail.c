@@ -30,6 +30,7 @@
 #include "prog.h"
 #include "qdest.h"
 #include "qid.h"
+#include "spool.h"
 #include "stream.h"
 #include "xtext.h"
 
@@ -770,12 +771,10 @@ emit_file(void *ctx, const char *s, size_t n)
 static int
 spool_tmp(void)
 {
-	const char *dir = getenv("TMPDIR");
+	const char *dir = spool_tmpdir();
 	char path[4096];
 	int fd;
 
-	if (dir == NULL || *dir == '\0')
-		dir = "/tmp";
 	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd >= 0)
 		return fd;

@@ -8,6 +8,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+const char *
+spool_tmpdir(void)
+{
+	const char *d = getenv("TMPDIR");
+
+	return d != NULL && *d != '\0' ? d : "/tmp";
+}
+
 int
 spool_open(struct spool *s, const char *dir)
 {

@@ -30,6 +30,8 @@ struct spool {
  * unlink).  0, or -1 with errno set.
  */
 int spool_open(struct spool *, const char *dir);
+/* The folder for temporary files: $TMPDIR when set and not empty, else /tmp. */
+const char *spool_tmpdir(void);
 void spool_close(struct spool *);
 /* Empty the file and start writing again; 0 or -1. */
 int spool_reset(struct spool *);

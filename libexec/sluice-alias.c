@@ -817,14 +817,6 @@ alias_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 	txn_free(&out);
 }
 
-static const char *
-tmp_dir(void)
-{
-	const char *d = getenv("TMPDIR");
-
-	return (d != NULL && *d != '\0') ? d : "/tmp";
-}
-
 static void
 open_table(struct table *t, const char *name)
 {
@@ -873,8 +865,9 @@ main(int argc, char **argv)
 	txn_init(&t);
 	while ((rc = stream_read_txn(&rd, &t)) == 1) {
 		if (!spooled) {
-			if (spool_open(&sp, tmp_dir()) < 0)
-				die_sys("unable to create a spool file in %s", tmp_dir());
+			if (spool_open(&sp, spool_tmpdir()) < 0)
+				die_sys("unable to create a spool file in %s",
+				    spool_tmpdir());
 			spooled = 1;
 		}
 		alias_txn(&rd, &w, &t, &h, &sp);

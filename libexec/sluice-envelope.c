@@ -45,18 +45,10 @@ usage(void)
 
 /* ---- temporary files ------------------------------------------------ */
 
-static const char *
-tmp_dir(void)
-{
-	const char *d = getenv("TMPDIR");
-
-	return d == NULL || *d == '\0' ? "/tmp" : d;
-}
-
 static int
 tmp_open(void)
 {
-	const char *d = tmp_dir();
+	const char *d = spool_tmpdir();
 	char path[4096];
 	int fd;
 
@@ -111,8 +103,8 @@ static void
 writers_init(void)
 {
 	out_fd = tmp_open();
-	if (spool_open(&bsp, tmp_dir()) < 0)
-		die_sys("unable to create a temporary file in %s", tmp_dir());
+	if (spool_open(&bsp, spool_tmpdir()) < 0)
+		die_sys("unable to create a temporary file in %s", spool_tmpdir());
 	if (stream_writer_init(&out, out_fd, 0) < 0)
 		die_nomem();
 	wbuf_free(&out.out);

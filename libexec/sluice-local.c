@@ -641,13 +641,12 @@ spool_dir(void)
 {
 	static char dir[4096];
 	struct stat st;
-	const char *tmp = getenv("TMPDIR");
 
 	/* The queue's own tmp/ when we can write there, so the body stays on its disk. */
 	if (path_join(dir, sizeof dir, conf_spool(), "tmp") == 0 &&
 	    stat(dir, &st) == 0 && access(dir, W_OK) == 0)
 		return dir;
-	return tmp != NULL && *tmp != '\0' ? tmp : "/tmp";
+	return spool_tmpdir();
 }
 
 int

@@ -234,15 +234,6 @@ fail:
 	die_sys("unable to write");
 }
 
-/* Where spooled bodies go: $TMPDIR, else /tmp. */
-static const char *
-tmp_dir(void)
-{
-	const char *d = getenv("TMPDIR");
-
-	return (d != NULL && *d != '\0') ? d : "/tmp";
-}
-
 int
 main(int argc, char **argv)
 {
@@ -273,7 +264,7 @@ main(int argc, char **argv)
 	while ((rc = stream_read_txn(&rd, &t)) == 1) {
 		if (!spooled) {
 			/* Opened once, on the first message, and reused. */
-			if (spool_open(&sp, tmp_dir()) < 0)
+			if (spool_open(&sp, spool_tmpdir()) < 0)
 				die_sys("unable to create a spool file");
 			spooled = 1;
 		}

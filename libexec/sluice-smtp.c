@@ -1901,9 +1901,7 @@ notices(struct stream_writer *out, struct msg *m)
 		if (n == 0)
 			continue;
 		if (!spooled) {
-			const char *tmp = getenv("TMPDIR");
-
-			if (spool_open(&s, tmp && *tmp ? tmp : "/tmp") < 0)
+			if (spool_open(&s, spool_tmpdir()) < 0)
 				die_sys("unable to make a spool file");
 			wire_lines(m, NULL, &s);
 			spooled = 1;
@@ -1971,7 +1969,7 @@ int
 main(int argc, char **argv)
 {
 	struct stream_writer out;
-	const char *tmp = getenv("TMPDIR");
+	const char *tmp = spool_tmpdir();
 	char tmpl[4096];
 
 	(void)argc;
@@ -1979,8 +1977,6 @@ main(int argc, char **argv)
 	gettimeofday(&t_start, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	settings();
-	if (tmp == NULL || *tmp == '\0')
-		tmp = "/tmp";
 	spool_fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (spool_fd < 0) {
 		snprintf(tmpl, sizeof tmpl, "%s/.sluice-smtp.XXXXXX", tmp);
