@@ -772,18 +772,11 @@ static int
 spool_tmp(void)
 {
 	const char *dir = spool_tmpdir();
-	char path[4096];
-	int fd;
+	int fd = spool_tmpfile(dir);
 
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		return fd;
-	/* Folders without O_TMPFILE support: create, then unlink at once. */
-	snprintf(path, sizeof path, "%s/sendmail.XXXXXX", dir);
-	if ((fd = mkstemp(path)) < 0)
+	if (fd < 0)
 		die(EX_TEMPFAIL, "unable to create a file in %s: %s", dir,
 		    strerror(errno));
-	unlink(path);
 	return fd;
 }
 

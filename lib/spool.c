@@ -17,23 +17,31 @@ spool_tmpdir(void)
 }
 
 int
-spool_open(struct spool *s, const char *dir)
+spool_tmpfile(const char *dir)
 {
 	char tmpl[4096];
-	int n;
+	int fd, n;
 
-	memset(s, 0, sizeof *s);
-	s->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (s->fd < 0) {
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
 		/* Some filesystems do not know O_TMPFILE. */
 		n = snprintf(tmpl, sizeof tmpl, "%s/.spool.XXXXXX", dir);
 		if (n < 0 || (size_t)n >= sizeof tmpl)
 			return errno = ENAMETOOLONG, -1;
-		s->fd = mkostemp(tmpl, O_CLOEXEC);
-		if (s->fd < 0)
+		fd = mkostemp(tmpl, O_CLOEXEC);
+		if (fd < 0)
 			return -1;
 		unlink(tmpl);
 	}
+	return fd;
+}
+
+int
+spool_open(struct spool *s, const char *dir)
+{
+	memset(s, 0, sizeof *s);
+	if ((s->fd = spool_tmpfile(dir)) < 0)
+		return -1;
 	if (wbuf_init(&s->w, s->fd, BUF_SIZE) < 0 ||
 	    rbuf_init(&s->r, s->fd, BUF_SIZE) < 0) {
 		close(s->fd);

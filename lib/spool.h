@@ -30,6 +30,8 @@ struct spool {
  * unlink).  0, or -1 with errno set.
  */
 int spool_open(struct spool *, const char *dir);
+/* Just the file: its descriptor (close-on-exec), or -1 with errno set. */
+int spool_tmpfile(const char *dir);
 /* The folder for temporary files: $TMPDIR when set and not empty, else /tmp. */
 const char *spool_tmpdir(void);
 void spool_close(struct spool *);

@@ -49,19 +49,12 @@ static int
 tmp_open(void)
 {
 	const char *d = spool_tmpdir();
-	char path[4096];
-	int fd;
+	int fd = spool_tmpfile(d);
 
-	fd = open(d, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		return fd;
-	/* Some file systems have no O_TMPFILE: name it, then unlink it. */
-	if (snprintf(path, sizeof path, "%s/sluice-envelope.XXXXXX", d) >=
-	    (int)sizeof path)
+	if (fd < 0 && errno == ENAMETOOLONG)
 		die(111, "TMPDIR name too long");
-	if ((fd = mkstemp(path)) < 0)
+	if (fd < 0)
 		die_sys("unable to create a temporary file in %s", d);
-	unlink(path);
 	return fd;
 }
 

@@ -1970,20 +1970,14 @@ main(int argc, char **argv)
 {
 	struct stream_writer out;
 	const char *tmp = spool_tmpdir();
-	char tmpl[4096];
 
 	(void)argc;
 	log_init(argv[0]);
 	gettimeofday(&t_start, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	settings();
-	spool_fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (spool_fd < 0) {
-		snprintf(tmpl, sizeof tmpl, "%s/.sluice-smtp.XXXXXX", tmp);
-		if ((spool_fd = mkostemp(tmpl, O_CLOEXEC)) < 0)
-			die_sys("unable to make a spool file in %s", tmp);
-		unlink(tmpl);
-	}
+	if ((spool_fd = spool_tmpfile(tmp)) < 0)
+		die_sys("unable to make a spool file in %s", tmp);
 	if (stream_writer_init(&out, 1, 0) < 0)
 		die_nomem();
 	read_input(&out);
