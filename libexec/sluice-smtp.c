@@ -1933,6 +1933,15 @@ write_output(struct stream_writer *out)
 	for (i = 0; i < nmsgs; i++) {
 		struct msg *m = &msgs[i];
 
+		/*
+		 * A failed double bounce has nobody to go back to: keep its
+		 * recipients with their 5.x.x X-DEFER, and sluice-runq puts the
+		 * message in dead/ for the postmaster, as sluice-local does.
+		 */
+		if (dsn_is_double(&m->t))
+			for (k = 0; k < m->t.nrcpt; k++)
+				if (m->rs[k].st == R_BOUNCED)
+					m->rs[k].st = R_DEFERRED;
 		notices(out, m);
 		for (k = m->t.nrcpt; k-- > 0;) {
 			struct rstate *rs = &m->rs[k];

@@ -98,6 +98,19 @@ like "$out" "RCPT TO:<d@554.test> [^
 like "$(cat "$tmpdir/err4")" "to=<t@soft.test> relay=127.0.0.1\[127.0.0.1\]:$p_soft .* status=deferred" \
     "the deferral is logged"
 
+# ---- a double bounce the remote refuses is kept (for dead/), not dropped ----
+table config "dns_servers 127.0.0.1:$dport" "smtp_port $port" \
+    "smtp_helo_timeout 10s" "smtp_connect_timeout 5s" "postmaster pm@hard.test"
+printf 'XFORWARD IDENT=q12\nMAIL FROM:<> X-NOTICE=bounce\nRCPT TO:<pm@hard.test> X-ROUTE=smtp:[127.0.0.1]:%s\nDATA\nSubject: double\n\nx\n.\n' \
+    "$p_hard" > "$tmpdir/in5"
+smtp "$tmpdir/in5" "$tmpdir/out5" "$tmpdir/err5"
+is $? 0 "a refused double bounce: exit 0"
+like "$(cat "$tmpdir/out5")" "RCPT TO:<pm@hard.test> [^
+]*X-DEFER=5\.[0-9.]+" "the refused double bounce stays in the output with its 5.x.x reason, for sluice-runq's dead/"
+unlike "$(cat "$tmpdir/out5")" "Action: failed" "and no bounce of it is made"
+table config "dns_servers 127.0.0.1:$dport" "smtp_port $port" \
+    "smtp_helo_timeout 10s" "smtp_connect_timeout 5s"
+
 table config "dns_servers 127.0.0.1:$dport" "smtp_port $port" "smtp_554_data_temporary no"
 msg s@example.org q12 "<d@554.test> X-ROUTE=smtp:[127.0.0.1]:$p_554" > "$tmpdir/in5"
 smtp "$tmpdir/in5" "$tmpdir/out5" "$tmpdir/err5"
