@@ -27,6 +27,7 @@
 #include "prog.h"
 #include "qdest.h"
 #include "qid.h"
+#include "route.h"
 #include "stream.h"
 #include "table.h"
 #include "text.h"
@@ -776,6 +777,7 @@ found(int rc)
 static enum reply_id
 rcpt_policy(struct session *s, const struct addr *a, const char *full)
 {
+	char base[ADDR_PATH_MAX + 1];
 	int rc;
 
 	if (a->domain[0] == '\0')	/* <postmaster>, checked by the caller */
@@ -793,6 +795,15 @@ rcpt_policy(struct session *s, const struct addr *a, const char *full)
 	if (rc == 0)
 		rc = found(table_lookup_addr(&s->aliases, full, lookup_val,
 		    sizeof lookup_val, NULL, 0));
+	/* user+detail: known when the user is, as the delivery stages see it. */
+	if (rc == 0 && route_base_addr(full, conf_get("recipient_delimiter", "+"),
+	    base, sizeof base)) {
+		rc = found(table_lookup_addr(&s->users, base, lookup_val,
+		    sizeof lookup_val, NULL, 0));
+		if (rc == 0)
+			rc = found(table_lookup_addr(&s->aliases, base, lookup_val,
+			    sizeof lookup_val, NULL, 0));
+	}
 	return rc < 0 ? RP_LOOKUP_FAIL : rc == 1 ? RP_RCPT_OK : RP_NO_USER;
 }
 
