@@ -94,6 +94,8 @@ static struct spool sp;
 /* ---- sets of queue ids (insert only; rebuilt when needed) ---- */
 
 static struct strset inflight, processed;
+/* Files already reported as unreadable, so each is reported once. */
+static struct strset unreadable;
 
 static void
 qset_add(struct strset *s, const char *q)
@@ -342,6 +344,21 @@ scan_dir(int dir, time_t now, const struct strset *incoming_now,
 		} else if (dir == INCOMING && any_queue_first && !force &&
 		    hold_incoming(de->d_name, now))
 			continue;
+		/*
+		 * A file the runner cannot read (copied in by hand as another
+		 * user, say) would make its whole batch fail: leave it where
+		 * it is, for the postmaster, and say so once.
+		 */
+		if (faccessat(fd, de->d_name, R_OK, AT_EACCESS) < 0 &&
+		    errno == EACCES) {
+			if (!strset_has(&unreadable, de->d_name)) {
+				strset_add(&unreadable, de->d_name);
+				log_warn("qid=%s unable to read %s/%s/%s: %s; left in place",
+				    de->d_name, spool, dirname_[dir], de->d_name,
+				    strerror(EACCES));
+			}
+			continue;
+		}
 		todo_add(de->d_name, dir);
 	}
 	closedir(d);
