@@ -1,7 +1,8 @@
 #!/bin/bash
 # sluice-smtp against a real DNS server and Postfix's smtp-sink: MX lookup and
 # its fallbacks, delivery, pass-through, temporary and permanent failures,
-# dropped connections, 554 at DATA, relay routes, relayhost and smtp_hosts.
+# dropped connections, 421 (smtp-sink -Q), 554 at DATA, relay routes,
+# relayhost and smtp_hosts, and a refused double bounce.
 . "$(dirname "$0")/lib.sh"
 . "$top/t/data/smtp-test.sh"
 
@@ -28,6 +29,7 @@ start_sink sinkq "127.0.0.3" "$port" "$tmpdir/drop" -q RCPT
 p_soft=$(free_port); start_sink s1 127.0.0.1 "$p_soft" "$tmpdir/soft" -r RCPT
 p_hard=$(free_port); start_sink s2 127.0.0.1 "$p_hard" "$tmpdir/hard" -f RCPT
 p_554=$(free_port); start_sink s3 127.0.0.1 "$p_554" "$tmpdir/554" -B "554 5.7.1 not now" -f .
+p_421=$(free_port); start_sink s4 127.0.0.1 "$p_421" "$tmpdir/421" -Q RCPT
 
 # ---- one message, MX delivery, the local recipient passes through ----
 msg alice@example.org q1 "<bob@a.test> X-ROUTE=smtp" "<loc@example.org> X-ROUTE=local" > "$tmpdir/in1"
@@ -97,6 +99,18 @@ like "$out" "RCPT TO:<d@554.test> [^
 ]*554\+205\.7\.1\+20not\+20now" "554 after DATA is temporary by default"
 like "$(cat "$tmpdir/err4")" "to=<t@soft.test> relay=127.0.0.1\[127.0.0.1\]:$p_soft .* status=deferred" \
     "the deferral is logged"
+
+# ---- a 421 (smtp-sink -Q) in the middle of a session defers, nothing is lost ----
+{ msg s@example.org q13 "<a@421.test> X-ROUTE=smtp:[127.0.0.1]:$p_421"
+  msg s@example.org q14 "<b@421.test> X-ROUTE=smtp:[127.0.0.1]:$p_421"; } > "$tmpdir/in6"
+smtp "$tmpdir/in6" "$tmpdir/out6" "$tmpdir/err6"
+is $? 0 "a 421 at RCPT: exit 0"
+out=$(cat "$tmpdir/out6")
+like "$out" "RCPT TO:<a@421\.test> [^
+]*X-DEFER=4\.[0-9.]+" "the recipient refused with 421 is deferred"
+like "$out" "RCPT TO:<b@421\.test> [^
+]*X-DEFER=4\.[0-9.]+" "and so is the next message for that destination, not tried on a closed session"
+unlike "$out" "Action: failed" "a 421 bounces nothing"
 
 # ---- a double bounce the remote refuses is kept (for dead/), not dropped ----
 table config "dns_servers 127.0.0.1:$dport" "smtp_port $port" \
