@@ -1,14 +1,18 @@
 /*
  * sluice-local: the local delivery stage.  Delivers each local recipient
- * into its Maildir or mbox (table "users"), removes it from the stream,
- * and adds an RFC 3464 notice for permanent failures (and for successes
- * when asked); temporary failures stay in the stream with X-DEFER set.
- * Everything else passes through untouched.  See sluice-local(8).
+ * into its Maildir or mbox (table "users"), and each recipient routed to
+ * pipe: or file: by the aliases table into its command or file; removes
+ * it from the stream, and adds an RFC 3464 notice for permanent failures
+ * (and for successes when asked); temporary failures stay in the stream
+ * with X-DEFER set.  Everything else passes through untouched.  See
+ * sluice-local(8).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +31,7 @@
 #include "local.h"
 #include "log.h"
 #include "prog.h"
+#include "route.h"
 #include "spool.h"
 #include "stream.h"
 #include "table.h"
@@ -37,15 +42,28 @@
 #define SYNC_MAX 64	/* Maildir folders waiting for their fsync */
 #define LOCK_WAIT 30	/* seconds to wait for an mbox lock */
 #define LOCK_STALE 300	/* a dot-lock older than this is stale */
+#define ARGV_MAX 64	/* words of a pipe command */
+#define OUTPUT_MAX 1024	/* a command's output kept for the diagnostic */
+#define ENV_VAL_MAX 600	/* an environment value given to a command */
+#define TIME_LIMIT_MAX (7 * 86400)	/* the largest command_time_limit */
 
 struct result {
 	int code;	/* 0 delivered, 4 temporary, 5 permanent */
 	char status[8];
-	char text[400];
+	char text[OUTPUT_MAX + 200];
+};
+
+/* Whom a pipe or file target runs as (and a system user's delivery). */
+struct who {
+	uid_t uid;
+	gid_t gid;
+	int drop;	/* switch to uid/gid in the child */
+	char name[64];
 };
 
 static struct table users, domains;
-static const char *mailroot, *host, *delims;
+static const char *mailroot, *host, *delims, *default_privs;
+static long long time_limit;	/* command_time_limit, seconds */
 static struct spool sp;
 static char *loops[LOOP_MAX];
 static size_t nloops;
@@ -309,6 +327,10 @@ deliver_mbox(const char *path, const char *from, const char *rcpt,
 		char parent[BOX_MAX];
 		const char *slash = strrchr(path, '/');
 
+		/* O_NOFOLLOW: a symbolic link is refused, never written through. */
+		if (errno == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+			return set_result(res, 5, "5.2.0", "mailbox %s is a symbolic "
+			    "link: refused", path);
 		if (errno != ENOENT || made++ || slash == NULL || slash == path)
 			return sys_result(res, "unable to open", path);
 		snprintf(parent, sizeof parent, "%.*s", (int)(slash - path), path);
@@ -361,18 +383,86 @@ out:
 }
 
 /*
- * A system user's ~/Maildir/, written by a child that has become that
- * user: root's rights never touch a path the user controls.
+ * A mailbox: a Maildir when box ends with '/', else an mbox file.  With
+ * strict (a file: target), a Maildir folder that is a symbolic link is
+ * refused as an mbox file that is one is (O_NOFOLLOW, deliver_mbox).
  */
+static void
+deliver_box(const char *box, const char *from, const char *rcpt, int now,
+    int strict, struct result *res)
+{
+	char dir[BOX_MAX + BOX_MAX];
+	struct stat st;
+	size_t n = strlen(box);
+
+	if (n == 0 || n >= sizeof dir)
+		return set_result(res, 5, "5.2.0", "mailbox name empty or too long");
+	if (box[n - 1] != '/')
+		return deliver_mbox(box, from, rcpt, res);
+	memcpy(dir, box, n + 1);
+	while (n > 1 && dir[n - 1] == '/')
+		dir[--n] = '\0';
+	if (strict && lstat(dir, &st) == 0 && S_ISLNK(st.st_mode))
+		return set_result(res, 5, "5.2.0", "Maildir %s is a symbolic link: "
+		    "refused", dir);
+	deliver_maildir(dir, from, rcpt, now, res);
+}
+
+/* Become u for good: 0, or -1 when any step fails or root could come back. */
+static int
+become(const struct who *u)
+{
+	if (setgid(u->gid) < 0 || initgroups(u->name, u->gid) < 0 ||
+	    setuid(u->uid) < 0 || getuid() != u->uid || geteuid() != u->uid)
+		return -1;
+	return setuid(0) == 0 ? -1 : 0;
+}
+
+/*
+ * Deliver into box from a child that has become u before touching any
+ * path: root's rights never reach a path the user controls.
+ */
+static void
+deliver_as(const struct who *u, const char *box, const char *from,
+    const char *rcpt, int strict, struct result *res)
+{
+	int p[2];
+	pid_t pid;
+	ssize_t n;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return sys_result(res, "unable to make a pipe for", u->name);
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return sys_result(res, "unable to fork for", u->name);
+	}
+	if (pid == 0) {
+		close(p[0]);
+		if (become(u) < 0)
+			set_result(res, 4, "4.3.0", "unable to become %s", u->name);
+		else
+			deliver_box(box, from, rcpt, 1, strict, res);
+		(void)!write(p[1], res, sizeof *res);
+		_exit(0);
+	}
+	close(p[1]);
+	while ((n = read(p[0], res, sizeof *res)) < 0 && errno == EINTR)
+		;
+	close(p[0]);
+	if (prog_wait(pid) != 0 || n != (ssize_t)sizeof *res)
+		set_result(res, 4, "4.3.0", "delivery process for %s failed",
+		    u->name);
+}
+
+/* A system user's ~/Maildir/, written as that user. */
 static void
 deliver_system(const char *name, const char *from, const char *rcpt,
     struct result *res)
 {
 	struct passwd *pw;
+	struct who u;
 	char dir[BOX_MAX];
-	int p[2];
-	pid_t pid;
-	ssize_t n;
 
 	if (geteuid() != 0)
 		return set_result(res, 4, "4.3.0", "delivery to system user %s "
@@ -382,35 +472,402 @@ deliver_system(const char *name, const char *from, const char *rcpt,
 	if (pw->pw_uid == 0)
 		return set_result(res, 4, "4.3.0", "will not deliver as root (%s)",
 		    name);
-	if (snprintf(dir, sizeof dir, "%s/Maildir", pw->pw_dir) >= (int)sizeof dir)
+	if (snprintf(dir, sizeof dir, "%s/Maildir/", pw->pw_dir) >= (int)sizeof dir ||
+	    strlen(name) >= sizeof u.name)
 		return set_result(res, 5, "5.2.0", "home folder name too long");
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return sys_result(res, "unable to make a pipe for", name);
-	if ((pid = fork()) < 0) {
-		close(p[0]);
-		close(p[1]);
-		return sys_result(res, "unable to fork for", name);
-	}
-	if (pid == 0) {
-		close(p[0]);
-		if (setgid(pw->pw_gid) < 0 || initgroups(name, pw->pw_gid) < 0 ||
-		    setuid(pw->pw_uid) < 0 || getuid() != pw->pw_uid ||
-		    setuid(0) == 0)
-			set_result(res, 4, "4.3.0", "unable to become %s", name);
-		else
-			deliver_maildir(dir, from, rcpt, 1, res);
-		(void)!write(p[1], res, sizeof *res);
-		_exit(0);
-	}
-	close(p[1]);
-	while ((n = read(p[0], res, sizeof *res)) < 0 && errno == EINTR)
-		;
-	close(p[0]);
-	if (prog_wait(pid) != 0 || n != (ssize_t)sizeof *res)
-		set_result(res, 4, "4.3.0", "delivery process for %s failed", name);
+	u.uid = pw->pw_uid;
+	u.gid = pw->pw_gid;
+	u.drop = 1;
+	snprintf(u.name, sizeof u.name, "%s", name);
+	deliver_as(&u, dir, from, rcpt, 0, res);
 }
 
-/* Whether the recipient is ours: X-ROUTE=local, or no route and a local domain. */
+/*
+ * Whom pipe and file targets run as: the default_privs user when we are
+ * root (never root itself), else sluice-local's own user.  0, or -1 with
+ * res set.
+ */
+static int
+target_user(struct who *u, struct result *res)
+{
+	struct passwd *pw;
+
+	memset(u, 0, sizeof *u);
+	if (geteuid() != 0) {
+		u->uid = geteuid();
+		u->gid = getegid();
+		if ((pw = getpwuid(u->uid)) != NULL &&
+		    strlen(pw->pw_name) < sizeof u->name)
+			snprintf(u->name, sizeof u->name, "%s", pw->pw_name);
+		else
+			snprintf(u->name, sizeof u->name, "%lu", (unsigned long)u->uid);
+		return 0;
+	}
+	if ((pw = getpwnam(default_privs)) == NULL) {
+		set_result(res, 4, "4.3.0", "no system user %s (setting default_privs)",
+		    default_privs);
+		return -1;
+	}
+	if (pw->pw_uid == 0 || strlen(pw->pw_name) >= sizeof u->name) {
+		set_result(res, 4, "4.3.0", "will not run pipes and files as %s "
+		    "(setting default_privs)", default_privs);
+		return -1;
+	}
+	u->uid = pw->pw_uid;
+	u->gid = pw->pw_gid;
+	u->drop = 1;
+	snprintf(u->name, sizeof u->name, "%s", pw->pw_name);
+	return 0;
+}
+
+/* file:/path appends to an mbox, file:/path/ writes a Maildir. */
+static void
+deliver_file(const struct txn *t, const struct rcpt *r, const char *path,
+    struct result *res)
+{
+	struct who u;
+
+	if (path[0] != '/')
+		return set_result(res, 4, "4.3.5", "file route without an absolute "
+		    "path: %.200s", path);
+	if (target_user(&u, res) < 0)
+		return;
+	if (u.drop)
+		deliver_as(&u, path, t->from, r->addr, 1, res);
+	else
+		deliver_box(path, t->from, r->addr, 0, 1, res);
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* NAME=value into buf, control characters shown as '?'. */
+static char *
+env_set(char *buf, size_t size, const char *name, const char *val)
+{
+	size_t i, k = (size_t)snprintf(buf, size, "%s=", name);
+
+	for (i = 0; val[i] != '\0' && k + 1 < size; i++)
+		buf[k++] = ((unsigned char)val[i] < 0x20 || val[i] == 0x7f) ? '?' :
+		    val[i];
+	buf[k] = '\0';
+	return buf;
+}
+
+/* ORCPT's address: "rfc822;xtext" decoded, other types as written. */
+static void
+orcpt_addr(const struct rcpt *r, char *out, size_t size)
+{
+	const char *semi;
+
+	out[0] = '\0';
+	if (r->orcpt == NULL || (semi = strchr(r->orcpt, ';')) == NULL)
+		return;
+	if (strncasecmp(r->orcpt, "rfc822;", 7) != 0 ||
+	    xtext_decode(semi + 1, strlen(semi + 1), out, size) < 0)
+		snprintf(out, size, "%s", semi + 1);
+}
+
+/*
+ * The command's whole environment, as Postfix's local(8) gives it (no
+ * more: nothing of ours leaks into it).
+ */
+static void
+pipe_env(const struct txn *t, const struct rcpt *r, const struct who *u,
+    char buf[][ENV_VAL_MAX], char **env)
+{
+	char orcpt[STREAM_ORCPT_MAX + 1];
+	size_t n = 0;
+
+	env[n] = env_set(buf[n], ENV_VAL_MAX, "PATH", "/usr/bin:/bin"), n++;
+	env[n] = env_set(buf[n], ENV_VAL_MAX, "HOME", "/"), n++;
+	env[n] = env_set(buf[n], ENV_VAL_MAX, "LOGNAME", u->name), n++;
+	env[n] = env_set(buf[n], ENV_VAL_MAX, "USER", u->name), n++;
+	env[n] = env_set(buf[n], ENV_VAL_MAX, "SENDER", t->from), n++;
+	env[n] = env_set(buf[n], ENV_VAL_MAX, "RECIPIENT", r->addr), n++;
+	orcpt_addr(r, orcpt, sizeof orcpt);
+	if (orcpt[0] != '\0')
+		env[n] = env_set(buf[n], ENV_VAL_MAX, "ORIGINAL_RECIPIENT", orcpt),
+		    n++;
+	env[n] = NULL;
+}
+
+/* The command's process: stdin, stdout+stderr, a session, u, "/", exec. */
+static void __attribute__((noreturn))
+pipe_child(const struct who *u, char **argv, char **env, int in, int out)
+{
+	sigset_t none;
+	int fd;
+
+	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+		_exit(75);
+	if (close_range(3, ~0U, 0) < 0)
+		for (fd = 3; fd < 1024; fd++)
+			close(fd);
+	/* What we ignore or block is not the command's business. */
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Its own process group, so a time-out kills what it started too. */
+	setsid();
+	if (u->drop && become(u) < 0) {
+		dprintf(2, "unable to become %s\n", u->name);
+		_exit(75);
+	}
+	if (chdir("/") < 0) {
+		dprintf(2, "unable to change to /: %s\n", strerror(errno));
+		_exit(75);
+	}
+	umask(077);
+	execve(argv[0], argv, env);
+	dprintf(2, "unable to run %s: %s\n", argv[0], strerror(errno));
+	_exit(75);
+}
+
+/*
+ * The feeder's process: the message (Return-Path, Delivered-To, the body
+ * with LF line ends) into the command's stdin.  A command that stops
+ * reading early is its own business (EPIPE is success, as in Postfix).
+ */
+static void __attribute__((noreturn))
+pipe_feed(int fd, const char *from, const char *rcpt)
+{
+	struct wbuf w;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (wbuf_init(&w, fd, BUF_SIZE) < 0)
+		_exit(1);
+	if (write_copy(&w, from, rcpt, 0) < 0)
+		_exit(errno == EPIPE ? 0 : 1);
+	_exit(0);
+}
+
+/*
+ * Read the command's output until it closes it or the deadline passes,
+ * keeping the first OUTPUT_MAX octets.  0 at the end of the output, -1 at
+ * the deadline.
+ */
+static int
+pipe_output(int fd, long long deadline, char *out, size_t *nout)
+{
+	char buf[4096];
+	struct pollfd pf;
+	ssize_t n;
+	long long left;
+
+	*nout = 0;
+	for (;;) {
+		if ((left = deadline - now_ms()) <= 0)
+			return -1;
+		pf.fd = fd;
+		pf.events = POLLIN;
+		if (poll(&pf, 1, left > 1000 ? 1000 : (int)left) <= 0)
+			continue;
+		if ((n = read(fd, buf, sizeof buf)) < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		if (*nout < OUTPUT_MAX) {
+			size_t k = (size_t)n < OUTPUT_MAX - *nout ? (size_t)n :
+			    OUTPUT_MAX - *nout;
+
+			memcpy(out + *nout, buf, k);
+			*nout += k;
+		}
+	}
+}
+
+/* Reap pid by the deadline: 0 with *st set, or -1 when it is still running. */
+static int
+reap(pid_t pid, long long deadline, int *st)
+{
+	long ms = 1;
+	pid_t p;
+
+	while ((p = waitpid(pid, st, WNOHANG)) == 0 || (p < 0 && errno == EINTR)) {
+		if (now_ms() >= deadline)
+			return -1;
+		pause_ms(ms);
+		if (ms < 100)
+			ms *= 2;
+	}
+	if (p < 0)
+		*st = W_EXITCODE(75, 0);	/* status lost: not a success */
+	return 0;
+}
+
+static void
+kill_reap(pid_t pid, int group, int *st)
+{
+	if (group)
+		kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, st, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* The command's output on one line: printable ASCII, runs of space as one. */
+static void
+flatten(const char *s, size_t n, char *out, size_t size)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n && k + 1 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= ' ' || c >= 0x7f) {
+			if (k > 0 && out[k - 1] != ' ')
+				out[k++] = ' ';
+		} else
+			out[k++] = (char)c;
+	}
+	while (k > 0 && out[k - 1] == ' ')
+		k--;
+	out[k] = '\0';
+}
+
+/*
+ * sysexits.h codes 64..78 as Postfix's sys_exits table reads them:
+ * EX_OSERR (71) and EX_TEMPFAIL (75) are temporary, the others permanent.
+ */
+static const struct {
+	const char *status, *text;
+} sysexits[] = {
+	{ "5.3.0", "command line usage error" },	/* 64 EX_USAGE */
+	{ "5.6.0", "data format error" },		/* 65 EX_DATAERR */
+	{ "5.3.0", "cannot open input" },		/* 66 EX_NOINPUT */
+	{ "5.1.1", "user unknown" },			/* 67 EX_NOUSER */
+	{ "5.1.2", "host name unknown" },		/* 68 EX_NOHOST */
+	{ "5.3.0", "service unavailable" },		/* 69 EX_UNAVAILABLE */
+	{ "5.3.0", "internal software error" },	/* 70 EX_SOFTWARE */
+	{ "4.3.0", "system resource problem" },	/* 71 EX_OSERR */
+	{ "5.3.0", "critical OS file missing" },	/* 72 EX_OSFILE */
+	{ "5.2.0", "can't create user output file" },	/* 73 EX_CANTCREAT */
+	{ "5.3.0", "input/output error" },		/* 74 EX_IOERR */
+	{ "4.3.0", "temporary failure" },		/* 75 EX_TEMPFAIL */
+	{ "5.5.0", "remote error in protocol" },	/* 76 EX_PROTOCOL */
+	{ "5.7.0", "permission denied" },		/* 77 EX_NOPERM */
+	{ "5.3.5", "local configuration error" },	/* 78 EX_CONFIG */
+};
+
+/* What the command's end means for the recipient. */
+static void
+pipe_result(const char *cmd, int st, int timed_out, int fed, const char *out,
+    struct result *res)
+{
+	const char *sep = out[0] ? ": " : "";
+
+	if (timed_out)
+		set_result(res, 4, "4.3.0", "command %s exceeded the time limit of "
+		    "%llds (setting command_time_limit)%s%s", cmd, time_limit, sep, out);
+	else if (WIFSIGNALED(st))
+		set_result(res, 4, "4.3.0", "command %s killed by signal %d%s%s",
+		    cmd, WTERMSIG(st), sep, out);
+	else if (!WIFEXITED(st))
+		set_result(res, 4, "4.3.0", "command %s ended oddly%s%s", cmd, sep,
+		    out);
+	else if (WEXITSTATUS(st) == 0 && fed)
+		set_result(res, 0, "2.0.0", "delivered to command %s", cmd);
+	else if (WEXITSTATUS(st) == 0)
+		set_result(res, 4, "4.3.0", "unable to give the message to command "
+		    "%s%s%s", cmd, sep, out);
+	else if (WEXITSTATUS(st) >= 64 && WEXITSTATUS(st) <= 78) {
+		int e = WEXITSTATUS(st);
+
+		set_result(res, sysexits[e - 64].status[0] - '0',
+		    sysexits[e - 64].status, "command %s exited with status %d "
+		    "(%s)%s%s", cmd, e, sysexits[e - 64].text, sep, out);
+	} else
+		set_result(res, 5, "5.3.0", "command %s exited with status %d%s%s",
+		    cmd, WEXITSTATUS(st), sep, out);
+}
+
+/*
+ * pipe:/path/to/command args: run it with execve (words split on white
+ * space, no shell), the message on its stdin, a fixed environment, as the
+ * target_user(), within command_time_limit; its exit status decides.
+ */
+static void
+deliver_pipe(const struct txn *t, const struct rcpt *r, const char *cmd,
+    struct result *res)
+{
+	static char envbuf[8][ENV_VAL_MAX];
+	char words[ROUTE_MAX + 1], *argv[ARGV_MAX + 1], *env[8], *save = NULL, *w;
+	char raw[OUTPUT_MAX], out[OUTPUT_MAX + 1];
+	size_t argc = 0, nraw = 0;
+	int in[2], op[2], st = 0, fst = 0, timed_out = 0, fed;
+	long long deadline;
+	pid_t pid, feeder;
+	struct who u;
+
+	snprintf(words, sizeof words, "%s", cmd);
+	for (w = strtok_r(words, " \t", &save); w != NULL;
+	    w = strtok_r(NULL, " \t", &save)) {
+		if (argc == ARGV_MAX)
+			return set_result(res, 4, "4.3.5", "pipe command has more than "
+			    "%d words", ARGV_MAX);
+		argv[argc++] = w;
+	}
+	argv[argc] = NULL;
+	if (argc == 0 || argv[0][0] != '/')
+		return set_result(res, 4, "4.3.5", "pipe command is not an absolute "
+		    "path: %.200s", cmd);
+	if (target_user(&u, res) < 0)
+		return;
+	pipe_env(t, r, &u, envbuf, env);
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return sys_result(res, "unable to make a pipe for", argv[0]);
+	if (pipe2(op, O_CLOEXEC) < 0) {
+		close(in[0]);
+		close(in[1]);
+		return sys_result(res, "unable to make a pipe for", argv[0]);
+	}
+	deadline = now_ms() + time_limit * 1000;
+	if ((pid = fork()) == 0)
+		pipe_child(&u, argv, env, in[0], op[1]);
+	close(in[0]);
+	close(op[1]);
+	feeder = pid < 0 ? -1 : fork();
+	if (feeder == 0) {
+		close(op[0]);
+		pipe_feed(in[1], t->from, r->addr);
+	}
+	close(in[1]);
+	if (pid < 0 || feeder < 0) {
+		int e = errno;
+
+		close(op[0]);
+		if (pid > 0)
+			kill_reap(pid, 1, &st);
+		errno = e;
+		return sys_result(res, "unable to fork for", argv[0]);
+	}
+	if (pipe_output(op[0], deadline, raw, &nraw) < 0 || reap(pid, deadline, &st) < 0) {
+		timed_out = 1;
+		kill_reap(pid, 1, &st);
+	}
+	close(op[0]);
+	/* A leftover of the command may hold its stdin: the deadline holds. */
+	if (reap(feeder, deadline, &fst) < 0) {
+		timed_out = 1;
+		kill_reap(feeder, 0, &fst);
+	}
+	fed = WIFEXITED(fst) && WEXITSTATUS(fst) == 0;
+	flatten(raw, nraw, out, sizeof out);
+	pipe_result(argv[0], st, timed_out, fed, out, res);
+}
+
+/*
+ * Whether the recipient is ours: X-ROUTE=local, pipe: or file: (whatever
+ * the domain), or no route and a local domain.
+ */
 static int
 is_local(const struct rcpt *r, const struct addr *a, int parsed)
 {
@@ -419,7 +876,9 @@ is_local(const struct rcpt *r, const struct addr *a, int parsed)
 
 	if (route != NULL)
 		return strcasecmp(route, "local") == 0 ||
-		    strncasecmp(route, "local:", 6) == 0;
+		    strncasecmp(route, "local:", 6) == 0 ||
+		    strncasecmp(route, "pipe:", 5) == 0 ||
+		    strncasecmp(route, "file:", 5) == 0;
 	if (!parsed)
 		return 0;
 	if (a->domain[0] == '\0')
@@ -447,13 +906,21 @@ deliver(const struct txn *t, const struct rcpt *r, const struct addr *a,
 {
 	char key[ADDR_PATH_MAX + 8], val[BOX_MAX];
 	char box[BOX_MAX + BOX_MAX];
-	size_t n;
+	struct route rt;
+	const char *err;
 	int rc;
 
 	addr_format(a, key, sizeof key);
 	if (looped(r->addr))
 		return set_result(res, 5, "5.4.6", "mail forwarding loop for %s: "
 		    "the message already has Delivered-To: %s", r->addr, r->addr);
+	/* pipe: and file: come from the aliases (or routes) table only. */
+	if ((rc = route_get(r, &rt, &err)) < 0)
+		return set_result(res, 4, "4.3.5", "invalid X-ROUTE: %s", err);
+	if (rc == 1 && rt.ch == ROUTE_PIPE)
+		return deliver_pipe(t, r, rt.arg, res);
+	if (rc == 1 && rt.ch == ROUTE_FILE)
+		return deliver_file(t, r, rt.arg, res);
 	/* bob+list@ is bob's mailbox; Delivered-To keeps the whole address. */
 	rc = local_user(&users, key, delims, val, sizeof val);
 	if (rc < 0)
@@ -474,13 +941,7 @@ deliver(const struct txn *t, const struct rcpt *r, const struct addr *a,
 		snprintf(box, sizeof box, "%s", val);
 	else
 		snprintf(box, sizeof box, "%s/%s", mailroot, val);
-	n = strlen(box);
-	if (box[n - 1] == '/') {
-		while (n > 1 && box[n - 1] == '/')
-			box[--n] = '\0';
-		return deliver_maildir(box, t->from, r->addr, 0, res);
-	}
-	deliver_mbox(box, t->from, r->addr, res);
+	deliver_box(box, t->from, r->addr, 0, 0, res);
 }
 
 /* Spool the body, remembering the Delivered-To fields of its header. */
@@ -544,14 +1005,18 @@ notice(struct stream_writer *w, const struct txn *t, struct txn *list,
 		die_sys("unable to write a delivery notice");
 }
 
+/* X-DEFER=status text, cut to fit the stream's limit on a parameter. */
 static void
 set_defer(struct rcpt *r, const struct result *res)
 {
-	char text[sizeof res->text + 16], enc[3 * sizeof text];
+	char text[sizeof res->text + 16], enc[STREAM_XVAL_MAX + 1];
+	size_t n;
 
 	snprintf(text, sizeof text, "%s %s", res->status, res->text);
-	if (xtext_encode(text, strlen(text), enc, sizeof enc) < 0 ||
-	    xparam_set(r->x, &r->nx, "X-DEFER", enc) < 0)
+	n = strlen(text);
+	while (xtext_encode(text, n, enc, sizeof enc) < 0)
+		n -= n / 8 + 1;
+	if (xparam_set(r->x, &r->nx, "X-DEFER", enc) < 0)
 		die_nomem();
 }
 
@@ -665,6 +1130,12 @@ main(int argc, char **argv)
 		die_sys("unable to open table domains");
 	mailroot = conf_get("mailroot", "/var/mail/sluice");
 	delims = conf_get("recipient_delimiter", "+");
+	default_privs = conf_get("default_privs", "nobody");
+	time_limit = conf_time("command_time_limit", 1000);
+	if (time_limit < 1 || time_limit > TIME_LIMIT_MAX)
+		die(111, "command_time_limit must be from 1s to 7d");
+	/* Commands are waited for: their status must not be reaped away. */
+	signal(SIGCHLD, SIG_DFL);
 	host = conf_hostname();
 	if (strchr(host, '/') != NULL || strchr(host, ':') != NULL)
 		host = "localhost";	/* never a '/' or ':' in a Maildir name */
