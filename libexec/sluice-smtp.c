@@ -10,6 +10,10 @@
  * recipient's outcome on a pipe.  A slow destination so only holds up its
  * own worker.  At the end the parent writes what is left: deferred
  * recipients with X-DEFER, bounces and success notices (lib/dsn).
+ *
+ * A chain run by sluice-runq lasts as long as its slowest worker, so a
+ * destination found unreachable is remembered in the spool for a while
+ * (spool/unreachable/), and later runs defer its recipients at once.
  */
 #include "addr.h"
 #include "buf.h"
@@ -18,6 +22,7 @@
 #include "dest.h"
 #include "dns.h"
 #include "dsn.h"
+#include "fsutil.h"
 #include "log.h"
 #include "prog.h"
 #include "qid.h"
@@ -31,6 +36,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
@@ -94,6 +100,7 @@ static struct {
 	long concurrency, dest_concurrency, reuse;
 	int hosts_first;
 	int data554_temp;
+	long long unreach_ttl;	/* seconds; 0: no memory of dead destinations */
 	const char *relay, *relay_backup, *tls_ca, *tls_level, *helo;
 } cf;
 
@@ -126,6 +133,8 @@ settings(void)
 	cf.tls_ca = conf_get("smtp_tls_ca", "");
 	cf.tls_level = conf_get("smtp_tls_level", "may");
 	cf.helo = conf_hostname();
+	v = conf_time("smtp_unreachable_ttl", 60);
+	cf.unreach_ttl = v <= 86400 ? v : 60;
 }
 
 /* ---- the messages ------------------------------------------------------ */
@@ -459,7 +468,10 @@ struct conn {
 	char out[16384];
 	size_t ol;
 	int broken;		/* no further I/O */
+	int timed_out;		/* it broke by a timeout */
 	char err[TEXT_MAX];	/* why it broke */
+	/* session_open failed before EHLO was answered; and by a timeout */
+	int dead, slow;
 	/* the server */
 	char name[256], ip_s[64];
 	unsigned port;
@@ -476,6 +488,7 @@ conn_fail(struct conn *c, enum phase ph, const char *what)
 	if (c->broken)
 		return;
 	c->broken = 1;
+	c->timed_out = strcmp(what, "conversation timed out") == 0;
 	fmt(c->err, sizeof c->err, "%s with %s[%s] while %s", what,
 	    c->name, c->ip_s, phase_words[ph]);
 }
@@ -673,6 +686,8 @@ struct job {
 	size_t nt;
 	struct tls_client *tc;
 	struct wbuf rep;	/* results to the parent */
+	/* servers tried; of them found dead, by a timeout; answered */
+	size_t tried, dead, slow, answered;
 };
 
 static int
@@ -933,6 +948,8 @@ tcp_connect(struct conn *c, const struct target *t, char *err, size_t errsz)
 		}
 	}
 	if (e != 0) {
+		c->dead = 1;
+		c->slow = e == ETIMEDOUT;
 		fmt(err, errsz, "connect to %s[%s]:%u: %s", t->name, c->ip_s,
 		    t->port, e == ETIMEDOUT ? "Connection timed out" : strerror(e));
 		close(c->fd);
@@ -944,7 +961,8 @@ tcp_connect(struct conn *c, const struct target *t, char *err, size_t errsz)
 
 /*
  * Open a session with target t: connect, greeting, EHLO, STARTTLS, AUTH.
- * 0, or -1 with status and err; -2 when opportunistic TLS failed and the
+ * 0, or -1 with status and err, and c->dead when no server answered
+ * there (c->slow: a timeout); -2 when opportunistic TLS failed and the
  * caller should try this target again in the clear.
  */
 static int
@@ -966,15 +984,21 @@ session_open(struct job *j, struct target *t, struct conn *c, char *status,
 	if (tcp_connect(c, t, err, errsz) < 0)
 		return -1;
 	snprintf(status, 16, "4.4.2");
-	if (reply_read(c, &r, PH_HELO, NULL) < 0)
+	if (reply_read(c, &r, PH_HELO, NULL) < 0) {
+		c->dead = 1;
+		c->slow = c->timed_out;
 		goto broken;
+	}
 	if (r.code != 220) {
 		snprintf(status, 16, "%c.0.0", r.text[0] == '5' ? '4' : r.text[0]);
 		said(err, errsz, c, &r, "initial greeting");
 		goto fail;
 	}
-	if (greet(c, &r, status, err, errsz) < 0)
+	if (greet(c, &r, status, err, errsz) < 0) {
+		c->dead = c->broken;
+		c->slow = c->broken && c->timed_out;
 		goto broken_or_fail;
+	}
 	/* OpenSSL is set up only when a server first offers STARTTLS. */
 	if (c->starttls && j->tls_level != TLS_NONE && !t->notls && j->tc == NULL) {
 		j->tc = tls_client_new(j->tls_level == TLS_VERIFY ? cf.tls_ca : NULL,
@@ -1507,6 +1531,190 @@ resolve(struct job *j, const struct dest *d, char *status, char *err,
 	return rc;
 }
 
+/* ---- the memory of unreachable destinations ------------------------------ */
+
+/*
+ * sluice-runq runs the chain over batches, a few at once, and a chain ends
+ * only when its slowest worker does: every batch with a message for a dead
+ * destination would wait for its timeouts again, and a few such batches
+ * would hold up all other mail.  So a destination whose every address timed
+ * out (or failed otherwise, one at least by a timeout) before a session is
+ * remembered as a file spool/unreachable/NAME, whose mtime is when, holding
+ * the last error; for smtp_unreachable_ttl, runs defer its recipients at
+ * once.  It is a cache: no fsync, and without a usable folder (a run by hand
+ * on a file) there is simply no memory.
+ */
+
+static char unreach_dir[PATH_MAX];	/* "": no memory */
+
+static void
+unreach_init(void)
+{
+	struct stat st;
+
+	unreach_dir[0] = '\0';
+	if (cf.unreach_ttl <= 0 || path_join(unreach_dir, sizeof unreach_dir,
+	    conf_spool(), "unreachable") < 0)
+		goto off;
+	/* Only inside an existing spool: mkdir, not mkdir -p. */
+	if (mkdir(unreach_dir, 0700) < 0 && errno != EEXIST)
+		goto off;
+	if (stat(unreach_dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    access(unreach_dir, W_OK | X_OK) < 0)
+		goto off;
+	return;
+off:
+	unreach_dir[0] = '\0';
+}
+
+/*
+ * The record's path for destination d.  The key ("example.org",
+ * "[192.0.2.1]:25") is lower-cased and every octet outside [a-z0-9-_.:[]]
+ * written %XX, a leading dot too: one name per key, none hidden or "..",
+ * no "/".  -1 when the name would be too long (the destination is then
+ * not remembered).
+ */
+static int
+unreach_path(const struct dest *d, char *buf, size_t size)
+{
+	char name[NAME_MAX + 1];
+	const char *k;
+	size_t n = 0;
+	int ch;
+
+	if (unreach_dir[0] == '\0')
+		return -1;
+	for (k = d->key; *k; k++) {
+		ch = tolower((unsigned char)*k);
+		if (n + 4 > sizeof name)
+			return -1;
+		if ((isalnum(ch) && ch < 128) || strchr("-_:[]", ch) != NULL ||
+		    (ch == '.' && n > 0))
+			name[n++] = (char)ch;
+		else
+			n += (size_t)snprintf(name + n, 4, "%%%02X", ch);
+	}
+	name[n] = '\0';
+	return n == 0 ? -1 : path_join(buf, size, unreach_dir, name);
+}
+
+/* In a worker: remember d as unreachable now, with why. */
+static void
+unreach_record(const struct dest *d, const char *why)
+{
+	char path[PATH_MAX], tmp[PATH_MAX], line[TEXT_MAX + 1];
+	int fd, n;
+
+	if (unreach_path(d, path, sizeof path) < 0)
+		return;
+	if (snprintf(tmp, sizeof tmp, "%s/.tmp.%ld", unreach_dir,
+	    (long)getpid()) >= (int)sizeof tmp)
+		return;
+	n = snprintf(line, sizeof line, "%s\n", why);
+	if (n < 0 || (size_t)n >= sizeof line)
+		n = (int)sizeof line - 1;
+	/* A reader sees the old record or the new one, never half of it. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write(fd, line, (size_t)n) != n || close(fd) < 0 ||
+	    rename(tmp, path) < 0) {
+		log_warn("unable to remember %s as unreachable in %s: %s", d->key,
+		    unreach_dir, strerror(errno));
+		if (fd >= 0)
+			(void)unlink(tmp);
+		return;
+	}
+	log_info("qid=- dest=%s status=unreachable remembered=%llds reason=\"%s\"",
+	    d->key, cf.unreach_ttl, why);
+}
+
+/* In a worker: a server of d answered, so forget that it was unreachable. */
+static void
+unreach_forget(const struct dest *d)
+{
+	char path[PATH_MAX];
+
+	if (unreach_path(d, path, sizeof path) == 0 && unlink(path) == 0)
+		log_info("qid=- dest=%s status=reachable", d->key);
+}
+
+/*
+ * The age of d's record when it is younger than smtp_unreachable_ttl, with
+ * the error it holds in why; -1 when d is to be tried.
+ */
+static long long
+unreach_age(const struct dest *d, time_t now, char *why, size_t whysz)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	ssize_t k;
+	int fd;
+
+	if (unreach_path(d, path, sizeof path) < 0)
+		return -1;
+	/* O_NONBLOCK: something other than a file there must not hang us. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_mtime > now ||
+	    now - st.st_mtime >= cf.unreach_ttl) {
+		close(fd);
+		return -1;	/* a clock set back must not keep it forever */
+	}
+	k = read(fd, why, whysz - 1);
+	close(fd);
+	why[k > 0 ? k : 0] = '\0';
+	why[strcspn(why, "\n")] = '\0';
+	clean_field(why);
+	return (long long)(now - st.st_mtime);
+}
+
+/*
+ * In the parent, before any worker starts: the recipients of a destination
+ * remembered as unreachable are deferred at once, and it gets no worker.
+ */
+static void
+unreach_skip(void)
+{
+	char why[TEXT_MAX], text[TEXT_MAX + 400], until[64];
+	time_t now = time(NULL), t;
+	long long age;
+	struct tm tm;
+	size_t di, i, k;
+
+	for (di = 0; di < ndests; di++) {
+		struct dest *d = &dests[di];
+
+		if (d->nm == 0 || (age = unreach_age(d, now, why, sizeof why)) < 0)
+			continue;
+		t = now - (time_t)age + (time_t)cf.unreach_ttl;
+		if (localtime_r(&t, &tm) == NULL ||
+		    strftime(until, sizeof until, "%Y-%m-%d %H:%M:%S %z", &tm) == 0)
+			snprintf(until, sizeof until, "%lld s", cf.unreach_ttl - age);
+		fmt(text, sizeof text, "destination %s was unreachable %llds ago "
+		    "(not tried again until %s)%s%s", d->key, age, until,
+		    why[0] ? ": " : "", why);
+		for (i = 0; i < d->nm; i++) {
+			struct msg *m = &msgs[d->m[i]];
+			const char *id = m->t.xf[XF_IDENT];
+
+			for (k = 0; k < m->t.nrcpt; k++) {
+				struct rstate *rs = &m->rs[k];
+
+				if (rs->dest != (int)di || rs->st != R_PENDING)
+					continue;
+				rs->st = R_DEFERRED;
+				snprintf(rs->status, sizeof rs->status, "4.4.1");
+				free(rs->text);
+				rs->text = xstrdup(text);
+				log_info("qid=%s to=<%s> relay=none delay=%.2f dsn=4.4.1 "
+				    "status=deferred reply=\"%s\"", id ? id : "-",
+				    m->t.rcpt[k].addr, delay_of(m), text);
+			}
+		}
+		d->nm = 0;	/* no worker */
+	}
+}
+
 /* ---- the worker's loop --------------------------------------------------- */
 
 static int
@@ -1601,6 +1809,11 @@ run_job(struct job *j)
 				if (rc == -2)
 					rc = session_open(j, &j->t[ti], &c, status, err,
 					    sizeof err);
+				j->tried++;
+				j->dead += rc < 0 && c.dead;
+				j->slow += rc < 0 && c.slow;
+				if ((rc == 0 || !c.dead) && j->answered++ == 0)
+					unreach_forget(j->d);
 				if (rc < 0) {
 					log_info("qid=- relay=%s[%s]:%u status=unreachable "
 					    "reason=\"%s\"", j->t[ti].name, c.ip_s,
@@ -1622,6 +1835,13 @@ run_job(struct job *j)
 			conn_quit(&c);
 		wbuf_flush(&j->rep);
 	}
+	/*
+	 * Every server failed before a session, one at least by a timeout:
+	 * remember it, so that the next runs do not wait for it again.
+	 * Refused connections cost no time and are not remembered.
+	 */
+	if (j->tried > 0 && j->dead == j->tried && j->slow > 0)
+		unreach_record(j->d, err);
 	finish_all(j, R_DEFERRED, status, err);
 }
 
@@ -1989,7 +2209,9 @@ main(int argc, char **argv)
 		die_sys("unable to make a spool file in %s", tmp);
 	if (stream_writer_init(&out, 1, 0) < 0)
 		die_nomem();
+	unreach_init();
 	read_input(&out);
+	unreach_skip();
 	/* Workers must not inherit unwritten output. */
 	if (stream_flush(&out) < 0)
 		die_sys("unable to write the output");

@@ -5,6 +5,9 @@ conf=$tmpdir/conf
 mkdir -p "$conf"
 export SLUICE_CONF=$conf
 export TMPDIR=$tmpdir
+# sluice-smtp remembers unreachable destinations in the spool: a folder of
+# the test's own, absent (no memory) unless a test makes it.
+export SLUICE_SPOOL=$tmpdir/spool
 
 # table NAME LINE... — write conf/NAME and compile it.
 table() {
