@@ -520,7 +520,10 @@ target_user(struct who *u, struct result *res)
 	return 0;
 }
 
-/* file:/path appends to an mbox, file:/path/ writes a Maildir. */
+/*
+ * file:/path appends to an mbox, file:/path/ writes a Maildir, and
+ * file:/dev/null discards, as the aliases of sendmail and Postfix do.
+ */
 static void
 deliver_file(const struct txn *t, const struct rcpt *r, const char *path,
     struct result *res)
@@ -530,6 +533,8 @@ deliver_file(const struct txn *t, const struct rcpt *r, const char *path,
 	if (path[0] != '/')
 		return set_result(res, 4, "4.3.5", "file route without an absolute "
 		    "path: %.200s", path);
+	if (strcmp(path, "/dev/null") == 0)
+		return set_result(res, 0, "2.0.0", "discarded (/dev/null)");
 	if (target_user(&u, res) < 0)
 		return;
 	if (u.drop)
@@ -668,8 +673,11 @@ pipe_output(int fd, long long deadline, char *out, size_t *nout)
 			return -1;
 		pf.fd = fd;
 		pf.events = POLLIN;
-		if (poll(&pf, 1, left > 1000 ? 1000 : (int)left) <= 0)
+		if ((n = poll(&pf, 1, left > 1000 ? 1000 : (int)left)) == 0 ||
+		    (n < 0 && errno == EINTR))
 			continue;
+		if (n < 0)
+			return 0;
 		if ((n = read(fd, buf, sizeof buf)) < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)

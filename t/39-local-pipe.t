@@ -197,6 +197,9 @@ stage "RCPT TO:<rel@remote.test> X-ROUTE=pipe:bin/cmd"
 like "$(cat "$tmpdir/out")" 'RCPT TO:<rel@remote.test> .*X-DEFER=4\.3\.5' "a relative command is never run: deferred 4.3.5"
 stage "RCPT TO:<none@remote.test> $(route "$tmpdir/no-such-cmd x")"
 like "$(cat "$tmpdir/out")" "X-DEFER=4\\.3\\.0.*unable\\+20to\\+20run\\+20$tmpdir/no-such-cmd" "a missing command defers, saying so"
+stage "RCPT TO:<null@remote.test> X-ROUTE=file:/dev/null"
+is "$?$(cat "$tmpdir/out")" "0" "file:/dev/null discards: nothing left in the stream"
+like "$(cat "$tmpdir/err")" 'to=<null@remote.test> status=sent dsn=2\.0\.0 discarded' "and the log says it was discarded"
 
 # ---- whom it runs as: default_privs as root, else sluice-local's own user ----
 if [ "$(id -u)" = 0 ] && id daemon >/dev/null 2>&1 && command -v setpriv >/dev/null; then
