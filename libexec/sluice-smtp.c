@@ -97,7 +97,7 @@ static const char *const phase_words[PH_COUNT] = {
 static struct {
 	int timeout_ms[PH_COUNT];
 	unsigned port;
-	long concurrency, dest_concurrency, reuse;
+	long concurrency, dest_concurrency, reuse, per_conn;
 	int hosts_first;
 	int data554_temp;
 	long long unreach_ttl;	/* seconds; 0: no memory of dead destinations */
@@ -122,6 +122,8 @@ settings(void)
 	cf.concurrency = v > 0 && v <= 1000 ? (long)v : 20;
 	v = conf_num("smtp_destination_concurrency", 4);
 	cf.dest_concurrency = v > 0 && v <= 1000 ? (long)v : 4;
+	v = conf_num("smtp_messages_per_connection", 5);
+	cf.per_conn = v > 0 && v <= 1000000 ? (long)v : 5;
 	v = conf_num("smtp_reuse_max", 100);
 	cf.reuse = v > 0 && v <= 1000000 ? (long)v : 100;
 	cf.hosts_first = strcasecmp(conf_get("smtp_hosts_order", "last"),
@@ -1964,8 +1966,15 @@ schedule(void)
 	for (di = 0; di < ndests; di++) {
 		struct dest *d = &dests[di];
 
-		d->nworkers = (size_t)d->o.concurrency < d->nm ?
-		    (size_t)d->o.concurrency : d->nm;
+		/*
+		 * Another connection for every smtp_messages_per_connection
+		 * messages, up to the destination's concurrency: a handful of
+		 * messages share one session instead of opening one each.
+		 */
+		size_t want = (d->nm + (size_t)cf.per_conn - 1) / (size_t)cf.per_conn;
+
+		d->nworkers = (size_t)d->o.concurrency < want ?
+		    (size_t)d->o.concurrency : want;
 	}
 	w = calloc(maxw, sizeof *w);
 	pf = calloc(maxw, sizeof *pf);
