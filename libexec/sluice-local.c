@@ -195,9 +195,10 @@ deliver_maildir(const char *dir, const char *from, const char *rcpt,
 	gettimeofday(&tv, NULL);
 	snprintf(name, sizeof name, "%lld.M%ldP%ldQ%lu.%s", (long long)tv.tv_sec,
 	    (long)tv.tv_usec, (long)getpid(), ++deliveries, host);
-	snprintf(tmp, sizeof tmp, "%s/tmp/%s", dir, name);
-	snprintf(fin, sizeof fin, "%s/new/%s", dir, name);
-	snprintf(newdir, sizeof newdir, "%s/new", dir);
+	if (snprintf(tmp, sizeof tmp, "%s/tmp/%s", dir, name) >= (int)sizeof tmp ||
+	    snprintf(fin, sizeof fin, "%s/new/%s", dir, name) >= (int)sizeof fin ||
+	    snprintf(newdir, sizeof newdir, "%s/new", dir) >= (int)sizeof newdir)
+		return set_result(res, 5, "5.2.0", "Maildir name too long: %s", dir);
 	while ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
 		if (errno != ENOENT || made++)
 			return sys_result(res, "unable to create", tmp);
@@ -478,7 +479,7 @@ deliver_system(const char *name, const char *from, const char *rcpt,
 	u.uid = pw->pw_uid;
 	u.gid = pw->pw_gid;
 	u.drop = 1;
-	snprintf(u.name, sizeof u.name, "%s", name);
+	memcpy(u.name, name, strlen(name) + 1);	/* length checked above */
 	deliver_as(&u, dir, from, rcpt, 0, res);
 }
 
