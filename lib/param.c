@@ -61,6 +61,41 @@ notify_parse(const char *v, size_t n, unsigned *out)
 	return 0;
 }
 
+static int
+hexdigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Whether xtext decodes to a control character (tab aside).  ENVID and
+ * ORCPT are decoded into the lines of a delivery status notice, where a
+ * line end would end the notice's body in the stream; RFC 3461 4.2 and
+ * 4.4 allow none.
+ */
+static int
+xtext_has_ctl(const char *v, size_t n)
+{
+	size_t i;
+	int h, l;
+
+	for (i = 0; i + 2 < n; i++) {
+		if (v[i] != '+')
+			continue;
+		h = hexdigit(v[i + 1]);
+		l = hexdigit(v[i + 2]);
+		if (h < 0 || l < 0)
+			continue;
+		if ((h < 2 && (h != 0 || l != 9)) || (h == 7 && l == 15))
+			return 1;
+	}
+	return 0;
+}
+
 /* ORCPT=addr-type ";" xtext (RFC 3461 4.2; utf-8 type RFC 6533). */
 static int
 orcpt_valid(const char *v, size_t n)
@@ -70,7 +105,7 @@ orcpt_valid(const char *v, size_t n)
 	for (i = 0; i < n && v[i] != ';'; i++)
 		if (!is_keychar(v[i]))
 			return 0;
-	if (i == 0 || i == n || i + 1 == n)
+	if (i == 0 || i == n || i + 1 == n || xtext_has_ctl(v + i + 1, n - i - 1))
 		return 0;
 	if (i == 6 && strncasecmp(v, "utf-8", 5) == 0)
 		return utf8_valid(v + i + 1, n - i - 1);
@@ -195,7 +230,7 @@ param_parse(struct txn *t, struct rcpt *r, const char *s, size_t n,
 		} else if (!is_rcpt && KEY("ENVID")) {
 			if (t->envid != NULL)
 				BAD(501, "duplicate ENVID parameter");
-			if (v == NULL || !xtext_valid(v, vl) ||
+			if (v == NULL || !xtext_valid(v, vl) || xtext_has_ctl(v, vl) ||
 			    xtext_decode(v, vl, tmp, STREAM_ENVID_MAX + 1) < 0)
 				BAD(501, "invalid ENVID parameter");
 			if ((t->envid = strndup(v, vl)) == NULL)
