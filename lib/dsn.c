@@ -41,12 +41,31 @@ dsn_postmaster(void)
 	return pm;
 }
 
+/*
+ * The postmaster, or what an alias made of the postmaster: its ORCPT
+ * (set by sluice-alias) still names the postmaster.  Without this, a
+ * double bounce to a postmaster alias that fails would bounce again to
+ * the postmaster, for ever.
+ */
+static int
+for_postmaster(const struct rcpt *r)
+{
+	char dec[STREAM_ORCPT_MAX + 1];
+	const char *o = r->orcpt;
+
+	if (strcasecmp(r->addr, dsn_postmaster()) == 0)
+		return 1;
+	return o != NULL && strncasecmp(o, "rfc822;", 7) == 0 &&
+	    xtext_decode(o + 7, strlen(o + 7), dec, sizeof dec) >= 0 &&
+	    strcasecmp(dec, dsn_postmaster()) == 0;
+}
+
 int
 dsn_is_double(const struct txn *t)
 {
 	return t->from != NULL && t->from[0] == '\0' && t->nrcpt > 0 &&
 	    xparam_get(t->x, t->nx, "X-NOTICE") != NULL &&
-	    strcasecmp(t->rcpt[0].addr, dsn_postmaster()) == 0;
+	    for_postmaster(&t->rcpt[0]);
 }
 
 void
