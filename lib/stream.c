@@ -423,6 +423,9 @@ stream_write_head(struct stream_writer *w, const struct txn *t)
 int
 stream_write_line(struct stream_writer *w, const char *s, size_t n)
 {
+	/* A line end inside would end the body and start commands. */
+	if (memchr(s, '\n', n) != NULL)
+		return errno = EINVAL, -1;
 	if (n > 0 && s[0] == '.' && wbuf_putc(&w->out, '.') < 0)
 		return -1;
 	if (wbuf_put(&w->out, s, n) < 0)
