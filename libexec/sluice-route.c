@@ -177,7 +177,7 @@ route_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 	const char *err, *qid = t->xf[XF_IDENT] ? t->xf[XF_IDENT] : "-";
 	char enc[STREAM_XVAL_MAX + 1];
 	size_t i;
-	int rc, rf = 0;
+	int rc, rf = 0, dead = dsn_is_double(t);
 
 	for (i = 0; i < t->nrcpt; ) {
 		struct rcpt *rc_ = &t->rcpt[i];
@@ -192,14 +192,19 @@ route_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 			log_warn("qid=%s rcpt=%s X-ROUTE replaced reason=\"%s\"", qid,
 			    rc_->addr, err);
 		decide(qid, rc_->addr, &r);
-		if (r.ch == ROUTE_ERROR) {
+		/*
+		 * A failed double bounce has nobody to go back to: it keeps its
+		 * error route and the status in X-DEFER, and sluice-runq puts it
+		 * in dead/, as sluice-alias, -local and -smtp do.
+		 */
+		if (r.ch == ROUTE_ERROR && !dead) {
 			bounce_add(b, rc_, &r);
 			txn_del_rcpt(t, i);
 			continue;
 		}
 		if (route_set(rc_, r.text) < 0)
 			die(111, "4.3.5 route too long for X-ROUTE: %.100s", r.text);
-		if (r.ch == ROUTE_DEFER) {
+		if (r.ch == ROUTE_DEFER || r.ch == ROUTE_ERROR) {
 			char d[ROUTE_MAX + 1];
 
 			snprintf(d, sizeof d, "%s %s", r.status, r.arg);
