@@ -316,8 +316,14 @@ client_identify(struct session *s)
 		struct in6_addr a6;
 		struct in_addr a4;
 
+		/*
+		 * An address we cannot parse is nobody's: never the local
+		 * host, whose access entry may allow relaying.
+		 */
 		if (inet_pton(AF_INET, ip, &a4) == 1 || inet_pton(AF_INET6, ip, &a6) == 1)
 			snprintf(s->addr, sizeof s->addr, "%s", ip);
+		else
+			strcpy(s->addr, "unknown");
 		if (port != NULL && strlen(port) < sizeof s->port)
 			strcpy(s->port, port);
 	} else if (getpeername(0, (struct sockaddr *)&ss, &sl) == 0) {
@@ -331,7 +337,10 @@ client_identify(struct session *s)
 
 			inet_ntop(AF_INET6, &a->sin6_addr, s->addr, sizeof s->addr);
 			snprintf(s->port, sizeof s->port, "%u", ntohs(a->sin6_port));
-		}
+		} else
+			strcpy(s->addr, "unknown");	/* a UNIX socket, say */
+	} else if (errno != ENOTSOCK) {
+		strcpy(s->addr, "unknown");
 	}
 	/* An IPv4 client on an IPv6 socket is an IPv4 client. */
 	if (strncasecmp(s->addr, "::ffff:", 7) == 0 && strchr(s->addr + 7, '.'))
