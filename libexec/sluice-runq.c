@@ -920,9 +920,23 @@ commit_staged(void)
 		snprintf(from, sizeof from, "tmp/%s.%s.runq", staged[i].qid,
 		    staged[i].dir);
 		snprintf(to, sizeof to, "%s/%s", staged[i].dir, staged[i].qid);
+		if (strcmp(staged[i].dir, "dead") == 0) {
+			/*
+			 * dead/ keeps everything: a second failure of the same
+			 * double bounce gets a name of its own, QID.N.
+			 */
+			int n = 0, rc;
+
+			while ((rc = renameat2(spool_fd, from, spool_fd, to,
+			    RENAME_NOREPLACE)) < 0 && errno == EEXIST && ++n < 1000)
+				snprintf(to, sizeof to, "dead/%s.%d", staged[i].qid, n);
+			if (rc < 0)
+				return -1;
+			dead = 1;
+			continue;
+		}
 		if (renameat(spool_fd, from, spool_fd, to) < 0)
 			return -1;
-		dead |= strcmp(staged[i].dir, "dead") == 0;
 	}
 	if (nstaged > 0 && sync_subdir("deferred") < 0)
 		return -1;

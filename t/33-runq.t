@@ -124,6 +124,14 @@ runq
 is "$(count "$sp/dead")" 1 "an undeliverable double bounce goes to dead/"
 like "$(cat "$tmpdir/runq.log")" 'status=dead' "status=dead is logged"
 is "$(count "$mr/postmaster/new")" "$n" "and makes no further notice"
+# The same double bounce failing again (same queue id) does not replace it.
+dq=$(ls "$sp/dead" | head -1)
+{ echo "XFORWARD IDENT=$dq"; echo "MAIL FROM:<> X-NOTICE=bounce"; echo "RCPT TO:<postmaster@example.test>"
+  printf 'DATA\nDelivered-To: postmaster@example.test\nSubject: again\n\nx\n.\n'; } | sluice-enqueue 2>/dev/null
+runq
+is "$(count "$sp/dead")" 2 "a second failure with the same queue id gets a file of its own in dead/"
+ok $([ -e "$sp/dead/$dq" ] && [ -e "$sp/dead/$dq.1" ]; echo $?) "named QID and QID.1"
+rm -f "$sp"/dead/*
 
 # A chain that refuses one message (exit 100): it alone goes to bad/.
 config "chain $tmpdir/poison | sluice-local"
