@@ -16,7 +16,8 @@ unset SLUICE_CONF SLUICE_SPOOL SLUICE_LIBEXEC SLUICE_QUEUE
 umask 022
 
 # Two users of our own: the spool's owner and an ordinary user.
-owner=sluicetq user=sluicetu
+# Names of their own per run, so two runs at once do not share (and delete) them.
+owner=sluq$$ user=slut$$
 for u in $owner $user; do
     if ! id -u $u >/dev/null 2>&1; then
         useradd -r -M -d /nonexistent -s /usr/sbin/nologin $u || bail "useradd $u"
