@@ -1143,6 +1143,9 @@ cmd_etrn(struct session *s, char *arg)
 		if ((fd = open("/dev/null", O_RDWR)) < 0 || dup2(fd, 0) < 0 ||
 		    dup2(fd, 1) < 0)
 			_exit(EXIT_TEMP);
+		if (fd > 2)
+			close(fd);
+		signal(SIGPIPE, SIG_DFL);
 		execv(path, av);
 		_exit(EXIT_TEMP);
 	}
