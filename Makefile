@@ -6,6 +6,7 @@
 #   make run        build and start a mail server on 127.0.0.1:2525 (PORT=)
 #   make bench      print throughput and memory figures, next to Postfix
 #   make install    PREFIX=/usr/local DESTDIR= (stages go to libexec/sluice)
+#   make clean      remove what the build made (make distclean: ./var too)
 #                   SLUICE_USER=sluice: owns the spool; sluice-enqueue is
 #                   made set-user-ID to it when make install runs as root
 
@@ -150,9 +151,12 @@ install: all
 	  echo "  chown $(SLUICE_USER): $$s && chown $(SLUICE_USER) $$e && chmod 4755 $$e"; \
 	fi
 
+# clean keeps ./var: it holds the queue and the mailboxes of make run.
 clean:
 	rm -rf lib/musl
 	rm -f lib/*.o $(LIBA) $(PROGS) $(TESTPROGS) conf/*.cdb bin/mailq .build-flags
+
+distclean: clean
 	rm -rf var
 
-.PHONY: all check run bench install clean deps FORCE
+.PHONY: all check run bench install clean distclean deps FORCE
