@@ -6,9 +6,9 @@
 #   make run        build and start a mail server on 127.0.0.1:2525 (PORT=)
 #   make bench      print throughput and memory figures, next to Postfix
 #   make install    PREFIX=/usr/local DESTDIR= (stages go to libexec/sluice)
-#   make clean      remove what the build made (make distclean: ./var too)
 #                   SLUICE_USER=sluice: owns the spool; sluice-enqueue is
 #                   made set-user-ID to it when make install runs as root
+#   make clean      remove what the build made (make distclean: ./var too)
 
 PREFIX ?= /usr/local
 DESTDIR ?=
