@@ -185,17 +185,21 @@ human_part(struct stream_writer *w, const struct dsn *d,
 static int
 message_fields(struct stream_writer *w, const struct dsn *d, const char *host)
 {
-	char envid[STREAM_ENVID_MAX + 1], date[64];
+	char envid[STREAM_ENVID_MAX + 1], shown[STREAM_ENVID_MAX + 1], date[64];
 	time_t arrival = d->arrival;
 
 	if (line(w, "Reporting-MTA: dns; %s", host) < 0)
 		return -1;
 	if (d->qid != NULL && line(w, "X-Sluice-Queue-ID: %s", d->qid) < 0)
 		return -1;
+	/* Decoded xtext may hold any octet; the report is US-ASCII. */
 	if (d->orig->envid != NULL &&
 	    xtext_decode(d->orig->envid, strlen(d->orig->envid), envid,
-	    sizeof envid) >= 0 && line(w, "Original-Envelope-Id: %s", envid) < 0)
-		return -1;
+	    sizeof envid) >= 0) {
+		clean(envid, shown, sizeof shown);
+		if (line(w, "Original-Envelope-Id: %s", shown) < 0)
+			return -1;
+	}
 	if (d->orig->from != NULL && d->orig->from[0] != '\0' &&
 	    line(w, "X-Original-Sender: rfc822; %s", d->orig->from) < 0)
 		return -1;
@@ -214,16 +218,20 @@ static int
 recipient_fields(struct stream_writer *w, const struct dsn *d,
     const struct dsn_rcpt *r)
 {
-	char orcpt[STREAM_ORCPT_MAX + 1], diag[DSN_DIAG_MAX + 1], date[64];
+	char orcpt[STREAM_ORCPT_MAX + 1], shown[STREAM_ORCPT_MAX + 1];
+	char diag[DSN_DIAG_MAX + 1], date[64];
 	const char *semi, *o = r->rcpt->orcpt;
 
 	if (line(w, "%s", "") < 0)
 		return -1;
 	/* ORCPT is "addr-type;xtext"; the report wants it decoded. */
 	if (o != NULL && (semi = strchr(o, ';')) != NULL &&
-	    xtext_decode(semi + 1, strlen(semi + 1), orcpt, sizeof orcpt) >= 0 &&
-	    line(w, "Original-Recipient: %.*s;%s", (int)(semi - o), o, orcpt) < 0)
-		return -1;
+	    xtext_decode(semi + 1, strlen(semi + 1), orcpt, sizeof orcpt) >= 0) {
+		clean(orcpt, shown, sizeof shown);
+		if (line(w, "Original-Recipient: %.*s;%s", (int)(semi - o), o,
+		    shown) < 0)
+			return -1;
+	}
 	if (line(w, "Final-Recipient: rfc822; %s", r->rcpt->addr) < 0 ||
 	    line(w, "Action: %s", action_name[d->action]) < 0 ||
 	    line(w, "Status: %s", r->status) < 0)
