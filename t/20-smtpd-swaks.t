@@ -18,8 +18,8 @@ like "$out" '<- +250 2\.0\.0 Ok: queued as [0-9a-f]{21}' "the DATA reply names t
 qid=$(grep -oE 'queued as [0-9a-f]+' <<<"$out" | cut -d' ' -f3)
 is "$(echo_count "$echo")" 1 "one transaction reached the queue program"
 msg=$(cat "$echo"/*.msg 2>/dev/null)
-is "$(sed -n 1p <<<"$msg")" \
-    "XFORWARD ADDR=127.0.0.1 PORT=$(sed -n 1p <<<"$msg" | sed -n 's/.*PORT=\([0-9]*\).*/\1/p') PROTO=ESMTP HELO=client.example.org IDENT=$qid" \
+like "$(sed -n 1p <<<"$msg")" \
+    "^XFORWARD ADDR=127\\.0\\.0\\.1 PORT=[1-9][0-9]* PROTO=ESMTP HELO=client\\.example\\.org IDENT=$qid\$" \
     "XFORWARD carries the client, HELO, protocol and the same queue id"
 is "$(sed -n 2,4p <<<"$msg")" "MAIL FROM:<alice@example.org>
 RCPT TO:<test@example.test>

@@ -3,7 +3,7 @@
 # the sendmail line it prints, delivers it to the Maildir, and stops everything
 # it started on SIGINT.
 . "$(dirname "$0")/lib.sh"
-plan 10
+plan 11
 
 port=$(free_port)
 var=$tmpdir/var
@@ -51,6 +51,8 @@ started() {
     done
 }
 before=$(started | wc -l)
+# Otherwise "none remains" below would hold when started() finds nothing.
+ok $([ "$before" -gt 0 ]; echo $?) "the processes it started are found by their spool ($before)"
 kill -INT "$run"
 wait_for "! kill -0 $run" 20
 ok $? "SIGINT stops the script" || diag "$(cat "$log")"

@@ -91,7 +91,9 @@ Action: failed
 Status: 5\.[0-9.]+
 Remote-MTA: dns; 127\.0\.0\.1
 Diagnostic-Code: smtp; 5[0-9][0-9] " "a 5xx reply bounces, with Remote-MTA and Diagnostic-Code: smtp"
-unlike "$out" "ok@a.test" "the other recipient of that message is delivered"
+unlike "$out" "ok@a.test" "the other recipient of that message leaves the output"
+like "$(cat "$tmpdir/err4")" "qid=q9 to=<ok@a\.test> relay=mx1\.a\.test\[127\.0\.0\.1\]:$port .* status=sent" \
+    "...because it is delivered"
 like "$out" "RCPT TO:<q@drop.test> [^
 ]*X-DEFER=4\.4\.2\+20lost\+20connection" "a dropped connection defers"
 like "$out" "RCPT TO:<d@554.test> [^

@@ -148,13 +148,21 @@ py_checks() {
       printf '%s\n' 'try:'
       sed 's/^/    /'
       printf '%s\n' 'except Exception:' \
-          '    check("script ran to the end", False, traceback.format_exc().replace("\n", " | "))'
+          '    check("script ran to the end", False, traceback.format_exc().replace("\n", " | "))' \
+          'print("END-OF-CHECKS", flush=True)'
     } > "$tmpdir/check.py"
+    # A script that never runs (a syntax error, python missing) prints no
+    # PASS or FAIL at all; under done_testing that would pass unnoticed.
+    local ended=1 checks=0
     while IFS= read -r line; do
         case $line in
-            "PASS "*) ok 0 "${line#PASS }" ;;
-            "FAIL "*) line=${line#FAIL }; ok 1 "${line%% :: *}"; diag "${line#* :: }" ;;
+            "PASS "*) ok 0 "${line#PASS }"; checks=$((checks + 1)) ;;
+            "FAIL "*) line=${line#FAIL }; ok 1 "${line%% :: *}"; diag "${line#* :: }"
+                      checks=$((checks + 1)) ;;
+            END-OF-CHECKS) ended=0 ;;
             *) diag "$line" ;;
         esac
     done < <("$PY" "$tmpdir/check.py" "$port" "$echo" 2>&1)
+    [ $ended = 0 ] && [ $checks -gt 0 ]
+    ok $? "the Python checks ran ($checks results)" || return 1
 }
