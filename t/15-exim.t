@@ -44,8 +44,11 @@ PY
 
 "$sc" -e < "$tmpdir/batch" > "$tmpdir/export.lf" || bail "streamcat -e failed"
 "$sc" -e -c < "$tmpdir/batch" > "$tmpdir/export.crlf" || bail "streamcat -e -c failed"
-! grep -q -e XFORWARD -e ' X-' "$tmpdir/export.lf"; ok $? "the export form has no XFORWARD and no X- parameters"
-[ "$(grep -c $'\r$' "$tmpdir/export.crlf")" = "$(wc -l < "$tmpdir/export.crlf")" ]
+# Both on a non-empty export: an empty one would pass them vacuously.
+grep -q '^MAIL FROM:' "$tmpdir/export.lf" && ! grep -q -e XFORWARD -e ' X-' "$tmpdir/export.lf"
+ok $? "the export form has no XFORWARD and no X- parameters"
+grep -q $'^MAIL FROM:.*\r$' "$tmpdir/export.crlf" &&
+    [ "$(grep -c $'\r$' "$tmpdir/export.crlf")" = "$(wc -l < "$tmpdir/export.crlf")" ]
 ok $? "the -c form ends every line with CRLF"
 
 for form in lf crlf; do
