@@ -1,6 +1,7 @@
 #include "dsn.h"
 #include "conf.h"
 #include "qid.h"
+#include "text.h"
 #include "xtext.h"
 
 #include <errno.h>
@@ -261,9 +262,10 @@ recipient_fields(struct stream_writer *w, const struct dsn *d,
 	return 0;
 }
 
-/* The original: whole, or its header block only. */
+/* The original: whole, or its header block only; eight: it is 8-bit. */
 static int
-original_part(struct stream_writer *w, const struct dsn *d, int full)
+original_part(struct stream_writer *w, const struct dsn *d, int full,
+    int eight)
 {
 	const char *l;
 	size_t len;
@@ -273,6 +275,7 @@ original_part(struct stream_writer *w, const struct dsn *d, int full)
 	    "Message Headers") < 0 ||
 	    line(w, "Content-Type: %s", full ? "message/rfc822" :
 	    "text/rfc822-headers") < 0 ||
+	    (eight && line(w, "Content-Transfer-Encoding: 8bit") < 0) ||
 	    line(w, "%s", "") < 0)
 		return -1;
 	if (d->body == NULL)
@@ -288,6 +291,22 @@ original_part(struct stream_writer *w, const struct dsn *d, int full)
 	if (rc < 0)
 		return -1;
 	return 0;
+}
+
+/* Whether the original's header block has an 8-bit octet; -1 on error. */
+static int
+header_8bit(const struct dsn *d)
+{
+	const char *l;
+	size_t len;
+	int rc;
+
+	if (d->body == NULL || spool_rewind(d->body) < 0)
+		return d->body == NULL ? 0 : -1;
+	while ((rc = spool_getline(d->body, &l, &len)) == 1 && len > 0)
+		if (text_has8bit(l, len))
+			return 1;
+	return rc < 0 ? -1 : 0;
 }
 
 static int
@@ -310,7 +329,7 @@ dsn_write(struct stream_writer *w, const struct dsn *d,
 	char boundary[128], date[64], mid[200];
 	const char *host = conf_hostname(), *to;
 	size_t i, n = 0;
-	int full = want_full(d), rc = -1;
+	int full = want_full(d), eight = 0, rc = -1;
 
 	for (i = 0; i < n0 && n < STREAM_RCPT_MAX; i++)
 		if (dsn_wanted(r0[i].rcpt->notify, d->action))
@@ -330,8 +349,14 @@ dsn_write(struct stream_writer *w, const struct dsn *d,
 	if (txn_set_from(&t, "") < 0 || txn_add_rcpt(&t, to) == NULL ||
 	    xparam_set(t.x, &t.nx, "X-NOTICE", kind_name[d->action]) < 0)
 		goto out;
-	if (full && d->orig->body == BODY_8BITMIME)
+	/* An 8-bit original, or only its header block when that is 8-bit. */
+	if (d->orig->body == BODY_8BITMIME &&
+	    (full || (eight = header_8bit(d)) != 0)) {
+		if (eight < 0)
+			goto out;
+		eight = 1;
 		t.body = BODY_8BITMIME;
+	}
 	t.smtputf8 = d->orig->smtputf8;
 	if (stream_write_head(w, &t) < 0)
 		goto out;
@@ -355,6 +380,7 @@ dsn_write(struct stream_writer *w, const struct dsn *d,
 	    line(w, "MIME-Version: 1.0") < 0 ||
 	    line(w, "Content-Type: multipart/report; report-type=delivery-status;") < 0 ||
 	    line(w, "\tboundary=\"%s\"", boundary) < 0 ||
+	    (eight && line(w, "Content-Transfer-Encoding: 8bit") < 0) ||
 	    line(w, "%s", "") < 0 ||
 	    line(w, "This is a MIME-encapsulated message.") < 0 ||
 	    line(w, "%s", "") < 0 ||
@@ -371,7 +397,7 @@ dsn_write(struct stream_writer *w, const struct dsn *d,
 			goto out;
 	if (line(w, "%s", "") < 0 ||
 	    line(w, "--%s", boundary) < 0 ||
-	    original_part(w, d, full) < 0 ||
+	    original_part(w, d, full, eight) < 0 ||
 	    line(w, "%s", "") < 0 ||
 	    line(w, "--%s--", boundary) < 0 ||
 	    stream_write_end(w) < 0)
