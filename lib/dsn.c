@@ -105,11 +105,14 @@ static int
 line(struct stream_writer *w, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* One line of the notice's body, dot-stuffed by the writer. */
+/*
+ * One line of the notice's body, dot-stuffed by the writer, cut to the
+ * 998 octets a stream text line may have.
+ */
 static int
 line(struct stream_writer *w, const char *fmt, ...)
 {
-	char buf[2048];
+	char buf[STREAM_TEXT_MAX - 1];
 	va_list ap;
 	int n;
 
