@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -449,9 +450,22 @@ include(struct ctx *c, const char *owner, const char *path)
 		return 0;
 	}
 	/* A missing or unreadable list is the postmaster's to fix: wait. */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	/*
+	 * O_NONBLOCK so that a FIFO put there cannot hang the chain; only a
+	 * regular file is a list.
+	 */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
 		die(111, "4.3.0 unable to open include file %s for %s: %s", path,
 		    owner, strerror(errno));
+	{
+		struct stat st;
+
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+			die(111, "4.3.0 include file %s for %s is not a regular file",
+			    path, owner);
+		if (fcntl(fd, F_SETFL, 0) < 0)
+			die(111, "4.3.0 include file %s: %s", path, strerror(errno));
+	}
 	if (rbuf_init(&rb, fd, 8192) < 0)
 		die_nomem();
 	while ((rc = rbuf_getline(&rb, &l, &n, INCLUDE_LINE_MAX)) != 0) {

@@ -85,6 +85,12 @@ sed 's/<list@/<missing@/' "$data/include.in" > "$tmpdir/missing.in"
 rc=0; err=$(sluice-alias < "$tmpdir/missing.in" 2>&1 >/dev/null) || rc=$?
 is "$rc" 111 "a missing include file is a temporary failure"
 like "$err" 'sluice-alias: fatal: 4\.3\.0 unable to open include file .*/no-such-file' "and says which file"
+# A FIFO where the list should be must not hang the chain: refused, mail waits.
+mkfifo "$conf/no-such-file"
+rc=0; err=$(timeout 20 sluice-alias < "$tmpdir/missing.in" 2>&1 >/dev/null) || rc=$?
+is "$rc" 111 "an include file that is a FIFO is a temporary failure, not a hang"
+like "$err" 'include file .*/no-such-file for missing@example\.test is not a regular file' "and says why"
+rm -f "$conf/no-such-file"
 
 # ---- idempotence: a second pass (after a retry) changes nothing ----
 for n in multi cycle include domalias; do
