@@ -6,7 +6,7 @@
 # SLUICE_REGEN=1 rewrites the .ref files (review the diff before committing).
 . "$(dirname "$0")/lib.sh"
 
-plan 39
+plan 41
 
 data=$top/t/data/alias
 conf=$tmpdir/conf
