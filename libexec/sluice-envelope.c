@@ -533,6 +533,12 @@ rcpts_from_flags(struct txn *t)
 static const char *baddir;
 static int remove_sources;
 static char **done;		/* sources to remove after the commit */
+/* What each source was when it was read: removed only if still that. */
+static struct done_id {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+} *done_id;
 static size_t ndone, adone;
 static unsigned long n_ok, n_bad;
 
@@ -646,20 +652,45 @@ malformed(const char *src, const char *reason)
 	n_bad++;
 }
 
+/*
+ * A source to remove (with -d) once the output is safe.  read_size is how
+ * many octets were imported from it, or -1 for "its size now"; a source
+ * that has grown or been replaced meanwhile (mail appended to a live mbox)
+ * is left in place.
+ */
 static void
-done_add(const char *path)
+done_add_read(const char *path, long long read_size)
 {
+	struct stat st;
+
 	if (ndone == adone) {
 		size_t n = adone ? adone * 2 : 64;
 		char **p = realloc(done, n * sizeof *p);
+		struct done_id *q = realloc(done_id, n * sizeof *q);
 
-		if (p == NULL)
+		if (p != NULL)
+			done = p;
+		if (q != NULL)
+			done_id = q;
+		if (p == NULL || q == NULL)
 			die_nomem();
-		done = p;
 		adone = n;
 	}
+	memset(&done_id[ndone], 0, sizeof done_id[ndone]);
+	if (stat(path, &st) == 0) {
+		done_id[ndone].dev = st.st_dev;
+		done_id[ndone].ino = st.st_ino;
+		done_id[ndone].size = read_size >= 0 ? (off_t)read_size : st.st_size;
+	} else
+		done_id[ndone].size = -1;	/* gone already: nothing to remove */
 	if ((done[ndone++] = strdup(path)) == NULL)
 		die_nomem();
+}
+
+static void
+done_add(const char *path)
+{
+	done_add_read(path, -1);
 }
 
 /* After the output is safe: remove what was imported (with -d). */
@@ -669,8 +700,16 @@ done_remove(void)
 	size_t i;
 
 	for (i = 0; i < ndone; i++) {
+		struct stat st;
+
 		if (!remove_sources)
 			break;
+		if (lstat(done[i], &st) == 0 && (st.st_dev != done_id[i].dev ||
+		    st.st_ino != done_id[i].ino || st.st_size != done_id[i].size)) {
+			log_warn("source=%s changed while it was imported: left in place",
+			    done[i]);
+			continue;
+		}
 		if (unlink(done[i]) < 0 && errno != ENOENT)
 			die_sys("unable to remove %s", done[i]);
 		/* Sync each folder once, after its last removal. */
@@ -683,6 +722,8 @@ done_remove(void)
 	}
 	for (i = 0; i < ndone; i++)
 		free(done[i]);
+	free(done_id);
+	done_id = NULL;
 	free(done);
 	done = NULL;
 	ndone = adone = 0;
@@ -1124,8 +1165,8 @@ import_mbox(const char *file)
 		msg_line(&m, l, n);
 	}
 	txn_free(&t);
+	done_add_read(file, (long long)s.off);
 	src_close(&s);
-	done_add(file);
 }
 
 /* The default malformed folder: "malformed" beside the source. */

@@ -110,6 +110,19 @@ run -e "$w/drop"
 is "$(cat "$w/malformed/c.eml")" old "malformed/: an older file of the same name is kept"
 cmp -s "$d/drop/c.eml" "$w/malformed/c.eml.1"; ok $? "malformed/: the new one gets a suffix"
 
+# -m -d on a live mbox: mail appended while it is imported is not lost; the
+# mbox is left in place.  The output is larger than a pipe's buffer, so the
+# importer is still writing (after reading the mbox) when the append comes.
+big=$tmpdir/live.mbox
+for i in $(seq 200); do
+    printf 'From a@example.org Sat Nov 21 10:00:00 2026\nSubject: %s\n\n%s\n\n' "$i" "$(head -c 600 /dev/zero | tr '\0' x)"
+done > "$big"
+sluice-envelope -m "$big" -r b@example.org -d 2>"$tmpdir/live.err" |
+    { sleep 1; printf 'From a@example.org Sat Nov 21 10:00:00 2026\nSubject: late\n\nlate\n\n' >> "$big"; cat > "$tmpdir/live.out"; }
+ok $([ -e "$big" ] && grep -q '^Subject: late$' "$big"; echo $?) "-m -d: an mbox appended to during the import is left in place, with the new mail"
+like "$(cat "$tmpdir/live.err")" "changed while it was imported: left in place" "and that is logged"
+is "$(grep -c '^MAIL FROM:' "$tmpdir/live.out")" 200 "the 200 messages read were imported"
+
 # Options.
 run -r x@example.com -w "$w/smtpserv"
 is "$rc" 100 "-r is refused for a format that names its recipients"
