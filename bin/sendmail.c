@@ -649,7 +649,7 @@ read_header(struct msg *m, const char *qid, const char *from, emit_fn emit,
 {
 	const char *l;
 	size_t n, k;
-	int skip = 0;
+	int skip = 0, field_seen = 0;
 
 	*pending = NULL;
 	while (msg_line(m, &l, &n) == 1) {
@@ -658,7 +658,8 @@ read_header(struct msg *m, const char *qid, const char *from, emit_fn emit,
 			m->first = 0;
 			continue;
 		}
-		if (!m->first && n > 0 && (l[0] == ' ' || l[0] == '\t')) {
+		/* A continuation needs a field before it, not just a From_ line. */
+		if (field_seen && n > 0 && (l[0] == ' ' || l[0] == '\t')) {
 			if (m->cur != F_OTHER)
 				rcptbuf_add(m, l, n);
 			if (!skip)
@@ -666,6 +667,7 @@ read_header(struct msg *m, const char *qid, const char *from, emit_fn emit,
 			continue;
 		}
 		m->first = 0;
+		field_seen = 1;
 		field_done(m);
 		if ((k = field_name(l, n)) == 0) {
 			emit_added(m, qid, from, emit, ctx);

@@ -2,7 +2,7 @@
 # sendmail(1) and mailq(1): options, header completion, -t, limits, exit
 # statuses, the hand-off to sluice-enqueue, -bs, -q and the queue listing.
 . "$(dirname "$0")/lib.sh"
-plan 56
+plan 58
 
 conf=$tmpdir/conf
 spool=$tmpdir/spool
@@ -149,3 +149,11 @@ ok $? "...delivering the message to the Maildir"
 printf 'alias@example.test test@example.test\n' > "$conf/aliases"
 PATH=/usr/bin:/bin "$top/bin/sendmail" -bi
 is "$?/$(cdb -q "$conf/aliases.cdb" alias@example.test 2>/dev/null)" "0/test@example.test" "-bi compiles the aliases table with the sluice-mkcdb next to sendmail"
+
+# An mbox From_ line followed by an indented line: that line does not fold
+# into the Received: field sendmail adds on top.
+out=$(printf 'From a@b Sat Nov 21 10:00:00 2026\n  indented\nSubject: x\n\nbody\n' |
+    SLUICE_QUEUE=cat "$top/bin/sendmail" -f a@example.test b@example.test 2>/dev/null)
+received=$(sed -n '/^Received:/,/^[^\t]/p' <<<"$out" | sed '$d')
+unlike "$received" 'indented' "a line after a From_ line is not a continuation of sendmail's Received:"
+like "$out" $'\n  indented\n' "and it is kept"
