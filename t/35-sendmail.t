@@ -154,6 +154,7 @@ is "$?/$(cdb -q "$conf/aliases.cdb" alias@example.test 2>/dev/null)" "0/test@exa
 # into the Received: field sendmail adds on top.
 out=$(printf 'From a@b Sat Nov 21 10:00:00 2026\n  indented\nSubject: x\n\nbody\n' |
     SLUICE_QUEUE=cat "$top/bin/sendmail" -f a@example.test b@example.test 2>/dev/null)
-received=$(sed -n '/^Received:/,/^[^\t]/p' <<<"$out" | sed '$d')
+# The Received: field with its continuation lines (any that start with white space).
+received=$(awk '/^Received:/ { r = 1; print; next } r && /^[ \t]/ { print; next } { r = 0 }' <<<"$out")
 unlike "$received" 'indented' "a line after a From_ line is not a continuation of sendmail's Received:"
 like "$out" $'\n  indented\n' "and it is kept"
