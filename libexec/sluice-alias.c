@@ -463,6 +463,18 @@ include(struct ctx *c, const char *owner, const char *path)
 		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 			die(111, "4.3.0 include file %s for %s is not a regular file",
 			    path, owner);
+		/*
+		 * Whoever can write the list decides where the mail goes, as
+		 * with sendmail and Postfix: only root or our own user.
+		 */
+		if (st.st_mode & (S_IWGRP | S_IWOTH))
+			die(111, "4.3.0 include file %s for %s is writable by "
+			    "group or others", path, owner);
+		if (st.st_uid != 0 && st.st_uid != geteuid())
+			die(111, "4.3.0 include file %s for %s is owned by uid %ld, "
+			    "neither root nor the user sluice-alias runs as "
+			    "(uid %ld)", path,
+			    owner, (long)st.st_uid, (long)geteuid());
 		if (fcntl(fd, F_SETFL, 0) < 0)
 			die(111, "4.3.0 include file %s: %s", path, strerror(errno));
 	}

@@ -6,7 +6,7 @@
 # SLUICE_REGEN=1 rewrites the .ref files (review the diff before committing).
 . "$(dirname "$0")/lib.sh"
 
-plan 41
+plan 46
 
 data=$top/t/data/alias
 conf=$tmpdir/conf
@@ -18,6 +18,8 @@ for f in aliases domains users; do
 done
 cp "$data/list.txt" "$conf/"
 for i in $(seq 1500); do echo "member$i@remote.test"; done > "$conf/big.txt"
+# Include files writable by others are refused: not at the mercy of a umask.
+chmod 644 "$conf/list.txt" "$conf/big.txt"
 
 # config [LINES...]: the test's settings plus these.
 config() {
@@ -91,6 +93,25 @@ rc=0; err=$(timeout 20 sluice-alias < "$tmpdir/missing.in" 2>&1 >/dev/null) || r
 is "$rc" 111 "an include file that is a FIFO is a temporary failure, not a hang"
 like "$err" 'include file .*/no-such-file for missing@example\.test is not a regular file' "and says why"
 rm -f "$conf/no-such-file"
+
+# ---- whoever can write an include file decides where mail goes ----
+chmod 664 "$conf/list.txt"
+rc=0; err=$(sluice-alias < "$data/include.in" 2>&1 >/dev/null) || rc=$?
+is "$rc" 111 "a group-writable include file is a temporary failure"
+like "$err" 'fatal: 4\.3\.0 include file .*/list\.txt for list@example\.test is writable by group or others' "and says why"
+chmod 646 "$conf/list.txt"
+rc=0; sluice-alias < "$data/include.in" > /dev/null 2>&1 || rc=$?
+is "$rc" 111 "a world-writable include file is a temporary failure"
+chmod 644 "$conf/list.txt"
+if [ "$(id -u)" = 0 ] && id nobody > /dev/null 2>&1; then
+    chown nobody "$conf/list.txt"
+    rc=0; err=$(sluice-alias < "$data/include.in" 2>&1 >/dev/null) || rc=$?
+    chown 0 "$conf/list.txt"
+    is "$rc" 111 "an include file owned by another user is a temporary failure"
+    like "$err" "include file .*/list\\.txt for list@example\\.test is owned by uid $(id -u nobody), neither root nor the user sluice-alias runs as \\(uid 0\\)" "and says why"
+else
+    skip "chown to another user needs root" 2
+fi
 
 # ---- idempotence: a second pass (after a retry) changes nothing ----
 for n in multi cycle include domalias; do
