@@ -1,9 +1,11 @@
 #include "dsn.h"
+#include "addr.h"
 #include "conf.h"
 #include "qid.h"
 #include "text.h"
 #include "xtext.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -101,6 +103,112 @@ clean(const char *s, char *out, size_t size)
 	out[k] = '\0';
 }
 
+/* Octets in the UTF-8 sequence that lead byte c starts. */
+static size_t
+seq_len(unsigned char c)
+{
+	return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+}
+
+/*
+ * clean(), except that in a report for internationalized mail (utf8)
+ * well-formed UTF-8 is kept (RFC 6533 6.2); a cut falls between
+ * characters.
+ */
+static void
+clean_text(const char *s, char *out, size_t size, int utf8)
+{
+	size_t i, k = 0, len;
+
+	if (!utf8 || s == NULL || !utf8_valid(s, strlen(s))) {
+		clean(s, out, size);
+		return;
+	}
+	for (i = 0; s[i] != '\0'; i += len) {
+		unsigned char c = (unsigned char)s[i];
+
+		len = seq_len(c);
+		if (k + len >= size)
+			break;
+		if (c < 0x20 || c == 0x7f)
+			out[k++] = ' ';
+		else {
+			memcpy(out + k, s + i, len);
+			k += len;
+		}
+	}
+	out[k] = '\0';
+}
+
+/* Whether s, NULL or a string, has an 8-bit octet. */
+static int
+has8(const char *s)
+{
+	return s != NULL && text_has8bit(s, strlen(s));
+}
+
+/* UTF-8 encoding of code point cp into out (4 octets); its length, or 0. */
+static size_t
+utf8_put(unsigned long cp, char *out)
+{
+	if (cp < 0x80)
+		return out[0] = (char)cp, 1;
+	if (cp < 0x800)
+		return out[0] = (char)(0xc0 | cp >> 6),
+		    out[1] = (char)(0x80 | (cp & 0x3f)), 2;
+	if (cp >= 0xd800 && cp <= 0xdfff)
+		return 0;
+	if (cp < 0x10000)
+		return out[0] = (char)(0xe0 | cp >> 12),
+		    out[1] = (char)(0x80 | (cp >> 6 & 0x3f)),
+		    out[2] = (char)(0x80 | (cp & 0x3f)), 3;
+	if (cp > 0x10ffff)
+		return 0;
+	out[0] = (char)(0xf0 | cp >> 18);
+	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/*
+ * An ORCPT of the utf-8 type (RFC 6533 3): its value is UTF-8 with
+ * "\x{HEX}" for any character, the form a 7-bit client must use.  Decoded
+ * into out: 0, or -1 when o is of another type, malformed or too long.
+ */
+static int
+orcpt_utf8(const char *o, char *out, size_t size)
+{
+	size_t i, k = 0, len, step;
+
+	if (o == NULL || strncasecmp(o, "utf-8;", 6) != 0)
+		return -1;
+	for (i = 6; o[i] != '\0'; i += step) {
+		char enc[4];
+		const char *src = o + i;
+
+		len = step = 1;
+		if (o[i] == '\\' && o[i + 1] == 'x' && o[i + 2] == '{') {
+			unsigned long cp = 0;
+			size_t h;
+
+			for (h = i + 3; isxdigit((unsigned char)o[h]) && h < i + 9; h++)
+				cp = cp * 16 + (unsigned long)(isdigit((unsigned char)o[h]) ?
+				    o[h] - '0' : (o[h] | 0x20) - 'a' + 10);
+			if (h == i + 3 || o[h] != '}' || (len = utf8_put(cp, enc)) == 0)
+				return -1;
+			src = enc;
+			step = h + 1 - i;
+		}
+		if (k + len >= size)
+			return -1;
+		memcpy(out + k, src, len);
+		k += len;
+	}
+	out[k] = '\0';
+	return utf8_valid(out, k) ? 0 : -1;
+}
+
 static int
 line(struct stream_writer *w, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -133,13 +241,15 @@ static const char *const action_name[] = { "failed", "delayed", "delivered",
 
 static int
 human_part(struct stream_writer *w, const struct dsn *d,
-    const struct dsn_rcpt *r, size_t n, const char *host)
+    const struct dsn_rcpt *r, size_t n, const char *host, int intl)
 {
 	char diag[DSN_DIAG_MAX + 1], date[64];
 	size_t i;
 
 	if (line(w, "Content-Description: Notification") < 0 ||
-	    line(w, "Content-Type: text/plain; charset=us-ascii") < 0 ||
+	    line(w, "Content-Type: text/plain; charset=%s",
+	    intl ? "utf-8" : "us-ascii") < 0 ||
+	    (intl && line(w, "Content-Transfer-Encoding: 8bit") < 0) ||
 	    line(w, "%s", "") < 0 ||
 	    line(w, "This is the mail system at host %s.", host) < 0 ||
 	    line(w, "%s", "") < 0)
@@ -177,7 +287,7 @@ human_part(struct stream_writer *w, const struct dsn *d,
 	if (line(w, "%s", "") < 0)
 		return -1;
 	for (i = 0; i < n; i++) {
-		clean(r[i].diag, diag, sizeof diag);
+		clean_text(r[i].diag, diag, sizeof diag, intl);
 		if (line(w, "<%s>: %s%s%s", r[i].rcpt->addr, r[i].status,
 		    diag[0] ? " " : "", diag) < 0)
 			return -1;
@@ -187,7 +297,8 @@ human_part(struct stream_writer *w, const struct dsn *d,
 
 /* The per-message fields of message/delivery-status (RFC 3464 2.2). */
 static int
-message_fields(struct stream_writer *w, const struct dsn *d, const char *host)
+message_fields(struct stream_writer *w, const struct dsn *d, const char *host,
+    int intl)
 {
 	char envid[STREAM_ENVID_MAX + 1], shown[STREAM_ENVID_MAX + 1], date[64];
 	time_t arrival = d->arrival;
@@ -205,7 +316,8 @@ message_fields(struct stream_writer *w, const struct dsn *d, const char *host)
 			return -1;
 	}
 	if (d->orig->from != NULL && d->orig->from[0] != '\0' &&
-	    line(w, "X-Original-Sender: rfc822; %s", d->orig->from) < 0)
+	    line(w, "X-Original-Sender: %s; %s", intl && has8(d->orig->from) ?
+	    "utf-8" : "rfc822", d->orig->from) < 0)
 		return -1;
 	if (arrival == 0 && d->qid != NULL)
 		arrival = qid_time(d->qid);
@@ -220,7 +332,7 @@ message_fields(struct stream_writer *w, const struct dsn *d, const char *host)
 /* The per-recipient fields (RFC 3464 2.3), one block per recipient. */
 static int
 recipient_fields(struct stream_writer *w, const struct dsn *d,
-    const struct dsn_rcpt *r)
+    const struct dsn_rcpt *r, int intl)
 {
 	char orcpt[STREAM_ORCPT_MAX + 1], shown[STREAM_ORCPT_MAX + 1];
 	char diag[DSN_DIAG_MAX + 1], date[64];
@@ -228,22 +340,30 @@ recipient_fields(struct stream_writer *w, const struct dsn *d,
 
 	if (line(w, "%s", "") < 0)
 		return -1;
-	/* ORCPT is "addr-type;xtext"; the report wants it decoded. */
-	if (o != NULL && (semi = strchr(o, ';')) != NULL &&
+	/*
+	 * ORCPT is "addr-type;xtext"; the report wants it decoded.  In a
+	 * global report a utf-8 one is given as the UTF-8 address (RFC 6533 3).
+	 */
+	if (intl && orcpt_utf8(o, orcpt, sizeof orcpt) == 0) {
+		clean_text(orcpt, shown, sizeof shown, 1);
+		if (line(w, "Original-Recipient: utf-8;%s", shown) < 0)
+			return -1;
+	} else if (o != NULL && (semi = strchr(o, ';')) != NULL &&
 	    xtext_decode(semi + 1, strlen(semi + 1), orcpt, sizeof orcpt) >= 0) {
 		clean(orcpt, shown, sizeof shown);
 		if (line(w, "Original-Recipient: %.*s;%s", (int)(semi - o), o,
 		    shown) < 0)
 			return -1;
 	}
-	if (line(w, "Final-Recipient: rfc822; %s", r->rcpt->addr) < 0 ||
+	if (line(w, "Final-Recipient: %s; %s", intl && has8(r->rcpt->addr) ?
+	    "utf-8" : "rfc822", r->rcpt->addr) < 0 ||
 	    line(w, "Action: %s", action_name[d->action]) < 0 ||
 	    line(w, "Status: %s", r->status) < 0)
 		return -1;
 	if (r->remote_mta != NULL &&
 	    line(w, "Remote-MTA: dns; %s", r->remote_mta) < 0)
 		return -1;
-	clean(r->diag, diag, sizeof diag);
+	clean_text(r->diag, diag, sizeof diag, intl);
 	if (diag[0] != '\0') {
 		/* A reply from an SMTP server is "smtp"; our own words are ours. */
 		int smtp = diag[0] >= '2' && diag[0] <= '5' && diag[1] >= '0' &&
@@ -265,19 +385,25 @@ recipient_fields(struct stream_writer *w, const struct dsn *d,
 	return 0;
 }
 
-/* The original: whole, or its header block only; eight: it is 8-bit. */
+/*
+ * The original: whole, or its header block only; eight: it is 8-bit;
+ * global: its header block is UTF-8, message/global or
+ * message/global-headers (RFC 6532 3.7, RFC 6533 6.3).
+ */
 static int
 original_part(struct stream_writer *w, const struct dsn *d, int full,
-    int eight)
+    int eight, int global)
 {
+	static const char *const type[2][2] = {
+		{ "text/rfc822-headers", "message/rfc822" },
+		{ "message/global-headers", "message/global" } };
 	const char *l;
 	size_t len;
 	int rc;
 
 	if (line(w, "Content-Description: %s", full ? "Undelivered Message" :
 	    "Message Headers") < 0 ||
-	    line(w, "Content-Type: %s", full ? "message/rfc822" :
-	    "text/rfc822-headers") < 0 ||
+	    line(w, "Content-Type: %s", type[global != 0][full != 0]) < 0 ||
 	    (eight && line(w, "Content-Transfer-Encoding: 8bit") < 0) ||
 	    line(w, "%s", "") < 0)
 		return -1;
@@ -322,6 +448,25 @@ want_full(const struct dsn *d)
 	return d->action == DSN_FAILED;
 }
 
+/*
+ * Whether the notice is about internationalized mail (RFC 6533): the
+ * original came with SMTPUTF8, or an address it reports is UTF-8.
+ */
+static int
+intl_notice(const struct dsn *d, const struct dsn_rcpt *r, size_t n)
+{
+	char dec[STREAM_ORCPT_MAX + 1];
+	size_t i;
+
+	if (d->orig->smtputf8 || has8(d->orig->from))
+		return 1;
+	for (i = 0; i < n; i++)
+		if (has8(r[i].rcpt->addr) ||
+		    (orcpt_utf8(r[i].rcpt->orcpt, dec, sizeof dec) == 0 && has8(dec)))
+			return 1;
+	return 0;
+}
+
 int
 dsn_write(struct stream_writer *w, const struct dsn *d,
     const struct dsn_rcpt *r0, size_t n0)
@@ -332,7 +477,7 @@ dsn_write(struct stream_writer *w, const struct dsn *d,
 	char boundary[128], date[64], mid[200];
 	const char *host = conf_hostname(), *to;
 	size_t i, n = 0;
-	int full = want_full(d), eight = 0, rc = -1;
+	int full = want_full(d), eight, h8 = 0, intl, rc = -1;
 
 	for (i = 0; i < n0 && n < STREAM_RCPT_MAX; i++)
 		if (dsn_wanted(r0[i].rcpt->notify, d->action))
@@ -352,15 +497,22 @@ dsn_write(struct stream_writer *w, const struct dsn *d,
 	if (txn_set_from(&t, "") < 0 || txn_add_rcpt(&t, to) == NULL ||
 	    xparam_set(t.x, &t.nx, "X-NOTICE", kind_name[d->action]) < 0)
 		goto out;
-	/* An 8-bit original, or only its header block when that is 8-bit. */
-	if (d->orig->body == BODY_8BITMIME &&
-	    (full || (eight = header_8bit(d)) != 0)) {
-		if (eight < 0)
-			goto out;
-		eight = 1;
+	intl = intl_notice(d, r, n);
+	if ((intl || d->orig->body == BODY_8BITMIME) && (h8 = header_8bit(d)) < 0)
+		goto out;
+	/*
+	 * An 8-bit original, or only its header block when that is 8-bit.
+	 * Internationalized mail may have UTF-8 headers without BODY=8BITMIME
+	 * (RFC 6532); its notice, with UTF-8 in every part, is sent with
+	 * SMTPUTF8 and BODY=8BITMIME so that later stages and servers know.
+	 */
+	if (intl)
+		eight = h8 || (full && d->orig->body == BODY_8BITMIME);
+	else
+		eight = d->orig->body == BODY_8BITMIME && (full || h8);
+	if (eight || intl)
 		t.body = BODY_8BITMIME;
-	}
-	t.smtputf8 = d->orig->smtputf8;
+	t.smtputf8 = d->orig->smtputf8 || intl;
 	if (stream_write_head(w, &t) < 0)
 		goto out;
 
@@ -383,24 +535,26 @@ dsn_write(struct stream_writer *w, const struct dsn *d,
 	    line(w, "MIME-Version: 1.0") < 0 ||
 	    line(w, "Content-Type: multipart/report; report-type=delivery-status;") < 0 ||
 	    line(w, "\tboundary=\"%s\"", boundary) < 0 ||
-	    (eight && line(w, "Content-Transfer-Encoding: 8bit") < 0) ||
+	    ((eight || intl) && line(w, "Content-Transfer-Encoding: 8bit") < 0) ||
 	    line(w, "%s", "") < 0 ||
 	    line(w, "This is a MIME-encapsulated message.") < 0 ||
 	    line(w, "%s", "") < 0 ||
 	    line(w, "--%s", boundary) < 0 ||
-	    human_part(w, d, r, n, host) < 0 ||
+	    human_part(w, d, r, n, host, intl) < 0 ||
 	    line(w, "--%s", boundary) < 0 ||
 	    line(w, "Content-Description: Delivery report") < 0 ||
-	    line(w, "Content-Type: message/delivery-status") < 0 ||
+	    line(w, "Content-Type: message/%sdelivery-status",
+	    intl ? "global-" : "") < 0 ||
+	    (intl && line(w, "Content-Transfer-Encoding: 8bit") < 0) ||
 	    line(w, "%s", "") < 0 ||
-	    message_fields(w, d, host) < 0)
+	    message_fields(w, d, host, intl) < 0)
 		goto out;
 	for (i = 0; i < n; i++)
-		if (recipient_fields(w, d, &r[i]) < 0)
+		if (recipient_fields(w, d, &r[i], intl) < 0)
 			goto out;
 	if (line(w, "%s", "") < 0 ||
 	    line(w, "--%s", boundary) < 0 ||
-	    original_part(w, d, full, eight) < 0 ||
+	    original_part(w, d, full, eight, intl && h8) < 0 ||
 	    line(w, "%s", "") < 0 ||
 	    line(w, "--%s--", boundary) < 0 ||
 	    stream_write_end(w) < 0)

@@ -12,6 +12,15 @@
  *     a text/plain part for people, a message/delivery-status part, and
  *     the original: message/rfc822 (whole) or text/rfc822-headers.
  *
+ * Internationalized mail (RFC 6533): when the original came with SMTPUTF8
+ * or an address the notice reports is UTF-8 (the sender, a recipient, or
+ * an ORCPT of type utf-8), the report part is message/global-delivery-
+ * status, UTF-8 addresses have the address type utf-8 (a utf-8 ORCPT is
+ * decoded, "\x{HEX}" included), the text may hold UTF-8, the original is
+ * message/global or message/global-headers when its header block is
+ * UTF-8, and the notice goes with SMTPUTF8 and BODY=8BITMIME.  ASCII mail
+ * gets the RFC 3464 notice above.
+ *
  * What is returned: RET=HDRS gives the headers; RET=FULL the whole
  * message; without RET, failures return the whole message and delay and
  * success notices the headers.  Delay notices always give the headers.

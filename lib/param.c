@@ -107,7 +107,7 @@ orcpt_valid(const char *v, size_t n)
 			return 0;
 	if (i == 0 || i == n || i + 1 == n || xtext_has_ctl(v + i + 1, n - i - 1))
 		return 0;
-	if (i == 6 && strncasecmp(v, "utf-8", 5) == 0)
+	if (i == 5 && strncasecmp(v, "utf-8", 5) == 0)
 		return utf8_valid(v + i + 1, n - i - 1);
 	return xtext_valid(v + i + 1, n - i - 1);
 }
