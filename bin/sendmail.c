@@ -39,6 +39,8 @@
 #define UNIT_MAX 1024		/* one address as written in a list */
 #define FULLNAME_MAX 256	/* -F */
 #define HDR_SCAN_MAX 1000	/* header lines mailq reads for Priority: */
+#define EWORD_OCTETS 36		/* UTF-8 octets in one RFC 2047 encoded-word */
+#define EWORD_LINE 76		/* RFC 2047 2: a line holding encoded-words */
 
 enum mode { M_DELIVER, M_QUEUE, M_SMTP, M_RUNQ, M_ALIASES };
 enum sortkey { SORT_TIME, SORT_SIZE, SORT_PRIO };
@@ -462,7 +464,10 @@ struct msg {
 	enum field cur;		/* the field being read, for continuations */
 	char *rcptbuf;		/* its unfolded value, when it names recipients */
 	size_t rcptlen;
-	int have_from, have_date, have_msgid, have_resent;
+	int have_from, have_date, have_msgid;
+	int resent;		/* any Resent- field: a resent message */
+	int have_rfrom, have_rdate, have_rmsgid;
+	int have_resent;	/* a Resent-To/Cc/Bcc field, under -t */
 	struct txn hdr_rcpt, resent_rcpt;
 };
 
@@ -537,7 +542,15 @@ name_is(const char *l, size_t n, const char *name)
 static enum field
 field_kind(struct msg *m, const char *l, size_t n)
 {
-	if (name_is(l, n, "From"))
+	if (n > 7 && strncasecmp(l, "Resent-", 7) == 0)
+		m->resent = 1;
+	if (name_is(l, n, "Resent-From"))
+		m->have_rfrom = 1;
+	else if (name_is(l, n, "Resent-Date"))
+		m->have_rdate = 1;
+	else if (name_is(l, n, "Resent-Message-ID"))
+		m->have_rmsgid = 1;
+	else if (name_is(l, n, "From"))
 		m->have_from = 1;
 	else if (name_is(l, n, "Date"))
 		m->have_date = 1;
@@ -591,46 +604,138 @@ field_done(struct msg *m)
 
 typedef void (*emit_fn)(void *ctx, const char *s, size_t n);
 
+static size_t
+base64(const unsigned char *s, size_t n, char *out)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i += 3) {
+		unsigned long v = (unsigned long)s[i] << 16;
+
+		if (i + 1 < n)
+			v |= (unsigned long)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= s[i + 2];
+		out[k++] = b64[v >> 18];
+		out[k++] = b64[(v >> 12) & 63];
+		out[k++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		out[k++] = i + 2 < n ? b64[v & 63] : '=';
+	}
+	out[k] = '\0';
+	return k;
+}
+
+/*
+ * "field: name <addr>" with the name as RFC 2047 encoded-words: a quoted
+ * string may not hold 8-bit octets (RFC 5322 3.2.4), and an encoded-word
+ * may not be quoted (RFC 2047 5).  Each word holds whole UTF-8 characters,
+ * and every line stays within the 76 columns RFC 2047 allows.
+ */
+static void
+emit_from_encoded(const char *field, const char *name, size_t len,
+    const char *addr, emit_fn emit, void *ctx)
+{
+	char buf[1200], word[100];
+	size_t i = 0, k, take;
+
+	k = (size_t)snprintf(buf, sizeof buf, "%s:", field);
+	while (i < len) {
+		take = len - i < EWORD_OCTETS ? len - i : EWORD_OCTETS;
+		while (i + take < len && ((unsigned char)name[i + take] & 0xc0) == 0x80)
+			take--;
+		base64((const unsigned char *)name + i, take, word);
+		if (i > 0) {
+			emit(ctx, buf, k);
+			k = 0;
+		}
+		k += (size_t)snprintf(buf + k, sizeof buf - k, " =?UTF-8?B?%s?=", word);
+		i += take;
+	}
+	if (k + 3 + strlen(addr) > EWORD_LINE) {
+		emit(ctx, buf, k);
+		k = 0;
+	}
+	k += (size_t)snprintf(buf + k, sizeof buf - k, " <%s>", addr);
+	emit(ctx, buf, k);
+}
+
+/*
+ * The added From: or Resent-From: field: the sender, with the -F name as
+ * its display name.  An ASCII name is a quoted string (RFC 5322 3.2.4),
+ * whatever specials it has; a UTF-8 one is encoded; a name with 8-bit
+ * octets that are not UTF-8 names no charset and is left out.
+ */
+static void
+emit_from(const char *field, const char *fullname, const char *sender,
+    emit_fn emit, void *ctx)
+{
+	char buf[1200], name[FULLNAME_MAX + 1], addr[ADDR_PATH_MAX + 8];
+	size_t i, k = 0, n;
+	int eight = 0;
+
+	snprintf(addr, sizeof addr, "%s%s%s", *sender ? sender : "MAILER-DAEMON",
+	    *sender ? "" : "@", *sender ? "" : qualify);
+	/* Control characters have no place in a phrase, quoted or not. */
+	if (fullname != NULL && strlen(fullname) <= FULLNAME_MAX)
+		for (i = 0; fullname[i]; i++) {
+			unsigned char c = (unsigned char)fullname[i];
+
+			if (c < ' ' || c == 127)
+				continue;
+			eight |= c >= 0x80;
+			name[k++] = (char)c;
+		}
+	name[k] = '\0';
+	if (eight && !utf8_valid(name, k))
+		k = 0;
+	if (k == 0) {
+		n = (size_t)snprintf(buf, sizeof buf, "%s: %s", field, addr);
+		emit(ctx, buf, n);
+		return;
+	}
+	if (eight) {
+		emit_from_encoded(field, name, k, addr, emit, ctx);
+		return;
+	}
+	n = (size_t)snprintf(buf, sizeof buf, "%s: \"", field);
+	for (i = 0; i < k; i++) {
+		if (name[i] == '"' || name[i] == '\\')
+			buf[n++] = '\\';
+		buf[n++] = name[i];
+	}
+	n += (size_t)snprintf(buf + n, sizeof buf - n, "\" <%s>", addr);
+	emit(ctx, buf, n);
+}
+
+/*
+ * The fields RFC 5322 3.6 requires, when missing.  A resent message (one
+ * with Resent- fields) gets its own Resent-From:, Resent-Date: and
+ * Resent-Message-ID: instead (3.6.6), as with Postfix: its From:, Date:
+ * and Message-ID: are the original's and stay as they are.
+ */
 static void
 emit_added(struct msg *m, const char *qid, const char *from, emit_fn emit,
     void *ctx)
 {
+	const char *pre = m->resent ? "Resent-" : "";
 	char buf[1200], date[64];
 	time_t now = time(NULL);
 	int n;
 
-	if (!m->have_from) {
-		const char *fn = m->o->fullname;
-		size_t i, k;
-
-		/* From: "Full Name" <sender>, quoting as RFC 5322 3.2.4 says. */
-		if (fn != NULL && *fn != '\0' && strlen(fn) <= FULLNAME_MAX) {
-			k = (size_t)snprintf(buf, sizeof buf, "From: \"");
-			for (i = 0; fn[i]; i++) {
-				if ((unsigned char)fn[i] < ' ')
-					continue;
-				if (fn[i] == '"' || fn[i] == '\\')
-					buf[k++] = '\\';
-				buf[k++] = fn[i];
-			}
-			n = (int)k + snprintf(buf + k, sizeof buf - k, "\" <%s%s%s>",
-			    *from ? from : "MAILER-DAEMON", *from ? "" : "@",
-			    *from ? "" : qualify);
-		} else {
-			n = snprintf(buf, sizeof buf, "From: %s%s%s",
-			    *from ? from : "MAILER-DAEMON", *from ? "" : "@",
-			    *from ? "" : qualify);
-		}
-		emit(ctx, buf, (size_t)n);
+	if (!(m->resent ? m->have_rfrom : m->have_from)) {
+		snprintf(buf, sizeof buf, "%sFrom", pre);
+		emit_from(buf, m->o->fullname, from, emit, ctx);
 	}
-	if (!m->have_date) {
+	if (!(m->resent ? m->have_rdate : m->have_date)) {
 		strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z",
 		    localtime(&now));
-		n = snprintf(buf, sizeof buf, "Date: %s", date);
+		n = snprintf(buf, sizeof buf, "%sDate: %s", pre, date);
 		emit(ctx, buf, (size_t)n);
 	}
-	if (!m->have_msgid) {
-		n = snprintf(buf, sizeof buf, "Message-ID: <%s@%s>", qid,
+	if (!(m->resent ? m->have_rmsgid : m->have_msgid)) {
+		n = snprintf(buf, sizeof buf, "%sMessage-ID: <%s@%s>", pre, qid,
 		    conf_hostname());
 		emit(ctx, buf, (size_t)n);
 	}

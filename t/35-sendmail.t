@@ -2,7 +2,7 @@
 # sendmail(1) and mailq(1): options, header completion, -t, limits, exit
 # statuses, the hand-off to sluice-enqueue, -bs, -q and the queue listing.
 . "$(dirname "$0")/lib.sh"
-plan 58
+plan 72
 
 conf=$tmpdir/conf
 spool=$tmpdir/spool
@@ -158,3 +158,48 @@ out=$(printf 'From a@b Sat Nov 21 10:00:00 2026\n  indented\nSubject: x\n\nbody\
 received=$(awk '/^Received:/ { r = 1; print; next } r && /^[ \t]/ { print; next } { r = 0 }' <<<"$out")
 unlike "$received" 'indented' "a line after a From_ line is not a continuation of sendmail's Received:"
 like "$out" $'\n  indented\n' "and it is kept"
+
+# ---- resent messages: RFC 5322 3.6.6 ----
+out=$tmpdir/out
+hdr() { body | sed '/^$/q'; }
+printf 'From: Orig <o@example.org>\nTo: old@example.org\nResent-To: new@example.org\n\nx\n' |
+    sm -t -f joe@example.org -F Joe
+qid=$(sed -n '1s/.*IDENT=\([0-9a-f]*\).*/\1/p' "$out")
+is "$(hdr | grep '^Resent-From:')" 'Resent-From: "Joe" <joe@example.org>' "-t, a resent message: Resent-From: is added, the sender with the -F name"
+like "$(hdr | grep '^Resent-Date: ')" '^Resent-Date: [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}$' "Resent-Date: is added in RFC 5322 form"
+is "$(hdr | grep '^Resent-Message-ID: ')" "Resent-Message-ID: <$qid@mx.example.test>" "Resent-Message-ID: is added"
+is "$(hdr | grep -E '^(From|Date|Message-ID):')" 'From: Orig <o@example.org>' "the original's From: stays as it is; no Date: or Message-ID: is added to it"
+printf 'Resent-From: r@example.org\nResent-Date: Mon, 1 Jan 2024 00:00:00 +0000\nResent-Message-ID: <r@y>\nResent-Cc: new@example.org\n\nx\n' | sm -t
+is "$(hdr | grep -ciE '^(Resent-)?(From|Date|Message-ID):')" 3 "Resent- fields present are not added again"
+printf 'Resent-From: r@example.org\nSubject: x\n\nx\n' | sm bob
+is "$(hdr | grep -cE '^Resent-(Date|Message-ID): ')/$(hdr | grep -cE '^(From|Date|Message-ID):')" "2/0" "without -t, a resent message is completed the same way"
+
+# ---- the -F full name in the From: field ----
+printf 'Subject: x\n\n' | sm -F 'A, B. (C) <d@e> "q" \' -f joe@example.org bob
+is "$(hdr | grep '^From:')" 'From: "A, B. (C) <d@e> \"q\" \\" <joe@example.org>' "a name with specials is one quoted string"
+printf 'Subject: x\n\n' | sm -F $'Evil\r\nBcc: x@example.org' -f joe@example.org bob
+is "$(hdr | grep -c '^Bcc')/$(hdr | grep '^From:')" '0/From: "EvilBcc: x@example.org" <joe@example.org>' "control characters in the name are dropped: no field can be injected"
+# display FIELD: the display name and address of the field, as RFC 2047 6.2
+# decodes them (white space between adjacent encoded-words ignored; Python's
+# address parser in email.policy.default keeps it, so decode_header is used).
+display() {
+    PYTHONIOENCODING=utf-8 /usr/bin/python3 -c 'import sys, re, email, email.header
+m = email.message_from_binary_file(sys.stdin.buffer)
+v = re.sub(r"\r?\n[ \t]", " ", m[sys.argv[1]])
+r = re.fullmatch(r"(.*) <([^<>]*)>", v)
+# Each encoded-word holds whole characters (RFC 2047 5): strict decoding fails otherwise.
+import base64; [base64.b64decode(w).decode("utf-8") for w in re.findall(r"=\?UTF-8\?B\?([^?]*)\?=", v)]
+print(str(email.header.make_header(email.header.decode_header(r.group(1)))) + "|" + r.group(2) if r else "no <address> in " + v)' "$1"
+}
+name='Jöhn Dœ, Jr. <x@y>'
+printf 'Subject: x\n\n' | sm -F "$name" -f joe@example.org bob
+is "$(hdr | display From)" "$name|joe@example.org" "a UTF-8 name is RFC 2047 encoded and decodes to itself"
+is "$(hdr | grep '^From:')" 'From: =?UTF-8?B?SsO2aG4gRMWTLCBKci4gPHhAeT4=?= <joe@example.org>' "...as an encoded-word, not quoted"
+name="$(printf 'é%.0s' $(seq 50)) $(printf '中%.0s' $(seq 30)) end"
+printf 'Subject: x\n\n' | NAME=$name sm -f joe@example.org bob
+is "$(hdr | display From)" "$name|joe@example.org" "a long UTF-8 name (NAME) is split into encoded-words of whole characters"
+is "$(hdr | LC_ALL=C awk 'length($0) > 76' | wc -l)/$(hdr | LC_ALL=C tr -d '\000-\177' | wc -c)" "0/0" "...on lines of at most 76 columns, with no 8-bit octet in the header"
+printf 'From: o@example.org\nResent-To: new@example.org\n\nx\n' | sm -t -F "$name" -f joe@example.org
+is "$(hdr | display Resent-From)" "$name|joe@example.org" "Resent-From: gets the encoded name too"
+printf 'Subject: x\n\n' | sm -F $'J\xe9r\xf4me' -f joe@example.org bob
+is "$(hdr | grep '^From:')" 'From: joe@example.org' "a name with 8-bit octets that are not UTF-8 is left out"
