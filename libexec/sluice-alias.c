@@ -563,6 +563,11 @@ targets(struct ctx *c, const char *owner, const char *val, int trusted)
 	if ((buf = strdup(val)) == NULL)
 		die_nomem();
 	for (s = p = buf;; p++) {
+		/* Inside quotes a backslash takes the next octet as it is. */
+		if (q && *p == '\\' && p[1] != '\0') {
+			p++;
+			continue;
+		}
 		if (*p == '"')
 			q = !q;
 		if (*p != '\0' && (*p != ',' || q))

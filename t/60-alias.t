@@ -6,7 +6,7 @@
 # SLUICE_REGEN=1 rewrites the .ref files (review the diff before committing).
 . "$(dirname "$0")/lib.sh"
 
-plan 46
+plan 47
 
 data=$top/t/data/alias
 conf=$tmpdir/conf
@@ -81,6 +81,12 @@ like "$err" 'target="\|/bin/evil" refused=' "a pipe in an include file is refuse
 like "$err" 'target="/etc/passwd" refused=' "a file in an include file is refused and logged"
 like "$err" 'target=":include:/etc/shadow" refused=' "an include in an include file is refused"
 like "$err" 'alias=badcmd@example.test target="\|relative/cmd" refused=' "a pipe needs an absolute path"
+
+# An escaped quote inside a quoted local part does not end the quotes.
+printf 'MAIL FROM:<s@example.org>\nRCPT TO:<qesc@example.test>\nDATA\nx\n.\n' > "$tmpdir/qesc.in"
+is "$(sluice-alias < "$tmpdir/qesc.in" 2>/dev/null | grep -o '^RCPT TO:<[^>]*>' | tr '\n' ' ')" \
+    'RCPT TO:<"a\",b"@remote.test> RCPT TO:<plain@remote.test> ' \
+    'a comma after an escaped quote inside quotes does not split the target'
 
 # ---- a missing include file holds the mail: exit 111 ----
 sed 's/<list@/<missing@/' "$data/include.in" > "$tmpdir/missing.in"
