@@ -19,6 +19,13 @@ for src in bin/*.c libexec/*.c; do
     is "$missing" "" "$page has NAME, SYNOPSIS, DESCRIPTION, EXIT STATUS, ENVIRONMENT, FILES, EXAMPLES"
 done
 
+# man/manN/ holds a link to each page, so that `man -M man NAME` finds it.
+for page in man/*.[158]; do
+    b=${page#man/}
+    [ "$(readlink -f "man/man${b##*.}/$b" 2>/dev/null)" = "$(readlink -f "$page")" ]
+    ok $? "man/man${b##*.}/$b links to $page"
+done
+
 if command -v groff >/dev/null; then
     for page in man/*.[158]; do
         is "$(groff -man -ww -z -Tutf8 "$page" 2>&1 | head -3)" "" "$page renders without warnings"
