@@ -21,6 +21,7 @@
 #include "log.h"
 #include "route.h"
 #include "spool.h"
+#include "stage.h"
 #include "stream.h"
 #include "strset.h"
 #include "table.h"
@@ -777,8 +778,9 @@ keep_failed(struct txn *out, struct fail *f)
 
 static void
 alias_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
-    struct hdr *h, struct spool *sp)
+    struct spool *sp, void *ctx)
 {
+	struct hdr *h = ctx;
 	struct txn out;
 	struct fail fl, lp;
 	struct strset emitted = { 0 }, expanded = { 0 };
@@ -858,13 +860,8 @@ open_table(struct table *t, const char *name)
 int
 main(int argc, char **argv)
 {
-	struct stream_reader rd;
-	struct stream_writer w;
-	struct spool sp;
 	struct hdr h;
-	struct txn t;
 	const char *v;
-	int rc, spooled = 0;
 
 	log_init(argv[0]);
 	if (argc > 1)
@@ -890,28 +887,7 @@ main(int argc, char **argv)
 	memset(&h, 0, sizeof h);
 	if ((h.buf = malloc(HDR_MAX)) == NULL)
 		die_nomem();
-	if (stream_reader_init(&rd, 0, "stdin") < 0 ||
-	    stream_writer_init(&w, 1, 0) < 0)
-		die_nomem();
-	txn_init(&t);
-	while ((rc = stream_read_txn(&rd, &t)) == 1) {
-		if (!spooled) {
-			if (spool_open(&sp, spool_tmpdir()) < 0)
-				die_sys("unable to create a spool file in %s",
-				    spool_tmpdir());
-			spooled = 1;
-		}
-		alias_txn(&rd, &w, &t, &h, &sp);
-	}
-	if (rc < 0)
-		die(rd.exit_code, "%s", rd.err);
-	if (stream_flush(&w) < 0)
-		die_sys("unable to write");
-	if (spooled)
-		spool_close(&sp);
-	txn_free(&t);
-	stream_reader_free(&rd);
-	stream_writer_free(&w);
+	stage_run(alias_txn, &h);
 	free(h.buf);
 	strset_free(&h.delivered_to);
 	table_close(&t_aliases);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "route.h"
 #include "spool.h"
+#include "stage.h"
 #include "stream.h"
 #include "table.h"
 #include "xtext.h"
@@ -171,8 +172,9 @@ bounce_write(struct stream_writer *w, struct txn *t, struct bounce *b,
 
 static void
 route_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
-    struct bounce *b, struct spool *sp)
+    struct spool *sp, void *ctx)
 {
+	struct bounce *b = ctx;
 	struct route r;
 	const char *err, *qid = t->xf[XF_IDENT] ? t->xf[XF_IDENT] : "-";
 	char enc[STREAM_XVAL_MAX + 1];
@@ -242,12 +244,7 @@ fail:
 int
 main(int argc, char **argv)
 {
-	struct stream_reader rd;
-	struct stream_writer w;
-	struct spool sp;
 	struct bounce b;
-	struct txn t;
-	int rc, spooled = 0;
 
 	(void)argc;
 	log_init(argv[0]);
@@ -259,31 +256,9 @@ main(int argc, char **argv)
 	delims = conf_get("recipient_delimiter", "+");
 	setting_route("local_default_channel", "local", &default_local);
 	setting_route("internet_channel", "smtp", &internet);
-	if (stream_reader_init(&rd, 0, "stdin") < 0 ||
-	    stream_writer_init(&w, 1, 0) < 0)
-		die_nomem();
 	memset(&b, 0, sizeof b);
 	txn_init(&b.t);
-	txn_init(&t);
-	sp.fd = -1;
-	while ((rc = stream_read_txn(&rd, &t)) == 1) {
-		if (!spooled) {
-			/* Opened once, on the first message, and reused. */
-			if (spool_open(&sp, spool_tmpdir()) < 0)
-				die_sys("unable to create a spool file");
-			spooled = 1;
-		}
-		route_txn(&rd, &w, &t, &b, &sp);
-	}
-	if (rc < 0)
-		die(rd.exit_code, "%s", rd.err);
-	if (stream_flush(&w) < 0)
-		die_sys("unable to write");
-	if (spooled)
-		spool_close(&sp);
-	txn_free(&t);
-	stream_reader_free(&rd);
-	stream_writer_free(&w);
+	stage_run(route_txn, &b);
 	txn_free(&b.t);
 	free(b.status);
 	free(b.diag);
