@@ -3,16 +3,7 @@
 # each field checked, RET=HDRS against FULL, NOTIFY honoured.
 . "$(dirname "$0")/lib.sh"
 
-export SLUICE_CONF=$tmpdir/conf SLUICE_SPOOL=$tmpdir/spool SLUICE_LIBEXEC=$top/libexec
-mkdir -p "$SLUICE_CONF" "$SLUICE_SPOOL/tmp"
-cat > "$SLUICE_CONF/config" <<EOT
-hostname mx.example.test
-mailroot $tmpdir/mail
-postmaster postmaster@example.test
-EOT
-echo example.test > "$SLUICE_CONF/domains"
-echo "alice@example.test alice/" > "$SLUICE_CONF/users"
-for t in config domains users; do sluice-mkcdb "$SLUICE_CONF/$t" || bail "mkcdb $t"; done
+. "$top/t/data/dsn-setup.sh"
 
 bounce() {	# bounce MAIL-PARAMS RCPT-PARAMS [FROM] — notice for nobody@example.test
     { echo "XFORWARD IDENT=06b000000000000000002"

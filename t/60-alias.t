@@ -8,25 +8,12 @@
 
 plan 47
 
-data=$top/t/data/alias
-conf=$tmpdir/conf
-mkdir -p "$conf"
-export SLUICE_CONF=$conf TMPDIR=$tmpdir
-for f in aliases domains users; do
-    sed "s#@DATA@#$conf#g" "$data/$f" > "$conf/$f"
-    sluice-mkcdb "$conf/$f" || bail "sluice-mkcdb $f"
-done
+. "$top/t/data/alias/setup.sh"
 cp "$data/list.txt" "$conf/"
 for i in $(seq 1500); do echo "member$i@remote.test"; done > "$conf/big.txt"
 # Include files writable by others are refused: not at the mercy of a umask.
 chmod 644 "$conf/list.txt" "$conf/big.txt"
 
-# config [LINES...]: the test's settings plus these.
-config() {
-    { cat "$data/config"; printf '%s\n' "$@"; } > "$conf/config"
-    sluice-mkcdb "$conf/config" || bail "sluice-mkcdb config"
-}
-config
 
 # golden NAME REF WHAT: run the stage on NAME.in, compare with REF.
 golden() {

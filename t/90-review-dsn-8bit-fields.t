@@ -7,16 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 plan 4
-data=$top/t/data/alias
-conf=$tmpdir/conf
-mkdir -p "$conf"
-export SLUICE_CONF=$conf TMPDIR=$tmpdir
-cp "$data/config" "$conf/"
-for f in aliases domains users; do
-    sed "s#@DATA@#$conf#g" "$data/$f" > "$conf/$f"
-    sluice-mkcdb "$conf/$f" || bail "sluice-mkcdb $f"
-done
-sluice-mkcdb "$conf/config" || bail "sluice-mkcdb config"
+. "$top/t/data/alias/setup.sh"
 
 printf 'MAIL FROM:<alice@sender.test> ENVID=caf+C3+A9\nRCPT TO:<ghost@example.test> ORCPT=rfc822;gh+C3+A9st@example.test\nDATA\nSubject: x\n\nbody\n.\n' |
     sluice-alias > "$tmpdir/out" 2> "$tmpdir/err"

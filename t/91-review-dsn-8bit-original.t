@@ -8,16 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 plan 8
-data=$top/t/data/alias
-conf=$tmpdir/conf
-mkdir -p "$conf"
-export SLUICE_CONF=$conf TMPDIR=$tmpdir
-cp "$data/config" "$conf/"
-for f in aliases domains users; do
-    sed "s#@DATA@#$conf#g" "$data/$f" > "$conf/$f"
-    sluice-mkcdb "$conf/$f" || bail "sluice-mkcdb $f"
-done
-sluice-mkcdb "$conf/config" || bail "sluice-mkcdb config"
+. "$top/t/data/alias/setup.sh"
 
 # The notice in $tmpdir/out for an original with these MAIL parameters
 # [and this Subject:].

@@ -7,16 +7,7 @@
 # mail keeps the RFC 3464 types.
 . "$(dirname "$0")/lib.sh"
 
-export SLUICE_CONF=$tmpdir/conf SLUICE_SPOOL=$tmpdir/spool SLUICE_LIBEXEC=$top/libexec
-mkdir -p "$SLUICE_CONF" "$SLUICE_SPOOL/tmp"
-cat > "$SLUICE_CONF/config" <<EOT
-hostname mx.example.test
-mailroot $tmpdir/mail
-postmaster postmaster@example.test
-EOT
-echo example.test > "$SLUICE_CONF/domains"
-echo "alice@example.test alice/" > "$SLUICE_CONF/users"
-for t in config domains users; do sluice-mkcdb "$SLUICE_CONF/$t" || bail "mkcdb $t"; done
+. "$top/t/data/dsn-setup.sh"
 
 u=$'\xc3\xbc' e=$'\xc3\xa9'	# ü é in UTF-8
 # bounce FROM MAIL-PARAMS RCPT RCPT-PARAMS SUBJECT — the notice in $tmpdir/out,
