@@ -420,17 +420,24 @@ stream_write_head(struct stream_writer *w, const struct txn *t)
 	return 0;
 }
 
+/* A body line known to hold no LF, dot-stuffed. */
+static int
+put_line(struct stream_writer *w, const char *s, size_t n)
+{
+	if (n > 0 && s[0] == '.' && wbuf_putc(&w->out, '.') < 0)
+		return -1;
+	if (wbuf_put(&w->out, s, n) < 0)
+		return -1;
+	return eol(w);
+}
+
 int
 stream_write_line(struct stream_writer *w, const char *s, size_t n)
 {
 	/* A line end inside would end the body and start commands. */
 	if (memchr(s, '\n', n) != NULL)
 		return errno = EINVAL, -1;
-	if (n > 0 && s[0] == '.' && wbuf_putc(&w->out, '.') < 0)
-		return -1;
-	if (wbuf_put(&w->out, s, n) < 0)
-		return -1;
-	return eol(w);
+	return put_line(w, s, n);
 }
 
 int
@@ -456,8 +463,9 @@ stream_copy_body(struct stream_reader *r, struct stream_writer *w,
 	int rc;
 
 	*read_failed = 0;
+	/* The reader's lines never hold an LF: no need to look again. */
 	while ((rc = stream_read_line(r, &l, &n)) == 1)
-		if (stream_write_line(w, l, n) < 0)
+		if (put_line(w, l, n) < 0)
 			return -1;
 	if (rc < 0) {
 		*read_failed = 1;
