@@ -26,6 +26,7 @@
 
 #include "addr.h"
 #include "conf.h"
+#include "delivered.h"
 #include "dsn.h"
 #include "fsutil.h"
 #include "local.h"
@@ -1029,12 +1030,40 @@ set_defer(struct rcpt *r, const struct result *res)
 		die_nomem();
 }
 
+/*
+ * The route that tells a command or file target apart in the record of
+ * delivered recipients (a mailbox is known by its address alone).
+ */
+static const char *
+target_route(const struct rcpt *r)
+{
+	const char *route = xparam_get(r->x, r->nx, "X-ROUTE");
+
+	if (route != NULL && (strncasecmp(route, "pipe:", 5) == 0 ||
+	    strncasecmp(route, "file:", 5) == 0))
+		return route;
+	return NULL;
+}
+
+/*
+ * Note a delivery before anything else happens, so that a retry of this
+ * batch (a later stage failed, the chain was killed) does not repeat it.
+ */
+static void
+record(const struct rcpt *r)
+{
+	if (delivered_mark(cur_qid, r->addr, target_route(r), 0) < 0)
+		log_warn("qid=%s to=<%s> unable to record the delivery (a retry "
+		    "may deliver it again): %s", cur_qid, r->addr, strerror(errno));
+}
+
 /* One transaction: deliver what is ours, write what remains and the notices. */
 static void
 process(struct stream_reader *rd, struct stream_writer *w, struct txn *t)
 {
 	static struct result fres[STREAM_RCPT_MAX], sres[STREAM_RCPT_MAX],
 	    all[STREAM_RCPT_MAX];
+	static struct delivered rec;
 	struct txn failed, done;
 	struct addr a;
 	struct addr_err ae;
@@ -1066,18 +1095,27 @@ process(struct stream_reader *rd, struct stream_writer *w, struct txn *t)
 	txn_init(&failed);
 	txn_init(&done);
 	dead = dsn_is_double(t);
+	if (delivered_load(&rec, t->xf[XF_IDENT]) < 0)
+		die_sys("qid=%s unable to read the record of delivered recipients",
+		    cur_qid);
 	for (i = 0; i < t->nrcpt; i++) {
 		struct rcpt *r = &t->rcpt[i];
 		struct result *res = &all[i];
 
 		if (!local[i])
 			continue;
-		if (addr_parse(r->addr, strlen(r->addr), ADDR_UNQUAL_OK | ADDR_UTF8,
-		    &a, &ae) < 0)
+		if (delivered_find(&rec, r->addr, target_route(r)) >= 0)
+			set_result(res, 0, "2.0.0", "delivered by an earlier attempt "
+			    "(the record of delivered recipients says so)");
+		else if (addr_parse(r->addr, strlen(r->addr), ADDR_UNQUAL_OK |
+		    ADDR_UTF8, &a, &ae) < 0)
 			set_result(res, 5, "5.1.3", "bad recipient address syntax: %s",
 			    ae.msg);
-		else
+		else {
 			deliver(t, r, &a, res);
+			if (res->code == 0)
+				record(r);
+		}
 		log_info("qid=%s to=<%s> status=%s dsn=%s %s", cur_qid, r->addr,
 		    res->code == 0 ? "sent" : res->code == 4 ? "deferred" : "bounced",
 		    res->status, res->text);

@@ -323,7 +323,7 @@ scan_dir(int dir, time_t now, const struct strset *incoming_now,
 		return;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (!qid_valid(de->d_name))
+		if (strlen(de->d_name) != QID_LEN || !qid_valid(de->d_name))
 			continue;
 		if (dir == INCOMING && seen != NULL)
 			qset_add(seen, de->d_name);
@@ -603,6 +603,37 @@ chain_done(const struct chain *c)
 	return 1;
 }
 
+/* The chain's output is committed: what it delivered left the queue. */
+static void
+record_remove(const char *qid)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "delivered/%s", qid);
+	if (unlinkat(spool_fd, path, 0) < 0 && errno != ENOENT)
+		log_warn("qid=%s unable to remove %s/%s: %s", qid, spool, path,
+		    strerror(errno));
+}
+
+/*
+ * A batch is retried: its record must outlive a crash of the machine
+ * too, or the retry after one would deliver again.
+ */
+static void
+record_sync(const char *qid)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof path, "delivered/%s", qid);
+	if ((fd = openat(spool_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return;
+	if (fdatasync(fd) < 0)
+		log_warn("qid=%s unable to sync %s/%s: %s", qid, spool, path,
+		    strerror(errno));
+	close(fd);
+}
+
 /* ---- outcomes ---- */
 
 static int expire_input(struct input *in, const char *reason);
@@ -623,6 +654,7 @@ defer_batch(struct input *in, size_t n, const char *reason)
 	int expired;
 
 	for (i = 0; i < n; i++) {
+		record_sync(in[i].qid);
 		input_path(&in[i], path, sizeof path);
 		lt = lifetime;
 		expired = 0;
@@ -1018,6 +1050,7 @@ expire_input(struct input *in, const char *reason)
 		goto out;
 	if (in->dir == INCOMING || !in->kept)
 		unlinkat(spool_fd, path, 0);
+	record_remove(in->qid);
 	ret = 0;
 out:
 	if (ret < 0) {
@@ -1134,6 +1167,7 @@ process_output(struct chain *c)
 			snprintf(path, sizeof path, "deferred/%s", in->qid);
 			unlinkat(spool_fd, path, 0);
 		}
+		record_remove(in->qid);
 		if (!in->seen)
 			log_info("qid=%s status=sent", in->qid);
 	}
@@ -1373,7 +1407,7 @@ static void
 prepare_spool(void)
 {
 	static const char *const sub[] = { "tmp", "incoming", "deferred", "bad",
-		"dead", "quarantine", "flush" };
+		"dead", "quarantine", "flush", "delivered" };
 	char p[4096];
 	size_t i;
 
@@ -1429,6 +1463,49 @@ request_flush(void)
 	}
 	log_info("flush requested dest=%s", flush_target);
 	exit(0);
+}
+
+/*
+ * The record of delivered recipients (lib/delivered.h): the stages find
+ * its folder in SLUICE_DELIVERED.  A record whose message is in none of
+ * the queue's folders is a leftover of a crash after a commit: removed.
+ * bad/ keeps its records, so a message put back keeps what it delivered.
+ */
+static void
+records_init(void)
+{
+	static const char *const keep[] = { "incoming", "deferred", "bad" };
+	char dir[4096], path[QID_LEN + 16];
+	struct dirent *de;
+	struct stat st;
+	size_t i;
+	DIR *d;
+	int fd;
+
+	if (realpath(spool, dir) == NULL ||
+	    strlen(dir) + sizeof "/delivered" > sizeof dir)
+		die_sys("unable to find the full name of %s", spool);
+	strcat(dir, "/delivered");
+	if (setenv("SLUICE_DELIVERED", dir, 1) < 0)
+		die_nomem();
+	if ((fd = openat(spool_fd, "delivered", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0 || (d = fdopendir(fd)) == NULL)
+		die_sys("unable to read %s/delivered", spool);
+	while ((de = readdir(d)) != NULL) {
+		if (!qid_valid(de->d_name))
+			continue;
+		for (i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+			int n = snprintf(path, sizeof path, "%s/%s", keep[i],
+			    de->d_name);
+
+			if (n > 0 && (size_t)n < sizeof path && fstatat(spool_fd,
+			    path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+				break;
+		}
+		if (i == sizeof keep / sizeof keep[0])
+			unlinkat(fd, de->d_name, 0);
+	}
+	closedir(d);
 }
 
 /*
@@ -1519,6 +1596,7 @@ main(int argc, char **argv)
 	}
 	any_queue_first = qdest_any_queue_first();
 	clean_tmp();
+	records_init();
 	signals();
 	/* Read-write, so the FIFO never reports end of file while we wait. */
 	if (!once && (trigger_fd = openat(spool_fd, "trigger",

@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "conf.h"
+#include "delivered.h"
 #include "dest.h"
 #include "dns.h"
 #include "dsn.h"
@@ -392,9 +393,37 @@ spool_body(struct stream_reader *r, struct wbuf *w, struct msg *m)
 	m->len = w->total - (unsigned long long)m->off;
 }
 
+/*
+ * A recipient that the record of delivered recipients holds was sent by
+ * an earlier run of this batch (a later stage failed, or the chain was
+ * killed): it is reported sent again, notices and all, and not sent.
+ */
+static double delay_of(const struct msg *);
+
+static int
+already_sent(struct msg *m, size_t i, const struct delivered *rec)
+{
+	struct rstate *rs = &m->rs[i];
+	const char *id = m->t.xf[XF_IDENT];
+	int flags = delivered_find(rec, m->t.rcpt[i].addr, NULL);
+
+	if (flags < 0)
+		return 0;
+	rs->st = R_SENT;
+	rs->dsn_passed = (flags & DELIVERED_FLAG_DSN_PASSED) != 0;
+	strcpy(rs->status, "2.0.0");
+	rs->text = xstrdup("delivered by an earlier attempt (the record of "
+	    "delivered recipients says so)");
+	log_info("qid=%s to=<%s> relay=none delay=%.2f dsn=2.0.0 status=sent "
+	    "reply=\"%s\"", id ? id : "-", m->t.rcpt[i].addr, delay_of(m),
+	    rs->text);
+	return 1;
+}
+
 static void
 read_input(struct stream_writer *out)
 {
+	struct delivered rec = { 0 };
 	struct stream_reader r;
 	struct wbuf w;
 	struct msg *m;
@@ -445,8 +474,13 @@ read_input(struct stream_writer *out)
 		}
 		m->eight = m->t.body == BODY_8BITMIME;
 		spool_body(&r, &w, m);
+		if (delivered_load(&rec, m->t.xf[XF_IDENT]) < 0)
+			die_sys("qid=%s unable to read the record of delivered "
+			    "recipients", m->t.xf[XF_IDENT]);
 		for (i = 0; i < m->t.nrcpt; i++) {
 			if (m->rs[i].dest < 0)
+				continue;
+			if (already_sent(m, i, &rec))
 				continue;
 			m->rs[i].st = R_PENDING;
 			dest_add_msg(&dests[m->rs[i].dest], nmsgs);
@@ -454,6 +488,7 @@ read_input(struct stream_writer *out)
 		nmsgs++;
 	}
 	txn_free(&m->t);
+	delivered_free(&rec);
 	if (wbuf_flush(&w) < 0)
 		die_sys("unable to write the body spool");
 	wbuf_free(&w);
@@ -1076,6 +1111,28 @@ fail:
 
 /* ---- one message over an open session ---------------------------------- */
 
+/*
+ * The remote took the message: note its recipients in the record of
+ * delivered recipients (lib/delivered.h) before anything else, in one
+ * write, so that a retry of this batch does not send it again.
+ */
+static void
+record_sent(const struct msg *m, const size_t *P, const unsigned char *acc,
+    size_t np, int dsn)
+{
+	const char *addr[STREAM_RCPT_MAX], *id = m->t.xf[XF_IDENT];
+	size_t k, n = 0;
+
+	for (k = 0; k < np && n < STREAM_RCPT_MAX; k++)
+		if (acc[k])
+			addr[n++] = m->t.rcpt[P[k]].addr;
+	if (delivered_mark_all(id, addr, n, NULL, dsn ?
+	    DELIVERED_FLAG_DSN_PASSED : 0) < 0)
+		log_warn("qid=%s unable to record the delivery of %zu recipients "
+		    "(a retry may send them again): %s", id ? id : "-", n,
+		    strerror(errno));
+}
+
 /* A temporary failure: the recipient stays pending for the next server. */
 static void
 soft(struct rstate *rs, const char *status, const char *text, const struct conn *c)
@@ -1347,6 +1404,8 @@ send_msg(struct job *j, struct conn *c, size_t mi)
 		goto broken;
 	check421(c, &r);
 	c->sent++;
+	if (r.code / 100 == 2)
+		record_sent(m, P, acc, np, c->dsn);
 	for (k = 0; k < np; k++) {
 		if (!acc[k])
 			continue;

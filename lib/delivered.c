@@ -1,0 +1,204 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "delivered.h"
+#include "qid.h"
+
+/* A record is at most this big: 1000 recipients of 1000 octets, and more. */
+#define RECORD_MAX (8u << 20)
+
+/* Whether a record is kept for qid: under sluice-runq, with a queue id. */
+static const char *
+record_dir(const char *qid)
+{
+	const char *dir = getenv("SLUICE_DELIVERED");
+
+	if (dir == NULL || *dir == '\0' || qid == NULL || !qid_valid(qid))
+		return NULL;
+	return dir;
+}
+
+/* The record's file name for qid; -1 (ENAMETOOLONG) when it does not fit. */
+static int
+record_path(char *buf, size_t size, const char *dir, const char *qid)
+{
+	int n = snprintf(buf, size, "%s/%s", dir, qid);
+
+	if (n < 0 || (size_t)n >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+read_fd(int fd, struct delivered *d)
+{
+	size_t cap = 0;
+	ssize_t r;
+
+	for (;;) {
+		if (d->len + 4096 > cap) {
+			char *p;
+
+			cap = cap ? 2 * cap : 8192;
+			if (cap > RECORD_MAX + 8192) {
+				errno = EFBIG;
+				return -1;
+			}
+			if ((p = realloc(d->text, cap)) == NULL)
+				return -1;
+			d->text = p;
+		}
+		r = read(fd, d->text + d->len, cap - d->len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		d->len += (size_t)r;
+	}
+	d->text[d->len] = '\0';
+	return 0;
+}
+
+int
+delivered_load(struct delivered *d, const char *qid)
+{
+	const char *dir = record_dir(qid);
+	char path[4096];
+	int fd, e, rc;
+
+	d->len = 0;
+	if (dir == NULL)
+		return 0;
+	if (record_path(path, sizeof path, dir, qid) < 0)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return errno == ENOENT ? 0 : -1;
+	rc = read_fd(fd, d);
+	e = errno;
+	close(fd);
+	if (rc < 0)
+		d->len = 0;
+	errno = e;
+	return rc;
+}
+
+int
+delivered_find(const struct delivered *d, const char *addr, const char *route)
+{
+	size_t na = strlen(addr), nr = route ? strlen(route) : 0;
+	const char *p = d->text, *end = d->text + d->len, *nl;
+
+	for (; p != NULL && p < end; p = nl ? nl + 1 : NULL) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			break;	/* a line cut by a crash is no record */
+		if ((size_t)(nl - p) > na + nr + 2 && memcmp(p, addr, na) == 0 &&
+		    p[na] == '\t' && memcmp(p + na + 1, route ? route : "", nr) == 0 &&
+		    p[na + 1 + nr] == '\t')
+			return atoi(p + na + nr + 2);
+	}
+	return -1;
+}
+
+/* Append lines to qid's record with one write(2), so they land whole. */
+static int
+append(const char *qid, const char *text, size_t len)
+{
+	const char *dir = record_dir(qid);
+	char path[4096];
+	int fd, rc, e;
+
+	if (dir == NULL)
+		return 0;
+	if (record_path(path, sizeof path, dir, qid) < 0)
+		return -1;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (fd < 0)
+		return -1;
+	rc = write_all(fd, text, len);
+	e = errno;
+	if (close(fd) < 0 && rc == 0) {
+		rc = -1;
+		e = errno;
+	}
+	errno = e;
+	return rc;
+}
+
+/* Add "addr TAB route TAB flags LF" to buf; -1 with errno. */
+static int
+add_line(char **buf, size_t *len, size_t *cap, const char *addr,
+    const char *route, int flags)
+{
+	size_t need = strlen(addr) + (route ? strlen(route) : 0) + 16;
+	int n;
+
+	if (strpbrk(addr, "\t\n") != NULL || (route && strpbrk(route, "\t\n"))) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (*len + need > *cap) {
+		char *p;
+		size_t c = *cap ? 2 * *cap : 1024;
+
+		while (c < *len + need)
+			c *= 2;
+		if ((p = realloc(*buf, c)) == NULL)
+			return -1;
+		*buf = p;
+		*cap = c;
+	}
+	n = snprintf(*buf + *len, *cap - *len, "%s\t%s\t%d\n", addr,
+	    route ? route : "", flags);
+	if (n < 0 || (size_t)n >= *cap - *len) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	*len += (size_t)n;
+	return 0;
+}
+
+int
+delivered_mark(const char *qid, const char *addr, const char *route, int flags)
+{
+	return delivered_mark_all(qid, &addr, 1, route, flags);
+}
+
+int
+delivered_mark_all(const char *qid, const char *const *addr, size_t n,
+    const char *route, int flags)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0, i;
+	int rc = 0, e;
+
+	if (record_dir(qid) == NULL)
+		return 0;
+	for (i = 0; i < n && rc == 0; i++)
+		rc = add_line(&buf, &len, &cap, addr[i], route, flags);
+	if (rc == 0 && len > 0)
+		rc = append(qid, buf, len);
+	e = errno;
+	free(buf);
+	errno = e;
+	return rc;
+}
+
+void
+delivered_free(struct delivered *d)
+{
+	free(d->text);
+	d->text = NULL;
+	d->len = 0;
+}
