@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -90,6 +91,24 @@ delivered_load(struct delivered *d, const char *qid)
 		d->len = 0;
 	errno = e;
 	return rc;
+}
+
+int
+delivered_room(const char *qid)
+{
+	const char *dir = record_dir(qid);
+	struct statvfs st;
+
+	if (dir == NULL)
+		return 0;
+	if (statvfs(dir, &st) < 0)
+		return -1;
+	if ((unsigned long long)st.f_bavail * st.f_frsize < DELIVERED_ROOM ||
+	    (st.f_files > 0 && st.f_favail < 1)) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return 0;
 }
 
 int

@@ -37,6 +37,14 @@ struct delivered {
 
 /* Read the record of qid (NULL: none).  0, or -1 with errno. */
 int delivered_load(struct delivered *, const char *qid);
+/*
+ * 0 when the record of qid can grow (or none is kept); -1 with ENOSPC when
+ * its disk has less than DELIVERED_ROOM free, or with errno when that
+ * cannot be known.  A stage that cannot record a delivery must not make it:
+ * a retry would make it again.
+ */
+#define DELIVERED_ROOM (256u << 10)
+int delivered_room(const char *qid);
 /* The flags of a recipient found in the record, or -1. */
 int delivered_find(const struct delivered *, const char *addr,
     const char *route);

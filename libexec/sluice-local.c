@@ -1069,7 +1069,7 @@ process(struct stream_reader *rd, struct stream_writer *w, struct txn *t)
 	struct addr_err ae;
 	char *local;
 	size_t i, nlocal = 0;
-	int rfail = 0, dead;
+	int rfail = 0, dead, noroom;
 
 	cur_qid = t->xf[XF_IDENT] ? t->xf[XF_IDENT] : "-";
 	if ((local = calloc(t->nrcpt, 1)) == NULL)
@@ -1098,6 +1098,7 @@ process(struct stream_reader *rd, struct stream_writer *w, struct txn *t)
 	if (delivered_load(&rec, t->xf[XF_IDENT]) < 0)
 		die_sys("qid=%s unable to read the record of delivered recipients",
 		    cur_qid);
+	noroom = delivered_room(t->xf[XF_IDENT]) < 0 ? errno : 0;
 	for (i = 0; i < t->nrcpt; i++) {
 		struct rcpt *r = &t->rcpt[i];
 		struct result *res = &all[i];
@@ -1107,6 +1108,9 @@ process(struct stream_reader *rd, struct stream_writer *w, struct txn *t)
 		if (delivered_find(&rec, r->addr, target_route(r)) >= 0)
 			set_result(res, 0, "2.0.0", "delivered by an earlier attempt "
 			    "(the record of delivered recipients says so)");
+		else if (noroom)
+			set_result(res, 4, "4.3.1", "unable to record deliveries in "
+			    "the queue: %s", strerror(noroom));
 		else if (addr_parse(r->addr, strlen(r->addr), ADDR_UNQUAL_OK |
 		    ADDR_UTF8, &a, &ae) < 0)
 			set_result(res, 5, "5.1.3", "bad recipient address syntax: %s",

@@ -420,6 +420,25 @@ already_sent(struct msg *m, size_t i, const struct delivered *rec)
 	return 1;
 }
 
+/* No room to note a delivery: the recipient waits rather than risk a repeat. */
+static int
+no_record(struct msg *m, size_t i, int err)
+{
+	struct rstate *rs = &m->rs[i];
+	const char *id = m->t.xf[XF_IDENT];
+	char t[256];
+
+	rs->st = R_DEFERRED;
+	strcpy(rs->status, "4.3.1");
+	fmt(t, sizeof t, "unable to record deliveries in the queue: %s",
+	    strerror(err));
+	rs->text = xstrdup(t);
+	log_info("qid=%s to=<%s> relay=none delay=%.2f dsn=4.3.1 "
+	    "status=deferred reply=\"%s\"", id ? id : "-", m->t.rcpt[i].addr,
+	    delay_of(m), rs->text);
+	return 1;
+}
+
 static void
 read_input(struct stream_writer *out)
 {
@@ -428,7 +447,7 @@ read_input(struct stream_writer *out)
 	struct wbuf w;
 	struct msg *m;
 	size_t i;
-	int rc, ours, rd;
+	int rc, ours, rd, noroom;
 
 	if (stream_reader_init(&r, 0, "stdin") < 0 || wbuf_init(&w, spool_fd, BUF_SIZE) < 0)
 		die_nomem();
@@ -477,10 +496,12 @@ read_input(struct stream_writer *out)
 		if (delivered_load(&rec, m->t.xf[XF_IDENT]) < 0)
 			die_sys("qid=%s unable to read the record of delivered "
 			    "recipients", m->t.xf[XF_IDENT]);
+		noroom = delivered_room(m->t.xf[XF_IDENT]) < 0 ? errno : 0;
 		for (i = 0; i < m->t.nrcpt; i++) {
 			if (m->rs[i].dest < 0)
 				continue;
-			if (already_sent(m, i, &rec))
+			if (already_sent(m, i, &rec) || (noroom && no_record(m, i,
+			    noroom)))
 				continue;
 			m->rs[i].st = R_PENDING;
 			dest_add_msg(&dests[m->rs[i].dest], nmsgs);

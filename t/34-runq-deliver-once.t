@@ -192,4 +192,57 @@ config "$base"
 runq
 check "the runner killed while its chain runs" 0
 
+# ---- a full disk: the chain's output does not fit, then no room for a record ----
+# The spool on a small tmpfs, and the chain of old, sluice-local last.  First
+# the message (300 KB) fits and its remainder (one recipient waits) does
+# not: sluice-local delivers, then cannot write its output, and the batch is
+# retried while the disk stays full.  Then the disk is so full that a record
+# could not be written: nothing is delivered.
+if [ "$(id -u)" = 0 ] && mkdir -p "$tmpdir/small" &&
+    mount -t tmpfs -o size=1200k tmpfs "$tmpdir/small" 2>/dev/null; then
+    at_exit "umount -l '$tmpdir/small'"
+    rm -rf "$mr"
+    export SLUICE_SPOOL=$tmpdir/small/spool
+    sp=$SLUICE_SPOOL
+    : > "$tmpdir/runq.log"
+    : > "$tmpdir/afile"
+    mk users "wait@example.test $tmpdir/afile/box/" "@example.test box/"
+    config "sluice-envelope | sluice-local"
+    fill() {	# fill NAME KB — leave about KB free on the small disk
+        local free_kb
+        free_kb=$(df -k --output=avail "$tmpdir/small" | tail -1)
+        head -c $(((free_kb - $2) * 1024)) /dev/zero > "$tmpdir/small/$1"
+    }
+    big=$(head -c 300000 /dev/zero | tr '\0' y | fold -w 70)
+    printf 'MAIL FROM:<s@example.test>\nRCPT TO:<full1@example.test>\nRCPT TO:<wait@example.test>\nDATA\nSubject: full\n\n%s\n.\n' "$big" |
+        sluice-enqueue 2>>"$tmpdir/enqueue.log" || bail "sluice-enqueue failed"
+    fill filler 580
+    for i in 1 2 3; do runq; done
+    like "$(cat "$tmpdir/runq.log")" "sluice-local: fatal: unable to write the output: No space left on device" \
+        "full disk: sluice-local delivers, then cannot write its output"
+    n=$(cat "$mr"/box/new/* 2>/dev/null | grep -c '^Delivered-To: full1@')
+    is "$n" 1 "full disk: three runs that cannot write their output deliver once"
+    rm -f "$tmpdir/small/filler"
+    export SLUICE_SPOOL=$tmpdir/small/spool2
+    sp1=$sp sp=$SLUICE_SPOOL
+    printf 'MAIL FROM:<s@example.test>\nRCPT TO:<full2@example.test>\nDATA\nSubject: full2\n\nsmall\n.\n' |
+        sluice-enqueue 2>>"$tmpdir/enqueue.log" || bail "sluice-enqueue failed"
+    rm -rf "$mr"
+    fill filler 100
+    : > "$tmpdir/runq.log"
+    runq
+    is "$(ls "$mr"/box/new 2>/dev/null | wc -l)" 0 "no room to record a delivery: nothing is delivered"
+    like "$(cat "$tmpdir/runq.log")" "to=<full2@example.test> status=deferred dsn=4.3.1 unable to record deliveries in the queue: No space left on device" \
+        "sluice-local says why the recipient waits"
+    rm -f "$tmpdir/small/filler" "$tmpdir/afile"
+    runq
+    SLUICE_SPOOL=$sp1 runq
+    n=$(cat "$mr"/box/new/* "$tmpdir"/afile/box/new/* 2>/dev/null | grep -h '^Delivered-To: ' | sort | uniq -c | awk '{print $1}' | sort -u | tr '\n' ' ')
+    is "$n" "1 " "room again: every waiting recipient is delivered, once"
+    is "$(find "$sp"/{incoming,deferred,bad,delivered} "$sp1"/{incoming,deferred,bad,delivered} -type f | wc -l)" 0 \
+        "full disk: the queue is empty at the end"
+else
+    skip "full disk: needs root to mount a small tmpfs" 6
+fi
+
 done_testing
