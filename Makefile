@@ -26,7 +26,8 @@ endif
 OPT ?= -O2
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 DEFS = -D_GNU_SOURCE -DSLUICE_CONFDIR='"$(SYSCONFDIR)"' \
-       -DSLUICE_SPOOLDIR='"$(SPOOLDIR)"' -DSLUICE_LIBEXECDIR='"$(LIBEXECDIR)"'
+       -DSLUICE_SPOOLDIR='"$(SPOOLDIR)"' -DSLUICE_LIBEXECDIR='"$(LIBEXECDIR)"' \
+       -DSLUICE_BINDIR='"$(BINDIR)"'
 CFLAGS_ALL = -std=c11 $(OPT) $(WARN) $(DEFS) -Ilib $(CFLAGS)
 LDFLAGS_ALL = $(LDFLAGS)
 ifeq ($(SAN),1)
@@ -39,6 +40,10 @@ LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:.c=.o)
 LIBA = lib/libsluice.a
 PROGS = $(patsubst %.c,%,$(wildcard bin/*.c libexec/*.c))
+# A program of several modules has a folder named after their prefix
+# (file = module = function prefix): bin/import/ makes bin/sluice-import.
+IMPORT_SRC = $(wildcard bin/import/*.c)
+PROGS += $(if $(IMPORT_SRC),bin/sluice-import)
 TESTPROGS = $(patsubst %.c,%,$(wildcard t/*.c))
 CONF_TEXT = $(filter-out %.cdb %.in,$(wildcard conf/*))
 CONF_CDB = $(addsuffix .cdb,$(CONF_TEXT))
@@ -83,6 +88,8 @@ bin/%: bin/%.c $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_$@) $(LIBS)
 libexec/%: libexec/%.c $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_$@) $(LIBS)
+bin/sluice-import: $(IMPORT_SRC) bin/import/*.h $(LIBA) .build-flags
+	$(CC) $(CFLAGS_ALL) -Ibin/import $(LDFLAGS_ALL) -o $@ $(IMPORT_SRC) $(LIBA) $(LIBS)
 
 ifeq ($(FAST),1)
 lib/musl/cdb.h: /usr/include/cdb.h
