@@ -69,7 +69,7 @@ MUSL_OBJ = $(patsubst lib/%.c,lib/musl/%.o,$(filter-out lib/dns.c lib/tls.c,$(LI
 MUSL_LIBA = lib/musl/libsluice.a
 MUSL_CFLAGS = -std=c11 $(OPT) $(WARN) $(DEFS) -Ilib -Ilib/musl $(CFLAGS)
 
-all: $(PROGS) $(CONF_CDB) $(if $(wildcard bin/sendmail.c),bin/mailq)
+all: $(PROGS) $(CONF_CDB)
 
 # Rebuild everything when the compiler or its flags change (SAN=1 and back).
 .build-flags: FORCE
@@ -90,6 +90,11 @@ libexec/%: libexec/%.c $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_$@) $(LIBS)
 bin/sluice-import: $(IMPORT_SRC) bin/import/*.h $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) -Ibin/import $(LDFLAGS_ALL) -o $@ $(IMPORT_SRC) $(LIBA) $(LIBS)
+# mailq was a link to sendmail before it was a program of its own: the
+# linker would write through such a link, over sendmail, so it goes first.
+bin/mailq: bin/mailq.c $(LIBA) .build-flags $(if $(shell test -L bin/mailq && echo y),FORCE)
+	rm -f $@
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS)
 
 ifeq ($(FAST),1)
 lib/musl/cdb.h: /usr/include/cdb.h
@@ -108,10 +113,6 @@ t/%: t/%.c $(LIBA) .build-flags
 
 conf/%.cdb: conf/% bin/sluice-mkcdb
 	bin/sluice-mkcdb -o $@ $<
-
-# mailq is sendmail -bp, as everywhere.
-bin/mailq: bin/sendmail
-	ln -sf sendmail $@
 
 deps:
 	@.ci/deps
@@ -139,7 +140,6 @@ bench: deps
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)
 	for p in $(filter bin/%,$(PROGS)); do install -m 755 $$p $(DESTDIR)$(BINDIR)/; done
-	[ ! -e bin/sendmail ] || ln -sf sendmail $(DESTDIR)$(BINDIR)/mailq
 	for p in $(filter libexec/%,$(PROGS)); do install -m 755 $$p $(DESTDIR)$(LIBEXECDIR)/; done
 	for f in $(CONF_TEXT); do t=$(DESTDIR)$(SYSCONFDIR)/$${f#conf/}; \
 	  [ -e $$t ] || install -m 644 $$f $$t; \
@@ -161,7 +161,7 @@ install: all
 # clean keeps ./var: it holds the queue and the mailboxes of make run.
 clean:
 	rm -rf lib/musl
-	rm -f lib/*.o $(LIBA) $(PROGS) $(TESTPROGS) conf/*.cdb bin/mailq .build-flags
+	rm -f lib/*.o $(LIBA) $(PROGS) $(TESTPROGS) conf/*.cdb .build-flags
 
 distclean: clean
 	rm -rf var
