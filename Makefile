@@ -26,7 +26,8 @@ endif
 OPT ?= -O2
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 DEFS = -D_GNU_SOURCE -DSLUICE_CONFDIR='"$(SYSCONFDIR)"' \
-       -DSLUICE_SPOOLDIR='"$(SPOOLDIR)"' -DSLUICE_LIBEXECDIR='"$(LIBEXECDIR)"'
+       -DSLUICE_SPOOLDIR='"$(SPOOLDIR)"' -DSLUICE_LIBEXECDIR='"$(LIBEXECDIR)"' \
+       -DSLUICE_BINDIR='"$(BINDIR)"'
 CFLAGS_ALL = -std=c11 $(OPT) $(WARN) $(DEFS) -Ilib $(CFLAGS)
 LDFLAGS_ALL = $(LDFLAGS)
 ifeq ($(SAN),1)
@@ -39,6 +40,10 @@ LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:.c=.o)
 LIBA = lib/libsluice.a
 PROGS = $(patsubst %.c,%,$(wildcard bin/*.c libexec/*.c))
+# A program of several modules has a folder named after their prefix
+# (file = module = function prefix): bin/import/ makes bin/sluice-import.
+IMPORT_SRC = $(wildcard bin/import/*.c)
+PROGS += $(if $(IMPORT_SRC),bin/sluice-import)
 TESTPROGS = $(patsubst %.c,%,$(wildcard t/*.c))
 CONF_TEXT = $(filter-out %.cdb %.in,$(wildcard conf/*))
 CONF_CDB = $(addsuffix .cdb,$(CONF_TEXT))
@@ -64,7 +69,7 @@ MUSL_OBJ = $(patsubst lib/%.c,lib/musl/%.o,$(filter-out lib/dns.c lib/tls.c,$(LI
 MUSL_LIBA = lib/musl/libsluice.a
 MUSL_CFLAGS = -std=c11 $(OPT) $(WARN) $(DEFS) -Ilib -Ilib/musl $(CFLAGS)
 
-all: $(PROGS) $(CONF_CDB) $(if $(wildcard bin/sendmail.c),bin/mailq)
+all: $(PROGS) $(CONF_CDB)
 
 # Rebuild everything when the compiler or its flags change (SAN=1 and back).
 .build-flags: FORCE
@@ -83,6 +88,13 @@ bin/%: bin/%.c $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_$@) $(LIBS)
 libexec/%: libexec/%.c $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_$@) $(LIBS)
+bin/sluice-import: $(IMPORT_SRC) bin/import/*.h $(LIBA) .build-flags
+	$(CC) $(CFLAGS_ALL) -Ibin/import $(LDFLAGS_ALL) -o $@ $(IMPORT_SRC) $(LIBA) $(LIBS)
+# mailq was a link to sendmail before it was a program of its own: the
+# linker would write through such a link, over sendmail, so it goes first.
+bin/mailq: bin/mailq.c $(LIBA) .build-flags $(if $(shell test -L bin/mailq && echo y),FORCE)
+	rm -f $@
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS)
 
 ifeq ($(FAST),1)
 lib/musl/cdb.h: /usr/include/cdb.h
@@ -101,10 +113,6 @@ t/%: t/%.c $(LIBA) .build-flags
 
 conf/%.cdb: conf/% bin/sluice-mkcdb
 	bin/sluice-mkcdb -o $@ $<
-
-# mailq is sendmail -bp, as everywhere.
-bin/mailq: bin/sendmail
-	ln -sf sendmail $@
 
 deps:
 	@.ci/deps
@@ -132,7 +140,6 @@ bench: deps
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)
 	for p in $(filter bin/%,$(PROGS)); do install -m 755 $$p $(DESTDIR)$(BINDIR)/; done
-	[ ! -e bin/sendmail ] || ln -sf sendmail $(DESTDIR)$(BINDIR)/mailq
 	for p in $(filter libexec/%,$(PROGS)); do install -m 755 $$p $(DESTDIR)$(LIBEXECDIR)/; done
 	for f in $(CONF_TEXT); do t=$(DESTDIR)$(SYSCONFDIR)/$${f#conf/}; \
 	  [ -e $$t ] || install -m 644 $$f $$t; \
@@ -154,7 +161,7 @@ install: all
 # clean keeps ./var: it holds the queue and the mailboxes of make run.
 clean:
 	rm -rf lib/musl
-	rm -f lib/*.o $(LIBA) $(PROGS) $(TESTPROGS) conf/*.cdb bin/mailq .build-flags
+	rm -f lib/*.o $(LIBA) $(PROGS) $(TESTPROGS) conf/*.cdb .build-flags
 
 distclean: clean
 	rm -rf var

@@ -3,6 +3,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,27 @@ prog_path(const char *name, char *buf, size_t size)
 		if (*path == ':')
 			path++;
 	}
-	return -1;
+	return try_dir(SLUICE_BINDIR, name, buf, size);
+}
+
+int
+prog_sibling(const char *name, char *buf, size_t size)
+{
+	char self[4096], real[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+
+	if (n <= 0)
+		return -1;
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')) == NULL)
+		return -1;
+	*slash = '\0';
+	if (try_dir(self, name, buf, size) < 0)
+		return -1;
+	*slash = '/';
+	if (realpath(buf, real) != NULL && strcmp(real, self) == 0)
+		return -2;
+	return 0;
 }
 
 void

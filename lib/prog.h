@@ -4,7 +4,8 @@
 /*
  * Finding and running the other sluice programs without a shell.
  * A name with a '/' is used as it is; otherwise it is looked for in
- * $SLUICE_LIBEXEC, then in the compiled-in libexec folder, then in PATH.
+ * $SLUICE_LIBEXEC, then in the compiled-in libexec folder, then in PATH,
+ * then in the compiled-in bin folder.
  */
 
 #include <stddef.h>
@@ -12,6 +13,13 @@
 
 /* Resolve name into buf (absolute or as given); 0, or -1 if not found. */
 int prog_path(const char *name, char *buf, size_t size);
+/*
+ * name in the folder of the running program (/proc/self/exe, links
+ * resolved) into buf: how a program of bin/ finds another installed
+ * beside it rather than another MTA's of the same name on PATH.  0; -1 if
+ * there is none; -2 if it is this very program (a link to it).
+ */
+int prog_sibling(const char *name, char *buf, size_t size);
 /* execv the resolved program; returns only on failure. */
 void prog_exec(char *const argv[]);
 /*

@@ -10,5 +10,12 @@
  * (BODY=8BITMIME) or a UTF-8 address (SMTPUTF8).
  */
 int text_has8bit(const char *s, size_t n);
+/*
+ * The length of the field name when line l[0..n) starts a header field
+ * ("Name:", white space allowed before the colon), else 0.
+ */
+size_t text_field_name(const char *l, size_t n);
+/* Whether l[0..n) is the field name name, in any case. */
+int text_name_is(const char *l, size_t n, const char *name);
 
 #endif

@@ -1,9 +1,10 @@
 #!/bin/bash
-# sluice-envelope's importers on fixtures in t/data/import/: SMTPSERV (-w),
-# MS SMTP drop folder (-e), mbox (-m) and Maildir (-M).  What cannot be
-# converted is moved (or, for mbox, copied) into the malformed folder with
-# the reason logged, never lost; sources go only with -d and only after the
-# output was written.
+# sluice-import on fixtures in t/data/import/: SMTPSERV (-w), MS SMTP drop
+# folder (-e), mbox (-m) and Maildir (-M).  What cannot be converted is
+# moved (or, for mbox, copied) into the malformed folder with the reason
+# logged, never lost; sources go only with -d and only after the output
+# was written.  (When the output goes to another program:
+# t/14-import-removes-sources-once-safe.t.)
 . "$(dirname "$0")/lib.sh"
 
 d=$top/t/data/import
@@ -15,7 +16,7 @@ export SLUICE_CONF=$tmpdir/conf
 fresh() { rm -rf "$tmpdir/w"; cp -r "$d" "$tmpdir/w"; w=$tmpdir/w; }
 
 # run NAME ARGS... — output in $tmpdir/out, log in $tmpdir/log, status in $rc.
-run() { rc=0; sluice-envelope "$@" > "$tmpdir/out" 2> "$tmpdir/log" || rc=$?; }
+run() { rc=0; sluice-import "$@" > "$tmpdir/out" 2> "$tmpdir/log" || rc=$?; }
 
 same() { cmp -s "$1" "$2" || { diag "$(diff "$1" "$2" | head -20)"; return 1; }; }
 
@@ -43,9 +44,9 @@ same "$d/expect/smtpserv.out" "$tmpdir/out"; ok $? "-d: the same stream"
 
 # A failed write keeps every source.
 fresh
-rc=0; sluice-envelope -d -w "$w/smtpserv" > /dev/full 2> "$tmpdir/log" || rc=$?
+rc=0; sluice-import -w "$w/smtpserv" > /dev/full 2> "$tmpdir/log" || rc=$?
 [ $rc = 111 ] && [ -e "$w/smtpserv/5321.WRK" ] && [ -e "$w/smtpserv/12.WRK" ]
-ok $? "-d: when standard output cannot be written, exit 111 and remove nothing"
+ok $? "when standard output cannot be written, exit 111 (the sources stay)"
 
 # -b names the malformed folder.
 fresh
@@ -111,14 +112,15 @@ is "$(cat "$w/malformed/c.eml")" old "malformed/: an older file of the same name
 cmp -s "$d/drop/c.eml" "$w/malformed/c.eml.1"; ok $? "malformed/: the new one gets a suffix"
 
 # -m -d on a live mbox: mail appended while it is imported is not lost; the
-# mbox is left in place.  The output is larger than a pipe's buffer, so the
-# importer is still writing (after reading the mbox) when the append comes.
+# mbox is left in place.  The next program appends, after the importer has
+# read the mbox and before it removes it.
 big=$tmpdir/live.mbox
 for i in $(seq 200); do
     printf 'From a@example.org Sat Nov 21 10:00:00 2026\nSubject: %s\n\n%s\n\n' "$i" "$(head -c 600 /dev/zero | tr '\0' x)"
 done > "$big"
-sluice-envelope -m "$big" -r b@example.org -d 2>"$tmpdir/live.err" |
-    { sleep 1; printf 'From a@example.org Sat Nov 21 10:00:00 2026\nSubject: late\n\nlate\n\n' >> "$big"; cat > "$tmpdir/live.out"; }
+sluice-import -m "$big" -r b@example.org -d 2>"$tmpdir/live.err" -- sh -c '
+    printf "From a@example.org Sat Nov 21 10:00:00 2026\nSubject: late\n\nlate\n\n" >> "$1"; cat > "$2"' \
+    sh "$big" "$tmpdir/live.out"
 ok $([ -e "$big" ] && grep -q '^Subject: late$' "$big"; echo $?) "-m -d: an mbox appended to during the import is left in place, with the new mail"
 like "$(cat "$tmpdir/live.err")" "changed while it was imported: left in place" "and that is logged"
 is "$(grep -c '^MAIL FROM:' "$tmpdir/live.out")" 200 "the 200 messages read were imported"

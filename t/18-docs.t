@@ -7,7 +7,9 @@
 . "$(dirname "$0")/lib.sh"
 cd "$top" || bail "no tree"
 
-for src in bin/*.c libexec/*.c; do
+# A program of several modules is a folder whose main file is named after it.
+for src in bin/*.c libexec/*.c bin/*/sluice-*.c libexec/*/sluice-*.c; do
+    [ -e "$src" ] || continue
     prog=$(basename "$src" .c)
     page=$(ls man/"$prog".[18] 2>/dev/null | head -1)
     ok $([ -n "$page" ]; echo $?) "$prog has a man page"
@@ -35,7 +37,7 @@ else
 fi
 
 # Settings: the names passed as literals to conf_get/conf_time/conf_size/conf_num.
-settings=$(grep -ohE 'conf_(get|time|size|num)\("[a-z0-9_]+"' lib/*.c libexec/*.c bin/*.c |
+settings=$(grep -ohsE 'conf_(get|time|size|num)\("[a-z0-9_]+"' lib/*.c libexec/*.c bin/*.c libexec/*/*.c bin/*/*.c |
     sed -E 's/.*\("//; s/"$//' | sort -u)
 [ -n "$settings" ] || bail "found no settings in the code"
 for s in $settings; do

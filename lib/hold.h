@@ -1,0 +1,27 @@
+#ifndef HOLD_H
+#define HOLD_H
+
+/*
+ * Output held back until the whole input has been read: in memory up to
+ * 1 MiB, then in an unlinked temporary file.  A program that fails
+ * half-way has then written nothing, as DESIGN.md asks of exit 100 and
+ * 111.  Errors are fatal (111).
+ */
+
+#include "stream.h"
+
+struct hold {
+	struct stream_writer w;	/* write the stream here */
+	int fd;			/* the temporary file */
+};
+
+void hold_init(struct hold *);
+/* Copy all of it to fd, and sync fd when it is a regular file. */
+void hold_commit(struct hold *, int fd);
+/*
+ * Move all of it into the temporary file and go back to its start; the
+ * file's descriptor, to be read by another program.
+ */
+int hold_rewind(struct hold *);
+
+#endif
