@@ -91,8 +91,9 @@ static size_t ntodo, atodo, todo_pos;
 static struct split *splits;
 static size_t nsplits, asplits;
 static struct spool sp;
-static time_t next_tmp_clean;
-static void clean_tmp(int at_start);
+static time_t next_tmp_clean;	/* 0 until the first look at tmp/ */
+static void clean_tmp(void);
+static void clean_tmp_file(int dfd, const char *name, time_t now);
 
 /* ---- sets of queue ids (insert only; rebuilt when needed) ---- */
 
@@ -1292,7 +1293,7 @@ run(void)
 			int deferred_due = now >= next_deferred;
 
 			if (now >= next_tmp_clean)
-				clean_tmp(0);
+				clean_tmp();
 
 			/* New arrivals while chains run: let a batch gather. */
 			if (dirty && !deferred_due && !once && nactive() > 0 &&
@@ -1438,6 +1439,44 @@ request_flush(void)
 }
 
 /*
+ * tmp/ leftovers: our own staged files (only one runner runs, so any is
+ * from a dead one, but only at start: later they are live), and files
+ * whose writer died (clean_tmp_file): at start, then every
+ * TMP_CLEAN_INTERVAL.
+ */
+static void
+clean_tmp(void)
+{
+	struct dirent *de;
+	time_t now = time(NULL);
+	DIR *d;
+	int at_start = next_tmp_clean == 0;
+	int fd = openat(spool_fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	next_tmp_clean = now + TMP_CLEAN_INTERVAL;
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (at_start)
+			die_sys("unable to read %s/tmp", spool);
+		log_warn("unable to read %s/tmp: %s", spool, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' && (n == 1 || (n == 2 && de->d_name[1] == '.')))
+			continue;
+		if (n > 5 && strcmp(de->d_name + n - 5, ".runq") == 0) {
+			if (at_start)
+				unlinkat(fd, de->d_name, 0);
+		} else
+			clean_tmp_file(fd, de->d_name, now);
+	}
+	closedir(d);
+}
+
+/*
  * Remove tmp/NAME if no live writer has it.  sluice-enqueue holds an
  * flock on each file it writes until the file is renamed away, so a file
  * that can be locked here was left by a killed one.  The file is removed
@@ -1464,42 +1503,6 @@ clean_tmp_file(int dfd, const char *name, time_t now)
 	    unlinkat(dfd, name, 0) == 0)
 		log_info("removed %s/tmp/%s: its writer is gone", spool, name);
 	close(fd);
-}
-
-/*
- * tmp/ leftovers, at start and every TMP_CLEAN_INTERVAL: files whose
- * writer died (clean_tmp_file), and at start our own staged files (only
- * one runner runs, so any *.runq is from a dead one; later they are live).
- */
-static void
-clean_tmp(int at_start)
-{
-	struct dirent *de;
-	time_t now = time(NULL);
-	DIR *d;
-	int fd = openat(spool_fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	next_tmp_clean = now + TMP_CLEAN_INTERVAL;
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		if (at_start)
-			die_sys("unable to read %s/tmp", spool);
-		log_warn("unable to read %s/tmp: %s", spool, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		size_t n = strlen(de->d_name);
-
-		if (de->d_name[0] == '.' && (n == 1 || (n == 2 && de->d_name[1] == '.')))
-			continue;
-		if (n > 5 && strcmp(de->d_name + n - 5, ".runq") == 0) {
-			if (at_start)
-				unlinkat(fd, de->d_name, 0);
-		} else
-			clean_tmp_file(fd, de->d_name, now);
-	}
-	closedir(d);
 }
 
 static void
@@ -1561,7 +1564,7 @@ main(int argc, char **argv)
 		die(111, "another sluice-runq is running on %s", spool);
 	}
 	any_queue_first = qdest_any_queue_first();
-	clean_tmp(1);
+	clean_tmp();
 	signals();
 	/* Read-write, so the FIFO never reports end of file while we wait. */
 	if (!once && (trigger_fd = openat(spool_fd, "trigger",
