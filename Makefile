@@ -3,7 +3,8 @@
 #   make            build everything (C11, -Wall -Wextra -Werror -O2)
 #   make check      install missing test tools, build, run the whole suite
 #   make check SAN=1    the same, built with ASan and UBSan
-#   make run        build and start a mail server on 127.0.0.1:2525 (PORT=)
+#   make run        build and start a mail server on 127.0.0.1:2525 (PORT=,
+#                   VAR=./var; as root, servers run as SLUICE_USER=sluice)
 #   make bench      print throughput and memory figures, next to Postfix
 #   make install    PREFIX=/usr/local DESTDIR= (stages go to libexec/sluice)
 #                   SLUICE_USER=sluice: owns the spool; sluice-enqueue is
@@ -131,7 +132,7 @@ check: deps
 
 run: deps
 	$(MAKE) all
-	@t/tools/run.sh
+	@SLUICE_USER=$(SLUICE_USER) t/tools/run.sh
 
 bench: deps
 	$(MAKE) all

@@ -1,9 +1,10 @@
 /*
  * sluice-enqueue: the only writer of new messages into the queue.
  * Reads a stream on standard input and files each transaction as one
- * queue file: tmp/ID, fsync, then (after the whole input) rename each into
- * incoming/ and fsync incoming/ once.  All or nothing: if anything fails,
- * nothing of this input stays in the queue.  See sluice-enqueue(8).
+ * queue file: tmp/ID (flock()ed while it is there), fsync, then (after
+ * the whole input) rename each into incoming/ and fsync incoming/ once.
+ * All or nothing: if anything fails, nothing of this input stays in the
+ * queue.  See sluice-enqueue(8).
  *
  * Installed set-user-ID to the spool's owner, it is also how ordinary
  * users queue mail (sendmail runs it).  Then the caller is not trusted:
@@ -16,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,10 +39,13 @@ struct entry {
 	size_t nrcpt;
 	unsigned long long size;
 	int renamed;
+	int fd;		/* the open, flock()ed tmp file; -1 once released */
 };
 
 static struct entry *ent;
 static size_t nent, aent;
+static size_t nreleased;	/* ent[0..nreleased) hold no lock (EMFILE) */
+static int nofile_raised;	/* RLIMIT_NOFILE was raised once */
 static int spool_fd = -1;
 
 /*
@@ -113,6 +119,80 @@ create_tmp(const char *qid)
 		    0600);
 	}
 	return fd;
+}
+
+/*
+ * The flock on a tmp file tells sluice-runq that its writer is alive: the
+ * runner removes the tmp files it can lock (a killed enqueue's) and keeps
+ * the others.  It holds from creation until the rename into incoming/.  A
+ * runner may lock and remove the file between our open and our flock:
+ * then the name is gone (no link left) and another one is made.  -1 with
+ * errno set, or -2 when the file was taken from us.
+ */
+static int
+lock_tmp(int fd)
+{
+	struct stat st;
+
+	if (flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0)
+		return -1;
+	return st.st_nlink == 0 ? -2 : 0;
+}
+
+/*
+ * Out of descriptors (an input of more transactions than the limit):
+ * raise the soft limit to the hard one, once; then give up the lock of
+ * the oldest file still held.  A runner starting meanwhile may remove
+ * that file; the rename then fails and nothing of the input is queued
+ * (111), as after any failure.  0 when a descriptor may be free now.
+ */
+static int
+free_descriptor(void)
+{
+	struct rlimit rl;
+
+	if (!nofile_raised) {
+		nofile_raised = 1;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+				return 0;
+		}
+	}
+	while (nreleased < nent && ent[nreleased].fd < 0)
+		nreleased++;
+	if (nreleased == nent)
+		return -1;
+	close(ent[nreleased].fd);
+	ent[nreleased++].fd = -1;
+	return 0;
+}
+
+/* A new tmp file for e, locked: its descriptor, or fail(). */
+static int
+new_tmp(struct entry *e)
+{
+	int fd, rc;
+
+	for (;;) {
+		fd = create_tmp(e->qid);
+		if (fd < 0 && errno == EMFILE && free_descriptor() == 0)
+			continue;
+		if (fd < 0 && errno == EEXIST) {
+			qid_make(e->qid);
+			continue;
+		}
+		if (fd < 0)
+			fail(111, "unable to create %s/tmp/%s: %s", spool, e->qid,
+			    strerror(errno));
+		if ((rc = lock_tmp(fd)) == 0)
+			return fd;
+		if (rc == -1)
+			fail(111, "unable to lock %s/tmp/%s: %s", spool, e->qid,
+			    strerror(errno));
+		close(fd);
+		qid_make(e->qid);
+	}
 }
 
 /*
@@ -227,11 +307,8 @@ store(struct stream_reader *r, struct txn *t)
 		memcpy(e->qid, id, QID_LEN + 1);
 	else
 		qid_make(e->qid);
-	while ((fd = create_tmp(e->qid)) < 0 && errno == EEXIST)
-		qid_make(e->qid);
-	if (fd < 0)
-		fail(111, "unable to create %s/tmp/%s: %s", spool, e->qid,
-		    strerror(errno));
+	fd = new_tmp(e);
+	e->fd = fd;
 	nent++;
 	give_to_spool_owner(fd, e->qid);
 	if (txn_set_xf(t, XF_IDENT, e->qid) < 0)
@@ -248,7 +325,8 @@ store(struct stream_reader *r, struct txn *t)
 		    strerror(errno));
 	}
 	e->size = r->body_bytes;
-	if (stream_flush(&w) < 0 || fsync(fd) < 0 || close(fd) < 0)
+	/* Kept open, and so locked, until the rename (lock_tmp). */
+	if (stream_flush(&w) < 0 || fsync(fd) < 0)
 		fail(111, "unable to write %s/tmp/%s: %s", spool, e->qid,
 		    strerror(errno));
 	stream_writer_free(&w);
@@ -370,6 +448,10 @@ main(int argc, char **argv)
 			    spool, strerror(errno));
 		ent[i].renamed = 1;
 	}
+	/* In incoming/ now: the runner's tmp/ cleanup no longer sees them. */
+	for (i = 0; i < nent; i++)
+		if (ent[i].fd >= 0)
+			close(ent[i].fd);
 	dfd = openat(spool_fd, "incoming", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd) < 0)
 		fail(111, "unable to sync %s/incoming: %s", spool, strerror(errno));

@@ -7,6 +7,7 @@
  * with X-DEFER set.  Everything else passes through untouched.  See
  * sluice-local(8).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -47,6 +48,8 @@
 #define OUTPUT_MAX 1024	/* a command's output kept for the diagnostic */
 #define ENV_VAL_MAX 600	/* an environment value given to a command */
 #define TIME_LIMIT_MAX (7 * 86400)	/* the largest command_time_limit */
+#define TMP_STALE (36 * 3600)	/* maildir(5): tmp/ files untouched this long go */
+#define TMP_LOOK_EVERY 3600	/* a Maildir's tmp/ is read at most this often */
 
 struct result {
 	int code;	/* 0 delivered, 4 temporary, 5 permanent */
@@ -180,6 +183,43 @@ maildir_make(const char *dir)
 }
 
 /*
+ * Remove what killed deliveries left in a Maildir's tmp/: files neither
+ * read nor written for 36 hours, as maildir(5) says.  The atime of tmp/
+ * stamps the last look, so a delivery costs one stat of tmp/, and the
+ * folder is read at most once an hour whatever the mount's atime policy.
+ * A failure here is no failure of the delivery, which is done.
+ */
+static void
+maildir_clean_tmp(const char *dir)
+{
+	static const struct timespec stamp[2] = { { 0, UTIME_NOW }, { 0, UTIME_OMIT } };
+	char p[BOX_MAX + 8];
+	struct dirent *de;
+	struct stat st;
+	time_t now = time(NULL);
+	DIR *d;
+	int fd;
+
+	if (snprintf(p, sizeof p, "%s/tmp", dir) >= (int)sizeof p ||
+	    stat(p, &st) < 0 || st.st_atime + TMP_LOOK_EVERY > now)
+		return;
+	if ((fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return;
+	/* Stamped first, so that concurrent deliveries do not all look. */
+	(void)futimens(fd, stamp);
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_mtime + TMP_STALE < now &&
+		    st.st_atime + TMP_STALE < now && unlinkat(fd, de->d_name, 0) == 0)
+			log_info("removed %s/%s: untouched for 36 hours", p, de->d_name);
+	closedir(d);
+}
+
+/*
  * Maildir: a unique name (time.M<usec>P<pid>Q<n>.host), written in tmp/,
  * fsynced, renamed into new/.  new/ itself is fsynced before the program
  * reports success: at once when now is set, else once per folder at the end.
@@ -226,6 +266,7 @@ deliver_maildir(const char *dir, const char *from, const char *rcpt,
 	}
 	if ((now ? fsync_dir(newdir, 1) : sync_later(newdir)) < 0)
 		return sys_result(res, "unable to sync", newdir);
+	maildir_clean_tmp(dir);
 	set_result(res, 0, "2.0.0", "delivered to maildir %s", dir);
 }
 

@@ -39,7 +39,8 @@
 #define CHAINS_MAX 64		/* the concurrency setting's ceiling */
 #define BATCH_MAX 10000		/* the batch_size setting's ceiling */
 #define SCAN_INTERVAL 5		/* seconds between looks at deferred/ */
-#define TMP_STALE 86400		/* an abandoned tmp/ file older than this goes */
+#define TMP_STALE 86400		/* an unlockable tmp/ file older than this goes */
+#define TMP_CLEAN_INTERVAL 3600	/* seconds between looks at tmp/ */
 #define FLUSH_MAX 64		/* flush requests taken in one round */
 
 enum { INCOMING, DEFERRED };
@@ -90,6 +91,9 @@ static size_t ntodo, atodo, todo_pos;
 static struct split *splits;
 static size_t nsplits, asplits;
 static struct spool sp;
+static time_t next_tmp_clean;	/* 0 until the first look at tmp/ */
+static void clean_tmp(void);
+static void clean_tmp_file(int dfd, const char *name, time_t now);
 
 /* ---- sets of queue ids (insert only; rebuilt when needed) ---- */
 
@@ -1322,6 +1326,9 @@ run(void)
 		} else {
 			int deferred_due = now >= next_deferred;
 
+			if (now >= next_tmp_clean)
+				clean_tmp();
+
 			/* New arrivals while chains run: let a batch gather. */
 			if (dirty && !deferred_due && !once && nactive() > 0 &&
 			    clock_now_ms() - dirty_since < batch_wait_ms)
@@ -1510,30 +1517,69 @@ records_init(void)
 
 /*
  * tmp/ leftovers: our own staged files (only one runner runs, so any is
- * from a dead one) and files sluice-enqueue abandoned long ago.
+ * from a dead one, but only at start: later they are live), and files
+ * whose writer died (clean_tmp_file): at start, then every
+ * TMP_CLEAN_INTERVAL.
  */
 static void
 clean_tmp(void)
 {
 	struct dirent *de;
-	struct stat st;
 	time_t now = time(NULL);
 	DIR *d;
+	int at_start = next_tmp_clean == 0;
 	int fd = openat(spool_fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd < 0 || (d = fdopendir(fd)) == NULL)
-		die_sys("unable to read %s/tmp", spool);
+	next_tmp_clean = now + TMP_CLEAN_INTERVAL;
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (at_start)
+			die_sys("unable to read %s/tmp", spool);
+		log_warn("unable to read %s/tmp: %s", spool, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
 	while ((de = readdir(d)) != NULL) {
 		size_t n = strlen(de->d_name);
 
 		if (de->d_name[0] == '.' && (n == 1 || (n == 2 && de->d_name[1] == '.')))
 			continue;
-		if ((n > 5 && strcmp(de->d_name + n - 5, ".runq") == 0) ||
-		    (fstatat(fd, de->d_name, &st, 0) == 0 &&
-		    st.st_mtime + TMP_STALE < now))
-			unlinkat(fd, de->d_name, 0);
+		if (n > 5 && strcmp(de->d_name + n - 5, ".runq") == 0) {
+			if (at_start)
+				unlinkat(fd, de->d_name, 0);
+		} else
+			clean_tmp_file(fd, de->d_name, now);
 	}
 	closedir(d);
+}
+
+/*
+ * Remove tmp/NAME if no live writer has it.  sluice-enqueue holds an
+ * flock on each file it writes until the file is renamed away, so a file
+ * that can be locked here was left by a killed one.  The file is removed
+ * while locked, and only if the name still is that file: an enqueue that
+ * opened it and locks it after us finds it unlinked and makes another
+ * (sluice-enqueue.c, lock_tmp).  A file we cannot open (another user's)
+ * goes when older than a day.
+ */
+static void
+clean_tmp_file(int dfd, const char *name, time_t now)
+{
+	struct stat st, cur;
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_mtime + TMP_STALE < now && unlinkat(dfd, name, 0) == 0)
+			log_info("removed %s/tmp/%s: older than a day", spool, name);
+		return;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 &&
+	    fstatat(dfd, name, &cur, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_ino == cur.st_ino && st.st_dev == cur.st_dev &&
+	    unlinkat(dfd, name, 0) == 0)
+		log_info("removed %s/tmp/%s: its writer is gone", spool, name);
+	close(fd);
 }
 
 static void
