@@ -260,6 +260,8 @@ test_param(void)
 	REFUSE(" NOTIFY=DELAY NOTIFY=DELAY", 1, 501, "duplicate NOTIFY");
 	REFUSE(" ORCPT=rfc822;a ORCPT=rfc822;a", 1, 501, "duplicate ORCPT");
 	REFUSE(" X-A=1 x-a=2", 1, 501, "duplicate private parameter");
+	REFUSE(" X-ROUTE=pipe:/bin/true+00x", 1, 501,
+	    "a private parameter value that encodes a NUL");
 	REFUSE(" SIZE=abc", 0, 501, "SIZE must be digits");
 	REFUSE(" SIZE=99999999999999999999", 0, 501, "SIZE out of range");
 	REFUSE(" SIZE", 0, 501, "SIZE needs a value");
@@ -301,6 +303,8 @@ test_xtext(void)
 	ok(xtext_encode("a+b=c d\xe9", 8, out, sizeof out) > 0 &&
 	    strcmp(out, "a+2Bb+3Dc+20d+E9") == 0, "xtext_encode");
 	ok(xtext_decode("abcdef", 6, out, 4) == -1, "xtext_decode: too long");
+	ok(xtext_decode("a+00b", 5, out, sizeof out) == -1,
+	    "xtext_decode refuses +00, which would cut its C string");
 	ok(xtext_encode("++++", 4, out, 8) == -1, "xtext_encode: does not fit");
 }
 
