@@ -508,7 +508,12 @@ struct msg {
 	struct txn hdr_rcpt, resent_rcpt;
 };
 
-/* The next input line, its line end and every CR before it removed; 0 at EOF. */
+/*
+ * The next input line up to its LF, which and every CR before it are
+ * removed; 0 at EOF.  It may be longer than a line of the message, which
+ * its bare CRs cut (msg_line checks each), up to the buffer's size: text
+ * with CR line ends only is taken up to 64 KB.
+ */
 static int
 msg_rawline(struct msg *m, const char **line, size_t *len)
 {
@@ -516,15 +521,16 @@ msg_rawline(struct msg *m, const char **line, size_t *len)
 	size_t n;
 	int rc;
 
-	rc = rbuf_getline(&m->in, &l, &n, LINE_MAX_TEXT + 3);
+	rc = rbuf_getline(&m->in, &l, &n, BUF_SIZE);
 	if (rc == -1) {
 		errno = m->in.err;
 		die(EX_TEMPFAIL, "unable to read the message: %s", strerror(errno));
 	}
 	m->lineno++;
 	if (rc == -2)
-		die(EX_DATAERR, "line %lu is longer than %d octets (RFC 5322 2.1.1)",
-		    m->lineno, LINE_MAX_TEXT);
+		die(EX_DATAERR, "line %lu is longer than %d octets (RFC 5322 2.1.1)%s",
+		    m->lineno, LINE_MAX_TEXT, memchr(l, '\r', n) ?
+		    ", and no LF within 64 KB" : "");
 	if (rc == 0) {
 		m->ended = 1;
 		return 0;
@@ -533,9 +539,6 @@ msg_rawline(struct msg *m, const char **line, size_t *len)
 		n--;
 	while (n > 0 && l[n - 1] == '\r')
 		n--;
-	if (n > LINE_MAX_TEXT)
-		die(EX_DATAERR, "line %lu is longer than %d octets (RFC 5322 2.1.1)",
-		    m->lineno, LINE_MAX_TEXT);
 	*line = l;
 	*len = n;
 	return 1;
@@ -574,6 +577,9 @@ msg_line(struct msg *m, const char **line, size_t *len)
 		n = (size_t)(cr - l);
 		whole = 0;
 	}
+	if (n > LINE_MAX_TEXT)
+		die(EX_DATAERR, "line %lu is longer than %d octets (RFC 5322 2.1.1)",
+		    m->lineno, LINE_MAX_TEXT);
 	if (whole && m->o->dot_ends && n == 1 && l[0] == '.') {
 		m->ended = 1;
 		return 0;

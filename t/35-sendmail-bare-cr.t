@@ -59,4 +59,16 @@ like "$(body)" $'^two\n\nbody\n' "and nothing after it is lost (the header ended
 long=$(printf '%0998d' 0)
 submit "Subject: s\n\n$long\r\r\n" b@example.test
 is "$(body | head -1)" "$long" "a 998-octet line ended by CR CR LF"
+# Each line cut by a CR is a line of the message, with its own limit.
+half=$(printf '%0499d' 0)
+submit "Subject: s\n\n$half\r$half\n" b@example.test
+is "$(body | head -2 | tr '\n' '|')" "$half|$half|" "999 octets cut by a CR: two lines of 499"
+rc=0; printf 'Subject: s\n\nx\r%s\n' "${long}y" | sendmail -f a@example.test b@example.test 2> "$tmpdir/err" || rc=$?
+is "$rc" 65 "a 999-octet line after a CR is refused (65)"
+like "$(cat "$tmpdir/err")" 'line 3 is longer than 998 octets' "naming its input line"
+# CR-only text longer than a line: taken (up to 64 KB without an LF).
+mac=$(for i in $(seq 1 40); do printf 'line %d of a text with CR line ends, padded to be long enough\r' "$i"; done)
+submit "Subject: mac\r\r$mac" b@example.test
+is "$(body | wc -l)" 41 "a CR-only text of $(printf %s "$mac" | wc -c) octets: 40 lines and the dot"
+is "$(body | sed -n 40p)" "line 40 of a text with CR line ends, padded to be long enough" "its last line whole"
 done_testing
