@@ -224,8 +224,7 @@ deliver_maildir(const char *dir, const char *from, const char *rcpt,
 	    (long)tv.tv_usec, (long)getpid(), ++deliveries, host);
 	if (snprintf(tmp, sizeof tmp, "%s/tmp/%s", dir, name) >= (int)sizeof tmp ||
 	    snprintf(fin, sizeof fin, "%s/new/%s", dir, name) >= (int)sizeof fin ||
-	    snprintf(newdir, sizeof newdir, "%s/new", dir) >= (int)sizeof newdir)
-	{
+	    snprintf(newdir, sizeof newdir, "%s/new", dir) >= (int)sizeof newdir) {
 		set_result(res, 5, "5.2.0", "Maildir name too long: %s", dir);
 		return set_public(res, "Maildir name too long");
 	}
@@ -408,8 +407,7 @@ deliver_mbox(const char *path, const char *from, const char *rcpt,
 		if (ftruncate(fd, st.st_size) < 0 || fsync(fd) < 0)
 			log_warn("qid=%s unable to truncate %s: %s", cur_qid, path,
 			    strerror(errno));
-	} else
-	{
+	} else {
 		set_result(res, 0, "2.0.0", "delivered to mbox %s", path);
 		set_public(res, "delivered to mailbox");
 	}
@@ -987,12 +985,12 @@ deliver(const struct txn *t, const struct rcpt *r, const struct addr *a,
 		return deliver_file(t, r, rt.arg, res);
 	/* bob+list@ is bob's mailbox; Delivered-To keeps the whole address. */
 	rc = local_user(&users, key, delims, val, sizeof val);
-	if (rc < 0)
-	{
+	if (rc < 0) {
+		const char *why = strerror(errno);
+
 		set_result(res, 4, "4.3.0", "unable to read table %s: %s",
-		    users.path, strerror(errno));
-		return set_public(res, "unable to read table users: %s",
-		    strerror(errno));
+		    users.path, why);
+		return set_public(res, "unable to read table users: %s", why);
 	}
 	if (rc == 0) {
 		/* RFC 5321 4.5.1: postmaster must work for every local domain. */
