@@ -71,6 +71,32 @@ usage(void)
 /* ---- addresses ---------------------------------------------------- */
 
 /*
+ * s[0..n) for a message on the terminal: control octets as C escapes
+ * (\0, \r, \n, \t, \xHH), so that what cut or broke a line shows.
+ */
+static const char *
+shown(const char *s, size_t n, char *buf, size_t size)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n && k + 5 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 32 && c != 127) {
+			buf[k++] = (char)c;
+			continue;
+		}
+		buf[k++] = '\\';
+		if (c == 0 || c == '\r' || c == '\n' || c == '\t')
+			buf[k++] = c == 0 ? '0' : c == '\r' ? 'r' : c == '\n' ? 'n' : 't';
+		else
+			k += (size_t)snprintf(buf + k, size - k, "x%02x", c);
+	}
+	buf[k] = '\0';
+	return buf;
+}
+
+/*
  * Parse one address (the text of a path, brackets removed), qualify it,
  * and write it in normal form into out.  Returns 0 or -1 with *why set.
  */
@@ -154,6 +180,15 @@ unit_end(struct unit *u, struct txn *t, unsigned notify, const char **why)
 		rc = addr_qualify(s, n, 0, out, sizeof out, why);
 		if (rc == 0)
 			rcpt_add(t, out, notify);
+		else {
+			/* Name the address: a header field may hold many. */
+			static char msg[UNIT_MAX * 4 + 200];
+			char buf[UNIT_MAX * 4 + 8];
+
+			snprintf(msg, sizeof msg, "<%s>: %s",
+			    shown(s, n, buf, sizeof buf), *why);
+			*why = msg;
+		}
 	}
 	memset(u, 0, sizeof *u);
 	return rc;
@@ -455,6 +490,8 @@ struct msg {
 	struct rbuf in;
 	unsigned long lineno;
 	unsigned long long size, limit;
+	const char *rest;	/* the input line's text after a bare CR, or NULL */
+	size_t restlen;
 	int ended;		/* the lone "." or end of input was seen */
 	int first;
 	/* header state */
@@ -469,39 +506,78 @@ struct msg {
 };
 
 /*
- * Next input line without its line end, LF or CRLF.  Returns 1, or 0 at
- * the end of the message (end of input, or a lone "." unless -i).
+ * The next input line up to its LF, which and every CR before it are
+ * removed; 0 at EOF.  It may be longer than a line of the message, which
+ * its bare CRs cut (msg_line checks each), up to the buffer's size: text
+ * with CR line ends only is taken up to 64 KB.
  */
 static int
-msg_line(struct msg *m, const char **line, size_t *len)
+msg_rawline(struct msg *m, const char **line, size_t *len)
 {
 	const char *l;
 	size_t n;
 	int rc;
 
-	if (m->ended)
-		return 0;
-	rc = rbuf_getline(&m->in, &l, &n, LINE_MAX_TEXT + 3);
+	rc = rbuf_getline(&m->in, &l, &n, BUF_SIZE);
 	if (rc == -1) {
 		errno = m->in.err;
 		die(EX_TEMPFAIL, "unable to read the message: %s", strerror(errno));
 	}
 	m->lineno++;
 	if (rc == -2)
-		die(EX_DATAERR, "line %lu is longer than %d octets (RFC 5322 2.1.1)",
-		    m->lineno, LINE_MAX_TEXT);
+		die(EX_DATAERR, "line %lu is longer than %d octets (RFC 5322 2.1.1)%s",
+		    m->lineno, LINE_MAX_TEXT, memchr(l, '\r', n) ?
+		    ", and no LF within 64 KB" : "");
 	if (rc == 0) {
 		m->ended = 1;
 		return 0;
 	}
 	if (n > 0 && l[n - 1] == '\n')
 		n--;
-	if (n > 0 && l[n - 1] == '\r')
+	while (n > 0 && l[n - 1] == '\r')
 		n--;
+	*line = l;
+	*len = n;
+	return 1;
+}
+
+/*
+ * Next input line, without its line end, LF or CRLF.  The CRs just before
+ * an LF are part of the line end.  Any other CR ends a line too (old Mac
+ * text; "x\r.\rMAIL FROM:" smuggles commands past servers that disagree
+ * about it), so that no bare CR goes into the queue and no text is lost:
+ * the text after it is a line of its own, dot-stuffed by the stream writer
+ * like any other, and never the lone "." that ends the input.  Returns 1,
+ * or 0 at the end of the message (end of input, or a lone "." unless -i).
+ */
+static int
+msg_line(struct msg *m, const char **line, size_t *len)
+{
+	const char *l, *cr;
+	size_t n;
+	int whole = 0;
+
+	if (m->ended)
+		return 0;
+	if (m->rest == NULL) {
+		if (msg_rawline(m, &l, &n) == 0)
+			return 0;
+		whole = 1;
+	} else {
+		l = m->rest;
+		n = m->restlen;
+	}
+	m->rest = NULL;
+	if ((cr = memchr(l, '\r', n)) != NULL) {
+		m->rest = cr + 1;
+		m->restlen = n - (size_t)(cr + 1 - l);
+		n = (size_t)(cr - l);
+		whole = 0;
+	}
 	if (n > LINE_MAX_TEXT)
 		die(EX_DATAERR, "line %lu is longer than %d octets (RFC 5322 2.1.1)",
 		    m->lineno, LINE_MAX_TEXT);
-	if (m->o->dot_ends && n == 1 && l[0] == '.') {
+	if (whole && m->o->dot_ends && n == 1 && l[0] == '.') {
 		m->ended = 1;
 		return 0;
 	}
@@ -738,6 +814,35 @@ emit_added(struct msg *m, const char *qid, const char *from, emit_fn emit,
 	}
 }
 
+static int
+word_end(char c)
+{
+	return c == ' ' || c == '\t' || c == ',' || c == '<' || c == '>' ||
+	    c == ';';
+}
+
+/*
+ * A NUL has no place in a header field (RFC 5322 2.2), and readers of a
+ * field's text would take it as its end: refuse the message, naming the
+ * word (the address, in a To: field) that holds it.
+ */
+static void
+header_nul(const struct msg *m, const char *l, size_t n)
+{
+	const char *z = memchr(l, '\0', n);
+	char buf[LINE_MAX_TEXT * 4 + 8];
+	size_t a, b;
+
+	if (z == NULL)
+		return;
+	for (a = (size_t)(z - l); a > 0 && !word_end(l[a - 1]); a--)
+		;
+	for (b = (size_t)(z - l) + 1; b < n && !word_end(l[b]); b++)
+		;
+	die(EX_DATAERR, "line %lu: NUL octet in the header, in %s", m->lineno,
+	    shown(l + a, b - a, buf, sizeof buf));
+}
+
 /*
  * Read the header block, passing each line to emit, without Bcc: fields
  * and with Date:, From: and Message-ID: added when missing.  Returns 1 if
@@ -762,6 +867,7 @@ read_header(struct msg *m, const char *qid, const char *from, emit_fn emit,
 		}
 		/* A continuation needs a field before it, not just a From_ line. */
 		if (field_seen && n > 0 && (l[0] == ' ' || l[0] == '\t')) {
+			header_nul(m, l, n);
 			if (m->cur != F_OTHER)
 				rcptbuf_add(m, l, n);
 			if (!skip)
@@ -780,6 +886,7 @@ read_header(struct msg *m, const char *qid, const char *from, emit_fn emit,
 			*plen = n;
 			return 1;
 		}
+		header_nul(m, l, n);
 		m->cur = field_kind(m, l, k);
 		if (m->cur != F_OTHER) {
 			const char *c = memchr(l, ':', n);

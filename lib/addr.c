@@ -201,6 +201,16 @@ literal_parse(const char *s, size_t n, char *out, size_t outsz, size_t *bad,
 		*bad = 0, *why = "address literal too long";
 		return -1;
 	}
+	/*
+	 * What follows reads tmp as a C string: a NUL inside would cut the
+	 * literal there, silently.  No octet outside 33..126 belongs in any
+	 * literal (RFC 5321 4.1.3), so every such octet is refused first.
+	 */
+	for (i = 1; i + 1 < n; i++)
+		if ((unsigned char)s[i] < 33 || (unsigned char)s[i] > 126)
+			return *bad = i, *why = s[i] == '\0' ?
+			    "NUL octet in address literal" :
+			    "invalid character in address literal", -1;
 	memcpy(tmp, s + 1, n - 2);
 	tmp[n - 2] = '\0';
 	if (strncasecmp(tmp, "IPv6:", 5) == 0) {

@@ -438,14 +438,17 @@ header_8bit(const struct dsn *d)
 	return rc < 0 ? -1 : 0;
 }
 
+/*
+ * Only a failure returns the whole message, unless RET=HDRS.  A delay or
+ * success notice gives the headers whatever RET says (RFC 3461 4.3 allows
+ * it): a success notice goes to a sender address nobody has checked, and
+ * with the body it would make this server a reflector, sending any text
+ * to any address by way of a local user who exists.
+ */
 static int
 want_full(const struct dsn *d)
 {
-	if (d->action == DSN_DELAYED || d->orig->ret == RET_HDRS)
-		return 0;
-	if (d->orig->ret == RET_FULL)
-		return 1;
-	return d->action == DSN_FAILED;
+	return d->action == DSN_FAILED && d->orig->ret != RET_HDRS;
 }
 
 /*

@@ -21,9 +21,10 @@
  * UTF-8, and the notice goes with SMTPUTF8 and BODY=8BITMIME.  ASCII mail
  * gets the RFC 3464 notice above.
  *
- * What is returned: RET=HDRS gives the headers; RET=FULL the whole
- * message; without RET, failures return the whole message and delay and
- * success notices the headers.  Delay notices always give the headers.
+ * What is returned: a failure returns the whole message unless RET=HDRS;
+ * delay and success notices give the headers only, whatever RET says
+ * (RFC 3461 4.3 allows it; a success notice with the body would reflect
+ * any text to any sender address).
  * Who is told: NOTIFY=NEVER nobody; NOTIFY=list those events; no NOTIFY
  * means FAILURE,DELAY.  Nobody is told about a delay or a success of a
  * message with the null sender; its failure goes to the postmaster (a

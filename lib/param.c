@@ -168,6 +168,9 @@ param_parse(struct txn *t, struct rcpt *r, const char *s, size_t n,
 				BAD(501, "private parameter keyword too long");
 			if (vl > STREAM_XVAL_MAX)
 				BAD(501, "private parameter value too long");
+			/* Its readers decode it to a C string, which +00 would cut. */
+			if (v != NULL && memmem(v, vl, "+00", 3) != NULL)
+				BAD(501, "private parameter value encodes a NUL");
 			for (j = 0; j < kl; j++)
 				key[j] = (k[j] >= 'a' && k[j] <= 'z') ? (char)(k[j] - 32) : k[j];
 			key[kl] = '\0';

@@ -85,7 +85,7 @@ static int
 xforward_parse(struct stream_reader *r, struct txn *t, const char *s, size_t n)
 {
 	size_t i = 0;
-	char val[STREAM_XF_MAX + 1];
+	char val[STREAM_XF_MAX + 1], *c;
 
 	while (i < n) {
 		const char *k, *v;
@@ -115,8 +115,13 @@ xforward_parse(struct stream_reader *r, struct txn *t, const char *s, size_t n)
 			return rerr(r, 100, "unknown XFORWARD attribute %.*s",
 			    (int)(kl > 60 ? 60 : kl), k);
 		if (xtext_decode(v, vl, val, sizeof val) < 0)
-			return rerr(r, 100, "invalid or over-long XFORWARD %s value",
-			    xf_names[a]);
+			return rerr(r, 100, "invalid or over-long XFORWARD %s value%s",
+			    xf_names[a], memmem(v, vl, "+00", 3) ? " (it encodes a NUL)" : "");
+		/* The values end up in logs and header fields: one line each. */
+		for (c = val; *c != '\0'; c++)
+			if ((unsigned char)*c < 32 || *c == 127)
+				return rerr(r, 100, "XFORWARD %s value holds a control "
+				    "character", xf_names[a]);
 		if (txn_set_xf(t, (enum xf_attr)a, val) < 0)
 			return rerr(r, 111, "out of memory");
 	}
@@ -132,6 +137,7 @@ path_split(struct stream_reader *r, const char *s, size_t n, const char **p,
     size_t *pl, const char **rest, size_t *rl, const char *cmd)
 {
 	long e;
+	size_t i;
 
 	if (n > 0 && s[0] == ' ')
 		s++, n--;
@@ -144,6 +150,14 @@ path_split(struct stream_reader *r, const char *s, size_t n, const char **p,
 		return rerr(r, 100, "%s: path longer than %d octets", cmd, ADDR_PATH_MAX);
 	*p = s + 1;
 	*pl = (size_t)e - 1;
+	/*
+	 * RFC 5321 allows no control octet in a path, quoted or not; one
+	 * here would reach a log line or another server's command line.
+	 */
+	for (i = 0; i < *pl; i++)
+		if ((unsigned char)(*p)[i] < 32 || (*p)[i] == 127)
+			return rerr(r, 100, "%s: control character (0x%02x) in path",
+			    cmd, (unsigned char)(*p)[i]);
 	*rest = s + e + 1;
 	*rl = n - (size_t)e - 1;
 	if (*rl > 0 && **rest != ' ')
@@ -154,7 +168,7 @@ path_split(struct stream_reader *r, const char *s, size_t n, const char **p,
 int
 stream_read_txn(struct stream_reader *r, struct txn *t)
 {
-	const char *s, *p, *rest, *err;
+	const char *s, *p, *rest, *err, *nul;
 	size_t n, pl, rl;
 	int rc, code, have_mail = 0;
 
@@ -165,6 +179,13 @@ stream_read_txn(struct stream_reader *r, struct txn *t)
 		rc = getline_raw(r, &s, &n, STREAM_CMD_MAX, "command line");
 		if (rc < 0)
 			return -1;
+		/*
+		 * Paths and values are copied as C strings, which a NUL would
+		 * cut short without a word: refuse it wherever it is.
+		 */
+		if (rc == 1 && (nul = memchr(s, '\0', n)) != NULL)
+			return rerr(r, 100, "NUL octet in a command line, column %zu",
+			    (size_t)(nul - s) + 1);
 		if (rc == 0) {
 			if (have_mail || t->xf[XF_IDENT] || t->xf[XF_ADDR] ||
 			    t->xf[XF_NAME])

@@ -41,7 +41,9 @@ xtext_decode(const char *s, size_t n, char *out, size_t outsz)
 		if (o + 1 >= outsz)
 			return -1;
 		if (s[i] == '+') {
-			out[o++] = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+			out[o] = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+			if (out[o++] == '\0')
+				return -1;
 			i += 2;
 		} else
 			out[o++] = s[i];

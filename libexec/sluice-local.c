@@ -54,7 +54,13 @@
 struct result {
 	int code;	/* 0 delivered, 4 temporary, 5 permanent */
 	char status[8];
-	char text[OUTPUT_MAX + 200];
+	char text[OUTPUT_MAX + 200];	/* for the log: paths and commands too */
+	/*
+	 * For notices and X-DEFER, which reach the sender: the text without
+	 * local paths (mailbox files and folders, command lines); empty when
+	 * text names none.
+	 */
+	char pub[OUTPUT_MAX + 200];
 };
 
 /* Whom a pipe or file target runs as (and a system user's delivery). */
@@ -78,6 +84,8 @@ static const char *cur_qid = "-";
 
 static void set_result(struct result *, int code, const char *status,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void set_public(struct result *, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 set_result(struct result *r, int code, const char *status, const char *fmt, ...)
@@ -89,6 +97,24 @@ set_result(struct result *r, int code, const char *status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->text, sizeof r->text, fmt, ap);
 	va_end(ap);
+	r->pub[0] = '\0';
+}
+
+/* What the sender is told, when the log's text names a local path. */
+static void
+set_public(struct result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->pub, sizeof r->pub, fmt, ap);
+	va_end(ap);
+}
+
+static const char *
+public_text(const struct result *r)
+{
+	return r->pub[0] != '\0' ? r->pub : r->text;
 }
 
 /* A system error: temporary, as nearly all of them are (log.h). */
@@ -100,6 +126,7 @@ sys_result(struct result *r, const char *what, const char *path)
 	set_result(r, errno_exit(e) == EXIT_PERM ? 5 : 4,
 	    errno_exit(e) == EXIT_PERM ? "5.2.0" : "4.2.0", "%s %s: %s", what,
 	    path, strerror(e));
+	set_public(r, "%s: %s", what, strerror(e));
 }
 
 /* fsync every Maildir new/ folder written since the last call. */
@@ -238,8 +265,10 @@ deliver_maildir(const char *dir, const char *from, const char *rcpt,
 	    (long)tv.tv_usec, (long)getpid(), ++deliveries, host);
 	if (snprintf(tmp, sizeof tmp, "%s/tmp/%s", dir, name) >= (int)sizeof tmp ||
 	    snprintf(fin, sizeof fin, "%s/new/%s", dir, name) >= (int)sizeof fin ||
-	    snprintf(newdir, sizeof newdir, "%s/new", dir) >= (int)sizeof newdir)
-		return set_result(res, 5, "5.2.0", "Maildir name too long: %s", dir);
+	    snprintf(newdir, sizeof newdir, "%s/new", dir) >= (int)sizeof newdir) {
+		set_result(res, 5, "5.2.0", "Maildir name too long: %s", dir);
+		return set_public(res, "Maildir name too long");
+	}
 	while ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
 		if (errno != ENOENT || made++)
 			return sys_result(res, "unable to create", tmp);
@@ -260,7 +289,7 @@ deliver_maildir(const char *dir, const char *from, const char *rcpt,
 	}
 	wbuf_free(&w);
 	if (close(fd) < 0 || rename(tmp, fin) < 0) {
-		sys_result(res, "unable to deliver into", newdir);
+		sys_result(res, "unable to deliver into the Maildir", newdir);
 		unlink(tmp);
 		return;
 	}
@@ -268,6 +297,7 @@ deliver_maildir(const char *dir, const char *from, const char *rcpt,
 		return sys_result(res, "unable to sync", newdir);
 	maildir_clean_tmp(dir);
 	set_result(res, 0, "2.0.0", "delivered to maildir %s", dir);
+	set_public(res, "delivered to mailbox");
 }
 
 /* mbox "From " date: asctime's form, in the C locale whatever LANG says. */
@@ -330,6 +360,7 @@ dotlock(const char *lock, struct result *res)
 		pause_ms(200);
 	}
 	set_result(res, 4, "4.2.1", "mailbox is locked: %s", lock);
+	set_public(res, "mailbox is locked");
 	return -1;
 }
 
@@ -371,14 +402,16 @@ deliver_mbox(const char *path, const char *from, const char *rcpt,
 		const char *slash = strrchr(path, '/');
 
 		/* O_NOFOLLOW: a symbolic link is refused, never written through. */
-		if (errno == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-			return set_result(res, 5, "5.2.0", "mailbox %s is a symbolic "
+		if (errno == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+			set_result(res, 5, "5.2.0", "mailbox %s is a symbolic "
 			    "link: refused", path);
+			return set_public(res, "mailbox is a symbolic link: refused");
+		}
 		if (errno != ENOENT || made++ || slash == NULL || slash == path)
 			return sys_result(res, "unable to open", path);
 		snprintf(parent, sizeof parent, "%.*s", (int)(slash - path), path);
 		if (mkdir_p(parent, 0700) < 0)
-			return sys_result(res, "unable to make", parent);
+			return sys_result(res, "unable to make the mailbox's folder", parent);
 	}
 	if (snprintf(lock, sizeof lock, "%.*s.lock", (int)(sizeof lock - 6),
 	    path) >= (int)sizeof lock) {
@@ -400,6 +433,7 @@ deliver_mbox(const char *path, const char *from, const char *rcpt,
 	}
 	if (!S_ISREG(st.st_mode)) {
 		set_result(res, 4, "4.2.0", "mailbox %s is not a regular file", path);
+		set_public(res, "mailbox is not a regular file");
 		goto out;
 	}
 	if (wbuf_init(&w, fd, BUF_SIZE) < 0) {
@@ -415,8 +449,10 @@ deliver_mbox(const char *path, const char *from, const char *rcpt,
 		if (ftruncate(fd, st.st_size) < 0 || fsync(fd) < 0)
 			log_warn("qid=%s unable to truncate %s: %s", cur_qid, path,
 			    strerror(errno));
-	} else
+	} else {
 		set_result(res, 0, "2.0.0", "delivered to mbox %s", path);
+		set_public(res, "delivered to mailbox");
+	}
 	wbuf_free(&w);
 out:
 	fcntl_lock(fd, F_UNLCK);
@@ -445,9 +481,11 @@ deliver_box(const char *box, const char *from, const char *rcpt, int now,
 	memcpy(dir, box, n + 1);
 	while (n > 1 && dir[n - 1] == '/')
 		dir[--n] = '\0';
-	if (strict && lstat(dir, &st) == 0 && S_ISLNK(st.st_mode))
-		return set_result(res, 5, "5.2.0", "Maildir %s is a symbolic link: "
+	if (strict && lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+		set_result(res, 5, "5.2.0", "Maildir %s is a symbolic link: "
 		    "refused", dir);
+		return set_public(res, "Maildir is a symbolic link: refused");
+	}
 	deliver_maildir(dir, from, rcpt, now, res);
 }
 
@@ -474,11 +512,11 @@ deliver_as(const struct who *u, const char *box, const char *from,
 	ssize_t n;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
-		return sys_result(res, "unable to make a pipe for", u->name);
+		return sys_result(res, "unable to make a pipe", u->name);
 	if ((pid = fork()) < 0) {
 		close(p[0]);
 		close(p[1]);
-		return sys_result(res, "unable to fork for", u->name);
+		return sys_result(res, "unable to fork", u->name);
 	}
 	if (pid == 0) {
 		close(p[0]);
@@ -573,11 +611,15 @@ deliver_file(const struct txn *t, const struct rcpt *r, const char *path,
 {
 	struct who u;
 
-	if (path[0] != '/')
-		return set_result(res, 4, "4.3.5", "file route without an absolute "
+	if (path[0] != '/') {
+		set_result(res, 4, "4.3.5", "file route without an absolute "
 		    "path: %.200s", path);
-	if (strcmp(path, "/dev/null") == 0)
-		return set_result(res, 0, "2.0.0", "discarded (/dev/null)");
+		return set_public(res, "file route without an absolute path");
+	}
+	if (strcmp(path, "/dev/null") == 0) {
+		set_result(res, 0, "2.0.0", "discarded (/dev/null)");
+		return set_public(res, "discarded");
+	}
 	if (target_user(&u, res) < 0)
 		return;
 	if (u.drop)
@@ -675,7 +717,8 @@ pipe_child(const struct who *u, char **argv, char **env, int in, int out)
 	}
 	umask(077);
 	execve(argv[0], argv, env);
-	dprintf(2, "unable to run %s: %s\n", argv[0], strerror(errno));
+	/* No path: this is the diagnostic senders see (the log names it). */
+	dprintf(2, "unable to run the command: %s\n", strerror(errno));
 	_exit(75);
 }
 
@@ -808,36 +851,44 @@ static const struct {
 	{ "5.3.5", "local configuration error" },	/* 78 EX_CONFIG */
 };
 
-/* What the command's end means for the recipient. */
+/*
+ * What the command's end means for the recipient.  The log's text names
+ * the command; the sender's leaves it out, and keeps the command's output.
+ */
 static void
 pipe_result(const char *cmd, int st, int timed_out, int fed, const char *out,
     struct result *res)
 {
-	const char *sep = out[0] ? ": " : "";
+	const char *sep = out[0] ? ": " : "", *what = "command", *status = "4.3.0";
+	char tail[OUTPUT_MAX + 200];	/* after the command's name */
+	int e = WIFEXITED(st) ? WEXITSTATUS(st) : -1, code = 4;
 
 	if (timed_out)
-		set_result(res, 4, "4.3.0", "command %s exceeded the time limit of "
-		    "%llds (setting command_time_limit)%s%s", cmd, time_limit, sep, out);
+		snprintf(tail, sizeof tail, " exceeded the time limit of %llds "
+		    "(setting command_time_limit)%s%s", time_limit, sep, out);
 	else if (WIFSIGNALED(st))
-		set_result(res, 4, "4.3.0", "command %s killed by signal %d%s%s",
-		    cmd, WTERMSIG(st), sep, out);
-	else if (!WIFEXITED(st))
-		set_result(res, 4, "4.3.0", "command %s ended oddly%s%s", cmd, sep,
+		snprintf(tail, sizeof tail, " killed by signal %d%s%s",
+		    WTERMSIG(st), sep, out);
+	else if (e < 0)
+		snprintf(tail, sizeof tail, " ended oddly%s%s", sep, out);
+	else if (e == 0 && fed) {
+		what = "delivered to command", status = "2.0.0", code = 0;
+		tail[0] = '\0';
+	} else if (e == 0) {
+		what = "unable to give the message to command";
+		snprintf(tail, sizeof tail, "%s%s", sep, out);
+	} else if (e >= 64 && e <= 78) {
+		status = sysexits[e - 64].status;
+		code = status[0] - '0';
+		snprintf(tail, sizeof tail, " exited with status %d (%s)%s%s", e,
+		    sysexits[e - 64].text, sep, out);
+	} else {
+		status = "5.3.0", code = 5;
+		snprintf(tail, sizeof tail, " exited with status %d%s%s", e, sep,
 		    out);
-	else if (WEXITSTATUS(st) == 0 && fed)
-		set_result(res, 0, "2.0.0", "delivered to command %s", cmd);
-	else if (WEXITSTATUS(st) == 0)
-		set_result(res, 4, "4.3.0", "unable to give the message to command "
-		    "%s%s%s", cmd, sep, out);
-	else if (WEXITSTATUS(st) >= 64 && WEXITSTATUS(st) <= 78) {
-		int e = WEXITSTATUS(st);
-
-		set_result(res, sysexits[e - 64].status[0] - '0',
-		    sysexits[e - 64].status, "command %s exited with status %d "
-		    "(%s)%s%s", cmd, e, sysexits[e - 64].text, sep, out);
-	} else
-		set_result(res, 5, "5.3.0", "command %s exited with status %d%s%s",
-		    cmd, WEXITSTATUS(st), sep, out);
+	}
+	set_result(res, code, status, "%s %s%s", what, cmd, tail);
+	set_public(res, "%s%s", what, tail);
 }
 
 /*
@@ -867,18 +918,20 @@ deliver_pipe(const struct txn *t, const struct rcpt *r, const char *cmd,
 		argv[argc++] = w;
 	}
 	argv[argc] = NULL;
-	if (argc == 0 || argv[0][0] != '/')
-		return set_result(res, 4, "4.3.5", "pipe command is not an absolute "
+	if (argc == 0 || argv[0][0] != '/') {
+		set_result(res, 4, "4.3.5", "pipe command is not an absolute "
 		    "path: %.200s", cmd);
+		return set_public(res, "pipe command is not an absolute path");
+	}
 	if (target_user(&u, res) < 0)
 		return;
 	pipe_env(t, r, &u, envbuf, env);
 	if (pipe2(in, O_CLOEXEC) < 0)
-		return sys_result(res, "unable to make a pipe for", argv[0]);
+		return sys_result(res, "unable to make a pipe", argv[0]);
 	if (pipe2(op, O_CLOEXEC) < 0) {
 		close(in[0]);
 		close(in[1]);
-		return sys_result(res, "unable to make a pipe for", argv[0]);
+		return sys_result(res, "unable to make a pipe", argv[0]);
 	}
 	deadline = now_ms() + time_limit * 1000;
 	if ((pid = fork()) == 0)
@@ -898,7 +951,7 @@ deliver_pipe(const struct txn *t, const struct rcpt *r, const char *cmd,
 		if (pid > 0)
 			kill_reap(pid, 1, &st);
 		errno = e;
-		return sys_result(res, "unable to fork for", argv[0]);
+		return sys_result(res, "unable to fork", argv[0]);
 	}
 	if (pipe_output(op[0], deadline, raw, &nraw) < 0 || reap(pid, deadline, &st) < 0) {
 		timed_out = 1;
@@ -974,9 +1027,13 @@ deliver(const struct txn *t, const struct rcpt *r, const struct addr *a,
 		return deliver_file(t, r, rt.arg, res);
 	/* bob+list@ is bob's mailbox; Delivered-To keeps the whole address. */
 	rc = local_user(&users, key, delims, val, sizeof val);
-	if (rc < 0)
-		return set_result(res, 4, "4.3.0", "unable to read table %s: %s",
-		    users.path, strerror(errno));
+	if (rc < 0) {
+		const char *why = strerror(errno);
+
+		set_result(res, 4, "4.3.0", "unable to read table %s: %s",
+		    users.path, why);
+		return set_public(res, "unable to read table users: %s", why);
+	}
 	if (rc == 0) {
 		/* RFC 5321 4.5.1: postmaster must work for every local domain. */
 		if (!addr_is_postmaster(a))
@@ -1050,7 +1107,7 @@ notice(struct stream_writer *w, const struct txn *t, struct txn *list,
 		memset(&dr[i], 0, sizeof dr[i]);
 		dr[i].rcpt = &list->rcpt[i];
 		dr[i].status = res[i].status;
-		dr[i].diag = res[i].text;
+		dr[i].diag = public_text(&res[i]);
 	}
 	if (dsn_write(w, &d, dr, list->nrcpt) < 0)
 		die_sys("unable to write a delivery notice");
@@ -1063,7 +1120,7 @@ set_defer(struct rcpt *r, const struct result *res)
 	char text[sizeof res->text + 16], enc[STREAM_XVAL_MAX + 1];
 	size_t n;
 
-	snprintf(text, sizeof text, "%s %s", res->status, res->text);
+	snprintf(text, sizeof text, "%s %s", res->status, public_text(res));
 	n = strlen(text);
 	while (xtext_encode(text, n, enc, sizeof enc) < 0)
 		n -= n / 8 + 1;

@@ -370,6 +370,35 @@ dest_add_msg(struct dest *d, size_t mi)
 
 /* ---- reading the input ------------------------------------------------- */
 
+/*
+ * One body line in wire form.  No bare CR or LF goes on the wire, whatever
+ * the queue holds (a stream line has no LF): CRs at the end of the line
+ * belong to its line end, and any other CR ends a line, as sendmail(1)
+ * reads one.  The text after it is a line of its own, dot-stuffed, so that
+ * "x\r.\rMAIL FROM:" can neither end the data nor smuggle commands at a
+ * next hop that takes a bare CR for a line end.
+ */
+static void
+spool_line(struct wbuf *w, const char *l, size_t n)
+{
+	const char *cr;
+	size_t k;
+
+	while (n > 0 && l[n - 1] == '\r')
+		n--;
+	for (;;) {
+		cr = memchr(l, '\r', n);
+		k = cr != NULL ? (size_t)(cr - l) : n;
+		if ((k > 0 && l[0] == '.' && wbuf_putc(w, '.') < 0) ||
+		    wbuf_put(w, l, k) < 0 || wbuf_put(w, "\r\n", 2) < 0)
+			die_sys("unable to write the body spool");
+		if (cr == NULL)
+			return;
+		l = cr + 1;
+		n -= k + 1;
+	}
+}
+
 /* Spool the body in wire form: CRLF, dot-stuffed, with the final ".". */
 static void
 spool_body(struct stream_reader *r, struct wbuf *w, struct msg *m)
@@ -382,9 +411,7 @@ spool_body(struct stream_reader *r, struct wbuf *w, struct msg *m)
 	while ((rc = stream_read_line(r, &l, &n)) == 1) {
 		if (!m->eight && text_has8bit(l, n))
 			m->eight = 1;
-		if ((n > 0 && l[0] == '.' && wbuf_putc(w, '.') < 0) ||
-		    wbuf_put(w, l, n) < 0 || wbuf_put(w, "\r\n", 2) < 0)
-			die_sys("unable to write the body spool");
+		spool_line(w, l, n);
 	}
 	if (rc < 0)
 		die(r->exit_code, "%s", r->err);

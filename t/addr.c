@@ -43,6 +43,58 @@ bad(const char *s, unsigned fl, size_t pos, const char *msg)
 		printf("# got rc %d at %zu: %s\n", rc, e.pos, rc ? e.msg : "");
 }
 
+/* Like bad(), for input with a NUL inside: its length is given. */
+static void
+badn(const char *s, size_t n, size_t pos, const char *msg, const char *name)
+{
+	struct addr a;
+	struct addr_err e = { 0, "" };
+	int rc = addr_parse(s, n, 0, &a, &e);
+
+	ok(rc == -1 && e.pos == pos && strcmp(e.msg, msg) == 0, name);
+	if (!(rc == -1 && e.pos == pos && strcmp(e.msg, msg) == 0))
+		printf("# got rc %d at %zu: %s\n", rc, e.pos, rc ? e.msg : "");
+}
+
+/*
+ * NUL, CR and LF belong nowhere in a path: put each at every position of
+ * addresses of every shape, and count the inputs addr_parse takes.
+ */
+static void
+test_ctl_everywhere(void)
+{
+	static const char *const shapes[] = { "john.doe@example.org",
+		"\"a b\\\"c\"@example.org", "x@[192.0.2.1]",
+		"x@[IPv6:2001:db8::1]", "x@[tag:foo]", "@a.example,@b.example:x@c.example",
+		"postmaster" };
+	static const char ctl[] = { '\0', '\r', '\n' };
+	char s[300], name[100];
+	size_t i, j, k, n, taken;
+	struct addr a;
+	struct addr_err e;
+
+	for (k = 0; k < sizeof ctl; k++) {
+		taken = 0;
+		for (i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+			n = strlen(shapes[i]);
+			for (j = 0; j <= n; j++) {
+				memcpy(s, shapes[i], j);
+				s[j] = ctl[k];
+				memcpy(s + j + 1, shapes[i] + j, n - j);
+				if (addr_parse(s, n + 1, ADDR_UNQUAL_OK | ADDR_UTF8,
+				    &a, &e) == 0) {
+					taken++;
+					printf("# taken: %s with 0x%02x at %zu\n",
+					    shapes[i], ctl[k], j);
+				}
+			}
+		}
+		snprintf(name, sizeof name, "0x%02x at any position of an "
+		    "address is refused", ctl[k]);
+		ok(taken == 0, name);
+	}
+}
+
 static char *
 rep(char c, size_t k, const char *tail)
 {
@@ -119,6 +171,15 @@ test_addr(void)
 	bad("a@[300.1.2.3]", 0, 3, "invalid IPv4 address literal");
 	bad("a@[IPv6:1::2::3]", 0, 8, "invalid IPv6 address literal");
 	bad("a@[192.0.2.1", 0, 11, "address literal not closed by ]");
+	good("x@[tag:foo]", 0, "x@[tag:foo]");
+	badn("x@[tag:f\0oo]", 12, 8, "NUL octet in address literal",
+	    "a NUL in a general address literal is refused, not cut at");
+	badn("x@[192.0.2.1\0x]", 15, 12, "NUL octet in address literal",
+	    "a NUL after an IPv4 literal is refused, not cut at");
+	badn("x@[IPv6:::1\0x]", 14, 11, "NUL octet in address literal",
+	    "a NUL after an IPv6 literal is refused, not cut at");
+	bad("x@[tag:f o]", 0, 8, "invalid character in address literal");
+	test_ctl_everywhere();
 	bad("jöran@example.org", 0, 1, "8-bit octet in local part without SMTPUTF8");
 	bad("a@bücher.example", 0, 3, "8-bit octet in domain without SMTPUTF8");
 	bad("a\xc3(@example.org", ADDR_UTF8, 1, "invalid UTF-8 in local part");
@@ -199,6 +260,8 @@ test_param(void)
 	REFUSE(" NOTIFY=DELAY NOTIFY=DELAY", 1, 501, "duplicate NOTIFY");
 	REFUSE(" ORCPT=rfc822;a ORCPT=rfc822;a", 1, 501, "duplicate ORCPT");
 	REFUSE(" X-A=1 x-a=2", 1, 501, "duplicate private parameter");
+	REFUSE(" X-ROUTE=pipe:/bin/true+00x", 1, 501,
+	    "a private parameter value that encodes a NUL");
 	REFUSE(" SIZE=abc", 0, 501, "SIZE must be digits");
 	REFUSE(" SIZE=99999999999999999999", 0, 501, "SIZE out of range");
 	REFUSE(" SIZE", 0, 501, "SIZE needs a value");
@@ -240,6 +303,8 @@ test_xtext(void)
 	ok(xtext_encode("a+b=c d\xe9", 8, out, sizeof out) > 0 &&
 	    strcmp(out, "a+2Bb+3Dc+20d+E9") == 0, "xtext_encode");
 	ok(xtext_decode("abcdef", 6, out, 4) == -1, "xtext_decode: too long");
+	ok(xtext_decode("a+00b", 5, out, sizeof out) == -1,
+	    "xtext_decode refuses +00, which would cut its C string");
 	ok(xtext_encode("++++", 4, out, 8) == -1, "xtext_encode: does not fit");
 }
 
