@@ -935,7 +935,7 @@ queue_start(struct queue *q)
 		close(p[1]);
 		signal(SIGPIPE, SIG_DFL);
 		prog_exec(argv);
-		die(111, "unable to run %s: %s", name, strerror(errno));
+		die(EXIT_TEMP, "unable to run %s: %s", name, strerror(errno));
 	}
 	close(p[0]);
 	q->fd = p[1];

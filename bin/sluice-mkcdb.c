@@ -20,7 +20,7 @@
 static void
 usage(void)
 {
-	die(100, "usage: sluice-mkcdb [-c] [-o output.cdb] table");
+	die(EXIT_PERM, "usage: sluice-mkcdb [-c] [-o output.cdb] table");
 }
 
 static int
@@ -98,9 +98,9 @@ main(int argc, char **argv)
 	file = argv[optind];
 	if (out == NULL) {
 		if (strcmp(file, "-") == 0)
-			die(100, "-o is needed when reading standard input");
+			die(EXIT_PERM, "-o is needed when reading standard input");
 		if (snprintf(outbuf, sizeof outbuf, "%s.cdb", file) >= (int)sizeof outbuf)
-			die(100, "%s: name too long", file);
+			die(EXIT_PERM, "%s: name too long", file);
 		out = outbuf;
 	}
 	if (strcmp(file, "-") == 0)
@@ -116,7 +116,7 @@ main(int argc, char **argv)
 	if (!check) {
 		if (snprintf(tmpname, sizeof tmpname, "%s.tmp.%ld", out,
 		    (long)getpid()) >= (int)sizeof tmpname)
-			die(100, "%s: name too long", out);
+			die(EXIT_PERM, "%s: name too long", out);
 		/* O_RDWR: cdb_make_exists() reads back what was written. */
 		fd = open(tmpname, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0)

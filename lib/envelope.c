@@ -18,7 +18,7 @@ envelope_init(void)
 	if (q == NULL)
 		q = conf_hostname();
 	if (strlen(q) > ADDR_DOMAIN_MAX || !domain_valid(q, strlen(q), 0))
-		die(111, "qualify_domain is not a valid domain: %s", q);
+		die(EXIT_TEMP, "qualify_domain is not a valid domain: %s", q);
 	strcpy(qualify, q);
 	addr_lower(qualify);
 }

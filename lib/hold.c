@@ -17,7 +17,7 @@ hold_init(struct hold *h)
 
 	h->fd = spool_tmpfile(d);
 	if (h->fd < 0 && errno == ENAMETOOLONG)
-		die(111, "TMPDIR name too long");
+		die(EXIT_TEMP, "TMPDIR name too long");
 	if (h->fd < 0)
 		die_sys("unable to create a temporary file in %s", d);
 	if (stream_writer_init(&h->w, h->fd, 0) < 0)

@@ -1,5 +1,6 @@
 #include "stream.h"
 #include "addr.h"
+#include "log.h"
 #include "xtext.h"
 
 #include <errno.h>
@@ -59,16 +60,16 @@ getline_raw(struct stream_reader *r, const char **line, size_t *len,
 		return 0;
 	r->line++;
 	if (rc == -1)
-		return rerr(r, 111, "read error: %s", strerror(r->in.err));
+		return rerr(r, EXIT_TEMP, "read error: %s", strerror(r->in.err));
 	if (rc == -2)
-		return rerr(r, 100, "%s longer than %zu octets", what, max - 2);
+		return rerr(r, EXIT_PERM, "%s longer than %zu octets", what, max - 2);
 	if ((*line)[*len - 1] != '\n')
-		return rerr(r, 111, "truncated input: last line has no line end");
+		return rerr(r, EXIT_TEMP, "truncated input: last line has no line end");
 	(*len)--;
 	if (*len > 0 && (*line)[*len - 1] == '\r')
 		(*len)--;
 	if (*len > max - 2)
-		return rerr(r, 100, "%s longer than %zu octets", what, max - 2);
+		return rerr(r, EXIT_PERM, "%s longer than %zu octets", what, max - 2);
 	return 1;
 }
 
@@ -101,7 +102,7 @@ xforward_parse(struct stream_reader *r, struct txn *t, const char *s, size_t n)
 			i++;
 		kl = (size_t)(s + i - k);
 		if (i == n || s[i] != '=')
-			return rerr(r, 100, "XFORWARD attribute without a value: %.*s",
+			return rerr(r, EXIT_PERM, "XFORWARD attribute without a value: %.*s",
 			    (int)(kl > 60 ? 60 : kl), k);
 		v = s + ++i;
 		while (i < n && s[i] != ' ')
@@ -112,18 +113,18 @@ xforward_parse(struct stream_reader *r, struct txn *t, const char *s, size_t n)
 			    strncasecmp(xf_names[a], k, kl) == 0)
 				break;
 		if (a == XF_COUNT)
-			return rerr(r, 100, "unknown XFORWARD attribute %.*s",
+			return rerr(r, EXIT_PERM, "unknown XFORWARD attribute %.*s",
 			    (int)(kl > 60 ? 60 : kl), k);
 		if (xtext_decode(v, vl, val, sizeof val) < 0)
-			return rerr(r, 100, "invalid or over-long XFORWARD %s value%s",
+			return rerr(r, EXIT_PERM, "invalid or over-long XFORWARD %s value%s",
 			    xf_names[a], memmem(v, vl, "+00", 3) ? " (it encodes a NUL)" : "");
 		/* The values end up in logs and header fields: one line each. */
 		for (c = val; *c != '\0'; c++)
 			if ((unsigned char)*c < 32 || *c == 127)
-				return rerr(r, 100, "XFORWARD %s value holds a control "
+				return rerr(r, EXIT_PERM, "XFORWARD %s value holds a control "
 				    "character", xf_names[a]);
 		if (txn_set_xf(t, (enum xf_attr)a, val) < 0)
-			return rerr(r, 111, "out of memory");
+			return rerr(r, EXIT_TEMP, "out of memory");
 	}
 	return 0;
 }
@@ -142,12 +143,12 @@ path_split(struct stream_reader *r, const char *s, size_t n, const char **p,
 	if (n > 0 && s[0] == ' ')
 		s++, n--;
 	if (n == 0 || s[0] != '<')
-		return rerr(r, 100, "%s: path must be enclosed in < >", cmd);
+		return rerr(r, EXIT_PERM, "%s: path must be enclosed in < >", cmd);
 	e = addr_path_end(s, n);
 	if (e < 0)
-		return rerr(r, 100, "%s: path not closed by >", cmd);
+		return rerr(r, EXIT_PERM, "%s: path not closed by >", cmd);
 	if ((size_t)e + 1 > ADDR_PATH_MAX)
-		return rerr(r, 100, "%s: path longer than %d octets", cmd, ADDR_PATH_MAX);
+		return rerr(r, EXIT_PERM, "%s: path longer than %d octets", cmd, ADDR_PATH_MAX);
 	*p = s + 1;
 	*pl = (size_t)e - 1;
 	/*
@@ -156,12 +157,12 @@ path_split(struct stream_reader *r, const char *s, size_t n, const char **p,
 	 */
 	for (i = 0; i < *pl; i++)
 		if ((unsigned char)(*p)[i] < 32 || (*p)[i] == 127)
-			return rerr(r, 100, "%s: control character (0x%02x) in path",
+			return rerr(r, EXIT_PERM, "%s: control character (0x%02x) in path",
 			    cmd, (unsigned char)(*p)[i]);
 	*rest = s + e + 1;
 	*rl = n - (size_t)e - 1;
 	if (*rl > 0 && **rest != ' ')
-		return rerr(r, 100, "%s: junk after path", cmd);
+		return rerr(r, EXIT_PERM, "%s: junk after path", cmd);
 	return 0;
 }
 
@@ -173,7 +174,7 @@ stream_read_txn(struct stream_reader *r, struct txn *t)
 	int rc, code, have_mail = 0;
 
 	if (r->in_body)
-		return rerr(r, 100, "envelope read before the body was finished");
+		return rerr(r, EXIT_PERM, "envelope read before the body was finished");
 	txn_free(t);
 	for (;;) {
 		rc = getline_raw(r, &s, &n, STREAM_CMD_MAX, "command line");
@@ -184,12 +185,12 @@ stream_read_txn(struct stream_reader *r, struct txn *t)
 		 * cut short without a word: refuse it wherever it is.
 		 */
 		if (rc == 1 && (nul = memchr(s, '\0', n)) != NULL)
-			return rerr(r, 100, "NUL octet in a command line, column %zu",
+			return rerr(r, EXIT_PERM, "NUL octet in a command line, column %zu",
 			    (size_t)(nul - s) + 1);
 		if (rc == 0) {
 			if (have_mail || t->xf[XF_IDENT] || t->xf[XF_ADDR] ||
 			    t->xf[XF_NAME])
-				return rerr(r, 111, "truncated input: end of stream inside a transaction");
+				return rerr(r, EXIT_TEMP, "truncated input: end of stream inside a transaction");
 			return 0;
 		}
 		if (is_cmd(s, n, "HELO") || is_cmd(s, n, "EHLO") ||
@@ -203,20 +204,20 @@ stream_read_txn(struct stream_reader *r, struct txn *t)
 		}
 		if (is_cmd(s, n, "XFORWARD")) {
 			if (have_mail)
-				return rerr(r, 100, "XFORWARD after MAIL");
+				return rerr(r, EXIT_PERM, "XFORWARD after MAIL");
 			if (xforward_parse(r, t, s + 8, n - 8) < 0)
 				return -1;
 			continue;
 		}
 		if (n >= 10 && strncasecmp(s, "MAIL FROM:", 10) == 0) {
 			if (have_mail)
-				return rerr(r, 100, "second MAIL in one transaction");
+				return rerr(r, EXIT_PERM, "second MAIL in one transaction");
 			if (path_split(r, s + 10, n - 10, &p, &pl, &rest, &rl, "MAIL") < 0)
 				return -1;
 			if ((t->from = strndup(p, pl)) == NULL)
-				return rerr(r, 111, "out of memory");
+				return rerr(r, EXIT_TEMP, "out of memory");
 			if (param_parse(t, NULL, rest, rl, 0, &err, &code) < 0)
-				return rerr(r, code == 451 ? 111 : 100, "MAIL: %s", err);
+				return rerr(r, code == 451 ? EXIT_TEMP : EXIT_PERM, "MAIL: %s", err);
 			t->line = r->line;
 			have_mail = 1;
 			continue;
@@ -226,34 +227,34 @@ stream_read_txn(struct stream_reader *r, struct txn *t)
 			char *a;
 
 			if (!have_mail)
-				return rerr(r, 100, "RCPT before MAIL");
+				return rerr(r, EXIT_PERM, "RCPT before MAIL");
 			if (t->nrcpt == STREAM_RCPT_MAX)
-				return rerr(r, 100, "more than %d recipients", STREAM_RCPT_MAX);
+				return rerr(r, EXIT_PERM, "more than %d recipients", STREAM_RCPT_MAX);
 			if (path_split(r, s + 8, n - 8, &p, &pl, &rest, &rl, "RCPT") < 0)
 				return -1;
 			if (pl == 0)
-				return rerr(r, 100, "RCPT: empty path <>");
+				return rerr(r, EXIT_PERM, "RCPT: empty path <>");
 			if ((a = strndup(p, pl)) == NULL || (rc2 = txn_add_rcpt(t, a)) == NULL) {
 				free(a);
-				return rerr(r, 111, "out of memory");
+				return rerr(r, EXIT_TEMP, "out of memory");
 			}
 			free(a);
 			rc2->line = r->line;
 			if (param_parse(t, rc2, rest, rl, 1, &err, &code) < 0)
-				return rerr(r, code == 451 ? 111 : 100, "RCPT: %s", err);
+				return rerr(r, code == 451 ? EXIT_TEMP : EXIT_PERM, "RCPT: %s", err);
 			continue;
 		}
 		if (n == 4 && strncasecmp(s, "DATA", 4) == 0) {
 			if (!have_mail)
-				return rerr(r, 100, "DATA before MAIL");
+				return rerr(r, EXIT_PERM, "DATA before MAIL");
 			if (t->nrcpt == 0)
-				return rerr(r, 100, "DATA without recipients");
+				return rerr(r, EXIT_PERM, "DATA without recipients");
 			r->in_body = 1;
 			r->body_bytes = 0;
 			return 1;
 		}
 		if (n == 0)
-			return rerr(r, 100, "empty line where a command was expected");
+			return rerr(r, EXIT_PERM, "empty line where a command was expected");
 		{
 			char shown[41];
 			size_t i;
@@ -262,7 +263,7 @@ stream_read_txn(struct stream_reader *r, struct txn *t)
 			for (i = 0; i < n && i < 40; i++)
 				shown[i] = (s[i] >= 32 && s[i] < 127) ? s[i] : '?';
 			shown[i] = '\0';
-			return rerr(r, 100, "unknown command: %s", shown);
+			return rerr(r, EXIT_PERM, "unknown command: %s", shown);
 		}
 	}
 }
@@ -282,10 +283,10 @@ stream_read_line(struct stream_reader *r, const char **line, size_t *len)
 	rc = getline_raw(r, line, len, STREAM_TEXT_MAX + 1, "text line");
 	if (rc == 1 && *len > STREAM_TEXT_MAX - 2 &&
 	    !((*line)[0] == '.' && *len == STREAM_TEXT_MAX - 1))
-		return rerr(r, 100, "text line longer than %d octets",
+		return rerr(r, EXIT_PERM, "text line longer than %d octets",
 		    STREAM_TEXT_MAX - 2);
 	if (rc == 0)
-		return rerr(r, 111, "truncated input: end of stream inside a message body (no final \".\")");
+		return rerr(r, EXIT_TEMP, "truncated input: end of stream inside a message body (no final \".\")");
 	if (rc < 0)
 		return -1;
 	if (*len > 0 && (*line)[0] == '.') {

@@ -401,7 +401,7 @@ emit(struct ctx *c, const char *addr, const char *route)
 	if (!set_add(c->emitted, key))
 		return 1;
 	if (c->out->nrcpt >= EXPAND_MAX)
-		die(100, "5.3.4 recipients expand to more than %d addresses",
+		die(EXIT_PERM, "5.3.4 recipients expand to more than %d addresses",
 		    EXPAND_MAX);
 	if (route == NULL && strcmp(addr, c->orig->addr) == 0) {
 		if (rcpt_copy(c->out, c->orig) < 0)
@@ -410,9 +410,9 @@ emit(struct ctx *c, const char *addr, const char *route)
 	}
 	r = derived(c, c->out, addr);
 	if (xparam_set(r->x, &r->nx, "X-EXPANDED", "1") < 0)
-		die(100, "5.3.4 too many private parameters on %s", c->orig->addr);
+		die(EXIT_PERM, "5.3.4 too many private parameters on %s", c->orig->addr);
 	if (route != NULL && route_set(r, route) < 0)
-		die(100, "5.3.4 route too long for X-ROUTE: %.100s", route);
+		die(EXIT_PERM, "5.3.4 route too long for X-ROUTE: %.100s", route);
 	if (route != NULL || strcasecmp(addr, c->orig->addr) != 0)
 		log_info("qid=%s orcpt=%s rcpt=%s%s%s", c->qid, c->orig->addr, addr,
 		    route ? " route=" : "", route ? route : "");
@@ -456,40 +456,40 @@ include(struct ctx *c, const char *owner, const char *path)
 	 * regular file is a list.
 	 */
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
-		die(111, "4.3.0 unable to open include file %s for %s: %s", path,
+		die(EXIT_TEMP, "4.3.0 unable to open include file %s for %s: %s", path,
 		    owner, strerror(errno));
 	{
 		struct stat st;
 
 		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-			die(111, "4.3.0 include file %s for %s is not a regular file",
+			die(EXIT_TEMP, "4.3.0 include file %s for %s is not a regular file",
 			    path, owner);
 		/*
 		 * Whoever can write the list decides where the mail goes, as
 		 * with sendmail and Postfix: only root or our own user.
 		 */
 		if (st.st_mode & (S_IWGRP | S_IWOTH))
-			die(111, "4.3.0 include file %s for %s is writable by "
+			die(EXIT_TEMP, "4.3.0 include file %s for %s is writable by "
 			    "group or others", path, owner);
 		if (st.st_uid != 0 && st.st_uid != geteuid())
-			die(111, "4.3.0 include file %s for %s is owned by uid %ld, "
+			die(EXIT_TEMP, "4.3.0 include file %s for %s is owned by uid %ld, "
 			    "neither root nor the user sluice-alias runs as "
 			    "(uid %ld)", path,
 			    owner, (long)st.st_uid, (long)geteuid());
 		if (fcntl(fd, F_SETFL, 0) < 0)
-			die(111, "4.3.0 include file %s: %s", path, strerror(errno));
+			die(EXIT_TEMP, "4.3.0 include file %s: %s", path, strerror(errno));
 	}
 	if (rbuf_init(&rb, fd, 8192) < 0)
 		die_nomem();
 	while ((rc = rbuf_getline(&rb, &l, &n, INCLUDE_LINE_MAX)) != 0) {
 		if (rc == -1)
-			die(111, "4.3.0 unable to read include file %s: %s", path,
+			die(EXIT_TEMP, "4.3.0 unable to read include file %s: %s", path,
 			    strerror(rb.err));
 		if (rc == -2)
-			die(111, "4.3.0 include file %s: line longer than %d octets",
+			die(EXIT_TEMP, "4.3.0 include file %s: line longer than %d octets",
 			    path, INCLUDE_LINE_MAX);
 		if ((total += n) > INCLUDE_SIZE_MAX)
-			die(111, "4.3.0 include file %s: larger than %d octets", path,
+			die(EXIT_TEMP, "4.3.0 include file %s: larger than %d octets", path,
 			    INCLUDE_SIZE_MAX);
 		while (n > 0 && (l[n - 1] == '\n' || l[n - 1] == '\r'))
 			n--;
@@ -865,7 +865,7 @@ main(int argc, char **argv)
 
 	log_init(argv[0]);
 	if (argc > 1)
-		die(100, "usage: sluice-alias < stream > stream");
+		die(EXIT_PERM, "usage: sluice-alias < stream > stream");
 	open_table(&t_aliases, "aliases");
 	open_table(&t_domains, "domains");
 	open_table(&t_users, "users");
@@ -874,10 +874,10 @@ main(int argc, char **argv)
 	max_depth = conf_num("alias_max_depth", 10);
 	max_received = conf_num("max_received", 50);
 	if (max_depth < 1 || max_depth > DEPTH_CAP)
-		die(111, "4.3.5 setting alias_max_depth must be from 1 to %d",
+		die(EXIT_TEMP, "4.3.5 setting alias_max_depth must be from 1 to %d",
 		    DEPTH_CAP);
 	if (max_received < 1)
-		die(111, "4.3.5 setting max_received must be a positive number");
+		die(EXIT_TEMP, "4.3.5 setting max_received must be a positive number");
 	v = conf_get("loop_to_postmaster", "no");
 	loop_to_pm = strcasecmp(v, "yes") == 0;
 	/* Unknown local users are bounced here only if sluice-local would. */

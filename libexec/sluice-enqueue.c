@@ -395,7 +395,7 @@ check_caller(void)
 	if (getuid() == 0) {
 		if ((geteuid() != 0 && seteuid(0) < 0) ||
 		    (getegid() != getgid() && setegid(getgid()) < 0))
-			die(111, "unable to switch back to root: %s", strerror(errno));
+			die(EXIT_TEMP, "unable to switch back to root: %s", strerror(errno));
 		return;
 	}
 	if (getuid() == geteuid() && getgid() == getegid())
@@ -404,9 +404,9 @@ check_caller(void)
 	for (fd = 0; fd <= 2; fd++)
 		if (fcntl(fd, F_GETFD) < 0 &&
 		    open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
-			_exit(111);
+			_exit(EXIT_TEMP);
 	if (clearenv() != 0)
-		_exit(111);
+		_exit(EXIT_TEMP);
 	umask(077);
 }
 

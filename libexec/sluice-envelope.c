@@ -22,7 +22,7 @@
 static void
 usage(void)
 {
-	die(100, "usage: sluice-envelope (a filter: no arguments; "
+	die(EXIT_PERM, "usage: sluice-envelope (a filter: no arguments; "
 	    "the importers are sluice-import(1))");
 }
 
@@ -40,7 +40,7 @@ importer_compat(char **argv)
 	    "sluice-import %s... instead (see sluice-import(1))", argv[1]);
 	argv[0] = name;
 	prog_exec(argv);
-	die(111, "unable to run sluice-import: %s", strerror(errno));
+	die(EXIT_TEMP, "unable to run sluice-import: %s", strerror(errno));
 }
 
 /* Normalize the envelope; then the body, unless nothing depends on it. */
@@ -54,7 +54,7 @@ envelope_txn(struct stream_reader *r, struct txn *t, struct hold *out,
 	int rc, rf, eight = 0;
 
 	if (envelope_norm(t, r->name, err, sizeof err) < 0)
-		die(100, "%s", err);
+		die(EXIT_PERM, "%s", err);
 	if (t->body == BODY_8BITMIME && !t->has_size) {
 		if (stream_write_head(&out->w, t) < 0)
 			die_sys("unable to write");

@@ -1282,7 +1282,7 @@ main(int argc, char **argv)
 	default_privs = conf_get("default_privs", "nobody");
 	time_limit = conf_time("command_time_limit", 1000);
 	if (time_limit < 1 || time_limit > TIME_LIMIT_MAX)
-		die(111, "command_time_limit must be from 1s to 7d");
+		die(EXIT_TEMP, "command_time_limit must be from 1s to 7d");
 	/* Commands are waited for: their status must not be reaped away. */
 	signal(SIGCHLD, SIG_DFL);
 	host = conf_hostname();
@@ -1302,7 +1302,7 @@ main(int argc, char **argv)
 	}
 	/* Nothing is reported delivered before its Maildir folder is synced. */
 	if (sync_folders() < 0)
-		die(111, "unable to sync Maildir folders: delivered mail may be lost");
+		die(EXIT_TEMP, "unable to sync Maildir folders: delivered mail may be lost");
 	if (stream_flush(&w) < 0)
 		die_sys("unable to write the output");
 	return 0;

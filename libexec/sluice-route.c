@@ -102,7 +102,7 @@ setting_route(const char *key, const char *def, struct route *r)
 	const char *v = conf_get(key, def), *err;
 
 	if (route_parse(v, r, &err) < 0)
-		die(111, "4.3.5 setting %s: invalid route \"%.200s\": %s", key, v, err);
+		die(EXIT_TEMP, "4.3.5 setting %s: invalid route \"%.200s\": %s", key, v, err);
 }
 
 struct bounce {
@@ -205,14 +205,14 @@ route_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 			continue;
 		}
 		if (route_set(rc_, r.text) < 0)
-			die(111, "4.3.5 route too long for X-ROUTE: %.100s", r.text);
+			die(EXIT_TEMP, "4.3.5 route too long for X-ROUTE: %.100s", r.text);
 		if (r.ch == ROUTE_DEFER || r.ch == ROUTE_ERROR) {
 			char d[ROUTE_MAX + 1];
 
 			snprintf(d, sizeof d, "%s %s", r.status, r.arg);
 			if (xtext_encode(d, strlen(d), enc, sizeof enc) < 0 ||
 			    xparam_set(rc_->x, &rc_->nx, "X-DEFER", enc) < 0)
-				die(111, "4.3.5 defer text too long: %.100s", d);
+				die(EXIT_TEMP, "4.3.5 defer text too long: %.100s", d);
 		}
 		log_info("qid=%s rcpt=%s route=%s", qid, rc_->addr, r.text);
 		i++;
@@ -249,7 +249,7 @@ main(int argc, char **argv)
 	(void)argc;
 	log_init(argv[0]);
 	if (argc > 1)
-		die(100, "usage: sluice-route < stream > stream");
+		die(EXIT_PERM, "usage: sluice-route < stream > stream");
 	open_table(&t_routes, "routes");
 	open_table(&t_domains, "domains");
 	open_table(&t_users, "users");

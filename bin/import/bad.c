@@ -37,7 +37,7 @@ bad_name(char *path, size_t size, const char *base, int i)
 	    snprintf(path, size, "%s/%s.%d", imp.baddir, base, i);
 
 	if (k < 0 || (size_t)k >= size)
-		die(111, "%s: name too long", imp.baddir);
+		die(EXIT_TEMP, "%s: name too long", imp.baddir);
 }
 
 /* Create a new file in the malformed folder named after base; its fd. */
@@ -159,14 +159,14 @@ bad_default(const char *src, int is_dir)
 	size_t n;
 
 	if (snprintf(tmp, sizeof tmp, "%s", src) >= (int)sizeof tmp)
-		die(100, "%s: name too long", src);
+		die(EXIT_PERM, "%s: name too long", src);
 	n = strlen(tmp);
 	while (n > 1 && tmp[n - 1] == '/')
 		tmp[--n] = '\0';
 	if (is_dir) {
 		if (snprintf(buf, sizeof buf, "%.*s/../malformed",
 		    (int)(sizeof tmp - 32), tmp) >= (int)sizeof buf)
-			die(100, "%s: name too long", src);
+			die(EXIT_PERM, "%s: name too long", src);
 	} else {
 		char *sl = strrchr(tmp, '/');
 

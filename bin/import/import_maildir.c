@@ -52,7 +52,7 @@ import_maildir_sub(const char *dir, const char *sub)
 	int i, n;
 
 	if (path_join(d, sizeof d, dir, sub) < 0)
-		die(100, "%s: name too long", dir);
+		die(EXIT_PERM, "%s: name too long", dir);
 	n = import_list(d, &ents);
 	for (i = 0; i < n; i++) {
 		char path[4096];

@@ -27,7 +27,7 @@ struct importer imp;
 static void
 usage(void)
 {
-	die(100, "usage: sluice-import [-d] [-b malformed-dir] "
+	die(EXIT_PERM, "usage: sluice-import [-d] [-b malformed-dir] "
 	    "-w dir | -e dir | -M dir | -m mbox [-r rcpt]... [[--] program [arg]...]");
 }
 
@@ -39,7 +39,7 @@ check_removal_safe(void)
 
 	if (fstat(1, &st) == 0 && S_ISREG(st.st_mode))
 		return;
-	die(100, "-d: standard output is not a regular file, so the sources "
+	die(EXIT_PERM, "-d: standard output is not a regular file, so the sources "
 	    "could go before their mail is safe; give the next program as an "
 	    "argument instead (sluice-import -d ... -- sluice-enqueue)");
 }
@@ -66,7 +66,7 @@ run_next(char **argv)
 	}
 	st = prog_wait(pid);
 	if (st != 0)
-		die(st == 100 ? 100 : 111, "%s failed (exit %d): nothing removed",
+		die(st == EXIT_PERM ? EXIT_PERM : EXIT_TEMP, "%s failed (exit %d): nothing removed",
 		    argv[0], st);
 }
 
@@ -89,7 +89,7 @@ parse_opts(int argc, char **argv, int *mode, const char **src)
 			break;
 		case 'r':
 			if (imp.nrflags == RFLAG_MAX)
-				die(100, "more than %d -r recipients", RFLAG_MAX);
+				die(EXIT_PERM, "more than %d -r recipients", RFLAG_MAX);
 			imp.rflags[imp.nrflags++] = optarg;
 			break;
 		default: usage();
@@ -98,7 +98,7 @@ parse_opts(int argc, char **argv, int *mode, const char **src)
 	if (*mode == 0)
 		usage();
 	if (imp.nrflags && *mode != 'm' && *mode != 'M')
-		die(100, "-r is for -m and -M only: the other formats name their recipients");
+		die(EXIT_PERM, "-r is for -m and -M only: the other formats name their recipients");
 	return optind;
 }
 
