@@ -57,7 +57,7 @@ enum reply_id {
 	RP_BAD_RCPT, RP_NOT_IMPL, RP_VRFY_OFF, RP_NEED_HELO, RP_NESTED_MAIL,
 	RP_NEED_MAIL, RP_NEED_RCPT, RP_PARAM_UNKNOWN, RP_PARAM_NO_EHLO,
 	RP_NEED_UTF8, RP_NO_USER, RP_RELAY_DENIED, RP_TOO_BIG, RP_TOO_MANY_RCPT,
-	RP_BARE_EOL, RP_LONG_LINE, RP_QUEUE_PERM, RP_QUEUE_TEMP, RP_QUEUE_START,
+	RP_BARE_EOL, RP_LONG_LINE, RP_TOO_MANY_HOPS, RP_QUEUE_PERM, RP_QUEUE_TEMP, RP_QUEUE_START,
 	RP_LOOKUP_FAIL, RP_LOCAL_ERROR, RP_TIMEOUT, RP_TOO_MANY_ERRORS,
 	RP_ACCESS_DENIED, RP_ETRN_OK, RP_ETRN_SYNTAX, RP_ETRN_DENIED, RP_ETRN_FAIL,
 	RP_COUNT
@@ -101,6 +101,8 @@ static const struct {
 	[RP_TOO_MANY_RCPT] = { 452, "4.5.3 Too many recipients" },
 	[RP_BARE_EOL] = { 550, "5.6.0 Bare CR or LF in message refused: lines must end with CRLF" },
 	[RP_LONG_LINE] = { 554, "5.6.0 Message has a line longer than 1000 octets" },
+	/* The code sluice-alias bounces loops with (RFC 3463: routing loop). */
+	[RP_TOO_MANY_HOPS] = { 554, "5.4.6 Too many Received: fields (mail loop?)" },
 	[RP_QUEUE_PERM] = { 554, "5.3.0 Message refused" },
 	/* RFC 1985 */
 	[RP_ETRN_OK] = { 250, "2.0.0 Queuing started for node" },
@@ -122,6 +124,7 @@ enum helo_kind { HELO_NONE, HELO_SMTP, HELO_ESMTP };
 #define DATA_TOO_BIG 0x01
 #define DATA_LONG_LINE 0x02
 #define DATA_BARE_EOL 0x04
+#define DATA_HOPS 0x08
 
 struct queue {
 	pid_t pid;
@@ -144,6 +147,7 @@ struct session {
 	/* settings */
 	unsigned long long size_limit;	/* 0: none */
 	size_t max_rcpt;
+	unsigned long max_hops;	/* Received: fields a message may bring */
 	int vrfy;
 	const char *hostname;
 	/* tables */
@@ -436,6 +440,12 @@ session_init(struct session *s)
 	v = conf_num("max_recipients", 1000);
 	/* The stream reader takes at most STREAM_RCPT_MAX recipients. */
 	s->max_rcpt = (v < 1 || v > STREAM_RCPT_MAX) ? STREAM_RCPT_MAX : (size_t)v;
+	/*
+	 * max_received is sluice-alias's loop limit; with ours a message may
+	 * have that many Received: fields, so it may bring one fewer.
+	 */
+	v = conf_num("max_received", 50);
+	s->max_hops = v < 1 ? 0 : (unsigned long)v;
 	v = conf_time("smtpd_timeout", 300);
 	s->in.timeout = (v < 1 || v > 86400) ? 300 : (unsigned)v;
 	s->vrfy = strcasecmp(conf_get("smtpd_vrfy", "yes"), "no") != 0;
@@ -943,49 +953,109 @@ set_xforward(struct session *s, const char *qid)
 }
 
 /*
+ * Where the reading of DATA is: whether the next octets start a line,
+ * whether the line before ended with CRLF (only then can "." end the
+ * data), whether the last piece of an over-long line ended with CR (its
+ * LF may come in the next piece), and the header block's Received:
+ * fields, counted with no memory beyond this struct.
+ */
+struct data_scan {
+	int bol, after_crlf, piece_cr, in_hdr;
+	unsigned long hops;
+};
+
+/* A header field named Received, in any case, WSP allowed before ':'. */
+static int
+is_received(const char *l, size_t n)
+{
+	size_t i = 8;
+
+	if (n < 9 || strncasecmp(l, "Received", 8) != 0)
+		return 0;
+	while (i < n && (l[i] == ' ' || l[i] == '\t'))
+		i++;
+	return i < n && l[i] == ':';
+}
+
+/*
+ * One whole line (l, n with its line end) or the last piece of an
+ * over-long one: 1 for the final ".", else 0 with the refusal flags in
+ * *bad.  text/tl get the line without its end and with its dot-stuffing
+ * undone.
+ */
+static int
+data_line(struct data_scan *ds, const char *l, size_t n, unsigned *bad,
+    const char **text, size_t *tl)
+{
+	int crlf = (n >= 2 && l[n - 2] == '\r') ||
+	    (n == 1 && !ds->bol && ds->piece_cr);
+	int whole = ds->bol;
+
+	ds->bol = 1;
+	if (whole && ds->after_crlf && n == 3 && l[0] == '.' && crlf)
+		return 1;
+	ds->after_crlf = crlf;
+	if (!whole)
+		return 0;	/* the end of a line refused as over-long */
+	*tl = n - (crlf ? 2 : 1);
+	*text = l;
+	/* RFC 5321 4.5.3.1.6 counts the line, not the stuffing. */
+	if (l[0] == '.')
+		(*text)++, (*tl)--;
+	if (!crlf || memchr(l, '\r', *tl + (l[0] == '.')) != NULL)
+		*bad |= DATA_BARE_EOL;
+	if (*tl > TEXT_MAX - 2)
+		*bad |= DATA_LONG_LINE;
+	if (ds->in_hdr) {
+		if (*tl == 0)
+			ds->in_hdr = 0;
+		else if (is_received(*text, *tl))
+			ds->hops++;
+	}
+	return 0;
+}
+
+/*
  * Read the message up to CRLF.CRLF, copying it into the queue program's
  * stream as it arrives.  Only a "." between two CRLFs ends it; a bare CR
  * or LF never does (the SMTP smuggling family) and makes the message
- * refused, as does an over-long line.  After a refusal the rest is read
- * and dropped, and the queue program's input is closed without the final
- * ".", so it commits nothing.  Returns the DATA_* refusal flags.
+ * refused, as does an over-long line, which is read in pieces so that
+ * the end is found whatever the line lengths.  After a refusal the rest
+ * is read and dropped, and the queue program's input is closed without
+ * the final ".", so it commits nothing.  Returns the DATA_* refusal flags.
  */
 static unsigned
 data_read(struct session *s, unsigned long long *size)
 {
-	struct stream_writer *w = &s->q.w;
+	struct data_scan ds = { 1, 1, 0, 1, 0 };
 	unsigned bad = 0;
-	const char *l;
-	size_t n;
-	int rc, bol = 1, crlf;
+	const char *l, *text = NULL;
+	size_t n, tl = 0;
+	int rc;
 
 	*size = 0;
 	for (;;) {
-		rc = rbuf_getline(&s->in, &l, &n, TEXT_MAX);
+		/* A 998-octet line with CRLF and a stuffed dot fits whole. */
+		rc = rbuf_getline(&s->in, &l, &n, TEXT_MAX + 1);
 		if (rc == 0 || rc == -1 || (rc == 1 && l[n - 1] != '\n'))
 			read_failed(s, "data");
 		if (rc == -2) {
 			bad |= DATA_LONG_LINE;
-			bol = 0;
-		} else {
-			crlf = n >= 2 && l[n - 2] == '\r';
-			if (bol && crlf && n == 3 && l[0] == '.')
-				break;
-			if (!crlf || (n > 2 && memchr(l, '\r', n - 2) != NULL))
-				bad |= DATA_BARE_EOL;
-			bol = crlf;
-		}
+			ds.bol = 0;
+			ds.piece_cr = l[n - 1] == '\r';
+			text = NULL;
+		} else if (data_line(&ds, l, n, &bad, &text, &tl))
+			break;
 		*size += n;
 		if (s->size_limit && *size > s->size_limit)
 			bad |= DATA_TOO_BIG;
+		if (s->max_hops && ds.hops >= s->max_hops)
+			bad |= DATA_HOPS;
 		if (bad) {
 			queue_close_input(s);
 			continue;
 		}
-		/* Undo the client's dot-stuffing; the writer adds its own. */
-		if (l[0] == '.')
-			l++, n--;
-		if (s->q.in >= 0 && stream_write_line(w, l, n - 2) < 0)
+		if (s->q.in >= 0 && stream_write_line(&s->q.w, text, tl) < 0)
 			queue_close_input(s);
 	}
 	return bad;
@@ -1010,6 +1080,8 @@ data_answer(struct session *s, unsigned bad, int wrote, const char *qid,
 		id = RP_LONG_LINE;
 	else if (bad & DATA_BARE_EOL)
 		id = RP_BARE_EOL;
+	else if (bad & DATA_HOPS)
+		id = RP_TOO_MANY_HOPS;
 	else if (st == 0 && wrote)
 		id = RP_QUEUED;
 	else if (st == EXIT_PERM) {
