@@ -921,8 +921,9 @@ write_received(struct session *s, const char *qid)
 	    s->name[0] ? s->name : "unknown", s->addr);
 	if (stream_write_line(w, line, (size_t)n) < 0)
 		return -1;
-	n = snprintf(line, sizeof line, "\tby %s (sluice) with %s id %s",
-	    s->hostname, proto_name(s), qid);
+	/* RFC 5322 3.6.7: the date follows a ";", with or without "for". */
+	n = snprintf(line, sizeof line, "\tby %s (sluice) with %s id %s%s",
+	    s->hostname, proto_name(s), qid, s->t.nrcpt == 1 ? "" : ";");
 	if (n < 0 || (size_t)n >= sizeof line ||
 	    stream_write_line(w, line, (size_t)n) < 0)
 		return -1;
