@@ -23,6 +23,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "conf.h"
+#include "dsn.h"
 #include "log.h"
 #include "prog.h"
 #include "qdest.h"
@@ -826,6 +827,63 @@ rcpt_policy(struct session *s, const struct addr *a, const char *full)
 	return rc < 0 ? RP_LOOKUP_FAIL : rc == 1 ? RP_RCPT_OK : RP_NO_USER;
 }
 
+/*
+ * The recipient as the stream gets it, in the form recipients are
+ * compared by (rcpt_key): <postmaster> without a domain, which RFC 5321
+ * 4.5.1 makes this host's postmaster, is the postmaster setting (see
+ * sluice-smtpd(8)), so that it never gets a foreign domain downstream.
+ * Returns a string to free, or NULL when out of memory.
+ */
+static char *
+rcpt_address(const struct addr *a)
+{
+	char fmt[ADDR_PATH_MAX + 8];
+
+	if (a->domain[0] == '\0')
+		return rcpt_key(dsn_postmaster());
+	addr_format(a, fmt, sizeof fmt);
+	return rcpt_key(fmt);
+}
+
+/*
+ * Add the recipient, or answer why not.  A duplicate (same key) is kept
+ * once, with the first one's parameters, and answered 250 as Postfix
+ * does: a client that lists an address twice has done nothing wrong.
+ */
+static void
+rcpt_add(struct session *s, const struct addr *a, const char *par, size_t parl)
+{
+	struct rcpt *r;
+	enum reply_id verdict;
+	char *key;
+
+	if ((key = rcpt_address(a)) == NULL || (r = txn_add_rcpt(&s->t, key)) == NULL) {
+		free(key);
+		reply(s, RP_LOCAL_ERROR);
+		return;
+	}
+	if (params_check(s, r, par, parl) < 0) {
+		txn_del_rcpt(&s->t, s->t.nrcpt - 1);
+		free(key);
+		return;
+	}
+	if (txn_find_rcpt(&s->t, key, s->t.nrcpt - 1) >= 0) {
+		txn_del_rcpt(&s->t, s->t.nrcpt - 1);
+		log_info("client=%s event=duplicate to=<%s>", s->addr, key);
+		free(key);
+		reply(s, RP_RCPT_OK);
+		return;
+	}
+	verdict = rcpt_policy(s, a, key);
+	if (verdict != RP_RCPT_OK) {
+		txn_del_rcpt(&s->t, s->t.nrcpt - 1);
+		log_info("client=%s event=reject to=<%s> reply=\"%d %.5s\"", s->addr,
+		    key, replies[verdict].code, replies[verdict].text);
+	}
+	free(key);
+	reply(s, verdict);
+}
+
 static void
 cmd_rcpt(struct session *s, char *arg)
 {
@@ -833,9 +891,6 @@ cmd_rcpt(struct session *s, char *arg)
 	size_t pl, parl;
 	struct addr a;
 	struct addr_err e;
-	struct rcpt *r;
-	char fmt[ADDR_PATH_MAX + 8];
-	enum reply_id verdict;
 
 	if (path_split(arg, "TO:", &p, &pl, &par, &parl) < 0) {
 		reply(s, RP_RCPT_SYNTAX);
@@ -859,22 +914,7 @@ cmd_rcpt(struct session *s, char *arg)
 		reply(s, RP_BAD_RCPT);
 		return;
 	}
-	addr_format(&a, fmt, sizeof fmt);
-	if ((r = txn_add_rcpt(&s->t, fmt)) == NULL) {
-		reply(s, RP_LOCAL_ERROR);
-		return;
-	}
-	if (params_check(s, r, par, parl) < 0) {
-		txn_del_rcpt(&s->t, s->t.nrcpt - 1);
-		return;
-	}
-	verdict = rcpt_policy(s, &a, fmt);
-	if (verdict != RP_RCPT_OK) {
-		txn_del_rcpt(&s->t, s->t.nrcpt - 1);
-		log_info("client=%s event=reject to=<%s> reply=\"%d %.5s\"", s->addr,
-		    fmt, replies[verdict].code, replies[verdict].text);
-	}
-	reply(s, verdict);
+	rcpt_add(s, &a, par, parl);
 }
 
 static void
