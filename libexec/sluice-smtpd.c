@@ -22,6 +22,7 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "clock.h"
 #include "conf.h"
 #include "dsn.h"
 #include "log.h"
@@ -29,6 +30,7 @@
 #include "qdest.h"
 #include "qid.h"
 #include "route.h"
+#include "slot.h"
 #include "stream.h"
 #include "table.h"
 #include "text.h"
@@ -59,7 +61,8 @@ enum reply_id {
 	RP_NEED_MAIL, RP_NEED_RCPT, RP_PARAM_UNKNOWN, RP_PARAM_NO_EHLO,
 	RP_NEED_UTF8, RP_NO_USER, RP_RELAY_DENIED, RP_TOO_BIG, RP_TOO_MANY_RCPT,
 	RP_BARE_EOL, RP_LONG_LINE, RP_TOO_MANY_HOPS, RP_QUEUE_PERM, RP_QUEUE_TEMP, RP_QUEUE_START,
-	RP_LOOKUP_FAIL, RP_LOCAL_ERROR, RP_TIMEOUT, RP_TOO_MANY_ERRORS,
+	RP_LOOKUP_FAIL, RP_LOCAL_ERROR, RP_TIMEOUT, RP_TIME_LIMIT, RP_TOO_MANY_ERRORS,
+	RP_TOO_MANY_CONN,
 	RP_ACCESS_DENIED, RP_ETRN_OK, RP_ETRN_SYNTAX, RP_ETRN_DENIED, RP_ETRN_FAIL,
 	RP_COUNT
 };
@@ -115,7 +118,9 @@ static const struct {
 	[RP_LOOKUP_FAIL] = { 451, "4.3.0 Temporary lookup failure" },
 	[RP_LOCAL_ERROR] = { 451, "4.3.0 Local error, try again later" },
 	[RP_TIMEOUT] = { 421, "4.4.2 Timeout, closing connection" },
+	[RP_TIME_LIMIT] = { 421, "4.4.2 Time limit exceeded, closing connection" },
 	[RP_TOO_MANY_ERRORS] = { 421, "4.7.0 Too many errors, closing connection" },
+	[RP_TOO_MANY_CONN] = { 421, "4.7.0 Too many connections from your address, try again later" },
 	[RP_ACCESS_DENIED] = { 554, "5.7.1 Access denied" },
 };
 
@@ -151,6 +156,10 @@ struct session {
 	unsigned long max_hops;	/* Received: fields a message may bring */
 	int vrfy;
 	const char *hostname;
+	long long session_ms, data_ms;	/* time limits, 0: none */
+	long long session_end;		/* clock_now_ms() deadline, 0: none */
+	unsigned client_limit;		/* sessions per client address */
+	struct slot slot;		/* the one this session holds */
 	/* tables */
 	struct table domains, users, aliases;
 	/* the queue program, resolved at the first DATA */
@@ -172,6 +181,7 @@ static void
 session_exit(struct session *s, int code)
 {
 	wbuf_flush(&s->out);
+	slot_release(&s->slot);
 	_exit(code);
 }
 
@@ -203,21 +213,26 @@ reply_text(struct session *s, int code, const char *text, const char *extra)
 	wbuf_put(w, "\r\n", 2);
 }
 
+/* Count a client error; a client that makes nothing but them goes. */
+static void
+error_count(struct session *s)
+{
+	if (++s->errors >= ERRORS_MAX) {
+		reply_text(s, replies[RP_TOO_MANY_ERRORS].code,
+		    replies[RP_TOO_MANY_ERRORS].text, NULL);
+		log_info("client=%s event=too_many_errors", s->addr);
+		session_exit(s, EXIT_TEMP);
+	}
+}
+
 static void
 reply(struct session *s, enum reply_id id)
 {
 	int code = replies[id].code;
 
 	reply_text(s, code, replies[id].text, NULL);
-	/* Count client errors; a client that makes nothing but them goes. */
-	if (code == 500 || code == 501 || code == 503 || code == 555) {
-		if (++s->errors >= ERRORS_MAX) {
-			reply_text(s, replies[RP_TOO_MANY_ERRORS].code,
-			    replies[RP_TOO_MANY_ERRORS].text, NULL);
-			log_info("client=%s event=too_many_errors", s->addr);
-			session_exit(s, EXIT_TEMP);
-		}
-	}
+	if (code == 500 || code == 501 || code == 503 || code == 555)
+		error_count(s);
 }
 
 /* ---- reading ---------------------------------------------------------- */
@@ -252,7 +267,11 @@ read_failed(struct session *s, const char *where)
 {
 	if (s->q.pid > 0)
 		queue_abort(s);
-	if (s->in.timedout) {
+	if (s->in.timedout && s->in.deadline != 0 &&
+	    clock_now_ms() >= s->in.deadline) {
+		reply(s, RP_TIME_LIMIT);
+		log_info("client=%s event=time_limit in=%s", s->addr, where);
+	} else if (s->in.timedout) {
 		reply(s, RP_TIMEOUT);
 		log_info("client=%s event=timeout in=%s", s->addr, where);
 	} else
@@ -395,6 +414,37 @@ access_lookup(const char *ip)
 	return verdict;
 }
 
+/*
+ * One of the client's smtpd_client_connection_limit session slots, shared
+ * through lock files in the spool (lib/slot.h), or 421.  Relay clients
+ * are trusted and not counted, as Postfix exempts $mynetworks.  A slot
+ * folder that cannot be used costs the limit, not the mail: logged, and
+ * the session goes on.
+ */
+static void
+client_slot(struct session *s)
+{
+	char dir[4096];
+	int rc;
+
+	if (s->client_limit == 0)
+		return;
+	if (snprintf(dir, sizeof dir, "%s/smtpd", conf_spool()) >= (int)sizeof dir) {
+		log_warn("client=%s spool path too long for the session slots", s->addr);
+		return;
+	}
+	rc = slot_take(&s->slot, dir, s->addr, s->client_limit);
+	if (rc < 0)
+		log_warn("client=%s unable to take a session slot in %s: %s",
+		    s->addr, dir, strerror(errno));
+	if (rc != 0)
+		return;
+	reply(s, RP_TOO_MANY_CONN);
+	log_info("client=%s event=reject reason=connection_limit limit=%u",
+	    s->addr, s->client_limit);
+	session_exit(s, EXIT_TEMP);
+}
+
 /* RFC 5321 3.1: refuse with 554, then answer nothing but QUIT. */
 static void
 session_refuse(struct session *s)
@@ -429,6 +479,7 @@ session_init(struct session *s)
 	long long v;
 
 	memset(s, 0, sizeof *s);
+	s->slot.fd = -1;
 	s->q.pid = -1;
 	s->q.in = s->q.err = -1;
 	txn_init(&s->t);
@@ -450,6 +501,12 @@ session_init(struct session *s)
 	v = conf_time("smtpd_timeout", 300);
 	s->in.timeout = (v < 1 || v > 86400) ? 300 : (unsigned)v;
 	s->vrfy = strcasecmp(conf_get("smtpd_vrfy", "yes"), "no") != 0;
+	v = conf_time("smtpd_session_time_limit", 3600);
+	s->session_ms = v > 0 ? v * 1000 : 0;
+	v = conf_time("smtpd_data_time_limit", 1800);
+	s->data_ms = v > 0 ? v * 1000 : 0;
+	v = conf_num("smtpd_client_connection_limit", 10);
+	s->client_limit = v < 0 ? 0 : v > 100000 ? 100000 : (unsigned)v;
 	open_table(&s->domains, "domains");
 	open_table(&s->users, "users");
 	open_table(&s->aliases, "aliases");
@@ -882,6 +939,9 @@ rcpt_add(struct session *s, const struct addr *a, const char *par, size_t parl)
 	}
 	free(key);
 	reply(s, verdict);
+	/* Address guessing: refused recipients count as errors too. */
+	if (replies[verdict].code >= 500)
+		error_count(s);
 }
 
 static void
@@ -906,7 +966,11 @@ cmd_rcpt(struct session *s, char *arg)
 	}
 	if (addr_parse(p, pl, ADDR_UNQUAL_OK | (s->t.smtputf8 ? ADDR_UTF8 : 0),
 	    &a, &e) < 0) {
-		reply(s, !s->t.smtputf8 && text_has8bit(p, pl) ? RP_NEED_UTF8 : RP_BAD_RCPT);
+		if (!s->t.smtputf8 && text_has8bit(p, pl)) {
+			reply(s, RP_NEED_UTF8);
+			error_count(s);
+		} else
+			reply(s, RP_BAD_RCPT);
 		return;
 	}
 	/* RFC 5321 4.1.1.3: only <postmaster> may come without a domain. */
@@ -1143,6 +1207,20 @@ data_answer(struct session *s, unsigned bad, int wrote, const char *qid,
 	    size, proto_name(s), st, replies[id].code);
 }
 
+/* DATA has its own limit, within the session's. */
+static void
+data_deadline(struct session *s, int on)
+{
+	long long end;
+
+	s->in.deadline = s->session_end;
+	if (!on || s->data_ms == 0)
+		return;
+	end = clock_now_ms() + s->data_ms;
+	if (s->in.deadline == 0 || end < s->in.deadline)
+		s->in.deadline = end;
+}
+
 static void
 cmd_data(struct session *s, const char *arg)
 {
@@ -1180,7 +1258,9 @@ cmd_data(struct session *s, const char *arg)
 		queue_close_input(s);
 	reply(s, RP_DATA);
 	flush(s);
+	data_deadline(s, 1);
 	bad = data_read(s, &size);
+	data_deadline(s, 0);
 	wrote = 0;
 	if (!bad && s->q.in >= 0 && stream_write_end(&s->q.w) == 0 &&
 	    stream_flush(&s->q.w) == 0)
@@ -1342,7 +1422,11 @@ main(int argc, char **argv)
 	tv.tv_sec = s->in.timeout;
 	tv.tv_usec = 0;
 	(void)setsockopt(1, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (s->session_ms)
+		s->in.deadline = s->session_end = clock_now_ms() + s->session_ms;
 	verdict = getenv("RELAYCLIENT") ? "relay" : access_lookup(s->addr);
+	if (verdict == NULL || strcmp(verdict, "relay") != 0)
+		client_slot(s);
 	if (verdict != NULL && strcmp(verdict, "reject") == 0)
 		session_refuse(s);
 	s->relay = verdict != NULL;
