@@ -180,8 +180,12 @@ static char lookup_val[TABLE_VAL_MAX];
 static void
 session_exit(struct session *s, int code)
 {
-	wbuf_flush(&s->out);
+	/*
+	 * The slot first: a client that reconnects as soon as it reads our
+	 * last reply must find it free.
+	 */
 	slot_release(&s->slot);
+	wbuf_flush(&s->out);
 	_exit(code);
 }
 
