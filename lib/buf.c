@@ -1,4 +1,5 @@
 #include "buf.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -25,18 +26,38 @@ rbuf_free(struct rbuf *r)
 	r->buf = NULL;
 }
 
+/* How long one poll may wait, in ms: the idle timeout or the deadline. */
+static int
+rbuf_wait_ms(const struct rbuf *r)
+{
+	long long ms = r->timeout ? (long long)r->timeout * 1000 : -1, left;
+
+	if (r->deadline == 0)
+		return (int)ms;
+	left = r->deadline - clock_now_ms();
+	if (left < 0)
+		left = 0;
+	return (int)(ms < 0 || left < ms ? left : ms);
+}
+
 static int
 rbuf_wait(struct rbuf *r)
 {
 	struct pollfd p;
 	int n;
 
-	if (r->timeout == 0)
+	if (r->timeout == 0 && r->deadline == 0)
 		return 0;
 	p.fd = r->fd;
 	p.events = POLLIN;
 	for (;;) {
-		n = poll(&p, 1, (int)r->timeout * 1000);
+		/* Past the deadline even input that is there is not read. */
+		if (r->deadline != 0 && clock_now_ms() >= r->deadline) {
+			r->timedout = 1;
+			r->err = ETIMEDOUT;
+			return -1;
+		}
+		n = poll(&p, 1, rbuf_wait_ms(r));
 		if (n > 0)
 			return 0;
 		if (n == 0) {

@@ -23,6 +23,11 @@ struct rbuf {
 	int err;	/* errno of a failed read, else 0 */
 	/* optional deadline: seconds to wait for input, 0 = forever */
 	unsigned timeout;
+	/*
+	 * optional: no input is waited for past this clock_now_ms() value,
+	 * however often some arrives (0 = none); timedout is set then too
+	 */
+	long long deadline;
 	int timedout;
 };
 

@@ -75,6 +75,22 @@ addr_norm(char **p, unsigned flags, char *why, size_t whysz)
 	return 0;
 }
 
+/*
+ * Once qualified, "alice" and "alice@qualify_domain" are one recipient:
+ * keep each once (rcpt_key), the first with its parameters.
+ */
+static void
+norm_dedupe(struct txn *t)
+{
+	long n = txn_dedupe(t);
+
+	if (n < 0)
+		die_nomem();
+	if (n > 0)
+		log_info("qid=%s line=%lu duplicate_recipients=%ld removed",
+		    t->xf[XF_IDENT] ? t->xf[XF_IDENT] : "-", t->line, n);
+}
+
 int
 envelope_norm(struct txn *t, const char *name, char *err, size_t errsz)
 {
@@ -93,6 +109,7 @@ envelope_norm(struct txn *t, const char *name, char *err, size_t errsz)
 			return -1;
 		}
 	}
+	norm_dedupe(t);
 	return 0;
 }
 

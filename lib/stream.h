@@ -82,6 +82,19 @@ const char *xparam_get(const struct xparam *, size_t n, const char *key);
 int xparam_set(struct xparam *, size_t *n, const char *key, const char *val);
 void xparam_del(struct xparam *, size_t *n, const char *key);
 int rcpt_copy(struct txn *, const struct rcpt *src);	/* append a copy */
+/*
+ * Recipients are kept once, compared by this key: the address in normal
+ * form (addr.h: the domain in lower case, needless quoting dropped,
+ * postmaster in any case as "postmaster"; the rest of the local part,
+ * +detail included, as written), or the text as it is when it does not
+ * parse.  Every stage that adds recipients compares with it.  rcpt_key
+ * returns a string to free, or NULL when out of memory.
+ */
+char *rcpt_key(const char *addr);
+/* The first of t's first n recipients whose address is key, or -1. */
+long txn_find_rcpt(const struct txn *t, const char *key, size_t n);
+/* Drop every recipient whose key an earlier one has: how many, or -1. */
+long txn_dedupe(struct txn *t);
 
 /*
  * Parse one ESMTP parameter list (the text after the path) of MAIL (is_rcpt

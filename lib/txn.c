@@ -1,8 +1,11 @@
 #include "stream.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "addr.h"
 
 const char *const xf_names[XF_COUNT] = {
 	"NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE",
@@ -169,4 +172,70 @@ xparam_del(struct xparam *x, size_t *n, const char *key)
 			(*n)--;
 			return;
 		}
+}
+
+char *
+rcpt_key(const char *addr)
+{
+	struct addr a;
+	struct addr_err e;
+	char buf[ADDR_LOCAL_MAX + 3 + 1 + ADDR_DOMAIN_MAX + 1];
+
+	if (addr_parse(addr, strlen(addr), ADDR_UNQUAL_OK | ADDR_UTF8, &a, &e) < 0)
+		return strdup(addr);
+	/* RFC 5321 4.5.1: postmaster is one mailbox in any case. */
+	if (addr_is_postmaster(&a))
+		memcpy(a.local, "postmaster", 11);
+	addr_format(&a, buf, sizeof buf);
+	return strdup(buf);
+}
+
+long
+txn_find_rcpt(const struct txn *t, const char *key, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < t->nrcpt; i++)
+		if (strcmp(t->rcpt[i].addr, key) == 0)
+			return (long)i;
+	return -1;
+}
+
+long
+txn_dedupe(struct txn *t)
+{
+	char **keys;
+	size_t i, j;
+	long gone = 0;
+
+	if (t->nrcpt < 2)
+		return 0;
+	if ((keys = calloc(t->nrcpt, sizeof *keys)) == NULL)
+		return -1;
+	for (i = 0; i < t->nrcpt; i++)
+		if ((keys[i] = rcpt_key(t->rcpt[i].addr)) == NULL)
+			goto nomem;
+	/* Quadratic, but a stream has at most STREAM_RCPT_MAX recipients. */
+	for (i = 1; i < t->nrcpt; ) {
+		for (j = 0; j < i && strcmp(keys[j], keys[i]) != 0; j++)
+			;
+		if (j == i) {
+			i++;
+			continue;
+		}
+		/* The first keeps its place and its NOTIFY and ORCPT. */
+		free(keys[i]);
+		memmove(&keys[i], &keys[i + 1], (t->nrcpt - i - 1) * sizeof *keys);
+		txn_del_rcpt(t, i);
+		gone++;
+	}
+	for (i = 0; i < t->nrcpt; i++)
+		free(keys[i]);
+	free(keys);
+	return gone;
+nomem:
+	for (i = 0; i < t->nrcpt; i++)
+		free(keys[i]);
+	free(keys);
+	return -1;
 }

@@ -776,6 +776,25 @@ keep_failed(struct txn *out, struct fail *f)
 	fail_clear(f);
 }
 
+/*
+ * Each recipient in the form recipients are compared by (rcpt_key), so
+ * that "bob"@EXAMPLE.org is looked up, and kept once, as bob@example.org.
+ */
+static void
+rcpts_normalize(struct txn *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nrcpt; i++) {
+		char *k = rcpt_key(t->rcpt[i].addr);
+
+		if (k == NULL)
+			die_nomem();
+		free(t->rcpt[i].addr);
+		t->rcpt[i].addr = k;
+	}
+}
+
 static void
 alias_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
     struct spool *sp, void *ctx)
@@ -804,6 +823,7 @@ alias_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 
 	hdr_read(rd, h);
 	hdr_scan(h);
+	rcpts_normalize(t);
 	looping = h->received > max_received;
 	for (i = 0; i < t->nrcpt; i++) {
 		const struct rcpt *r = &t->rcpt[i];

@@ -22,12 +22,15 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "clock.h"
 #include "conf.h"
+#include "dsn.h"
 #include "log.h"
 #include "prog.h"
 #include "qdest.h"
 #include "qid.h"
 #include "route.h"
+#include "slot.h"
 #include "stream.h"
 #include "table.h"
 #include "text.h"
@@ -57,8 +60,9 @@ enum reply_id {
 	RP_BAD_RCPT, RP_NOT_IMPL, RP_VRFY_OFF, RP_NEED_HELO, RP_NESTED_MAIL,
 	RP_NEED_MAIL, RP_NEED_RCPT, RP_PARAM_UNKNOWN, RP_PARAM_NO_EHLO,
 	RP_NEED_UTF8, RP_NO_USER, RP_RELAY_DENIED, RP_TOO_BIG, RP_TOO_MANY_RCPT,
-	RP_BARE_EOL, RP_LONG_LINE, RP_QUEUE_PERM, RP_QUEUE_TEMP, RP_QUEUE_START,
-	RP_LOOKUP_FAIL, RP_LOCAL_ERROR, RP_TIMEOUT, RP_TOO_MANY_ERRORS,
+	RP_BARE_EOL, RP_LONG_LINE, RP_TOO_MANY_HOPS, RP_QUEUE_PERM, RP_QUEUE_TEMP, RP_QUEUE_START,
+	RP_LOOKUP_FAIL, RP_LOCAL_ERROR, RP_TIMEOUT, RP_TIME_LIMIT, RP_TOO_MANY_ERRORS,
+	RP_TOO_MANY_CONN,
 	RP_ACCESS_DENIED, RP_ETRN_OK, RP_ETRN_SYNTAX, RP_ETRN_DENIED, RP_ETRN_FAIL,
 	RP_COUNT
 };
@@ -101,6 +105,8 @@ static const struct {
 	[RP_TOO_MANY_RCPT] = { 452, "4.5.3 Too many recipients" },
 	[RP_BARE_EOL] = { 550, "5.6.0 Bare CR or LF in message refused: lines must end with CRLF" },
 	[RP_LONG_LINE] = { 554, "5.6.0 Message has a line longer than 1000 octets" },
+	/* The code sluice-alias bounces loops with (RFC 3463: routing loop). */
+	[RP_TOO_MANY_HOPS] = { 554, "5.4.6 Too many Received: fields (mail loop?)" },
 	[RP_QUEUE_PERM] = { 554, "5.3.0 Message refused" },
 	/* RFC 1985 */
 	[RP_ETRN_OK] = { 250, "2.0.0 Queuing started for node" },
@@ -112,7 +118,9 @@ static const struct {
 	[RP_LOOKUP_FAIL] = { 451, "4.3.0 Temporary lookup failure" },
 	[RP_LOCAL_ERROR] = { 451, "4.3.0 Local error, try again later" },
 	[RP_TIMEOUT] = { 421, "4.4.2 Timeout, closing connection" },
+	[RP_TIME_LIMIT] = { 421, "4.4.2 Time limit exceeded, closing connection" },
 	[RP_TOO_MANY_ERRORS] = { 421, "4.7.0 Too many errors, closing connection" },
+	[RP_TOO_MANY_CONN] = { 421, "4.7.0 Too many connections from your address, try again later" },
 	[RP_ACCESS_DENIED] = { 554, "5.7.1 Access denied" },
 };
 
@@ -122,6 +130,7 @@ enum helo_kind { HELO_NONE, HELO_SMTP, HELO_ESMTP };
 #define DATA_TOO_BIG 0x01
 #define DATA_LONG_LINE 0x02
 #define DATA_BARE_EOL 0x04
+#define DATA_HOPS 0x08
 
 struct queue {
 	pid_t pid;
@@ -144,8 +153,13 @@ struct session {
 	/* settings */
 	unsigned long long size_limit;	/* 0: none */
 	size_t max_rcpt;
+	unsigned long max_hops;	/* Received: fields a message may bring */
 	int vrfy;
 	const char *hostname;
+	long long session_ms, data_ms;	/* time limits, 0: none */
+	long long session_end;		/* clock_now_ms() deadline, 0: none */
+	unsigned client_limit;		/* sessions per client address */
+	struct slot slot;		/* the one this session holds */
 	/* tables */
 	struct table domains, users, aliases;
 	/* the queue program, resolved at the first DATA */
@@ -166,6 +180,11 @@ static char lookup_val[TABLE_VAL_MAX];
 static void
 session_exit(struct session *s, int code)
 {
+	/*
+	 * The slot first: a client that reconnects as soon as it reads our
+	 * last reply must find it free.
+	 */
+	slot_release(&s->slot);
 	wbuf_flush(&s->out);
 	_exit(code);
 }
@@ -198,21 +217,26 @@ reply_text(struct session *s, int code, const char *text, const char *extra)
 	wbuf_put(w, "\r\n", 2);
 }
 
+/* Count a client error; a client that makes nothing but them goes. */
+static void
+error_count(struct session *s)
+{
+	if (++s->errors >= ERRORS_MAX) {
+		reply_text(s, replies[RP_TOO_MANY_ERRORS].code,
+		    replies[RP_TOO_MANY_ERRORS].text, NULL);
+		log_info("client=%s event=too_many_errors", s->addr);
+		session_exit(s, EXIT_TEMP);
+	}
+}
+
 static void
 reply(struct session *s, enum reply_id id)
 {
 	int code = replies[id].code;
 
 	reply_text(s, code, replies[id].text, NULL);
-	/* Count client errors; a client that makes nothing but them goes. */
-	if (code == 500 || code == 501 || code == 503 || code == 555) {
-		if (++s->errors >= ERRORS_MAX) {
-			reply_text(s, replies[RP_TOO_MANY_ERRORS].code,
-			    replies[RP_TOO_MANY_ERRORS].text, NULL);
-			log_info("client=%s event=too_many_errors", s->addr);
-			session_exit(s, EXIT_TEMP);
-		}
-	}
+	if (code == 500 || code == 501 || code == 503 || code == 555)
+		error_count(s);
 }
 
 /* ---- reading ---------------------------------------------------------- */
@@ -247,7 +271,11 @@ read_failed(struct session *s, const char *where)
 {
 	if (s->q.pid > 0)
 		queue_abort(s);
-	if (s->in.timedout) {
+	if (s->in.timedout && s->in.deadline != 0 &&
+	    clock_now_ms() >= s->in.deadline) {
+		reply(s, RP_TIME_LIMIT);
+		log_info("client=%s event=time_limit in=%s", s->addr, where);
+	} else if (s->in.timedout) {
 		reply(s, RP_TIMEOUT);
 		log_info("client=%s event=timeout in=%s", s->addr, where);
 	} else
@@ -390,6 +418,37 @@ access_lookup(const char *ip)
 	return verdict;
 }
 
+/*
+ * One of the client's smtpd_client_connection_limit session slots, shared
+ * through lock files in the spool (lib/slot.h), or 421.  Relay clients
+ * are trusted and not counted, as Postfix exempts $mynetworks.  A slot
+ * folder that cannot be used costs the limit, not the mail: logged, and
+ * the session goes on.
+ */
+static void
+client_slot(struct session *s)
+{
+	char dir[4096];
+	int rc;
+
+	if (s->client_limit == 0)
+		return;
+	if (snprintf(dir, sizeof dir, "%s/smtpd", conf_spool()) >= (int)sizeof dir) {
+		log_warn("client=%s spool path too long for the session slots", s->addr);
+		return;
+	}
+	rc = slot_take(&s->slot, dir, s->addr, s->client_limit);
+	if (rc < 0)
+		log_warn("client=%s unable to take a session slot in %s: %s",
+		    s->addr, dir, strerror(errno));
+	if (rc != 0)
+		return;
+	reply(s, RP_TOO_MANY_CONN);
+	log_info("client=%s event=reject reason=connection_limit limit=%u",
+	    s->addr, s->client_limit);
+	session_exit(s, EXIT_TEMP);
+}
+
 /* RFC 5321 3.1: refuse with 554, then answer nothing but QUIT. */
 static void
 session_refuse(struct session *s)
@@ -424,6 +483,7 @@ session_init(struct session *s)
 	long long v;
 
 	memset(s, 0, sizeof *s);
+	s->slot.fd = -1;
 	s->q.pid = -1;
 	s->q.in = s->q.err = -1;
 	txn_init(&s->t);
@@ -436,9 +496,21 @@ session_init(struct session *s)
 	v = conf_num("max_recipients", 1000);
 	/* The stream reader takes at most STREAM_RCPT_MAX recipients. */
 	s->max_rcpt = (v < 1 || v > STREAM_RCPT_MAX) ? STREAM_RCPT_MAX : (size_t)v;
+	/*
+	 * max_received is sluice-alias's loop limit; with ours a message may
+	 * have that many Received: fields, so it may bring one fewer.
+	 */
+	v = conf_num("max_received", 50);
+	s->max_hops = v < 1 ? 0 : (unsigned long)v;
 	v = conf_time("smtpd_timeout", 300);
 	s->in.timeout = (v < 1 || v > 86400) ? 300 : (unsigned)v;
 	s->vrfy = strcasecmp(conf_get("smtpd_vrfy", "yes"), "no") != 0;
+	v = conf_time("smtpd_session_time_limit", 3600);
+	s->session_ms = v > 0 ? v * 1000 : 0;
+	v = conf_time("smtpd_data_time_limit", 1800);
+	s->data_ms = v > 0 ? v * 1000 : 0;
+	v = conf_num("smtpd_client_connection_limit", 10);
+	s->client_limit = v < 0 ? 0 : v > 100000 ? 100000 : (unsigned)v;
 	open_table(&s->domains, "domains");
 	open_table(&s->users, "users");
 	open_table(&s->aliases, "aliases");
@@ -816,6 +888,66 @@ rcpt_policy(struct session *s, const struct addr *a, const char *full)
 	return rc < 0 ? RP_LOOKUP_FAIL : rc == 1 ? RP_RCPT_OK : RP_NO_USER;
 }
 
+/*
+ * The recipient as the stream gets it, in the form recipients are
+ * compared by (rcpt_key): <postmaster> without a domain, which RFC 5321
+ * 4.5.1 makes this host's postmaster, is the postmaster setting (see
+ * sluice-smtpd(8)), so that it never gets a foreign domain downstream.
+ * Returns a string to free, or NULL when out of memory.
+ */
+static char *
+rcpt_address(const struct addr *a)
+{
+	char fmt[ADDR_PATH_MAX + 8];
+
+	if (a->domain[0] == '\0')
+		return rcpt_key(dsn_postmaster());
+	addr_format(a, fmt, sizeof fmt);
+	return rcpt_key(fmt);
+}
+
+/*
+ * Add the recipient, or answer why not.  A duplicate (same key) is kept
+ * once, with the first one's parameters, and answered 250 as Postfix
+ * does: a client that lists an address twice has done nothing wrong.
+ */
+static void
+rcpt_add(struct session *s, const struct addr *a, const char *par, size_t parl)
+{
+	struct rcpt *r;
+	enum reply_id verdict;
+	char *key;
+
+	if ((key = rcpt_address(a)) == NULL || (r = txn_add_rcpt(&s->t, key)) == NULL) {
+		free(key);
+		reply(s, RP_LOCAL_ERROR);
+		return;
+	}
+	if (params_check(s, r, par, parl) < 0) {
+		txn_del_rcpt(&s->t, s->t.nrcpt - 1);
+		free(key);
+		return;
+	}
+	if (txn_find_rcpt(&s->t, key, s->t.nrcpt - 1) >= 0) {
+		txn_del_rcpt(&s->t, s->t.nrcpt - 1);
+		log_info("client=%s event=duplicate to=<%s>", s->addr, key);
+		free(key);
+		reply(s, RP_RCPT_OK);
+		return;
+	}
+	verdict = rcpt_policy(s, a, key);
+	if (verdict != RP_RCPT_OK) {
+		txn_del_rcpt(&s->t, s->t.nrcpt - 1);
+		log_info("client=%s event=reject to=<%s> reply=\"%d %.5s\"", s->addr,
+		    key, replies[verdict].code, replies[verdict].text);
+	}
+	free(key);
+	reply(s, verdict);
+	/* Address guessing: refused recipients count as errors too. */
+	if (replies[verdict].code >= 500)
+		error_count(s);
+}
+
 static void
 cmd_rcpt(struct session *s, char *arg)
 {
@@ -823,9 +955,6 @@ cmd_rcpt(struct session *s, char *arg)
 	size_t pl, parl;
 	struct addr a;
 	struct addr_err e;
-	struct rcpt *r;
-	char fmt[ADDR_PATH_MAX + 8];
-	enum reply_id verdict;
 
 	if (path_split(arg, "TO:", &p, &pl, &par, &parl) < 0) {
 		reply(s, RP_RCPT_SYNTAX);
@@ -841,7 +970,11 @@ cmd_rcpt(struct session *s, char *arg)
 	}
 	if (addr_parse(p, pl, ADDR_UNQUAL_OK | (s->t.smtputf8 ? ADDR_UTF8 : 0),
 	    &a, &e) < 0) {
-		reply(s, !s->t.smtputf8 && text_has8bit(p, pl) ? RP_NEED_UTF8 : RP_BAD_RCPT);
+		if (!s->t.smtputf8 && text_has8bit(p, pl)) {
+			reply(s, RP_NEED_UTF8);
+			error_count(s);
+		} else
+			reply(s, RP_BAD_RCPT);
 		return;
 	}
 	/* RFC 5321 4.1.1.3: only <postmaster> may come without a domain. */
@@ -849,22 +982,7 @@ cmd_rcpt(struct session *s, char *arg)
 		reply(s, RP_BAD_RCPT);
 		return;
 	}
-	addr_format(&a, fmt, sizeof fmt);
-	if ((r = txn_add_rcpt(&s->t, fmt)) == NULL) {
-		reply(s, RP_LOCAL_ERROR);
-		return;
-	}
-	if (params_check(s, r, par, parl) < 0) {
-		txn_del_rcpt(&s->t, s->t.nrcpt - 1);
-		return;
-	}
-	verdict = rcpt_policy(s, &a, fmt);
-	if (verdict != RP_RCPT_OK) {
-		txn_del_rcpt(&s->t, s->t.nrcpt - 1);
-		log_info("client=%s event=reject to=<%s> reply=\"%d %.5s\"", s->addr,
-		    fmt, replies[verdict].code, replies[verdict].text);
-	}
-	reply(s, verdict);
+	rcpt_add(s, &a, par, parl);
 }
 
 static void
@@ -911,8 +1029,9 @@ write_received(struct session *s, const char *qid)
 	    s->name[0] ? s->name : "unknown", s->addr);
 	if (stream_write_line(w, line, (size_t)n) < 0)
 		return -1;
-	n = snprintf(line, sizeof line, "\tby %s (sluice) with %s id %s",
-	    s->hostname, proto_name(s), qid);
+	/* RFC 5322 3.6.7: the date follows a ";", with or without "for". */
+	n = snprintf(line, sizeof line, "\tby %s (sluice) with %s id %s%s",
+	    s->hostname, proto_name(s), qid, s->t.nrcpt == 1 ? "" : ";");
 	if (n < 0 || (size_t)n >= sizeof line ||
 	    stream_write_line(w, line, (size_t)n) < 0)
 		return -1;
@@ -943,49 +1062,109 @@ set_xforward(struct session *s, const char *qid)
 }
 
 /*
+ * Where the reading of DATA is: whether the next octets start a line,
+ * whether the line before ended with CRLF (only then can "." end the
+ * data), whether the last piece of an over-long line ended with CR (its
+ * LF may come in the next piece), and the header block's Received:
+ * fields, counted with no memory beyond this struct.
+ */
+struct data_scan {
+	int bol, after_crlf, piece_cr, in_hdr;
+	unsigned long hops;
+};
+
+/* A header field named Received, in any case, WSP allowed before ':'. */
+static int
+is_received(const char *l, size_t n)
+{
+	size_t i = 8;
+
+	if (n < 9 || strncasecmp(l, "Received", 8) != 0)
+		return 0;
+	while (i < n && (l[i] == ' ' || l[i] == '\t'))
+		i++;
+	return i < n && l[i] == ':';
+}
+
+/*
+ * One whole line (l, n with its line end) or the last piece of an
+ * over-long one: 1 for the final ".", else 0 with the refusal flags in
+ * *bad.  text/tl get the line without its end and with its dot-stuffing
+ * undone.
+ */
+static int
+data_line(struct data_scan *ds, const char *l, size_t n, unsigned *bad,
+    const char **text, size_t *tl)
+{
+	int crlf = (n >= 2 && l[n - 2] == '\r') ||
+	    (n == 1 && !ds->bol && ds->piece_cr);
+	int whole = ds->bol;
+
+	ds->bol = 1;
+	if (whole && ds->after_crlf && n == 3 && l[0] == '.' && crlf)
+		return 1;
+	ds->after_crlf = crlf;
+	if (!whole)
+		return 0;	/* the end of a line refused as over-long */
+	*tl = n - (crlf ? 2 : 1);
+	*text = l;
+	/* RFC 5321 4.5.3.1.6 counts the line, not the stuffing. */
+	if (l[0] == '.')
+		(*text)++, (*tl)--;
+	if (!crlf || memchr(l, '\r', *tl + (l[0] == '.')) != NULL)
+		*bad |= DATA_BARE_EOL;
+	if (*tl > TEXT_MAX - 2)
+		*bad |= DATA_LONG_LINE;
+	if (ds->in_hdr) {
+		if (*tl == 0)
+			ds->in_hdr = 0;
+		else if (is_received(*text, *tl))
+			ds->hops++;
+	}
+	return 0;
+}
+
+/*
  * Read the message up to CRLF.CRLF, copying it into the queue program's
  * stream as it arrives.  Only a "." between two CRLFs ends it; a bare CR
  * or LF never does (the SMTP smuggling family) and makes the message
- * refused, as does an over-long line.  After a refusal the rest is read
- * and dropped, and the queue program's input is closed without the final
- * ".", so it commits nothing.  Returns the DATA_* refusal flags.
+ * refused, as does an over-long line, which is read in pieces so that
+ * the end is found whatever the line lengths.  After a refusal the rest
+ * is read and dropped, and the queue program's input is closed without
+ * the final ".", so it commits nothing.  Returns the DATA_* refusal flags.
  */
 static unsigned
 data_read(struct session *s, unsigned long long *size)
 {
-	struct stream_writer *w = &s->q.w;
+	struct data_scan ds = { 1, 1, 0, 1, 0 };
 	unsigned bad = 0;
-	const char *l;
-	size_t n;
-	int rc, bol = 1, crlf;
+	const char *l, *text = NULL;
+	size_t n, tl = 0;
+	int rc;
 
 	*size = 0;
 	for (;;) {
-		rc = rbuf_getline(&s->in, &l, &n, TEXT_MAX);
+		/* A 998-octet line with CRLF and a stuffed dot fits whole. */
+		rc = rbuf_getline(&s->in, &l, &n, TEXT_MAX + 1);
 		if (rc == 0 || rc == -1 || (rc == 1 && l[n - 1] != '\n'))
 			read_failed(s, "data");
 		if (rc == -2) {
 			bad |= DATA_LONG_LINE;
-			bol = 0;
-		} else {
-			crlf = n >= 2 && l[n - 2] == '\r';
-			if (bol && crlf && n == 3 && l[0] == '.')
-				break;
-			if (!crlf || (n > 2 && memchr(l, '\r', n - 2) != NULL))
-				bad |= DATA_BARE_EOL;
-			bol = crlf;
-		}
+			ds.bol = 0;
+			ds.piece_cr = l[n - 1] == '\r';
+			text = NULL;
+		} else if (data_line(&ds, l, n, &bad, &text, &tl))
+			break;
 		*size += n;
 		if (s->size_limit && *size > s->size_limit)
 			bad |= DATA_TOO_BIG;
+		if (s->max_hops && ds.hops >= s->max_hops)
+			bad |= DATA_HOPS;
 		if (bad) {
 			queue_close_input(s);
 			continue;
 		}
-		/* Undo the client's dot-stuffing; the writer adds its own. */
-		if (l[0] == '.')
-			l++, n--;
-		if (s->q.in >= 0 && stream_write_line(w, l, n - 2) < 0)
+		if (s->q.in >= 0 && stream_write_line(&s->q.w, text, tl) < 0)
 			queue_close_input(s);
 	}
 	return bad;
@@ -1010,6 +1189,8 @@ data_answer(struct session *s, unsigned bad, int wrote, const char *qid,
 		id = RP_LONG_LINE;
 	else if (bad & DATA_BARE_EOL)
 		id = RP_BARE_EOL;
+	else if (bad & DATA_HOPS)
+		id = RP_TOO_MANY_HOPS;
 	else if (st == 0 && wrote)
 		id = RP_QUEUED;
 	else if (st == EXIT_PERM) {
@@ -1028,6 +1209,20 @@ data_answer(struct session *s, unsigned bad, int wrote, const char *qid,
 	log_info("qid=%s client=%s from=<%s> nrcpt=%zu size=%llu proto=%s "
 	    "queue_status=%d reply=%d", qid, s->addr, s->t.from, s->t.nrcpt,
 	    size, proto_name(s), st, replies[id].code);
+}
+
+/* DATA has its own limit, within the session's. */
+static void
+data_deadline(struct session *s, int on)
+{
+	long long end;
+
+	s->in.deadline = s->session_end;
+	if (!on || s->data_ms == 0)
+		return;
+	end = clock_now_ms() + s->data_ms;
+	if (s->in.deadline == 0 || end < s->in.deadline)
+		s->in.deadline = end;
 }
 
 static void
@@ -1067,7 +1262,9 @@ cmd_data(struct session *s, const char *arg)
 		queue_close_input(s);
 	reply(s, RP_DATA);
 	flush(s);
+	data_deadline(s, 1);
 	bad = data_read(s, &size);
+	data_deadline(s, 0);
 	wrote = 0;
 	if (!bad && s->q.in >= 0 && stream_write_end(&s->q.w) == 0 &&
 	    stream_flush(&s->q.w) == 0)
@@ -1229,7 +1426,11 @@ main(int argc, char **argv)
 	tv.tv_sec = s->in.timeout;
 	tv.tv_usec = 0;
 	(void)setsockopt(1, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (s->session_ms)
+		s->in.deadline = s->session_end = clock_now_ms() + s->session_ms;
 	verdict = getenv("RELAYCLIENT") ? "relay" : access_lookup(s->addr);
+	if (verdict == NULL || strcmp(verdict, "relay") != 0)
+		client_slot(s);
 	if (verdict != NULL && strcmp(verdict, "reject") == 0)
 		session_refuse(s);
 	s->relay = verdict != NULL;

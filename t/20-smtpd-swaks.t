@@ -50,7 +50,7 @@ like "$out" '<- +250 2\.0\.0 Ok: queued as' "the pipelined transaction is queued
 msg=$(cat "$echo"/*.msg 2>/dev/null)
 like "$msg" $'RCPT TO:<test@example.test>\nRCPT TO:<bob@example.test>\nRCPT TO:<alias@example.test>\nDATA\n' \
     "all three pipelined recipients are handed over (alias table counts as known)"
-like "$msg" $'with ESMTP id [0-9a-f]{21}\n\t[A-Z]' "Received: has no 'for' clause with several recipients"
+like "$msg" $'with ESMTP id [0-9a-f]{21};\n\t[A-Z]' "Received: has no 'for' clause with several recipients"
 
 # --- HELO, as smtp-source speaks it --------------------------------------
 rm -f "$echo"/*.msg

@@ -2,7 +2,8 @@
 # after t/lib.sh.
 #
 #   smtpd_conf NAME [SETTING VALUE]...   a configuration folder $tmpdir/NAME
-#       with the tables below, compiled by sluice-mkcdb, and the settings given
+#       with the tables below, compiled by sluice-mkcdb, a spool NAME/spool,
+#       and the settings given
 #   smtpd_start PORTVAR CONF ECHODIR [ENV=VALUE...] [-- TCPSERVER-OPTIONS...]
 #       sluice-smtpd under a real tcpserver on a free port, handing each
 #       transaction to t/queue-echo.sh, which saves it in ECHODIR
@@ -26,7 +27,9 @@ smtpd_conf() {
     shift
     mkdir -p "$d"
     smtpd_tables "$d"
-    printf 'hostname mx.example.test\n' > "$d/config"
+    # A spool of its own: sluice-smtpd keeps its per-client session slots there.
+    mkdir -p "$d/spool"
+    printf 'hostname mx.example.test\nspool %s\n' "$d/spool" > "$d/config"
     while [ $# -ge 2 ]; do
         printf '%s %s\n' "$1" "$2" >> "$d/config"
         shift 2

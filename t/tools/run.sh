@@ -199,7 +199,7 @@ stop() {
 }
 trap 'stop 0' INT TERM
 
-tcpserver -R -H -l 0 -b 100 "${tcpuser[@]}" 127.0.0.1 "$port" \
+tcpserver -R -H -l 0 -b 100 -c 100 "${tcpuser[@]}" 127.0.0.1 "$port" \
     "$top/libexec/sluice-smtpd" </dev/null &
 pids+=($!)
 "${asuser[@]}" "$top/libexec/sluice-runq" </dev/null &
