@@ -99,7 +99,7 @@ static int
 due(struct runq *rq, int dir, int dfd, const char *name, time_t now)
 {
 	struct stat st;
-	char path[64];
+	char path[300];
 
 	if (strset_has(&rq->inflight, name) ||
 	    (rq->once && strset_has(&rq->processed, name)))
