@@ -219,7 +219,7 @@ judge_remainder(struct retry *rt, struct stream_reader *rd,
 	char err[STREAM_XVAL_MAX + 1];
 	size_t n[5], i;
 	long long lt = judge(rt, t, arrival, n);
-	int rfail;
+	int rfail = 0;
 	time_t next;
 
 	/* Notices return the message: spool it only when one is due. */
@@ -272,7 +272,7 @@ wait_only(struct retry *rt, struct stream_reader *rd, struct stream_writer *w,
 	long long lt = rt->lifetime, l;
 	time_t next;
 	size_t i;
-	int rfail;
+	int rfail = 0;
 
 	for (i = 0; i < t->nrcpt; i++)
 		if ((l = rcpt_lifetime(rt, &t->rcpt[i])) < lt)
@@ -333,7 +333,7 @@ one_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 	const char *id = t->xf[XF_IDENT];
 	char qid[QID_LEN + 1];
 	time_t arrival;
-	int rfail;
+	int rfail = 0;
 
 	if (id == NULL || !qid_valid(id) || t->nrcpt == 0) {
 		/* A notice or a message a stage made: the runner queues it anew. */

@@ -202,7 +202,7 @@ requeue(struct runq *rq, struct stream_reader *rd, struct txn *t,
 {
 	char qid[QID_LEN + 1];
 	time_t next;
-	int rfail, dead = take_verdict(rq, t, in->qid, &next);
+	int rfail = 0, dead = take_verdict(rq, t, in->qid, &next);
 
 	memcpy(qid, in->qid, sizeof qid);
 	if (!dead && in->seen) {
@@ -238,7 +238,7 @@ requeue(struct runq *rq, struct stream_reader *rd, struct txn *t,
 static int
 notice(struct stream_reader *rd, struct stream_writer *nw, struct txn *t)
 {
-	int rfail;
+	int rfail = 0;
 
 	xparam_del(t->x, &t->nx, "X-RETRY");
 	xparam_del(t->x, &t->nx, "X-DEAD");
