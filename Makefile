@@ -45,6 +45,8 @@ PROGS = $(patsubst %.c,%,$(wildcard bin/*.c libexec/*.c))
 # (file = module = function prefix): bin/import/ makes bin/sluice-import.
 IMPORT_SRC = $(wildcard bin/import/*.c)
 PROGS += $(if $(IMPORT_SRC),bin/sluice-import)
+RUNQ_SRC = $(wildcard libexec/runq/*.c)
+PROGS += $(if $(RUNQ_SRC),libexec/sluice-runq)
 TESTPROGS = $(patsubst %.c,%,$(wildcard t/*.c))
 CONF_TEXT = $(filter-out %.cdb %.in,$(wildcard conf/*))
 CONF_CDB = $(addsuffix .cdb,$(CONF_TEXT))
@@ -65,7 +67,8 @@ LIBS_libexec/sluice-smtpd = $(if $(filter 1,$(SAN)),,-static)
 # this off; clang and SAN=1 builds use their own compiler for everything.
 MUSL_CC := $(shell command -v musl-gcc 2>/dev/null)
 FAST ?= $(if $(and $(MUSL_CC),$(filter cc gcc,$(notdir $(CC))),$(if $(filter 1,$(SAN)),,yes)),1,0)
-FAST_PROGS = libexec/sluice-smtpd libexec/sluice-enqueue
+# sluice-retry, the policy stage, ends every chain: one more exec per batch.
+FAST_PROGS = libexec/sluice-smtpd libexec/sluice-enqueue libexec/sluice-retry
 MUSL_OBJ = $(patsubst lib/%.c,lib/musl/%.o,$(filter-out lib/dns.c lib/tls.c,$(LIB_SRC)))
 MUSL_LIBA = lib/musl/libsluice.a
 MUSL_CFLAGS = -std=c11 $(OPT) $(WARN) $(DEFS) -Ilib -Ilib/musl $(CFLAGS)
@@ -91,6 +94,8 @@ libexec/%: libexec/%.c $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_$@) $(LIBS)
 bin/sluice-import: $(IMPORT_SRC) bin/import/*.h $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) -Ibin/import $(LDFLAGS_ALL) -o $@ $(IMPORT_SRC) $(LIBA) $(LIBS)
+libexec/sluice-runq: $(RUNQ_SRC) libexec/runq/*.h $(LIBA) .build-flags
+	$(CC) $(CFLAGS_ALL) -Ilibexec/runq $(LDFLAGS_ALL) -o $@ $(RUNQ_SRC) $(LIBA) $(LIBS)
 # mailq was a link to sendmail before it was a program of its own: the
 # linker would write through such a link, over sendmail, so it goes first.
 bin/mailq: bin/mailq.c $(LIBA) .build-flags $(if $(shell test -L bin/mailq && echo y),FORCE)

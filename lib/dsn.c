@@ -1,5 +1,6 @@
 #include "dsn.h"
 #include "addr.h"
+#include "clock.h"
 #include "conf.h"
 #include "qid.h"
 #include "text.h"
@@ -374,7 +375,7 @@ recipient_fields(struct stream_writer *w, const struct dsn *d,
 		    diag) < 0)
 			return -1;
 	}
-	dsn_date(r->last_attempt ? r->last_attempt : time(NULL), date, sizeof date);
+	dsn_date(r->last_attempt ? r->last_attempt : clock_wall(), date, sizeof date);
 	if (line(w, "Last-Attempt-Date: %s", date) < 0)
 		return -1;
 	if (d->action == DSN_DELAYED && r->retry_until != 0) {
@@ -521,11 +522,11 @@ dsn_write(struct stream_writer *w, const struct dsn *d,
 
 	seq++;
 	snprintf(boundary, sizeof boundary, "%s/%lld.%ld.%lu/%s",
-	    d->qid ? d->qid : "notice", (long long)time(NULL), (long)getpid(),
+	    d->qid ? d->qid : "notice", (long long)clock_wall(), (long)getpid(),
 	    seq, host);
-	snprintf(mid, sizeof mid, "<%lld.%ld.%lu.%s@%s>", (long long)time(NULL),
+	snprintf(mid, sizeof mid, "<%lld.%ld.%lu.%s@%s>", (long long)clock_wall(),
 	    (long)getpid(), seq, kind_name[d->action], host);
-	dsn_date(time(NULL), date, sizeof date);
+	dsn_date(clock_wall(), date, sizeof date);
 	if (line(w, "From: Mail Delivery System <MAILER-DAEMON@%s>", host) < 0 ||
 	    line(w, "To: <%s>", to) < 0 ||
 	    line(w, "Subject: %s", d->action == DSN_FAILED ?

@@ -193,7 +193,8 @@ runq
 check "the runner killed while its chain runs" 0
 
 # ---- a full disk: the chain's output does not fit, then no room for a record ----
-# The spool on a small tmpfs, and the chain of old, sluice-local last.  First
+# The spool on a small tmpfs, and the chain of old (sluice-local, then the
+# policy stage sluice-runq adds).  First
 # the message (300 KB) fits and its remainder (one recipient waits) does
 # not: sluice-local delivers, then cannot write its output, and the batch is
 # retried while the disk stays full.  Then the disk is so full that a record
@@ -218,8 +219,10 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$tmpdir/small" &&
         sluice-enqueue 2>>"$tmpdir/enqueue.log" || bail "sluice-enqueue failed"
     fill filler 580
     for i in 1 2 3; do runq; done
-    like "$(cat "$tmpdir/runq.log")" "sluice-local: fatal: unable to write the output: No space left on device" \
-        "full disk: sluice-local delivers, then cannot write its output"
+    # The chain's last stage is the policy stage, sluice-retry(8): it is the
+    # one that cannot write the remainder.
+    like "$(cat "$tmpdir/runq.log")" "sluice-retry: fatal: unable to write the output: No space left on device" \
+        "full disk: sluice-local delivers, then the chain cannot write its output"
     n=$(cat "$mr"/box/new/* 2>/dev/null | grep -c '^Delivered-To: full1@')
     is "$n" 1 "full disk: three runs that cannot write their output deliver once"
     rm -f "$tmpdir/small/filler"

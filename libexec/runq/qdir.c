@@ -1,0 +1,193 @@
+/*
+ * qdir: the spool's folders as the runner uses them: made at start,
+ * locked, synced, cleaned of what killed writers left in tmp/.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "log.h"
+#include "runq.h"
+
+const char *const qdir_names[2] = { "incoming", "deferred" };
+
+/* Make the folders and the FIFO a fresh spool lacks. */
+void
+qdir_prepare(struct runq *rq)
+{
+	static const char *const sub[] = { "tmp", "incoming", "deferred", "bad",
+		"dead", "quarantine", "flush", "delivered" };
+	size_t i;
+
+	if (mkdir_p(rq->spool, 0700) < 0)
+		die_sys("unable to make %s", rq->spool);
+	if ((rq->spool_fd = open(rq->spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die_sys("unable to open the queue %s", rq->spool);
+	for (i = 0; i < sizeof sub / sizeof sub[0]; i++)
+		if (mkdirat(rq->spool_fd, sub[i], 0700) < 0 && errno != EEXIST)
+			die_sys("unable to make %s/%s", rq->spool, sub[i]);
+	if (mkfifoat(rq->spool_fd, "trigger", 0622) < 0 && errno != EEXIST)
+		die_sys("unable to make %s/trigger", rq->spool);
+}
+
+/* 0, or -1 when another runner holds the lock. */
+int
+qdir_lock(struct runq *rq)
+{
+	rq->lock_fd = openat(rq->spool_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (rq->lock_fd < 0)
+		die_sys("unable to open %s/lock", rq->spool);
+	if (flock(rq->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			return -1;
+		die_sys("unable to lock %s/lock", rq->spool);
+	}
+	return 0;
+}
+
+/*
+ * Leave a flush request for whichever runner runs next (the daemon at
+ * once: a byte on the trigger wakes it), and exit.
+ */
+void
+qdir_request_flush(struct runq *rq)
+{
+	int fd, dfd;
+
+	if ((dfd = open(rq->spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die_sys("unable to open the queue %s", rq->spool);
+	if (mkdirat(dfd, "flush", 0700) < 0 && errno != EEXIST)
+		die_sys("unable to make %s/flush", rq->spool);
+	if ((fd = openat(dfd, "flush", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die_sys("unable to open %s/flush", rq->spool);
+	if (mknodat(fd, rq->flush_target, S_IFREG | 0600, 0) < 0 && errno != EEXIST)
+		die_sys("unable to make %s/flush/%s", rq->spool, rq->flush_target);
+	close(fd);
+	/* No reader (no daemon) is fine: the next run-once takes it. */
+	if ((fd = openat(dfd, "trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC)) >= 0) {
+		(void)!write(fd, "", 1);
+		close(fd);
+	}
+	log_info("flush requested dest=%s", rq->flush_target);
+	exit(0);
+}
+
+int
+qdir_sync(const struct runq *rq, const char *name)
+{
+	int fd = openat(rq->spool_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+qdir_set_mtime(int fd, const char *name, time_t t)
+{
+	struct timespec ts[2] = { { t, 0 }, { t, 0 } };
+
+	return name ? utimensat(fd, name, ts, 0) : futimens(fd, ts);
+}
+
+void
+qdir_input_path(const struct input *in, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s", qdir_names[in->dir], in->qid);
+}
+
+/*
+ * The envelope of a queue file (path under the spool) into t: 1, or 0
+ * when it is gone or unreadable (the chain will say what is wrong).
+ */
+int
+qdir_read_env(const struct runq *rq, const char *path, struct txn *t)
+{
+	struct stream_reader r;
+	int fd, rc;
+
+	if ((fd = openat(rq->spool_fd, path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	if (stream_reader_init(&r, fd, path) < 0)
+		die_nomem();
+	rc = stream_read_txn(&r, t);
+	stream_reader_free(&r);
+	close(fd);
+	return rc == 1;
+}
+
+/*
+ * Remove tmp/NAME if no live writer has it.  sluice-enqueue holds an
+ * flock on each file it writes until the file is renamed away, so a file
+ * that can be locked here was left by a killed one.  The file is removed
+ * while locked, and only if the name still is that file: an enqueue that
+ * opened it and locks it after us finds it unlinked and makes another
+ * (sluice-enqueue.c, lock_tmp).  A file we cannot open (another user's)
+ * goes when older than a day.
+ */
+static void
+clean_tmp_file(const struct runq *rq, int dfd, const char *name, time_t now)
+{
+	struct stat st, cur;
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_mtime + TMP_STALE < now && unlinkat(dfd, name, 0) == 0)
+			log_info("removed %s/tmp/%s: older than a day", rq->spool, name);
+		return;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 &&
+	    fstatat(dfd, name, &cur, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_ino == cur.st_ino && st.st_dev == cur.st_dev &&
+	    unlinkat(dfd, name, 0) == 0)
+		log_info("removed %s/tmp/%s: its writer is gone", rq->spool, name);
+	close(fd);
+}
+
+/*
+ * tmp/ leftovers: our own staged files (only one runner runs, so any is
+ * from a dead one, but only at start: later they are live), and files
+ * whose writer died (clean_tmp_file): at start, then every
+ * TMP_CLEAN_INTERVAL.
+ */
+void
+qdir_clean_tmp(struct runq *rq)
+{
+	struct dirent *de;
+	time_t now = time(NULL);
+	DIR *d;
+	int at_start = rq->next_tmp_clean == 0;
+	int fd = openat(rq->spool_fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	rq->next_tmp_clean = now + TMP_CLEAN_INTERVAL;
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (at_start)
+			die_sys("unable to read %s/tmp", rq->spool);
+		log_warn("unable to read %s/tmp: %s", rq->spool, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' && (n == 1 || (n == 2 && de->d_name[1] == '.')))
+			continue;
+		if (n > 5 && strcmp(de->d_name + n - 5, ".runq") == 0) {
+			if (at_start)
+				unlinkat(fd, de->d_name, 0);
+		} else
+			clean_tmp_file(rq, fd, de->d_name, now);
+	}
+	closedir(d);
+}

@@ -1,0 +1,144 @@
+#ifndef RUNQ_H
+#define RUNQ_H
+
+/*
+ * sluice-runq's modules share one struct runq, made in main and passed to
+ * every function: the spool, the settings, the chains that run, the work
+ * picked and the files staged for a commit.  Modules (file = module =
+ * function prefix): qdir (the spool's folders), record (the record of
+ * delivered recipients), pick (what is due), chain (running stages),
+ * commit (what comes out goes back into the queue).
+ */
+
+#include <signal.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "qid.h"
+#include "spool.h"
+#include "stream.h"
+#include "strset.h"
+
+#define STAGES_MAX 17		/* stages in the chain, sluice-retry included */
+#define ARGS_MAX 32		/* words in one stage */
+#define CHAINS_MAX 64		/* the concurrency setting's ceiling */
+#define BATCH_MAX 10000		/* the batch_size setting's ceiling */
+#define SCAN_INTERVAL 5		/* seconds between looks at deferred/ */
+#define TMP_STALE 86400		/* an unlockable tmp/ file older than this goes */
+#define TMP_CLEAN_INTERVAL 3600	/* seconds between looks at tmp/ */
+#define FLUSH_MAX 64		/* flush requests taken in one round */
+#define POLICY "sluice-retry"	/* the policy stage, last in every chain */
+
+enum { INCOMING, DEFERRED };
+extern const char *const qdir_names[2];
+
+struct input {
+	char qid[QID_LEN + 1];
+	int dir;	/* INCOMING or DEFERRED */
+	int seen;	/* a remainder came out of the chain */
+	int kept;	/* the remainder was written back */
+	int dead;	/* a part went to dead/ */
+};
+
+/* A list of inputs: a batch, the to-do list, the held ones. */
+struct inputs {
+	struct input *v;
+	size_t n, a;
+};
+
+struct chain {
+	int active;
+	pid_t pid[STAGES_MAX + 1];	/* [0] is the feeder */
+	int npid, status;
+	int out;	/* the chain's output, an unlinked file */
+	struct input *in;
+	size_t n;
+};
+
+/* A batch waiting to run again (the halves of a refused batch). */
+struct split {
+	struct input *in;
+	size_t n;
+};
+
+/* A queue file written by the runner: tmp/QID.DIR.runq, then renamed. */
+struct staged {
+	char qid[QID_LEN + 1];
+	const char *dir;	/* "deferred" or "dead" */
+};
+
+struct runq {
+	const char *spool;
+	int spool_fd, trigger_fd, lock_fd;
+	/* settings */
+	char chain_text[4096];
+	char **stage_argv[STAGES_MAX];
+	char *stage_words[STAGES_MAX][ARGS_MAX];
+	int nstages;
+	size_t batch_size, concurrency;
+	/*
+	 * While a chain is running, new arrivals wait up to this long for
+	 * more to join them, so that a steady stream makes batches instead
+	 * of a chain per message.  An idle runner starts at once.
+	 */
+	long long batch_wait_ms;
+	long long retry_min;	/* the wait when the policy stage failed */
+	/* options */
+	int once, force, any_queue_first;
+	const char *flush_target;	/* -D: only messages for this destination */
+	/* work */
+	struct chain chains[CHAINS_MAX];
+	struct inputs todo, held;
+	size_t todo_pos;
+	struct split *splits;
+	size_t nsplits, asplits;
+	struct strset inflight, processed, incoming_now;
+	struct strset unreadable;	/* reported once each */
+	/* commit */
+	struct staged *staged;
+	size_t nstaged, astaged;
+	struct spool sp;	/* a remainder's body on its way back */
+	time_t next_tmp_clean;	/* 0 until the first look at tmp/ */
+};
+
+/* Set by the signal handlers (the only state outside struct runq). */
+extern volatile sig_atomic_t runq_stopping, runq_got_child;
+
+/* An array of *a elements of size sz made twice as long (first when empty). */
+void *runq_grow(void *v, size_t *a, size_t first, size_t sz);
+void runq_child_reset(const struct runq *);
+
+/* qdir.c: the spool's folders */
+void qdir_prepare(struct runq *);
+int qdir_lock(struct runq *);
+void qdir_request_flush(struct runq *) __attribute__((noreturn));
+int qdir_sync(const struct runq *, const char *name);
+int qdir_set_mtime(int fd, const char *name, time_t t);
+void qdir_input_path(const struct input *, char *buf, size_t size);
+int qdir_read_env(const struct runq *, const char *path, struct txn *t);
+void qdir_clean_tmp(struct runq *);
+
+/* record.c: the record of delivered recipients */
+void record_init(struct runq *);
+void record_remove(const struct runq *, const char *qid);
+void record_sync(const struct runq *, const char *qid);
+
+/* pick.c: what is due */
+void pick_scan(struct runq *, int deferred_too);
+
+/* chain.c: running stages */
+int chain_start(struct runq *, struct chain *, char **const argv[], int n,
+    struct input *in, size_t nin);
+int chain_reap(struct runq *, pid_t pid, int st);
+int chain_done(const struct chain *);
+void chain_kill_all(struct runq *);
+int chain_policy(struct runq *, struct input *in, size_t n, const char *opt,
+    const char *reason);
+
+/* commit.c: what comes out goes back into the queue */
+void commit_finish(struct runq *, struct chain *);
+void commit_defer(struct runq *, struct input *in, size_t n, const char *reason);
+int commit_held(struct runq *, struct input *in, size_t n);
+
+#endif

@@ -1,0 +1,391 @@
+/*
+ * sluice-runq: the queue runner.  Picks due queue files in batches (pick),
+ * runs the configured chain of stages over each batch with the policy
+ * stage sluice-retry at its end (chain), and commits what comes out
+ * (commit): nothing else.  Retry times, bounces and delay notices are
+ * sluice-retry's.  See sluice-runq(8) and doc/internals.md.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "conf.h"
+#include "fsutil.h"
+#include "log.h"
+#include "prog.h"
+#include "qdest.h"
+#include "runq.h"
+
+/*
+ * A signal handler can reach nothing else: these and the pipe it writes
+ * a byte into, to wake poll, are the runner's only file-scope state.
+ */
+volatile sig_atomic_t runq_stopping, runq_got_child;
+static int sig_pipe[2] = { -1, -1 };
+
+static void
+on_signal(int sig)
+{
+	int e = errno;
+
+	if (sig == SIGCHLD)
+		runq_got_child = 1;
+	else
+		runq_stopping++;
+	(void)!write(sig_pipe[1], "", 1);
+	errno = e;
+}
+
+void *
+runq_grow(void *v, size_t *a, size_t first, size_t sz)
+{
+	size_t n = *a ? *a * 2 : first;
+
+	if ((v = realloc(v, n * sz)) == NULL)
+		die_nomem();
+	*a = n;
+	return v;
+}
+
+void
+runq_child_reset(const struct runq *rq)
+{
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	/* Only this process holds the lock: a chain left running must not. */
+	close(rq->lock_fd);
+}
+
+static size_t
+nactive(const struct runq *rq)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rq->concurrency; i++)
+		n += rq->chains[i].active;
+	return n;
+}
+
+/* The next batch: half of a refused one, else from the to-do list. */
+static int
+next_batch(struct runq *rq, struct input **in, size_t *n)
+{
+	if (rq->nsplits > 0) {
+		rq->nsplits--;
+		*in = rq->splits[rq->nsplits].in;
+		*n = rq->splits[rq->nsplits].n;
+		return 1;
+	}
+	if (rq->todo_pos >= rq->todo.n)
+		return 0;
+	*n = rq->todo.n - rq->todo_pos;
+	if (*n > rq->batch_size)
+		*n = rq->batch_size;
+	if ((*in = malloc(*n * sizeof **in)) == NULL)
+		die_nomem();
+	memcpy(*in, rq->todo.v + rq->todo_pos, *n * sizeof **in);
+	rq->todo_pos += *n;
+	return 1;
+}
+
+/* Start chains while there is work and room. */
+static void
+start_work(struct runq *rq)
+{
+	struct input *in;
+	size_t i, k, n;
+
+	for (i = 0; i < rq->concurrency && !runq_stopping; i++) {
+		if (rq->chains[i].active)
+			continue;
+		if (!next_batch(rq, &in, &n))
+			break;
+		/* A run-once takes each message once; a daemon needs no memory of it. */
+		for (k = 0; rq->once && k < n; k++)
+			if (strset_add(&rq->processed, in[k].qid) < 0)
+				die_nomem();
+		if (chain_start(rq, &rq->chains[i], rq->stage_argv, rq->nstages,
+		    in, n) < 0) {
+			commit_defer(rq, in, n, "the chain could not be started");
+			free(in);
+		}
+	}
+}
+
+/* Collect ended children; returns how many chains finished. */
+static int
+reap(struct runq *rq)
+{
+	pid_t pid;
+	int st, i, done = 0;
+
+	runq_got_child = 0;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if ((i = chain_reap(rq, pid, st)) >= 0 && chain_done(&rq->chains[i])) {
+			commit_finish(rq, &rq->chains[i]);
+			done++;
+		}
+	}
+	return done;
+}
+
+static void
+drain(int fd)
+{
+	char buf[512];
+
+	while (fd >= 0 && read(fd, buf, sizeof buf) > 0)
+		;
+}
+
+/* How long poll may sleep: until the next look at deferred/, or less. */
+static int
+poll_timeout(const struct runq *rq, time_t next_deferred, int waiting,
+    long long dirty_since)
+{
+	long long left;
+	int timeout = (int)(next_deferred - time(NULL));
+
+	if (timeout < 0)
+		timeout = 0;
+	timeout = timeout * 1000 + 10;
+	if (waiting) {
+		left = rq->batch_wait_ms - (clock_now_ms() - dirty_since);
+		if (left < timeout)
+			timeout = left < 1 ? 1 : (int)left;
+	}
+	return rq->once ? 1000 : timeout;
+}
+
+/* Sleep until a signal, a trigger byte or the timeout; 1 if triggered. */
+static int
+sleep_until(struct runq *rq, int timeout)
+{
+	struct pollfd pfd[2] = { { .fd = sig_pipe[0], .events = POLLIN },
+		{ .fd = rq->trigger_fd, .events = POLLIN } };
+
+	if (poll(pfd, rq->trigger_fd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR)
+		die_sys("poll");
+	if (pfd[0].revents)
+		drain(sig_pipe[0]);
+	if (rq->trigger_fd >= 0 && pfd[1].revents) {
+		drain(rq->trigger_fd);
+		return 1;
+	}
+	return 0;
+}
+
+/* Whether to stop now (after a signal, once nothing runs). */
+static int
+stop_now(struct runq *rq, int *killed)
+{
+	if (nactive(rq) == 0)
+		return 1;
+	if (runq_stopping > 1 && !*killed) {
+		log_info("stopping: ending the running chains");
+		chain_kill_all(rq);
+		*killed = 1;
+	}
+	return 0;
+}
+
+static void
+run(struct runq *rq)
+{
+	time_t next_deferred = 0;
+	int dirty = 1, killed = 0;
+	long long dirty_since = clock_now_ms();
+
+	for (;;) {
+		time_t now = time(NULL);
+		int waiting = 0, deferred_due = now >= next_deferred;
+
+		/* In a run-once, what a chain produced (notices) is work for now. */
+		if (reap(rq) > 0 && rq->once)
+			dirty = 1;
+		if (runq_stopping) {
+			if (stop_now(rq, &killed))
+				return;
+		} else {
+			if (now >= rq->next_tmp_clean)
+				qdir_clean_tmp(rq);
+			/* New arrivals while chains run: let a batch gather. */
+			if (dirty && !deferred_due && !rq->once && nactive(rq) > 0 &&
+			    clock_now_ms() - dirty_since < rq->batch_wait_ms)
+				waiting = 1;
+			if (!waiting && rq->todo_pos >= rq->todo.n && rq->nsplits == 0 &&
+			    nactive(rq) < rq->concurrency && (dirty || deferred_due)) {
+				pick_scan(rq, deferred_due || rq->once);
+				if (deferred_due)
+					next_deferred = now + SCAN_INTERVAL;
+				dirty = 0;
+			}
+			start_work(rq);
+			if (rq->once && nactive(rq) == 0 && rq->todo_pos >= rq->todo.n &&
+			    rq->nsplits == 0) {
+				if (!dirty)
+					return;
+				continue;
+			}
+		}
+		if (sleep_until(rq, poll_timeout(rq, next_deferred, waiting,
+		    dirty_since))) {
+			if (!dirty)
+				dirty_since = clock_now_ms();
+			dirty = 1;
+		}
+	}
+}
+
+static long long
+clamp(long long v, long long lo, long long hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+static const char *
+default_chain(void)
+{
+	return conf_get("chain", "sluice-envelope | sluice-local | " POLICY);
+}
+
+/* Whether a stage is the policy stage (by name, wherever it lives). */
+static int
+is_policy(char **argv)
+{
+	const char *b = strrchr(argv[0], '/');
+
+	return strcmp(b ? b + 1 : argv[0], POLICY) == 0;
+}
+
+/*
+ * The chain setting, split into stages; the policy stage is added at its
+ * end unless it is there already, so that a chain written before there
+ * was one still gets the retry policy.
+ */
+static void
+settings(struct runq *rq)
+{
+	const char *ch = default_chain();
+	static char *policy[] = { POLICY, NULL };
+	int i;
+
+	if (strlen(ch) >= sizeof rq->chain_text)
+		die(100, "the chain setting is too long");
+	strcpy(rq->chain_text, ch);
+	for (i = 0; i < STAGES_MAX; i++)
+		rq->stage_argv[i] = rq->stage_words[i];
+	rq->nstages = prog_split_chain(rq->chain_text, rq->stage_argv,
+	    STAGES_MAX - 1, ARGS_MAX);
+	if (rq->nstages <= 0)
+		die(100, "the chain setting is empty or malformed: %s", ch);
+	if (!is_policy(rq->stage_argv[rq->nstages - 1]))
+		rq->stage_argv[rq->nstages++] = policy;
+	rq->batch_size = (size_t)clamp(conf_num("batch_size", 100), 1, BATCH_MAX);
+	rq->concurrency = (size_t)clamp(conf_num("concurrency", 4), 1, CHAINS_MAX);
+	rq->batch_wait_ms = clamp(conf_num("batch_wait_ms", 50), 0, 10000);
+	rq->retry_min = conf_time("retry_min", 300);
+	if (rq->retry_min < 1)
+		rq->retry_min = 1;
+}
+
+static void
+signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		die_sys("unable to make a pipe");
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void
+usage(void)
+{
+	die(100, "usage: sluice-runq [-1 [-f]] [-D destination]");
+}
+
+static void
+options(struct runq *rq, int argc, char **argv)
+{
+	int c;
+
+	while ((c = getopt(argc, argv, "1fD:")) != -1) {
+		switch (c) {
+		case '1':
+			rq->once = 1;
+			break;
+		case 'f':
+			rq->force = 1;
+			break;
+		case 'D':
+			if (qdest_check(optarg) < 0)
+				die(100, "-D: not a domain, host name or [address]: %.100s",
+				    optarg);
+			rq->flush_target = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (rq->force && !rq->once)
+		die(100, "-f goes with -1");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct runq rq = { .spool_fd = -1, .trigger_fd = -1, .lock_fd = -1 };
+	char tmp[4096];
+
+	log_init(argv[0]);
+	options(&rq, argc, argv);
+	settings(&rq);
+	rq.spool = conf_spool();
+	if (rq.flush_target != NULL && !rq.once)
+		qdir_request_flush(&rq);
+	qdir_prepare(&rq);
+	if (qdir_lock(&rq) < 0) {
+		/* A flush while the daemon runs: the daemon does it. */
+		if (rq.flush_target != NULL)
+			qdir_request_flush(&rq);
+		die(111, "another sluice-runq is running on %s", rq.spool);
+	}
+	rq.any_queue_first = qdest_any_queue_first();
+	qdir_clean_tmp(&rq);
+	record_init(&rq);
+	signals();
+	/* Read-write, so the FIFO never reports end of file while we wait. */
+	if (!rq.once && (rq.trigger_fd = openat(rq.spool_fd, "trigger",
+	    O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
+		die_sys("unable to open %s/trigger", rq.spool);
+	if (path_join(tmp, sizeof tmp, rq.spool, "tmp") < 0 ||
+	    spool_open(&rq.sp, tmp) < 0)
+		die_sys("unable to make a spool file in %s/tmp", rq.spool);
+	log_info("start chain=\"%s\" batch_size=%zu concurrency=%zu%s%s%s",
+	    default_chain(), rq.batch_size, rq.concurrency, rq.once ? " once" : "",
+	    rq.flush_target ? " dest=" : "", rq.flush_target ? rq.flush_target : "");
+	run(&rq);
+	log_info("stop");
+	return 0;
+}
