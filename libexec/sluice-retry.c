@@ -318,7 +318,7 @@ set_reason(const struct retry *rt, struct txn *t)
 
 	snprintf(why, sizeof why, "4.3.0 %s", rt->reason);
 	if (xtext_encode(why, strlen(why), enc, sizeof enc) < 0)
-		die(100, "-t: the reason is too long");
+		die(EXIT_PERM, "-t: the reason is too long");
 	for (i = 0; i < t->nrcpt; i++)
 		if (xparam_get(t->rcpt[i].x, t->rcpt[i].nx, "X-DEFER") == NULL &&
 		    xparam_set(t->rcpt[i].x, &t->rcpt[i].nx, "X-DEFER", enc) < 0)
@@ -382,7 +382,7 @@ settings(struct retry *rt)
 static void
 usage(void)
 {
-	die(100, "usage: sluice-retry [-t reason | -q]");
+	die(EXIT_PERM, "usage: sluice-retry [-t reason | -q]");
 }
 
 int
@@ -411,7 +411,7 @@ main(int argc, char **argv)
 		usage();
 	switch (clock_fixed(&rt.now)) {
 	case -1:
-		die(100, "SLUICE_NOW is not a number of seconds: %.40s",
+		die(EXIT_PERM, "SLUICE_NOW is not a number of seconds: %.40s",
 		    getenv("SLUICE_NOW"));
 	case 0:
 		rt.now = time(NULL);

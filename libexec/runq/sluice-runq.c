@@ -281,14 +281,14 @@ settings(struct runq *rq)
 	int i;
 
 	if (strlen(ch) >= sizeof rq->chain_text)
-		die(100, "the chain setting is too long");
+		die(EXIT_PERM, "the chain setting is too long");
 	strcpy(rq->chain_text, ch);
 	for (i = 0; i < STAGES_MAX; i++)
 		rq->stage_argv[i] = rq->stage_words[i];
 	rq->nstages = prog_split_chain(rq->chain_text, rq->stage_argv,
 	    STAGES_MAX - 1, ARGS_MAX);
 	if (rq->nstages <= 0)
-		die(100, "the chain setting is empty or malformed: %s", ch);
+		die(EXIT_PERM, "the chain setting is empty or malformed: %s", ch);
 	if (!is_policy(rq->stage_argv[rq->nstages - 1]))
 		rq->stage_argv[rq->nstages++] = policy;
 	rq->batch_size = (size_t)clamp(conf_num("batch_size", 100), 1, BATCH_MAX);
@@ -320,7 +320,7 @@ signals(void)
 static void
 usage(void)
 {
-	die(100, "usage: sluice-runq [-1 [-f]] [-D destination]");
+	die(EXIT_PERM, "usage: sluice-runq [-1 [-f]] [-D destination]");
 }
 
 static void
@@ -338,7 +338,7 @@ options(struct runq *rq, int argc, char **argv)
 			break;
 		case 'D':
 			if (qdest_check(optarg) < 0)
-				die(100, "-D: not a domain, host name or [address]: %.100s",
+				die(EXIT_PERM, "-D: not a domain, host name or [address]: %.100s",
 				    optarg);
 			rq->flush_target = optarg;
 			break;
@@ -349,7 +349,7 @@ options(struct runq *rq, int argc, char **argv)
 	if (optind != argc)
 		usage();
 	if (rq->force && !rq->once)
-		die(100, "-f goes with -1");
+		die(EXIT_PERM, "-f goes with -1");
 }
 
 int
@@ -369,7 +369,7 @@ main(int argc, char **argv)
 		/* A flush while the daemon runs: the daemon does it. */
 		if (rq.flush_target != NULL)
 			qdir_request_flush(&rq);
-		die(111, "another sluice-runq is running on %s", rq.spool);
+		die(EXIT_TEMP, "another sluice-runq is running on %s", rq.spool);
 	}
 	rq.any_queue_first = qdest_any_queue_first();
 	qdir_clean_tmp(&rq);
