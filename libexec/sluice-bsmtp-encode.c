@@ -121,30 +121,38 @@ tunnel_of(const struct rcpt *rc, struct route *r)
 	return r->arg;
 }
 
+/* A new id and an empty batch, begun as an SMTP client would (EHLO). */
+static void
+tunnel_start(struct enc *e, struct tunnel *tn)
+{
+	char qid[QID_LEN + 1];
+
+	qid_make(qid);
+	if (snprintf(tn->id, sizeof tn->id, "bsmtp.%s.%lu@%s", qid, ++e->seq,
+	    conf_hostname()) >= (int)sizeof tn->id)
+		die(111, "hostname too long for a Message-ID");
+	tn->ntxn = 0;
+	tn->clean7 = 1;
+	if (wbuf_printf(&tn->w.out, "EHLO %s\r\n", conf_hostname()) < 0)
+		die_sys("unable to write a temporary file");
+}
+
 static struct tunnel *
 tunnel_open(struct enc *e, const char *mailbox)
 {
 	struct tunnel *tn;
-	char qid[QID_LEN + 1];
 	int fd;
 
 	if ((tn = calloc(1, sizeof *tn)) == NULL)
 		die_nomem();
 	snprintf(tn->mailbox, sizeof tn->mailbox, "%s", mailbox);
 	opts_for(e, mailbox, &tn->o);
-	qid_make(qid);
-	if (snprintf(tn->id, sizeof tn->id, "bsmtp.%s.%lu@%s", qid, ++e->seq,
-	    conf_hostname()) >= (int)sizeof tn->id)
-		die(111, "hostname too long for a Message-ID");
 	if ((fd = spool_tmpfile(spool_tmpdir())) < 0)
 		die_sys("unable to create a temporary file in %s", spool_tmpdir());
 	if (stream_writer_init(&tn->w, fd, STREAM_W_CRLF |
 	    (tn->o.plain ? STREAM_W_PLAIN : STREAM_W_EXPORT)) < 0)
 		die_nomem();
-	tn->clean7 = 1;
-	/* What an SMTP client would have said first (RFC 2442 2.1). */
-	if (wbuf_printf(&tn->w.out, "EHLO %s\r\n", conf_hostname()) < 0)
-		die_sys("unable to write a temporary file");
+	tunnel_start(e, tn);
 	return tn;
 }
 
@@ -395,17 +403,7 @@ tunnel_emit(struct enc *e, struct tunnel *tn)
 	txn_free(&t);
 	/* A fresh batch and id for what comes next. */
 	tunnel_cut(tn, 0);
-	tn->ntxn = 0;
-	tn->clean7 = 1;
-	{
-		char qid[QID_LEN + 1];
-
-		qid_make(qid);
-		snprintf(tn->id, sizeof tn->id, "bsmtp.%s.%lu@%s", qid, ++e->seq,
-		    conf_hostname());
-	}
-	if (wbuf_printf(&tn->w.out, "EHLO %s\r\n", conf_hostname()) < 0)
-		die_sys("unable to write a temporary file");
+	tunnel_start(e, tn);
 }
 
 static void
