@@ -120,7 +120,7 @@ add_uid(struct sess *s, const char *l, size_t n, int partial)
 			die_nomem();
 	}
 	s->m[s->nm].n = num;
-	snprintf(s->m[s->nm].uid, sizeof s->m[s->nm].uid, "%s", uid);
+	memcpy(s->m[s->nm].uid, uid, strlen(uid) + 1);	/* fits: checked above */
 	s->nm++;
 	return 0;
 }
