@@ -545,6 +545,15 @@ share_send(struct enc *e, struct txn *t, struct txn *part, const char *mailbox)
 	}
 }
 
+/* A failed copy: the input's fault (its reason and code) or ours. */
+static void __attribute__((noreturn))
+copy_failed(struct stream_reader *rd, int read_failed, const char *what)
+{
+	if (read_failed)
+		die(rd->exit_code, "%s", rd->err);
+	die_sys("%s", what);
+}
+
 static void
 encode_txn(struct enc *e, struct stream_reader *rd, struct txn *t)
 {
@@ -552,7 +561,7 @@ encode_txn(struct enc *e, struct stream_reader *rd, struct txn *t)
 	struct txn part;
 	const char *m;
 	size_t i;
-	int rf;
+	int rf = 0;
 
 	for (i = 0; i < t->nrcpt && tunnel_of(&t->rcpt[i], &r) == NULL; i++)
 		;
@@ -560,14 +569,13 @@ encode_txn(struct enc *e, struct stream_reader *rd, struct txn *t)
 		/* Nothing for a tunnel: pass it on at the cost of a copy. */
 		if (stream_write_head(&e->out, t) < 0 ||
 		    stream_copy_body(rd, &e->out, &rf) < 0)
-			rf ? die(rd->exit_code, "%s", rd->err) : die_sys("unable to write");
+			copy_failed(rd, rf, "unable to write");
 		return;
 	}
 	if (spool_reset(&e->sp) < 0)
 		die_sys("unable to spool a message");
 	if (spool_from_stream(&e->sp, rd, &rf) < 0)
-		rf ? die(rd->exit_code, "%s", rd->err) :
-		    die_sys("unable to spool a message");
+		copy_failed(rd, rf, "unable to spool a message");
 	txn_init(&part);
 	while (i < t->nrcpt) {
 		char mailbox[ADDR_PATH_MAX + 1];
