@@ -123,6 +123,12 @@ good_batch | "$msg" --secret s3cret --cte quoted-printable --id m3@hub.test | re
 printf 'From alice@sender.test Thu Jan  1 00:00:00 2026\r\n' | cat - <(good_batch | "$msg" --secret s3cret --id m4@hub.test) |
     refuses "an mbox From_ line before the header" 'not a field'
 
+# Empty input: refused, with nothing to keep.
+r0=$(refused) rc=0
+sluice-bsmtp-decode < /dev/null 2>/dev/null || rc=$?
+is "$rc" 100 "empty input is refused"
+is "$(refused)" "$r0" "and leaves no file in refused/"
+
 # A plain batch (-b) is checked as strictly, and a truncated one is refused,
 # not retried: the file will not grow.
 crlf 'MAIL FROM:<a@sender.test>' 'RCPT TO:<bob@remote.test>' 'DATA' 'x' |

@@ -137,6 +137,9 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	d.raw_fd = save_input();
+	/* Nothing to keep for the postmaster, and no refused/ file per call. */
+	if (lseek(d.raw_fd, 0, SEEK_END) == 0)
+		die(EXIT_PERM, "5.6.0 empty input: no message and no batch");
 	if ((d.batch_fd = spool_tmpfile(spool_tmpdir())) < 0)
 		die_sys("unable to create a temporary file in %s", spool_tmpdir());
 	if (table_open(&d.domains, "domains") < 0 ||
