@@ -45,8 +45,9 @@ PROGS = $(patsubst %.c,%,$(wildcard bin/*.c libexec/*.c))
 # (file = module = function prefix): bin/import/ makes bin/sluice-import.
 IMPORT_SRC = $(wildcard bin/import/*.c)
 PROGS += $(if $(IMPORT_SRC),bin/sluice-import)
-RUNQ_SRC = $(wildcard libexec/runq/*.c)
-PROGS += $(if $(RUNQ_SRC),libexec/sluice-runq)
+# The same in libexec/: libexec/pop3/ makes libexec/sluice-pop3.
+LIBEXEC_DIRS = $(patsubst libexec/%/,%,$(wildcard libexec/*/))
+PROGS += $(foreach d,$(LIBEXEC_DIRS),libexec/sluice-$(d))
 TESTPROGS = $(patsubst %.c,%,$(wildcard t/*.c))
 CONF_TEXT = $(filter-out %.cdb %.in,$(wildcard conf/*))
 CONF_CDB = $(addsuffix .cdb,$(CONF_TEXT))
@@ -55,6 +56,7 @@ CONF_CDB = $(addsuffix .cdb,$(CONF_TEXT))
 LIBS = -lcdb
 LIBS_libexec/sluice-smtp = -lcares -lssl -lcrypto
 LIBS_t/dest = -lcares
+LIBS_libexec/sluice-pop3 = -lssl -lcrypto
 # Exec'd per connection: static linking saves about 0.2 ms each (not with SAN=1).
 LIBS_libexec/sluice-smtpd = $(if $(filter 1,$(SAN)),,-static)
 
@@ -94,8 +96,11 @@ libexec/%: libexec/%.c $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_$@) $(LIBS)
 bin/sluice-import: $(IMPORT_SRC) bin/import/*.h $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) -Ibin/import $(LDFLAGS_ALL) -o $@ $(IMPORT_SRC) $(LIBA) $(LIBS)
-libexec/sluice-runq: $(RUNQ_SRC) libexec/runq/*.h $(LIBA) .build-flags
-	$(CC) $(CFLAGS_ALL) -Ilibexec/runq $(LDFLAGS_ALL) -o $@ $(RUNQ_SRC) $(LIBA) $(LIBS)
+define libexec_dir_rule
+libexec/sluice-$(1): $$(wildcard libexec/$(1)/*.c) $$(wildcard libexec/$(1)/*.h) $$(LIBA) .build-flags
+	$$(CC) $$(CFLAGS_ALL) -Ilibexec/$(1) $$(LDFLAGS_ALL) -o $$@ $$(wildcard libexec/$(1)/*.c) $$(LIBA) $$(LIBS_$$@) $$(LIBS)
+endef
+$(foreach d,$(LIBEXEC_DIRS),$(eval $(call libexec_dir_rule,$(d))))
 # mailq was a link to sendmail before it was a program of its own: the
 # linker would write through such a link, over sendmail, so it goes first.
 bin/mailq: bin/mailq.c $(LIBA) .build-flags $(if $(shell test -L bin/mailq && echo y),FORCE)

@@ -1,0 +1,78 @@
+/*
+ * Refused input is kept for the postmaster: the input as it came, in the
+ * refused/ folder of the tunnel state (bsmtp_dir), named TIME.PID, with
+ * the reason in TIME.PID.reason beside it; written to a temporary name,
+ * synced and renamed, as the queue writes.  Nothing is passed on, and the
+ * program exits 100, so sluice-pop3 leaves the message on the server.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "decode.h"
+#include "fsutil.h"
+#include "log.h"
+
+/* Copy the raw input into a new file at path, synced; 0 or -1. */
+static int
+keep(int raw_fd, const char *tmp, const char *path, const char *reason)
+{
+	char buf[BUF_SIZE], rtmp[4400], rpath[4400];
+	ssize_t k;
+	int fd, rfd;
+
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	if (lseek(raw_fd, 0, SEEK_SET) < 0)
+		goto fail;
+	while ((k = read(raw_fd, buf, sizeof buf)) != 0) {
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 || write_all(fd, buf, (size_t)k) < 0)
+			goto fail;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0)
+		return -1;
+	snprintf(rtmp, sizeof rtmp, "%s.reason", tmp);
+	snprintf(rpath, sizeof rpath, "%s.reason", path);
+	if ((rfd = open(rtmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	if (dprintf(rfd, "%s\n", reason) < 0 || fsync(rfd) < 0 || close(rfd) < 0 ||
+	    rename(rtmp, rpath) < 0 || rename(tmp, path) < 0 || fsync_dir(path, 0) < 0)
+		return -1;
+	return 0;
+fail:
+	close(fd);
+	unlink(tmp);
+	return -1;
+}
+
+void
+refuse_input(struct decode *d, const char *fmt, ...)
+{
+	char reason[600], dir[4000], path[4200], tmp[4300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+	if (bsmtp_dir(dir, sizeof dir, "refused") < 0)
+		die(111, "the bsmtp_dir setting is too long");
+	snprintf(path, sizeof path, "%s/%lld.%ld", dir, (long long)time(NULL),
+	    (long)getpid());
+	snprintf(tmp, sizeof tmp, "%s/.tmp.%ld", dir, (long)getpid());
+	if (mkdir_p(dir, 0700) < 0 || keep(d->raw_fd, tmp, path, reason) < 0)
+		die_sys("refused (%s), but unable to keep the input in %s", reason,
+		    dir);
+	log_warn("status=refused id=<%s> sender=<%s> kept=%s reason=\"%s\"",
+	    d->h.id[0] ? d->h.id : "-", d->h.from[0] ? d->h.from : "-", path,
+	    reason);
+	die(100, "%s%s (refused, kept in %s)", reason[0] == '5' ? "" : "5.6.0 ",
+	    reason, path);
+}
