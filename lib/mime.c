@@ -475,7 +475,8 @@ leaf_line(struct mime *m, struct level *l, const char *s, size_t n, int eol,
 	size_t k;
 
 	raw(m, l, MIME_RAW_BODY, s, n, eol);
-	if (l->skip)
+	/* A skipped text part is still read for the files inside it. */
+	if (l->skip && !l->text)
 		return;
 	switch (l->p.enc) {
 	case MIME_BASE64:

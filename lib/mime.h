@@ -16,7 +16,8 @@
  *     begin(part)  once the entity's header block is read, before any of
  *                  its lines;  returns MIME_DECODE to get its decoded
  *                  content, MIME_SKIP not to (content stages that only
- *                  copy a part save the decoding);
+ *                  copy a part save the decoding; the files embedded in
+ *                  a skipped text part are still reported);
  *     raw(part, kind, line)  every input line, unchanged and exactly
  *                  once: a copy of all raw lines is the input.  A header
  *                  line comes after begin() of its entity, so a stage

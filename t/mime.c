@@ -27,7 +27,7 @@ struct rec {
 	size_t rl, ra;
 	size_t begins, ends, maxdepth;
 	int order_ok;		/* no data before begin, nothing after end */
-	int skip_path1;		/* begin("1") says MIME_SKIP */
+	const char *skip;	/* begin() of this path says MIME_SKIP */
 	char kinds[64];		/* the raw kinds of the first lines, as digits */
 };
 
@@ -43,7 +43,7 @@ r_begin(void *ctx, const struct mime_part *p)
 		snprintf(r->part[r->np].path, sizeof r->part[0].path, "%s", p->path);
 		r->part[r->np++].n = 0;
 	}
-	return r->skip_path1 && strcmp(p->path, "1") == 0 ? MIME_SKIP : MIME_DECODE;
+	return r->skip && strcmp(p->path, r->skip) == 0 ? MIME_SKIP : MIME_DECODE;
 }
 
 static void
@@ -237,7 +237,7 @@ cases_simple(void)
 
 	r = calloc(1, sizeof *r);
 	r->order_ok = 1;
-	r->skip_path1 = 1;
+	r->skip = "1";
 	m = mime_new(&ops, r, NULL);
 	mime_feed(m, m2, strlen(m2));
 	mime_end(m);
@@ -246,10 +246,21 @@ cases_simple(void)
 	mime_reset(m);
 	memset(r->part, 0, sizeof r->part);
 	r->np = 0;
-	r->skip_path1 = 0;
+	r->skip = NULL;
 	mime_feed(m, m1, strlen(m1));
 	mime_end(m);
 	ok(strcmp(data(r, ""), "hello\r\nworld\r\n") == 0, "a reset walker walks the next message");
+	mime_reset(m);
+	memset(r->part, 0, sizeof r->part);
+	r->np = 0;
+	r->skip = "";
+	mime_line(m, "", 0);
+	mime_line(m, "begin 644 cat.txt", 17);
+	mime_line(m, "#8V%T", 5);
+	mime_line(m, "end", 3);
+	mime_end(m);
+	ok(strcmp(data(r, ""), "") == 0 && strcmp(data(r, "1"), "cat") == 0,
+	    "a skipped text part still reports the files inside it");
 	mime_free(m);
 	rec_free(r);
 
