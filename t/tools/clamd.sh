@@ -47,7 +47,8 @@ start() {
     mkdir -p "$dir/db"
     echo "Eicar-Test-Signature:0:*:$(eicar | od -An -tx1 | tr -d ' \n')" > "$dir/db/local.ndb"
     if [ -r /usr/share/clamav-testfiles/clam.exe ]; then
-        sigtool --md5 /usr/share/clamav-testfiles/clam.exe > "$dir/db/local.hdb"
+        sigtool --md5 /usr/share/clamav-testfiles/clam.exe |
+            sed 's/:[^:]*$/:ClamAV-Test-File/' > "$dir/db/local.hdb"
     fi
     cat > "$dir/clamd.conf" <<CONF
 DatabaseDirectory $dir/db
