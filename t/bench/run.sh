@@ -13,7 +13,10 @@
 #   d. remote delivery: 10,000 queued messages of 5 KB for 10 domains to
 #      smtp-sink (one per domain), sluice-runq -1 with the chain
 #      "sluice-route | sluice-smtp" against Postfix's qmgr and smtp(8) on the
-#      same sinks in the same run, timed from release to empty queue.
+#      same sinks in the same run, timed from release to empty queue;
+#   e. content stages: MIME walking and sluice-scan (clamd, a command) on a
+#      20 MB message with ten attachments, MB/s and peak RSS next to the RSS
+#      for 1 MB, and sluice-scan with nothing to do on 10,000 small messages.
 # Before every timed run of c and d: sync, then a pause (BENCH_SETTLE).
 #
 # Environment: BENCH_N (messages end to end, default 2000), BENCH_REPS_E2E
@@ -21,7 +24,7 @@
 # default 10000), BENCH_REPS_REMOTE (runs of each system in d, default 1),
 # BENCH_SETTLE (seconds of pause before a timed run, default 10),
 # BENCH_EXEC_RUNS (default 200), BENCH_REPS (best of, for a, default 3),
-# BENCH_SKIP (any of "stream exec e2e remote postfix", space-separated),
+# BENCH_SKIP (any of "stream exec content e2e remote postfix", space-separated),
 # BENCH_KEEP=1 keeps the folder.
 # Everything runs on 127.0.0.1 and is stopped by PID at the end.
 set -u
@@ -231,6 +234,102 @@ why_no_postfix() {
     else echo "Postfix: not installed (run .ci/deps): skipped"; fi
 }
 PATH=$PATH:/usr/sbin
+
+# ---- e. content stages -----------------------------------------------------
+# A 20 MB message with ten base64 attachments: the MIME walker alone
+# (t/mimewalk) and sluice-scan with clamd (a private one, t/tools/clamd.sh)
+# and with an external command that finds nothing (/usr/bin/test), in MB/s
+# and peak RSS, next to the same for a 1 MB message (memory must not grow);
+# then 10,000 small messages through sluice-scan with nothing to do
+# (scan_method none) against the plain stream copy of a.
+if ! skipped content; then
+    echo "e. content stages: one message with ten base64 attachments, best of $REPS"
+    hr
+    make -C "$top" t/mimewalk >/dev/null 2>&1 && cp "$top/t/mimewalk" "$tree/"
+    # cmsg MB FILE: a stream transaction of about MB megabytes, ten attachments.
+    cmsg() {
+        "$PY" - "$1" > "$2" <<'PYEOF'
+import base64, os, sys
+each = int(sys.argv[1]) * 1024 * 1024 * 3 // 4 // 10
+blob = os.urandom(65536)
+out = [b"MAIL FROM:<a@example.test>\nRCPT TO:<b@example.test>\nDATA\nSubject: ten\n"
+       b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=x\n\n--x\n\nhello\n"]
+for i in range(10):
+    data = (blob * (each // 65536 + 1))[:each]
+    out.append(b"--x\nContent-Type: application/octet-stream; name=f%d.bin\n"
+               b"Content-Transfer-Encoding: base64\n\n" % i + base64.encodebytes(data))
+out.append(b"--x--\n.\n")
+sys.stdout.buffer.write(b"".join(out))
+PYEOF
+    }
+    cmsg 20 "$b/c20.in"
+    cmsg 1 "$b/c1.in"
+    c_mb=$(awk -v s="$(stat -c %s "$b/c20.in")" 'BEGIN { printf "%.1f", s / 1048576 }')
+    mkdir -p "$b/cconf"
+    # crun LABEL CONF PROG ARGS... < FILE: best time and peak RSS over REPS runs
+    crun() {
+        local best= rss=0 r t0 d k st=0 in=$1
+        shift
+        for ((r = 0; r < REPS; r++)); do
+            t0=$(now_ns)
+            /usr/bin/time -f %M -o "$b/crss" "$@" < "$in" > /dev/null 2> "$b/c.err" || st=$?
+            d=$(ms "$t0" "$(now_ns)")
+            k=$(tail -n 1 "$b/crss")
+            [ -z "$best" ] || [ "$d" -lt "$best" ] && best=$d
+            [ "$k" -gt "$rss" ] 2>/dev/null && rss=$k
+        done
+        [ "$best" -gt 0 ] || best=1
+        echo "$best $rss $st"
+    }
+    # crow LABEL ARGS...: one line, the 20 MB rate and RSS, and the 1 MB RSS
+    crow() {
+        local label=$1 t rss st t1 rss1 st1
+        shift
+        read -r t rss st < <(crun "$b/c20.in" "$@")
+        read -r t1 rss1 st1 < <(crun "$b/c1.in" "$@")
+        printf '%-34s %9s MB/s %9s KB %9s KB%s\n' "$label" \
+            "$(awk -v s="$c_mb" -v t="$t" 'BEGIN { printf "%.0f", s * 1000 / t }')" "$rss" "$rss1" \
+            "$([ "$st$st1" = 00 ] || echo "  (exit $st/$st1: $(head -c 100 "$b/c.err"))")"
+    }
+    printf '%-34s %14s %12s %12s\n' "${c_mb} MB message" "rate" "peak RSS" "RSS at 1 MB"
+    [ -x "$tree/mimewalk" ] && crow "MIME walk (t/mimewalk -q)" "$tree/mimewalk" -q
+    printf 'scan_method command\nscan_command /usr/bin/test -f %%f\nscan_max_size 100M\n' > "$b/cconf/config"
+    "$tree/bin/sluice-mkcdb" -o "$b/cconf/config.cdb" "$b/cconf/config"
+    SLUICE_CONF=$b/cconf crow "sluice-scan, command test -f %f" "$tree/libexec/sluice-scan"
+    if command -v clamd >/dev/null || [ -x /usr/sbin/clamd ]; then
+        cport=$(free_port)
+        if cpid=$("$top/t/tools/clamd.sh" start "$b/clamd" "$cport" 2>/dev/null); then
+            printf 'scan_clamd %s\nscan_max_size 100M\n' "$b/clamd/clamd.sock" > "$b/cconf/config"
+            "$tree/bin/sluice-mkcdb" -o "$b/cconf/config.cdb" "$b/cconf/config"
+            SLUICE_CONF=$b/cconf crow "sluice-scan, clamd" "$tree/libexec/sluice-scan"
+            kill -TERM "$cpid" 2>/dev/null
+        else
+            echo "clamd did not start: skipped"
+        fi
+    else
+        echo "clamd is missing (run .ci/deps): skipped"
+    fi
+    # Nothing to do: the cost of the stage in the chain, per message.
+    line=$(printf 'x%.0s' $(seq 76))
+    awk -v l="$line" 'BEGIN {
+        for (i = 0; i < 10000; i++) {
+            printf "MAIL FROM:<a@example.test>\nRCPT TO:<test@example.test>\nDATA\n"
+            printf "Subject: message %d\n\n", i
+            for (j = 0; j < 12; j++) print l
+            print "."
+        }
+    }' > "$b/csmall.in"
+    printf 'scan_method none\n' > "$b/cconf/config"
+    "$tree/bin/sluice-mkcdb" -o "$b/cconf/config.cdb" "$b/cconf/config"
+    [ -x "$top/t/streamcat" ] || make -C "$top" t/streamcat >/dev/null 2>&1
+    read -r tc _ _ < <(crun "$b/csmall.in" "$top/t/streamcat")
+    read -r tn _ stn < <(SLUICE_CONF=$b/cconf crun "$b/csmall.in" "$tree/libexec/sluice-scan")
+    printf '%-34s %9s msg/s  (stream copy %s msg/s; %s µs more per message)\n' \
+        "sluice-scan, nothing to do" "$(rate 10000 "$tn")" "$(rate 10000 "$tc")" \
+        "$(awk -v a="$tn" -v c="$tc" 'BEGIN { printf "%.1f", (a - c) * 1000 / 10000 }')"
+    rm -f "$b/c20.in" "$b/c1.in" "$b/csmall.in"
+    echo
+fi
 
 # ---- c. end to end -------------------------------------------------------
 # e2e NAME MAILDIR PORT -> prints "ms delivered"

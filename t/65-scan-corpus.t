@@ -1,0 +1,101 @@
+#!/bin/bash
+# Messages nobody here wrote (enmime's edge cases and malformed mail,
+# Python's test_email messages) go through every content stage, each as a
+# stream transaction: no stage crashes, no message is lost or changed (a
+# message a stage tags is the same less its tag line), and Python's email
+# package reads what comes out into as many parts as it read from what went
+# in.  The content stages: sluice-scan (with a private clamd).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/scan.sh"
+
+enmime=/usr/share/gocode/src/github.com/jhillyerd/enmime/testdata
+pyemail=/usr/lib/python3.11/test/test_email/data
+[ -d "$enmime" ] && [ -d "$pyemail" ] || bail "the corpora are missing (.ci/deps)"
+
+clamd_start
+scan_conf corpus scan_clamd "$CLAMD_SOCK"
+# Each content stage with its configuration folder.
+stages=("sluice-scan:corpus")
+
+# The corpus as stream files; messages the stream cannot carry (a line over
+# 998 octets: sluice-smtpd refuses them too) are counted and left out.
+mkdir -p "$tmpdir/in"
+"$PY" - "$tmpdir/in" $(find "$enmime" -type f | sort) "$pyemail"/msg_*.txt <<'PYEOF' > "$tmpdir/count"
+import os, sys
+out, files = sys.argv[1], sys.argv[2:]
+kept = long = 0
+for i, f in enumerate(files):
+    raw = open(f, "rb").read().replace(b"\r\n", b"\n")
+    if raw.endswith(b"\n"):
+        raw = raw[:-1]
+    lines = raw.split(b"\n")
+    if any(len(l) > 998 for l in lines):
+        long += 1
+        continue
+    body = b"\n".join(b"." + l if l.startswith(b".") else l for l in lines)
+    with open(os.path.join(out, "%03d.in" % i), "wb") as o:
+        o.write(b"MAIL FROM:<sender@example.test>\nRCPT TO:<rcpt@example.test>\nDATA\n" +
+                body + b"\n.\n")
+    kept += 1
+print(kept, long)
+PYEOF
+read -r kept long < "$tmpdir/count"
+note "corpus: $kept messages, $long left out for lines over 998 octets"
+ok $([ "$kept" -gt 120 ]; echo $?) "more than 120 messages to run"
+
+for s in "${stages[@]}"; do
+    prog=${s%%:*} conf=${s#*:}
+    mkdir -p "$tmpdir/out-$prog"
+    bad=
+    for f in "$tmpdir"/in/*.in; do
+        o=$tmpdir/out-$prog/$(basename "$f" .in).out
+        SLUICE_CONF=$tmpdir/$conf "$prog" < "$f" > "$o" 2>> "$tmpdir/$prog.log" ||
+            bad="$bad $(basename "$f")(exit $?)"
+    done
+    is "$bad" "" "$prog: every message runs through, exit 0"
+    "$PY" - "$tmpdir/in" "$tmpdir/out-$prog" <<'PYEOF' > "$tmpdir/check-$prog"
+import email, email.policy, os, sys
+ind, outd = sys.argv[1], sys.argv[2]
+lost, changed, unread = [], [], []
+
+def body(stream):
+    lines = stream.split(b"\n")
+    assert lines[2] == b"DATA" and lines[-2] == b"." and lines[-1] == b""
+    return b"\n".join(l[1:] if l.startswith(b".") else l for l in lines[3:-2])
+
+def parts(b):
+    m = email.message_from_bytes(b, policy=email.policy.default)
+    n = 0
+    for p in m.walk():
+        n += 1
+        if not p.is_multipart():
+            p.get_payload(decode=True)
+    return n
+
+for name in sorted(os.listdir(ind)):
+    src = open(os.path.join(ind, name), "rb").read()
+    out = open(os.path.join(outd, name[:-3] + ".out"), "rb").read()
+    if out.count(b"\nDATA\n") != 1:
+        lost.append(name); continue
+    b_in, b_out = body(src), body(out)
+    if b_out.startswith(b"X-Sluice-Scan: "):
+        b_out = b_out.split(b"\n", 1)[1]
+    if b_out != b_in:
+        changed.append(name); continue
+    try:
+        if parts(body(out)) != parts(b_in):
+            unread.append(name)
+    except Exception as e:
+        unread.append("%s(%s)" % (name, e))
+print("lost:", " ".join(lost))
+print("changed:", " ".join(changed))
+print("unread:", " ".join(unread))
+PYEOF
+    is "$(sed -n 's/^lost: *//p' "$tmpdir/check-$prog")" "" "$prog: no message lost"
+    is "$(sed -n 's/^changed: *//p' "$tmpdir/check-$prog")" "" "$prog: no message changed"
+    is "$(sed -n 's/^unread: *//p' "$tmpdir/check-$prog")" "" \
+        "$prog: Python's email package reads every output into the same parts"
+    note "$prog: $(grep -c verdict=clean "$tmpdir/$prog.log") clean," \
+        "$(grep -c 'verdict=suspicious' "$tmpdir/$prog.log") suspicious"
+done
+done_testing
