@@ -28,8 +28,10 @@ smtpd_conf() {
     mkdir -p "$d"
     smtpd_tables "$d"
     # A spool of its own: sluice-smtpd keeps its per-client session slots there.
+    # (unless the caller names one).
     mkdir -p "$d/spool"
-    printf 'hostname mx.example.test\nspool %s\n' "$d/spool" > "$d/config"
+    printf 'hostname mx.example.test\n' > "$d/config"
+    case " $* " in *" spool "*) ;; *) printf 'spool %s\n' "$d/spool" >> "$d/config" ;; esac
     while [ $# -ge 2 ]; do
         printf '%s %s\n' "$1" "$2" >> "$d/config"
         shift 2
