@@ -43,8 +43,12 @@ LIBA = lib/libsluice.a
 PROGS = $(patsubst %.c,%,$(wildcard bin/*.c libexec/*.c))
 # A program of several modules has a folder named after their prefix
 # (file = module = function prefix): bin/import/ makes bin/sluice-import.
+# A folder cannot share its name with the program beside it, so a
+# program's folder may be named after its job: bin/submit/ makes sendmail.
 IMPORT_SRC = $(wildcard bin/import/*.c)
 PROGS += $(if $(IMPORT_SRC),bin/sluice-import)
+SUBMIT_SRC = $(wildcard bin/submit/*.c)
+PROGS += $(if $(SUBMIT_SRC),bin/sendmail)
 TESTPROGS = $(patsubst %.c,%,$(wildcard t/*.c))
 CONF_TEXT = $(filter-out %.cdb %.in,$(wildcard conf/*))
 CONF_CDB = $(addsuffix .cdb,$(CONF_TEXT))
@@ -91,6 +95,8 @@ libexec/%: libexec/%.c $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_$@) $(LIBS)
 bin/sluice-import: $(IMPORT_SRC) bin/import/*.h $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) -Ibin/import $(LDFLAGS_ALL) -o $@ $(IMPORT_SRC) $(LIBA) $(LIBS)
+bin/sendmail: $(SUBMIT_SRC) bin/submit/*.h $(LIBA) .build-flags
+	$(CC) $(CFLAGS_ALL) -Ibin/submit $(LDFLAGS_ALL) -o $@ $(SUBMIT_SRC) $(LIBA) $(LIBS)
 # mailq was a link to sendmail before it was a program of its own: the
 # linker would write through such a link, over sendmail, so it goes first.
 bin/mailq: bin/mailq.c $(LIBA) .build-flags $(if $(shell test -L bin/mailq && echo y),FORCE)
