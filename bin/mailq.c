@@ -352,7 +352,8 @@ main(int argc, char **argv)
 	enum sortkey sort = SORT_TIME;
 	int c;
 
-	log_init("mailq");
+	/* Settings only after -C has named their folder. */
+	log_name("mailq");
 	opterr = 0;
 	while ((c = getopt(argc, argv,
 	    "+A:B:C:F:GIL:N:O:R:S:UV:X:b:e:f:h:imno:p:q::r:tvx")) != -1) {
@@ -382,5 +383,6 @@ main(int argc, char **argv)
 			break;
 		}
 	}
+	log_setup(LOG_ROLE_COMMAND);
 	return mailq(sort);
 }

@@ -93,7 +93,8 @@ main(int argc, char **argv)
 	struct opts o;
 	int i;
 
-	log_init("sendmail");
+	/* Settings only after -C has named their folder. */
+	log_name("sendmail");
 	/*
 	 * A caller that ignores SIGCHLD (swaks --pipe does) would have the
 	 * queue program reaped behind our back, and its status lost; the
@@ -101,6 +102,7 @@ main(int argc, char **argv)
 	 */
 	signal(SIGCHLD, SIG_DFL);
 	i = opts_parse(argc, argv, &o);
+	log_setup(LOG_ROLE_COMMAND);
 	switch (o.mode) {
 	case M_QUEUE:
 		sendmail_mailq(&o);
