@@ -15,12 +15,26 @@
 #include "log.h"
 #include "submit.h"
 
+static const char usage_text[] =
+    "usage: sendmail [-t] [-i] [-f sender] [-F name] [-N dsn] [-R ret] "
+    "[-V envid] [-B type]\n"
+    "                [-bm|-bs|-bp|-bi] [-q|-qRdomain] [-C confdir] [-v] "
+    "[recipient ...]\n"
+    "       sendmail --help\n"
+    "See sendmail(1).\n";
+
 void
 opts_usage(void)
 {
-	die(EX_USAGE, "usage: sendmail [-t] [-i] [-f sender] [-F name] "
-	    "[-N dsn] [-R ret] [-V envid] [-B type] [-bm|-bs|-bp|-bi] [-q|-qRdomain] "
-	    "[-v] [recipient ...]");
+	(void)!write(2, usage_text, sizeof usage_text - 1);
+	_exit(EX_USAGE);
+}
+
+static void __attribute__((noreturn))
+help(void)
+{
+	fputs(usage_text, stdout);
+	exit(fflush(stdout) == 0 && !ferror(stdout) ? EX_OK : EX_IOERR);
 }
 
 static unsigned
@@ -99,13 +113,17 @@ set_runq(struct opts *o, char *arg, int argc, char **argv)
 		die(EX_USAGE, "-q%s: unsupported; use -q or -qRdomain", arg);
 }
 
-/* An option that is not one of sendmail's. */
+/* An option that is not one of sendmail's: name it, then the usage. */
 static void __attribute__((noreturn))
 bad_option(void)
 {
 	if (optopt && strchr("ABCFLNORSVXbefhopr", optopt))
-		die(EX_USAGE, "-%c needs an argument", optopt);
-	die(EX_USAGE, "unknown option -%c; see sendmail(8)", optopt ? optopt : '?');
+		fprintf(stderr, "%s: -%c needs an argument\n", log_prog, optopt);
+	else
+		fprintf(stderr, "%s: unknown option -%c\n", log_prog,
+		    optopt ? optopt : '?');
+	fflush(stderr);
+	opts_usage();
 }
 
 /* The options that set a field of o; 0, or -1 for one that is not. */
@@ -163,6 +181,8 @@ opts_parse(int argc, char **argv, struct opts *o)
 		o->mode = M_QUEUE;
 	else if (strcmp(base, "newaliases") == 0)
 		o->mode = M_ALIASES;
+	if (argc > 1 && strcmp(argv[1], "--help") == 0)
+		help();
 	opterr = 0;
 	while ((c = getopt(argc, argv,
 	    "+A:B:C:F:GIL:N:O:R:S:UV:X:b:e:f:h:imno:p:q::r:tvx")) != -1) {
