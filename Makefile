@@ -6,9 +6,12 @@
 #   make run        build and start a mail server on 127.0.0.1:2525 (PORT=,
 #                   VAR=./var; as root, servers run as SLUICE_USER=sluice)
 #   make bench      print throughput and memory figures, next to Postfix
-#   make install    PREFIX=/usr/local DESTDIR= (stages go to libexec/sluice)
+#   make install    PREFIX=/usr/local DESTDIR= (stages go to libexec/sluice;
+#                   newaliases is a link to sendmail)
 #                   SLUICE_USER=sluice: owns the spool; sluice-enqueue is
 #                   made set-user-ID to it when make install runs as root
+#   make uninstall  remove what make install put in place, but for the
+#                   configuration and the spool
 #   make clean      remove what the build made (make distclean: ./var too)
 
 PREFIX ?= /usr/local
@@ -43,11 +46,15 @@ LIBA = lib/libsluice.a
 PROGS = $(patsubst %.c,%,$(wildcard bin/*.c libexec/*.c))
 # A program of several modules has a folder named after their prefix
 # (file = module = function prefix): bin/import/ makes bin/sluice-import.
+# A folder cannot share its name with the program beside it, so a
+# program's folder may be named after its job: bin/submit/ makes sendmail.
 IMPORT_SRC = $(wildcard bin/import/*.c)
 PROGS += $(if $(IMPORT_SRC),bin/sluice-import)
 # The same for a stage: libexec/scan/ makes libexec/sluice-scan.
 LIBEXEC_DIRS = $(patsubst libexec/%/,%,$(sort $(dir $(wildcard libexec/*/*.c))))
 PROGS += $(addprefix libexec/sluice-,$(LIBEXEC_DIRS))
+SUBMIT_SRC = $(wildcard bin/submit/*.c)
+PROGS += $(if $(SUBMIT_SRC),bin/sendmail)
 TESTPROGS = $(patsubst %.c,%,$(wildcard t/*.c))
 CONF_TEXT = $(filter-out %.cdb %.in,$(wildcard conf/*))
 CONF_CDB = $(addsuffix .cdb,$(CONF_TEXT))
@@ -101,6 +108,8 @@ libexec/sluice-$(1): $$(wildcard libexec/$(1)/*.c libexec/$(1)/*.h) $$(LIBA) .bu
 	$$(CC) $$(CFLAGS_ALL) -Ilibexec/$(1) $$(LDFLAGS_ALL) -o $$@ $$(wildcard libexec/$(1)/*.c) $$(LIBA) $$(LIBS_$$@) $$(LIBS)
 endef
 $(foreach d,$(LIBEXEC_DIRS),$(eval $(call libexec_dir,$(d))))
+bin/sendmail: $(SUBMIT_SRC) bin/submit/*.h $(LIBA) .build-flags
+	$(CC) $(CFLAGS_ALL) -Ibin/submit $(LDFLAGS_ALL) -o $@ $(SUBMIT_SRC) $(LIBA) $(LIBS)
 # mailq was a link to sendmail before it was a program of its own: the
 # linker would write through such a link, over sendmail, so it goes first.
 bin/mailq: bin/mailq.c $(LIBA) .build-flags $(if $(shell test -L bin/mailq && echo y),FORCE)
@@ -151,6 +160,7 @@ bench: deps
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)
 	for p in $(filter bin/%,$(PROGS)); do install -m 755 $$p $(DESTDIR)$(BINDIR)/; done
+	ln -sf sendmail $(DESTDIR)$(BINDIR)/newaliases
 	for p in $(filter libexec/%,$(PROGS)); do install -m 755 $$p $(DESTDIR)$(LIBEXECDIR)/; done
 	for f in $(CONF_TEXT); do t=$(DESTDIR)$(SYSCONFDIR)/$${f#conf/}; \
 	  [ -e $$t ] || install -m 644 $$f $$t; \
@@ -169,6 +179,19 @@ install: all
 	  echo "  chown $(SLUICE_USER): $$s && chown $(SLUICE_USER) $$e && chmod 4755 $$e"; \
 	fi
 
+# uninstall removes what install put in place: the programs, the
+# newaliases link, the man pages.  Never the configuration (edited by the
+# administrator) nor the spool (it holds mail).
+uninstall:
+	for p in $(notdir $(filter bin/%,$(PROGS))) newaliases; do \
+	  rm -f $(DESTDIR)$(BINDIR)/$$p; done
+	for p in $(notdir $(filter libexec/%,$(PROGS))); do \
+	  rm -f $(DESTDIR)$(LIBEXECDIR)/$$p; done
+	-rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
+	for m in $(notdir $(wildcard man/*.[158])); do \
+	  rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$$m; done
+	@echo "make uninstall: $(DESTDIR)$(SYSCONFDIR) and $(DESTDIR)$(SPOOLDIR) are kept."
+
 # clean keeps ./var: it holds the queue and the mailboxes of make run.
 clean:
 	rm -rf lib/musl
@@ -177,4 +200,4 @@ clean:
 distclean: clean
 	rm -rf var
 
-.PHONY: all check run bench install clean distclean deps FORCE
+.PHONY: all check run bench install uninstall clean distclean deps FORCE

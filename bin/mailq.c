@@ -320,10 +320,28 @@ mailq(enum sortkey sort)
 	return EX_OK;
 }
 
+static const char usage_text[] =
+    "usage: mailq [-S time|size|priority] [-C confdir]\n"
+    "       mailq --help\n"
+    "See mailq(1).\n";
+
+/* Bad usage: EX_USAGE, as sendmail's, whose options mailq takes. */
 static void __attribute__((noreturn))
 usage(void)
 {
-	die(EX_USAGE, "usage: mailq [-S time|size|priority]");
+	if (optopt && strchr("ABCFLNORSVXbefhopr", optopt))
+		fprintf(stderr, "mailq: -%c needs an argument\n", optopt);
+	else if (optopt)
+		fprintf(stderr, "mailq: unknown option -%c\n", optopt);
+	fputs(usage_text, stderr);
+	exit(EX_USAGE);
+}
+
+static void __attribute__((noreturn))
+help(void)
+{
+	fputs(usage_text, stdout);
+	exit(fflush(stdout) == 0 && !ferror(stdout) ? EX_OK : EX_IOERR);
 }
 
 static int
@@ -352,7 +370,10 @@ main(int argc, char **argv)
 	enum sortkey sort = SORT_TIME;
 	int c;
 
-	log_init("mailq");
+	/* Settings only after -C has named their folder. */
+	log_name("mailq");
+	if (argc > 1 && strcmp(argv[1], "--help") == 0)
+		help();
 	opterr = 0;
 	while ((c = getopt(argc, argv,
 	    "+A:B:C:F:GIL:N:O:R:S:UV:X:b:e:f:h:imno:p:q::r:tvx")) != -1) {
@@ -382,5 +403,6 @@ main(int argc, char **argv)
 			break;
 		}
 	}
+	log_setup(LOG_ROLE_COMMAND);
 	return mailq(sort);
 }

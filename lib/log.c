@@ -1,19 +1,37 @@
 #include "log.h"
+#include "conf.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
+#define DEST_STDERR 1
+#define DEST_SYSLOG 2
+
 const char *log_prog = "sluice";
-static int use_syslog;
+
+/*
+ * Where lines go: event lines (log_info) and the others (warnings,
+ * fatal errors) may go to different places; see enum log_role.  Until
+ * log_setup() runs, everything goes to standard error.
+ */
+static struct {
+	int info, err;	/* DEST_ bits */
+	int role;
+	int fd;		/* the syslog socket, -1 until the first line */
+	int stream;	/* it is a stream socket: each message ends in NUL */
+} lg = { DEST_STDERR, DEST_STDERR, LOG_ROLE_DAEMON, -1, 0 };
 
 void
-log_init(const char *argv0)
+log_name(const char *argv0)
 {
 	const char *p;
 
@@ -21,30 +39,155 @@ log_init(const char *argv0)
 		return;
 	p = strrchr(argv0, '/');
 	log_prog = p ? p + 1 : argv0;
-	log_check_stderr();
 }
 
 void
-log_check_stderr(void)
+log_init(const char *argv0)
+{
+	log_name(argv0);
+	log_setup(LOG_ROLE_DAEMON);
+}
+
+/*
+ * Under inetd, standard error is the client's socket: a log line written
+ * there would reach the client as SMTP text.  So "auto" logs to syslog
+ * then, and points descriptor 2 at /dev/null for anything else.  1 when
+ * standard error is such a socket.
+ */
+static int
+stderr_is_socket(void)
 {
 	struct stat st;
 	int fd;
 
-	/*
-	 * Under inetd, standard error is the client's socket: a log line
-	 * written there would reach the client as SMTP text.  Log to syslog
-	 * instead, and point descriptor 2 at /dev/null for anything else.
-	 */
-	if (fstat(2, &st) == 0 && S_ISSOCK(st.st_mode)) {
-		openlog(log_prog, LOG_PID, LOG_MAIL);
-		use_syslog = 1;
-		if ((fd = open("/dev/null", O_WRONLY)) >= 0) {
-			if (fd != 2) {
-				dup2(fd, 2);
-				close(fd);
-			}
-		}
+	if (fstat(2, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return 0;
+	if ((fd = open("/dev/null", O_WRONLY)) >= 0 && fd != 2) {
+		dup2(fd, 2);
+		close(fd);
 	}
+	return 1;
+}
+
+void
+log_setup(enum log_role role)
+{
+	const char *v = conf_get("log", "auto");
+	int dest, known = 1;
+
+	lg.role = role;
+	if (strcmp(v, "stderr") == 0)
+		dest = DEST_STDERR;
+	else if (strcmp(v, "syslog") == 0)
+		dest = DEST_SYSLOG;
+	else {
+		known = strcmp(v, "auto") == 0;
+		dest = (role == LOG_ROLE_DAEMON && stderr_is_socket()) ?
+		    DEST_SYSLOG : DEST_STDERR;
+	}
+	switch (role) {
+	case LOG_ROLE_DAEMON:
+		/* A person running it at a terminal sees its lines there too. */
+		if (dest == DEST_SYSLOG && isatty(2))
+			dest |= DEST_STDERR;
+		lg.info = lg.err = dest;
+		break;
+	case LOG_ROLE_COMMAND:
+		lg.info = DEST_STDERR;
+		lg.err = DEST_STDERR | (dest & DEST_SYSLOG);
+		break;
+	case LOG_ROLE_SUBMISSION:
+		lg.info = DEST_SYSLOG;
+		lg.err = DEST_STDERR | DEST_SYSLOG;
+		break;
+	}
+	if (!known)
+		log_warn("setting log: unknown value \"%s\": use auto, stderr "
+		    "or syslog; taken as auto", v);
+}
+
+/*
+ * The syslog socket, connected: a datagram socket, as syslogd, rsyslog
+ * and journald offer, else a stream one.  The path is a setting, so that
+ * a chroot or a test can name its own.
+ */
+static int
+syslog_open(void)
+{
+	const char *path = conf_get("syslog_socket", "/dev/log");
+	struct sockaddr_un sa;
+	int type;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sa.sun_path)
+		return -1;
+	strcpy(sa.sun_path, path);
+	for (type = SOCK_DGRAM; ; type = SOCK_STREAM) {
+		lg.fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+		if (lg.fd >= 0 && connect(lg.fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+			lg.stream = type == SOCK_STREAM;
+			return 0;
+		}
+		if (lg.fd >= 0)
+			close(lg.fd);
+		lg.fd = -1;
+		if (type == SOCK_STREAM || errno != EPROTOTYPE)
+			return -1;
+	}
+}
+
+/*
+ * One message as syslog(3) sends it (RFC 3164): "<PRI>Mmm dd hh:mm:ss
+ * prog[pid]: text", facility mail.  A syslogd that restarted has a new
+ * socket: reconnect once.  0, or -1 when the line could not be sent.
+ */
+static int
+syslog_send(int level, const char *text)
+{
+	static const char mon[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	char buf[2400];
+	time_t now = time(NULL);
+	struct tm tm;
+	int n, try;
+
+	localtime_r(&now, &tm);
+	n = snprintf(buf, sizeof buf, "<%d>%.3s %2d %02d:%02d:%02d %s[%ld]: %s",
+	    LOG_MAIL | level, mon + 3 * tm.tm_mon, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, log_prog, (long)getpid(), text);
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= sizeof buf)
+		n = (int)sizeof buf - 1;
+	for (try = 0; try < 2; try++) {
+		if (lg.fd < 0 && syslog_open() < 0)
+			return -1;
+		if (send(lg.fd, buf, (size_t)n + (size_t)lg.stream, MSG_NOSIGNAL) ==
+		    n + lg.stream)
+			return 0;
+		close(lg.fd);
+		lg.fd = -1;
+	}
+	return -1;
+}
+
+/* Where a line of this kind goes, and what happens when syslog is down. */
+static void
+emit(int level, char *buf, size_t n)
+{
+	int dest = level == LOG_INFO ? lg.info : lg.err;
+	int e = errno;
+
+	if ((dest & DEST_SYSLOG) &&
+	    syslog_send(level, buf + strlen(log_prog) + 2) < 0 &&
+	    !(dest & DEST_STDERR) && lg.role != LOG_ROLE_SUBMISSION)
+		dest |= DEST_STDERR;	/* never lost for want of a syslogd */
+	if (dest & DEST_STDERR) {
+		buf[n++] = '\n';
+		/* One write per line, so lines from concurrent stages do not mix. */
+		(void)!write(2, buf, n);
+	}
+	errno = e;
 }
 
 static void
@@ -70,13 +213,9 @@ vlog(const char *level, const char *fmt, va_list ap, const char *tail)
 		if ((size_t)n >= sizeof buf - 1)
 			n = (int)sizeof buf - 2;
 	}
-	if (use_syslog) {
-		syslog(*level ? LOG_WARNING : LOG_INFO, "%s", buf + strlen(log_prog) + 2);
-		return;
-	}
-	buf[n++] = '\n';
-	/* One write per line, so lines from concurrent stages do not mix. */
-	(void)!write(2, buf, (size_t)n);
+	buf[n] = '\0';
+	emit(*level == '\0' ? LOG_INFO : *level == 'w' ? LOG_WARNING : LOG_ERR,
+	    buf, (size_t)n);
 }
 
 void

@@ -6,6 +6,11 @@
  *   prog: fatal: unable to open queue/tmp: No space left on device
  * and one place that decides whether a failure is temporary (111) or
  * permanent (100).  Log lines are key=value after the program name.
+ *
+ * Where lines go is the setting "log": "stderr", "syslog" (facility
+ * mail, through the socket the setting "syslog_socket" names), or
+ * "auto" (the default): syslog when standard error is a socket, as under
+ * inetd, where it is the client's connection; else standard error.
  */
 
 #include <stdarg.h>
@@ -16,12 +21,36 @@
 
 extern const char *log_prog;
 
-/*
- * Sets the program name; if standard error is a socket (inetd), log lines
- * go to syslog (LOG_MAIL) instead and descriptor 2 becomes /dev/null.
- */
+/* Who reads a program's standard error, which decides what goes there. */
+enum log_role {
+	/* A daemon or a stage: its supervisor's log, or a person at a terminal. */
+	LOG_ROLE_DAEMON,
+	/*
+	 * A command whose caller reads its failures on standard error
+	 * (sendmail, mailq): every line goes there; with "log syslog",
+	 * warnings and fatal errors go to syslog as well.
+	 */
+	LOG_ROLE_COMMAND,
+	/*
+	 * A local submission (sluice-enqueue run by sendmail): standard error
+	 * is the submitter's, not the administrator's log.  Event lines go to
+	 * syslog whatever "log" says, and never to standard error; warnings and
+	 * fatal errors go to both.
+	 */
+	LOG_ROLE_SUBMISSION,
+};
+
+/* log_name(argv0), then log_setup(LOG_ROLE_DAEMON). */
 void log_init(const char *argv0);
-void log_check_stderr(void);
+/* Only the program name: lines go to standard error until log_setup(). */
+void log_name(const char *argv0);
+/*
+ * Read the "log" setting and apply it for role.  Under "auto", if standard
+ * error is a socket, descriptor 2 becomes /dev/null, so that nothing else
+ * reaches an inetd client either.  An unknown value is reported and taken
+ * as "auto".
+ */
+void log_setup(enum log_role role);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Exit with `code` after writing "prog: fatal: message" on stderr. */

@@ -53,6 +53,12 @@ static int spool_fd = -1;
  * then only the stream's format is trusted, not what it claims.
  */
 static int untrusted;
+/*
+ * Set once a transaction says it is a local submission (sendmail's
+ * XFORWARD SOURCE=LOCAL): then standard error is the submitter's, and the
+ * log line goes to syslog, the administrator's log, instead.
+ */
+static int local_seen;
 static unsigned long long size_limit;	/* 0: none (trusted callers) */
 
 /*
@@ -296,6 +302,11 @@ store(struct stream_reader *r, struct txn *t)
 	}
 	e = &ent[nent];
 	memset(e, 0, sizeof *e);
+	if (!local_seen && t->xf[XF_SOURCE] != NULL &&
+	    strcmp(t->xf[XF_SOURCE], "LOCAL") == 0) {
+		local_seen = 1;
+		log_setup(LOG_ROLE_SUBMISSION);
+	}
 	if (untrusted) {
 		if (nent == UNTRUSTED_TXN_MAX)
 			fail(100, "more than %d transactions in one input",
@@ -421,7 +432,13 @@ main(int argc, char **argv)
 
 	(void)argc;
 	check_caller();
-	log_init(untrusted ? "sluice-enqueue" : argv[0]);
+	/*
+	 * An untrusted caller's submission is local whatever it claims: its
+	 * lines go to syslog, never to the submitter's terminal.
+	 */
+	log_name(untrusted ? "sluice-enqueue" : argv[0]);
+	local_seen = untrusted;
+	log_setup(untrusted ? LOG_ROLE_SUBMISSION : LOG_ROLE_DAEMON);
 	spool = conf_spool();
 	if (untrusted)
 		size_limit = (unsigned long long)conf_size("message_size_limit",

@@ -8,7 +8,7 @@
 cd "$top" || bail "no tree"
 
 # A program of several modules is a folder whose main file is named after it.
-for src in bin/*.c libexec/*.c bin/*/sluice-*.c libexec/*/sluice-*.c; do
+for src in bin/*.c libexec/*.c bin/*/sluice-*.c libexec/*/sluice-*.c bin/submit/sendmail.c; do
     [ -e "$src" ] || continue
     prog=$(basename "$src" .c)
     page=$(ls man/"$prog".[18] 2>/dev/null | head -1)

@@ -53,8 +53,10 @@ is "$(stat -c '%U %a' "$enq")" "$owner 4755" "sluice-enqueue is set-user-ID to t
 is "$(stat -c '%U %a' "$spool")" "$owner 750" "the spool belongs to its owner, mode 0750"
 note "$(file -b "$enq" | cut -d, -f1-4)"
 
-# The private tables: a small size limit, so that it can be tested.
-echo "message_size_limit 4k" >>"$etc/config"
+# The private tables: a small size limit, so that it can be tested, and a
+# syslog socket of our own, as the administrator's log.
+printf 'message_size_limit 4k\nsyslog_socket %s\n' "$tmpdir/log.sock" >>"$etc/config"
+start_syslog "$tmpdir/log.sock" "$tmpdir/syslog"
 "$tree/bin/sluice-mkcdb" -o "$etc/config.cdb" "$etc/config" || bail "config"
 
 # as_user CMD ARGS... — runs as the ordinary user, with what the user sets.
@@ -76,8 +78,10 @@ like "$x" "IDENT=$q" "IDENT is the queue id"
 body=$(sed -n '/^DATA$/,$p' "$f" | sed -n '2,3p')
 like "$body" "^Received: by [^ ]+ \\(sluice-enqueue, from userid $uid\\)
 	id $q; " "the first header line is sluice-enqueue's Received: with the real uid"
-like "$(cat "$tmpdir/log")" "sluice-enqueue: qid=$q from=<$user@[^>]+> nrcpt=1 size=[0-9]+ uid=$uid" \
-    "the log line names the submitting uid"
+is "$(cat "$tmpdir/log")" "" "nothing is written on the submitter's standard error"
+wait_for "grep -q 'qid=$q' '$tmpdir/syslog'" 5
+like "$(cat "$tmpdir/syslog")" "^<22>.* sluice-enqueue\\[[0-9]+\\]: qid=$q from=<$user@[^>]+> nrcpt=1 size=[0-9]+ uid=$uid\$" \
+    "the log line, in the administrator's syslog, names the submitting uid"
 
 # 2. The caller's environment does not choose the spool or the configuration.
 mkdir -m 1777 "$tmpdir/evil" "$tmpdir/evilconf"

@@ -11,7 +11,7 @@
 # Also: unlike, diag MSG, note MSG, skip REASON [COUNT], skip_all REASON, bail REASON,
 # done_testing; $top (repo root), $tools ($top/t/tools), $tmpdir (a fresh folder,
 # removed at exit unless SLUICE_KEEP=1), free_port, start_tcpserver PORT PIDVAR
-# PROG ARGS..., spawn PIDVAR CMD ARGS... (any daemon), wait_for CMD TIMEOUT,
+# PROG ARGS..., spawn PIDVAR CMD ARGS... (any daemon), start_syslog SOCKET OUT, wait_for CMD TIMEOUT,
 # wait_port PORT [TIMEOUT], stop_pid PID [TIMEOUT], at_exit CMD (run at exit).
 # Every daemon started through this file is stopped by PID when the test exits,
 # however it exits. A test still running after SLUICE_TEST_TIMEOUT seconds
@@ -211,6 +211,15 @@ spawn() {
     "$@" </dev/null >>"$log" 2>&1 &
     printf -v "$var" %s "$!"
     _t_pids+=("$!")
+}
+
+# start_syslog SOCKET OUT — a stand-in for syslogd: a unix datagram socket
+# at SOCKET whose messages are appended to OUT, one a line (name the socket
+# with the setting syslog_socket). Returns once the socket is there.
+start_syslog() {
+    local pid
+    spawn pid /usr/bin/python3 "$tools/syslog-listen.py" "$1" "$2"
+    wait_for "[ -S '$1' ]" 10 || bail "no syslog listener at $1"
 }
 
 # start_tcpserver PORT PIDVAR PROG ARGS... — PROG serves each connection on
