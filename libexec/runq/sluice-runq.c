@@ -253,10 +253,26 @@ clamp(long long v, long long lo, long long hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
+/*
+ * Without a chain setting the chain is the whole MTA: envelope, aliases,
+ * routing, tunnels, local and remote delivery, the policy; and each
+ * content stage whose setting says it is wanted (the stages of the
+ * content matrix join here as they are configured).  Stages with nothing
+ * to do copy the stream through.
+ */
 static const char *
 default_chain(void)
 {
-	return conf_get("chain", "sluice-envelope | sluice-local | " POLICY);
+	static char buf[512];
+	const char *scan = conf_get("scan_method", NULL);
+
+	if (conf_get("chain", NULL) != NULL)
+		return conf_get("chain", NULL);
+	snprintf(buf, sizeof buf, "sluice-envelope | sluice-alias | "
+	    "sluice-route%s | sluice-bsmtp-encode | sluice-local | sluice-smtp | "
+	    POLICY, scan != NULL && strcmp(scan, "none") != 0 ?
+	    " | sluice-scan" : "");
+	return buf;
 }
 
 /* Whether a stage is the policy stage (by name, wherever it lives). */
