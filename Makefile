@@ -45,6 +45,8 @@ PROGS = $(patsubst %.c,%,$(wildcard bin/*.c libexec/*.c))
 # (file = module = function prefix): bin/import/ makes bin/sluice-import.
 IMPORT_SRC = $(wildcard bin/import/*.c)
 PROGS += $(if $(IMPORT_SRC),bin/sluice-import)
+SMTPD_SRC = $(wildcard libexec/smtpd/*.c)
+PROGS += $(if $(SMTPD_SRC),libexec/sluice-smtpd)
 TESTPROGS = $(patsubst %.c,%,$(wildcard t/*.c))
 CONF_TEXT = $(filter-out %.cdb %.in,$(wildcard conf/*))
 CONF_CDB = $(addsuffix .cdb,$(CONF_TEXT))
@@ -66,6 +68,9 @@ LIBS_libexec/sluice-smtpd = $(if $(filter 1,$(SAN)),,-static)
 MUSL_CC := $(shell command -v musl-gcc 2>/dev/null)
 FAST ?= $(if $(and $(MUSL_CC),$(filter cc gcc,$(notdir $(CC))),$(if $(filter 1,$(SAN)),,yes)),1,0)
 FAST_PROGS = libexec/sluice-smtpd libexec/sluice-enqueue
+# Those of one file; a program with a folder has its own rule below.
+FAST_ONE = $(filter $(patsubst %.c,%,$(wildcard libexec/*.c)),$(FAST_PROGS))
+LIBCDB_A = $(shell $(CC) -print-file-name=libcdb.a)
 MUSL_OBJ = $(patsubst lib/%.c,lib/musl/%.o,$(filter-out lib/dns.c lib/tls.c,$(LIB_SRC)))
 MUSL_LIBA = lib/musl/libsluice.a
 MUSL_CFLAGS = -std=c11 $(OPT) $(WARN) $(DEFS) -Ilib -Ilib/musl $(CFLAGS)
@@ -91,6 +96,12 @@ libexec/%: libexec/%.c $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_$@) $(LIBS)
 bin/sluice-import: $(IMPORT_SRC) bin/import/*.h $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) -Ibin/import $(LDFLAGS_ALL) -o $@ $(IMPORT_SRC) $(LIBA) $(LIBS)
+# libexec/smtpd/ makes libexec/sluice-smtpd, static: with glibc here (LIBS_
+# above), with musl below when FAST=1.
+ifneq ($(FAST),1)
+libexec/sluice-smtpd: $(SMTPD_SRC) libexec/smtpd/*.h $(LIBA) .build-flags
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(SMTPD_SRC) $(LIBA) $(LIBS_$@) $(LIBS)
+endif
 # mailq was a link to sendmail before it was a program of its own: the
 # linker would write through such a link, over sendmail, so it goes first.
 bin/mailq: bin/mailq.c $(LIBA) .build-flags $(if $(shell test -L bin/mailq && echo y),FORCE)
@@ -106,8 +117,10 @@ lib/musl/%.o: lib/%.c lib/*.h lib/musl/cdb.h .build-flags
 $(MUSL_LIBA): $(MUSL_OBJ)
 	rm -f $@
 	ar rcs $@ $(MUSL_OBJ)
-$(FAST_PROGS): libexec/%: libexec/%.c $(MUSL_LIBA) .build-flags
-	$(MUSL_CC) $(MUSL_CFLAGS) -static -o $@ $< $(MUSL_LIBA) $(shell $(CC) -print-file-name=libcdb.a)
+$(FAST_ONE): libexec/%: libexec/%.c $(MUSL_LIBA) .build-flags
+	$(MUSL_CC) $(MUSL_CFLAGS) -static -o $@ $< $(MUSL_LIBA) $(LIBCDB_A)
+libexec/sluice-smtpd: $(SMTPD_SRC) libexec/smtpd/*.h $(MUSL_LIBA) .build-flags
+	$(MUSL_CC) $(MUSL_CFLAGS) -static -o $@ $(SMTPD_SRC) $(MUSL_LIBA) $(LIBCDB_A)
 endif
 t/%: t/%.c $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_$@) $(LIBS)
