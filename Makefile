@@ -51,10 +51,13 @@ PROGS = $(patsubst %.c,%,$(wildcard bin/*.c libexec/*.c))
 IMPORT_SRC = $(wildcard bin/import/*.c)
 PROGS += $(if $(IMPORT_SRC),bin/sluice-import)
 # The same for a stage: libexec/scan/ makes libexec/sluice-scan.
-LIBEXEC_DIRS = $(patsubst libexec/%/,%,$(sort $(dir $(wildcard libexec/*/*.c))))
+# (libexec/smtpd/ has a rule of its own: static, musl when FAST=1.)
+LIBEXEC_DIRS = $(filter-out smtpd,$(patsubst libexec/%/,%,$(sort $(dir $(wildcard libexec/*/*.c)))))
 PROGS += $(addprefix libexec/sluice-,$(LIBEXEC_DIRS))
 SUBMIT_SRC = $(wildcard bin/submit/*.c)
 PROGS += $(if $(SUBMIT_SRC),bin/sendmail)
+SMTPD_SRC = $(wildcard libexec/smtpd/*.c)
+PROGS += $(if $(SMTPD_SRC),libexec/sluice-smtpd)
 TESTPROGS = $(patsubst %.c,%,$(wildcard t/*.c))
 CONF_TEXT = $(filter-out %.cdb %.in,$(wildcard conf/*))
 CONF_CDB = $(addsuffix .cdb,$(CONF_TEXT))
@@ -78,6 +81,9 @@ MUSL_CC := $(shell command -v musl-gcc 2>/dev/null)
 FAST ?= $(if $(and $(MUSL_CC),$(filter cc gcc,$(notdir $(CC))),$(if $(filter 1,$(SAN)),,yes)),1,0)
 # sluice-retry, the policy stage, ends every chain: one more exec per batch.
 FAST_PROGS = libexec/sluice-smtpd libexec/sluice-enqueue libexec/sluice-retry
+# Those of one file; a program with a folder has its own rule below.
+FAST_ONE = $(filter $(patsubst %.c,%,$(wildcard libexec/*.c)),$(FAST_PROGS))
+LIBCDB_A = $(shell $(CC) -print-file-name=libcdb.a)
 MUSL_OBJ = $(patsubst lib/%.c,lib/musl/%.o,$(filter-out lib/dns.c lib/tls.c,$(LIB_SRC)))
 MUSL_LIBA = lib/musl/libsluice.a
 MUSL_CFLAGS = -std=c11 $(OPT) $(WARN) $(DEFS) -Ilib -Ilib/musl $(CFLAGS)
@@ -110,6 +116,12 @@ endef
 $(foreach d,$(LIBEXEC_DIRS),$(eval $(call libexec_dir,$(d))))
 bin/sendmail: $(SUBMIT_SRC) bin/submit/*.h $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) -Ibin/submit $(LDFLAGS_ALL) -o $@ $(SUBMIT_SRC) $(LIBA) $(LIBS)
+# libexec/smtpd/ makes libexec/sluice-smtpd, static: with glibc here (LIBS_
+# above), with musl below when FAST=1.
+ifneq ($(FAST),1)
+libexec/sluice-smtpd: $(SMTPD_SRC) libexec/smtpd/*.h $(LIBA) .build-flags
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(SMTPD_SRC) $(LIBA) $(LIBS_$@) $(LIBS)
+endif
 # mailq was a link to sendmail before it was a program of its own: the
 # linker would write through such a link, over sendmail, so it goes first.
 bin/mailq: bin/mailq.c $(LIBA) .build-flags $(if $(shell test -L bin/mailq && echo y),FORCE)
@@ -125,8 +137,10 @@ lib/musl/%.o: lib/%.c lib/*.h lib/musl/cdb.h .build-flags
 $(MUSL_LIBA): $(MUSL_OBJ)
 	rm -f $@
 	ar rcs $@ $(MUSL_OBJ)
-$(FAST_PROGS): libexec/%: libexec/%.c $(MUSL_LIBA) .build-flags
-	$(MUSL_CC) $(MUSL_CFLAGS) -static -o $@ $< $(MUSL_LIBA) $(shell $(CC) -print-file-name=libcdb.a)
+$(FAST_ONE): libexec/%: libexec/%.c $(MUSL_LIBA) .build-flags
+	$(MUSL_CC) $(MUSL_CFLAGS) -static -o $@ $< $(MUSL_LIBA) $(LIBCDB_A)
+libexec/sluice-smtpd: $(SMTPD_SRC) libexec/smtpd/*.h $(MUSL_LIBA) .build-flags
+	$(MUSL_CC) $(MUSL_CFLAGS) -static -o $@ $(SMTPD_SRC) $(MUSL_LIBA) $(LIBCDB_A)
 endif
 t/%: t/%.c $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_$@) $(LIBS)

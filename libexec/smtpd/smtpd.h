@@ -1,0 +1,167 @@
+#ifndef SMTPD_H
+#define SMTPD_H
+
+/*
+ * sluice-smtpd(8), the SMTP server: one file per job, each named after
+ * its function prefix (as Postfix's src/smtpd/ is):
+ *
+ *   sluice-smtpd.c     main: the order of things in a session, as the
+ *                      man page's DESCRIPTION tells it
+ *   smtpd_session.c    settings, reading commands, the command table,
+ *                      HELO/EHLO, VRFY, RSET, QUIT, the error count
+ *   smtpd_reply.c      every fixed reply, with its enhanced status code
+ *   smtpd_client.c     who is talking (tcpserver's variables, the socket)
+ *   smtpd_policy.c     access, the per-client session slots, relaying and
+ *                      which recipients exist
+ *   smtpd_txn.c        MAIL and RCPT: the transaction's envelope
+ *   smtpd_data.c       DATA: reading to the final ".", its refusals
+ *                      (bare CR/LF, long lines, size, hop count), the answer
+ *   smtpd_received.c   the Received: field
+ *   smtpd_queue.c      the queue program ($SLUICE_QUEUE): start, wait, reason
+ *   smtpd_etrn.c       ETRN (RFC 1985)
+ *
+ * A session's whole state is one struct session, passed to every
+ * function; there are no file-scope variables.
+ */
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "slot.h"
+#include "stream.h"
+#include "table.h"
+
+/*
+ * Limits, each enforced while reading.  RFC 5321 4.5.3.1.4 allows a
+ * command line of 512 octets; SIZE (RFC 1870), DSN (RFC 3461: ENVID 100,
+ * ORCPT 500) and SMTPUTF8 addresses (RFC 6531) lengthen MAIL and RCPT, so
+ * every command may have 2048 octets with its line end.
+ */
+#define CMD_MAX 2048
+#define TEXT_MAX 1000		/* a text line with CRLF, RFC 5321 4.5.3.1.6 */
+#define HELO_MAX 255		/* the HELO/EHLO argument */
+#define ERRORS_MAX 20		/* protocol errors before the server hangs up */
+#define REASON_MAX 200		/* text passed on from the queue program */
+#define QUEUE_ARGS 16
+
+/* The fixed replies; their codes and texts are in smtpd_reply.c. */
+enum reply_id {
+	RP_OK, RP_SENDER_OK, RP_RCPT_OK, RP_QUEUED, RP_HELP, RP_VRFY, RP_BYE, RP_DATA,
+	RP_UNKNOWN, RP_TOO_LONG, RP_BAD_CHAR, RP_HELO_SYNTAX, RP_MAIL_SYNTAX,
+	RP_RCPT_SYNTAX, RP_NO_ARGS, RP_VRFY_SYNTAX, RP_PARAM_SYNTAX, RP_BAD_SENDER,
+	RP_BAD_RCPT, RP_NOT_IMPL, RP_VRFY_OFF, RP_NEED_HELO, RP_NESTED_MAIL,
+	RP_NEED_MAIL, RP_NEED_RCPT, RP_PARAM_UNKNOWN, RP_PARAM_NO_EHLO,
+	RP_NEED_UTF8, RP_NO_USER, RP_RELAY_DENIED, RP_TOO_BIG, RP_TOO_MANY_RCPT,
+	RP_BARE_EOL, RP_LONG_LINE, RP_TOO_MANY_HOPS, RP_QUEUE_PERM, RP_QUEUE_TEMP, RP_QUEUE_START,
+	RP_LOOKUP_FAIL, RP_LOCAL_ERROR, RP_TIMEOUT, RP_TIME_LIMIT, RP_TOO_MANY_ERRORS,
+	RP_TOO_MANY_CONN,
+	RP_ACCESS_DENIED, RP_ETRN_OK, RP_ETRN_SYNTAX, RP_ETRN_DENIED, RP_ETRN_FAIL,
+	RP_COUNT
+};
+
+enum helo_kind { HELO_NONE, HELO_SMTP, HELO_ESMTP };
+
+/* The queue program: resolved at the first DATA, started for each. */
+struct queue {
+	char buf[1024];		/* $SLUICE_QUEUE, split into argv */
+	char *argv[QUEUE_ARGS];
+	char path[4096];	/* argv[0] found */
+	int ready;		/* buf, argv and path are set */
+	pid_t pid;		/* -1 when none runs */
+	int in;			/* the program's stdin, -1 once closed */
+	int err;		/* its stdout and stderr */
+	struct stream_writer w;
+	/* Set by the vforked child whose execv failed; it shares our memory. */
+	volatile int spawn_errno;
+};
+
+struct session {
+	struct rbuf in;
+	struct wbuf out;
+	/* client */
+	char addr[INET6_ADDRSTRLEN + 8];
+	char name[256];		/* "" when unknown */
+	char port[8];
+	int relay;
+	enum helo_kind helo;
+	char helo_name[HELO_MAX + 1];
+	unsigned errors;
+	/* settings */
+	unsigned long long size_limit;	/* 0: none */
+	size_t max_rcpt;
+	unsigned long max_hops;	/* Received: fields a message may bring */
+	int vrfy;
+	const char *hostname;
+	long long session_ms, data_ms;	/* time limits, 0: none */
+	long long session_end;		/* clock_now_ms() deadline, 0: none */
+	unsigned client_limit;		/* sessions per client address */
+	struct slot slot;		/* the one this session holds */
+	struct table domains, users, aliases;
+	/* transaction */
+	struct txn t;
+	int have_mail;
+	struct queue q;
+	/*
+	 * Room for a value looked up in a table.  Last, because
+	 * smtpd_session_init clears everything before it: clearing its 64 KiB
+	 * too would cost 16 page faults per connection for nothing, since a
+	 * lookup writes what it returns.
+	 */
+	char lookup_val[TABLE_VAL_MAX];
+};
+
+/* smtpd_session.c */
+void smtpd_session_init(struct session *);
+void smtpd_session_exit(struct session *, int code) __attribute__((noreturn));
+void smtpd_session_error(struct session *);
+void smtpd_session_flush(struct session *);
+void smtpd_session_read_failed(struct session *, const char *where)
+    __attribute__((noreturn));
+void smtpd_session_refuse(struct session *) __attribute__((noreturn));
+void smtpd_session_serve(struct session *) __attribute__((noreturn));
+
+/* smtpd_reply.c */
+void smtpd_reply(struct session *, enum reply_id);
+/* The reply with extra text after it (printable ASCII only). */
+void smtpd_reply_extra(struct session *, enum reply_id, const char *extra);
+/* A reply of code with text passed on from the queue program. */
+void smtpd_reply_passed(struct session *, int code, const char *text);
+int smtpd_reply_code(enum reply_id);
+const char *smtpd_reply_text(enum reply_id);
+
+/* smtpd_client.c */
+void smtpd_client_identify(struct session *);
+
+/* smtpd_policy.c */
+const char *smtpd_policy_access(struct session *);
+void smtpd_policy_slot(struct session *);
+enum reply_id smtpd_policy_rcpt(struct session *, const struct addr *,
+    const char *full);
+
+/* smtpd_txn.c */
+void smtpd_txn_mail(struct session *, char *arg);
+void smtpd_txn_rcpt(struct session *, char *arg);
+void smtpd_txn_reset(struct session *);
+
+/* smtpd_data.c */
+void smtpd_data(struct session *, const char *arg);
+
+/* smtpd_received.c */
+const char *smtpd_received_proto(const struct session *);
+int smtpd_received_write(struct session *, const char *qid);
+
+/* smtpd_queue.c */
+void smtpd_queue_init(struct queue *);
+int smtpd_queue_start(struct queue *);
+void smtpd_queue_close_input(struct queue *);
+int smtpd_queue_wait(struct queue *, char *reason, size_t rsz);
+void smtpd_queue_abort(struct queue *);
+const char *smtpd_queue_reason_code(const char *reason, char cls);
+
+/* smtpd_etrn.c */
+void smtpd_etrn(struct session *, char *arg);
+
+#endif

@@ -1,0 +1,265 @@
+/*
+ * DATA: the envelope and the Received: field into the queue program's
+ * stream, then the message, read up to the final "." and copied as it
+ * arrives; the refusals found on the way (size, bare CR or LF, long
+ * lines, too many Received: fields); and the answer, from the refusal or
+ * the queue program's exit status.
+ */
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+#include "clock.h"
+#include "log.h"
+#include "qid.h"
+#include "smtpd.h"
+#include "stream.h"
+
+/* Why a message is refused at the end of DATA; the first reason wins. */
+#define DATA_TOO_BIG 0x01
+#define DATA_LONG_LINE 0x02
+#define DATA_BARE_EOL 0x04
+#define DATA_HOPS 0x08
+
+/*
+ * Where the reading of DATA is: whether the next octets start a line,
+ * whether the line before ended with CRLF (only then can "." end the
+ * data), whether the last piece of an over-long line ended with CR (its
+ * LF may come in the next piece), and the header block's Received:
+ * fields, counted with no memory beyond this struct.
+ */
+struct data_scan {
+	int bol, after_crlf, piece_cr, in_hdr;
+	unsigned long hops;
+};
+
+/* XFORWARD for the stream: who sent it, and the queue id to use. */
+static int
+set_xforward(struct session *s, const char *qid)
+{
+	struct txn *t = &s->t;
+
+	if (txn_set_xf(t, XF_IDENT, qid) < 0 || txn_set_xf(t, XF_ADDR, s->addr) < 0 ||
+	    txn_set_xf(t, XF_HELO, s->helo_name) < 0 ||
+	    txn_set_xf(t, XF_PROTO, smtpd_received_proto(s)) < 0)
+		return -1;
+	if (s->name[0] && txn_set_xf(t, XF_NAME, s->name) < 0)
+		return -1;
+	if (s->port[0] && txn_set_xf(t, XF_PORT, s->port) < 0)
+		return -1;
+	return 0;
+}
+
+/* A header field named Received, in any case, WSP allowed before ':'. */
+static int
+is_received(const char *l, size_t n)
+{
+	size_t i = 8;
+
+	if (n < 9 || strncasecmp(l, "Received", 8) != 0)
+		return 0;
+	while (i < n && (l[i] == ' ' || l[i] == '\t'))
+		i++;
+	return i < n && l[i] == ':';
+}
+
+/*
+ * One whole line (l, n with its line end) or the last piece of an
+ * over-long one: 1 for the final ".", else 0 with the refusal flags in
+ * *bad.  text/tl get the line without its end and with its dot-stuffing
+ * undone.
+ */
+static int
+data_line(struct data_scan *ds, const char *l, size_t n, unsigned *bad,
+    const char **text, size_t *tl)
+{
+	int crlf = (n >= 2 && l[n - 2] == '\r') ||
+	    (n == 1 && !ds->bol && ds->piece_cr);
+	int whole = ds->bol;
+
+	ds->bol = 1;
+	if (whole && ds->after_crlf && n == 3 && l[0] == '.' && crlf)
+		return 1;
+	ds->after_crlf = crlf;
+	if (!whole)
+		return 0;	/* the end of a line refused as over-long */
+	*tl = n - (crlf ? 2 : 1);
+	*text = l;
+	/* RFC 5321 4.5.3.1.6 counts the line, not the stuffing. */
+	if (l[0] == '.')
+		(*text)++, (*tl)--;
+	if (!crlf || memchr(l, '\r', *tl + (l[0] == '.')) != NULL)
+		*bad |= DATA_BARE_EOL;
+	if (*tl > TEXT_MAX - 2)
+		*bad |= DATA_LONG_LINE;
+	if (ds->in_hdr) {
+		if (*tl == 0)
+			ds->in_hdr = 0;
+		else if (is_received(*text, *tl))
+			ds->hops++;
+	}
+	return 0;
+}
+
+/*
+ * Read the message up to CRLF.CRLF, copying it into the queue program's
+ * stream as it arrives.  Only a "." between two CRLFs ends it; a bare CR
+ * or LF never does (the SMTP smuggling family) and makes the message
+ * refused, as does an over-long line, which is read in pieces so that
+ * the end is found whatever the line lengths.  After a refusal the rest
+ * is read and dropped, and the queue program's input is closed without
+ * the final ".", so it commits nothing.  Returns the DATA_* refusal flags.
+ */
+static unsigned
+data_read(struct session *s, unsigned long long *size)
+{
+	struct data_scan ds = { 1, 1, 0, 1, 0 };
+	unsigned bad = 0;
+	const char *l, *text = NULL;
+	size_t n, tl = 0;
+	int rc;
+
+	*size = 0;
+	for (;;) {
+		/* A 998-octet line with CRLF and a stuffed dot fits whole. */
+		rc = rbuf_getline(&s->in, &l, &n, TEXT_MAX + 1);
+		if (rc == 0 || rc == -1 || (rc == 1 && l[n - 1] != '\n'))
+			smtpd_session_read_failed(s, "data");
+		if (rc == -2) {
+			bad |= DATA_LONG_LINE;
+			ds.bol = 0;
+			ds.piece_cr = l[n - 1] == '\r';
+			text = NULL;
+		} else if (data_line(&ds, l, n, &bad, &text, &tl))
+			break;
+		*size += n;
+		if (s->size_limit && *size > s->size_limit)
+			bad |= DATA_TOO_BIG;
+		if (s->max_hops && ds.hops >= s->max_hops)
+			bad |= DATA_HOPS;
+		if (bad) {
+			smtpd_queue_close_input(&s->q);
+			continue;
+		}
+		if (s->q.in >= 0 && stream_write_line(&s->q.w, text, tl) < 0)
+			smtpd_queue_close_input(&s->q);
+	}
+	return bad;
+}
+
+/* The reply for the refusal flags, or for the queue program's status. */
+static enum reply_id
+data_verdict(unsigned bad, int wrote, int st)
+{
+	if (bad & DATA_TOO_BIG)
+		return RP_TOO_BIG;
+	if (bad & DATA_LONG_LINE)
+		return RP_LONG_LINE;
+	if (bad & DATA_BARE_EOL)
+		return RP_BARE_EOL;
+	if (bad & DATA_HOPS)
+		return RP_TOO_MANY_HOPS;
+	if (st == 0 && wrote)
+		return RP_QUEUED;
+	return st == EXIT_PERM ? RP_QUEUE_PERM : RP_QUEUE_TEMP;
+}
+
+/*
+ * The answer after the final ".".  A queue program's refusal may pass
+ * its own code and text on (smtpd_queue_reason_code).
+ */
+static void
+data_answer(struct session *s, unsigned bad, int wrote, const char *qid,
+    unsigned long long size)
+{
+	char reason[REASON_MAX + 1];
+	const char *pass = NULL;
+	enum reply_id id;
+	int st;
+
+	if (bad)
+		smtpd_queue_close_input(&s->q);
+	st = smtpd_queue_wait(&s->q, reason, sizeof reason);
+	id = data_verdict(bad, wrote, st);
+	if (id == RP_QUEUE_PERM)
+		pass = smtpd_queue_reason_code(reason, '5');
+	else if (id == RP_QUEUE_TEMP)
+		pass = smtpd_queue_reason_code(reason, '4');
+	if (id == RP_QUEUED)
+		smtpd_reply_extra(s, id, qid);
+	else if (pass != NULL)
+		smtpd_reply_passed(s, smtpd_reply_code(id), pass);
+	else
+		smtpd_reply(s, id);
+	log_info("qid=%s client=%s from=<%s> nrcpt=%zu size=%llu proto=%s "
+	    "queue_status=%d reply=%d", qid, s->addr, s->t.from, s->t.nrcpt,
+	    size, smtpd_received_proto(s), st, smtpd_reply_code(id));
+}
+
+/* DATA has its own limit, within the session's. */
+static void
+data_deadline(struct session *s, int on)
+{
+	long long end;
+
+	s->in.deadline = s->session_end;
+	if (!on || s->data_ms == 0)
+		return;
+	end = clock_now_ms() + s->data_ms;
+	if (s->in.deadline == 0 || end < s->in.deadline)
+		s->in.deadline = end;
+}
+
+/* Whether DATA may start: a sender, a recipient, and no argument. */
+static int
+data_ready(struct session *s, const char *arg)
+{
+	if (*arg != '\0')
+		smtpd_reply(s, RP_NO_ARGS);
+	else if (!s->have_mail)
+		smtpd_reply(s, RP_NEED_MAIL);
+	else if (s->t.nrcpt == 0)
+		smtpd_reply(s, RP_NEED_RCPT);
+	else
+		return 1;
+	return 0;
+}
+
+void
+smtpd_data(struct session *s, const char *arg)
+{
+	char qid[QID_LEN + 1];
+	unsigned long long size;
+	unsigned bad;
+	int wrote;
+
+	if (!data_ready(s, arg))
+		return;
+	qid_make(qid);
+	if (set_xforward(s, qid) < 0) {
+		smtpd_reply(s, RP_LOCAL_ERROR);
+		smtpd_txn_reset(s);
+		return;
+	}
+	if (smtpd_queue_start(&s->q) < 0) {
+		log_warn("qid=%s unable to start the queue program: %s", qid,
+		    strerror(errno));
+		smtpd_reply(s, RP_QUEUE_START);
+		smtpd_txn_reset(s);
+		return;
+	}
+	if (stream_write_head(&s->q.w, &s->t) < 0 || smtpd_received_write(s, qid) < 0)
+		smtpd_queue_close_input(&s->q);
+	smtpd_reply(s, RP_DATA);
+	smtpd_session_flush(s);
+	data_deadline(s, 1);
+	bad = data_read(s, &size);
+	data_deadline(s, 0);
+	wrote = 0;
+	if (!bad && s->q.in >= 0 && stream_write_end(&s->q.w) == 0 &&
+	    stream_flush(&s->q.w) == 0)
+		wrote = 1;
+	smtpd_queue_close_input(&s->q);
+	data_answer(s, bad, wrote, qid, size);
+	smtpd_txn_reset(s);
+}

@@ -1,0 +1,217 @@
+/*
+ * The queue program ($SLUICE_QUEUE, default sluice-enqueue): started for
+ * each DATA with a pipe on its stdin, for the one-transaction stream, and
+ * one on its stdout and stderr, whose last line is its reason; its exit
+ * status decides the answer to the client.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "prog.h"
+#include "smtpd.h"
+#include "stream.h"
+
+void
+smtpd_queue_init(struct queue *q)
+{
+	q->pid = -1;
+	q->in = q->err = -1;
+	if (stream_writer_init(&q->w, -1, 0) < 0)
+		die_nomem();
+}
+
+static int
+queue_resolve(struct queue *q)
+{
+	const char *prog = getenv("SLUICE_QUEUE");
+	char **argvs[1] = { q->argv };
+
+	if (q->ready)
+		return 0;
+	if (prog == NULL || *prog == '\0')
+		prog = "sluice-enqueue";
+	if (strlen(prog) >= sizeof q->buf) {
+		log_warn("SLUICE_QUEUE is too long");
+		return -1;
+	}
+	strcpy(q->buf, prog);
+	if (prog_split_chain(q->buf, argvs, 1, QUEUE_ARGS) != 1) {
+		log_warn("SLUICE_QUEUE is not one program with arguments: %s", prog);
+		return -1;
+	}
+	if (prog_path(q->argv[0], q->path, sizeof q->path) < 0) {
+		log_warn("queue program not found: %s", q->argv[0]);
+		return -1;
+	}
+	q->ready = 1;
+	return 0;
+}
+
+/*
+ * vfork, not fork: the server's pages are not copied per message.  glibc's
+ * posix_spawn is a vfork too, but resets each of the 64 signals in the
+ * child (128 system calls); here the child makes five.  Until execv the
+ * child runs in our memory, so it makes only system calls, and says why
+ * execv failed in q->spawn_errno.  We have no signal handlers that it
+ * could run.
+ */
+static pid_t
+queue_spawn(struct queue *q, int in, int out)
+{
+	pid_t pid;
+
+	q->spawn_errno = 0;
+	pid = vfork();
+	if (pid != 0)
+		return pid;
+	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) {
+		q->spawn_errno = errno;
+		_exit(EXIT_TEMP);
+	}
+	/* Ignored signals stay ignored across execv; SIGPIPE must not. */
+	signal(SIGPIPE, SIG_DFL);
+	execv(q->path, q->argv);
+	q->spawn_errno = errno;
+	_exit(EXIT_TEMP);
+}
+
+/* Start the program; 0, or -1 with errno. */
+int
+smtpd_queue_start(struct queue *q)
+{
+	int in[2], err[2];
+
+	if (queue_resolve(q) < 0)
+		return -1;
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return -1;
+	if (pipe2(err, O_CLOEXEC) < 0) {
+		close(in[0]);
+		close(in[1]);
+		return -1;
+	}
+	q->pid = queue_spawn(q, in[0], err[1]);
+	close(in[0]);
+	close(err[1]);
+	if (q->pid < 0 || q->spawn_errno != 0) {
+		int e = q->pid < 0 ? errno : q->spawn_errno;
+
+		if (q->pid > 0)
+			(void)prog_wait(q->pid);
+		close(in[1]);
+		close(err[0]);
+		q->pid = -1;
+		errno = e;
+		return -1;
+	}
+	q->in = in[1];
+	q->err = err[0];
+	q->w.out.fd = q->in;
+	q->w.out.len = 0;
+	q->w.out.err = 0;
+	q->w.out.total = 0;
+	return 0;
+}
+
+/* Close the program's input without the final ".": it commits nothing. */
+void
+smtpd_queue_close_input(struct queue *q)
+{
+	if (q->in >= 0) {
+		q->w.out.len = 0;
+		close(q->in);
+		q->in = -1;
+	}
+}
+
+/* Keep the last non-empty line of what the program printed, cut short. */
+static void
+reason_keep(char *reason, size_t rsz, const char *line, size_t n)
+{
+	if (n >= rsz)
+		n = rsz - 1;
+	memcpy(reason, line, n);
+	reason[n] = '\0';
+}
+
+/*
+ * Copy what the program printed to our standard error (it is its log) and
+ * keep the last line, its reason (at most REASON_MAX octets of it: the
+ * rest is its log's business).  Returns its exit status.
+ */
+int
+smtpd_queue_wait(struct queue *q, char *reason, size_t rsz)
+{
+	char buf[4096], cur[REASON_MAX];
+	size_t cl = 0;
+	ssize_t n, i;
+	int st;
+
+	reason[0] = '\0';
+	while ((n = read(q->err, buf, sizeof buf)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		(void)write_all(2, buf, (size_t)n);
+		for (i = 0; i < n; i++) {
+			if (buf[i] == '\n') {
+				if (cl > 0)
+					reason_keep(reason, rsz, cur, cl);
+				cl = 0;
+			} else if (cl < REASON_MAX)
+				cur[cl++] = buf[i];
+		}
+	}
+	if (cl > 0)
+		reason_keep(reason, rsz, cur, cl);
+	close(q->err);
+	q->err = -1;
+	st = prog_wait(q->pid);
+	q->pid = -1;
+	return st;
+}
+
+void
+smtpd_queue_abort(struct queue *q)
+{
+	char reason[REASON_MAX + 1];
+
+	smtpd_queue_close_input(q);
+	(void)smtpd_queue_wait(q, reason, sizeof reason);
+}
+
+/*
+ * A reason "prog: fatal: 5.7.1 text" passes its code and text on to the
+ * client when the code's class matches the exit status (5 for EXIT_PERM,
+ * 4 for EXIT_TEMP).  Returns the text from the code on, or NULL.
+ */
+const char *
+smtpd_queue_reason_code(const char *reason, char cls)
+{
+	const char *p = strstr(reason, "fatal: ");
+	size_t i = 0;
+	int digits;
+
+	if (p == NULL)
+		return NULL;
+	p += 7;
+	if (p[0] != cls || p[1] != '.')
+		return NULL;
+	for (i = 2, digits = 0; p[i] >= '0' && p[i] <= '9' && digits < 3; i++)
+		digits++;
+	if (digits == 0 || p[i++] != '.')
+		return NULL;
+	for (digits = 0; p[i] >= '0' && p[i] <= '9' && digits < 3; i++)
+		digits++;
+	if (digits == 0 || (p[i] != ' ' && p[i] != '\0'))
+		return NULL;
+	return p;
+}
