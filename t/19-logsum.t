@@ -36,7 +36,8 @@ like "$(cat "$tmpdir/err")" "^sluice-logsum: fatal: unable to open $tmpdir/none:
 conf=$tmpdir/conf spool=$tmpdir/spool sock=$tmpdir/log.sock sys=$tmpdir/syslog
 mkdir -p "$conf" "$spool" "$tmpdir/mail"
 cp "$top"/conf/domains "$top"/conf/users "$top"/conf/access "$conf/"
-printf 'qualify_domain example.test\nhostname mx.example.test\nspool %s\nmailroot %s\nlog syslog\nsyslog_socket %s\n' \
+# The chain of local delivery alone: the bounce stays on this host.
+printf 'qualify_domain example.test\nhostname mx.example.test\nspool %s\nmailroot %s\nlog syslog\nsyslog_socket %s\nchain sluice-envelope | sluice-local\n' \
     "$spool" "$tmpdir/mail" "$sock" > "$conf/config"
 for f in "$conf"/*; do sluice-mkcdb "$f" || bail "cannot compile $f"; done
 export SLUICE_CONF=$conf SLUICE_LIBEXEC=$top/libexec
