@@ -45,6 +45,9 @@ PROGS = $(patsubst %.c,%,$(wildcard bin/*.c libexec/*.c))
 # (file = module = function prefix): bin/import/ makes bin/sluice-import.
 IMPORT_SRC = $(wildcard bin/import/*.c)
 PROGS += $(if $(IMPORT_SRC),bin/sluice-import)
+# libexec/smtp/ makes libexec/sluice-smtp.
+SMTP_SRC = $(wildcard libexec/smtp/*.c)
+PROGS += $(if $(SMTP_SRC),libexec/sluice-smtp)
 TESTPROGS = $(patsubst %.c,%,$(wildcard t/*.c))
 CONF_TEXT = $(filter-out %.cdb %.in,$(wildcard conf/*))
 CONF_CDB = $(addsuffix .cdb,$(CONF_TEXT))
@@ -91,6 +94,8 @@ libexec/%: libexec/%.c $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_$@) $(LIBS)
 bin/sluice-import: $(IMPORT_SRC) bin/import/*.h $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) -Ibin/import $(LDFLAGS_ALL) -o $@ $(IMPORT_SRC) $(LIBA) $(LIBS)
+libexec/sluice-smtp: $(SMTP_SRC) libexec/smtp/*.h $(LIBA) .build-flags
+	$(CC) $(CFLAGS_ALL) -Ilibexec/smtp $(LDFLAGS_ALL) -o $@ $(SMTP_SRC) $(LIBA) $(LIBS_$@) $(LIBS)
 # mailq was a link to sendmail before it was a program of its own: the
 # linker would write through such a link, over sendmail, so it goes first.
 bin/mailq: bin/mailq.c $(LIBA) .build-flags $(if $(shell test -L bin/mailq && echo y),FORCE)
@@ -109,6 +114,9 @@ $(MUSL_LIBA): $(MUSL_OBJ)
 $(FAST_PROGS): libexec/%: libexec/%.c $(MUSL_LIBA) .build-flags
 	$(MUSL_CC) $(MUSL_CFLAGS) -static -o $@ $< $(MUSL_LIBA) $(shell $(CC) -print-file-name=libcdb.a)
 endif
+# The unit test of sluice-smtp's report line links that module.
+t/smtp-report: t/smtp-report.c libexec/smtp/smtp_report.c libexec/smtp/smtp.h $(LIBA) .build-flags
+	$(CC) $(CFLAGS_ALL) -Ilibexec/smtp $(LDFLAGS_ALL) -o $@ $< libexec/smtp/smtp_report.c $(LIBA) $(LIBS)
 t/%: t/%.c $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_$@) $(LIBS)
 
