@@ -144,7 +144,9 @@ decided(struct rstate *rs, enum rstat st, const char *status, const char *text)
 
 /*
  * Which destination takes this recipient: its index, -1 when it is not
- * ours, -2 when it is decided already (rs says how).
+ * ours, -2 when it is decided already (rs says how).  An explicit nexthop
+ * in the route wins; relayhost is the nexthop of routes without one, as
+ * a nexthop in Postfix's transport_maps wins over its relayhost.
  */
 int
 dest_of_rcpt(struct smtp *s, const struct rcpt *r, struct rstate *rs)
@@ -163,7 +165,7 @@ dest_of_rcpt(struct smtp *s, const struct rcpt *r, struct rstate *rs)
 		return -1;
 	at = strrchr(r->addr, '@');
 	hop = route[4] == ':' ? route + 5 : "";
-	if (*s->cf.relay != '\0') {
+	if (*hop == '\0' && *s->cf.relay != '\0') {
 		hop = s->cf.relay;
 		relay = 1;
 	} else if (*hop == '\0' && (at == NULL || at[1] == '\0')) {
