@@ -24,6 +24,7 @@
 #include "prog.h"
 #include "spool.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,7 +61,9 @@ xstrdup(const char *s)
 
 /*
  * The tables the workers read, opened once here so that every worker
- * inherits them.
+ * inherits them.  smtp_auth holds the relay passwords: one that exists but
+ * cannot be read must not make us skip AUTH (the relay would refuse the
+ * mail, often for good), so it defers every recipient instead.
  */
 static void
 open_tables(struct smtp *s)
@@ -69,8 +72,12 @@ open_tables(struct smtp *s)
 		s->hosts.fd = -1;
 	if (table_open(&s->tls, "smtp_tls") < 0)
 		s->tls.fd = -1;
-	if (table_open(&s->auth, "smtp_auth") < 0)
+	if (table_open(&s->auth, "smtp_auth") < 0) {
+		s->auth_errno = errno;
 		s->auth.fd = -1;
+		log_warn("unable to read table %s: %s: every smtp recipient is "
+		    "deferred", s->auth.path, strerror(s->auth_errno));
+	}
 }
 
 int
@@ -95,6 +102,8 @@ main(int argc, char **argv)
 	input_read(&s, &out);
 	if (s.ndests > 0)
 		open_tables(&s);
+	if (s.auth_errno != 0)
+		dest_skip_unreadable_auth(&s);
 	dest_skip_unreachable(&s);
 	/* Workers must not inherit unwritten output. */
 	if (stream_flush(&out) < 0)

@@ -107,6 +107,7 @@ struct smtp {
 	struct unreach unreach;
 	/* Tables, opened once by the parent before the workers start. */
 	struct table hosts, tls, auth;
+	int auth_errno;		/* smtp_auth exists but cannot be read */
 };
 
 /* A connection to one server. */
@@ -215,6 +216,7 @@ void dest_add_msg(struct dest *, size_t mi);
 void dest_defer_all(struct smtp *, size_t di, const char *status,
     const char *text);
 void dest_skip_unreachable(struct smtp *);
+void dest_skip_unreadable_auth(struct smtp *);
 
 /* smtp_rcpt.c */
 double rcpt_delay(const struct smtp *, const struct msg *);

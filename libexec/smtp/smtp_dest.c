@@ -248,3 +248,21 @@ dest_skip_unreachable(struct smtp *s)
 		dest_defer_all(s, di, "4.4.1", text);
 	}
 }
+
+/*
+ * smtp_auth exists but cannot be read: which server needs a login cannot
+ * be known, and sending without one would have the relay refuse the mail,
+ * so every destination waits for the table to be readable again.
+ */
+void
+dest_skip_unreadable_auth(struct smtp *s)
+{
+	char text[TEXT_MAX];
+	size_t di;
+
+	fmt(text, sizeof text, "unable to read the relay passwords table %s: "
+	    "%s", s->auth.path, strerror(s->auth_errno));
+	for (di = 0; di < s->ndests; di++)
+		if (s->dests[di].nm > 0)
+			dest_defer_all(s, di, "4.7.0", text);
+}

@@ -9,6 +9,7 @@
 #include "tls.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,7 +179,8 @@ authenticate(struct conn *c, const char *cred, char *status, char *err,
 
 /*
  * Log in when smtp_auth has credentials for the server: 0, or -1 with
- * status and err.
+ * status and err.  An entry that cannot be read defers, as a table that
+ * cannot be read does (sluice-smtp.c): AUTH is never skipped in silence.
  */
 static int
 session_auth(struct job *j, struct conn *c, char *status, char *err,
@@ -187,7 +189,14 @@ session_auth(struct job *j, struct conn *c, char *status, char *err,
 	char cred[HOSTS_VAL_MAX];
 	int rc = table_get(&j->s->auth, c->name, cred, sizeof cred);
 
-	if (rc != 1)
+	if (rc < 0) {
+		snprintf(status, STATUS_MAX, "4.7.0");
+		fmt(err, errsz, "unable to read the smtp_auth entry for %s: %s",
+		    c->name, strerror(errno));
+		log_warn("%s", err);
+		return -1;
+	}
+	if (rc == 0)
 		return 0;
 	if (c->tls == NULL) {
 		snprintf(status, STATUS_MAX, "4.7.0");
