@@ -118,6 +118,7 @@ malformed(void)
 		"\n",
 		"",
 	};
+	static const char nul[] = "1\t0\tdeferred\t0\t4.2.0\tmx\tte\0xt\n";
 	struct report r;
 	size_t i, refused = 0;
 
@@ -130,8 +131,8 @@ malformed(void)
 	}
 	ok(refused == sizeof bad / sizeof *bad,
 	    "every malformed line is refused with a reason");
-	ok(report_parse("1\t0\tdeferred\t0\t4.2.0\tmx\tte\0xt\n", 32, &r, err,
-	    sizeof err) == -1, "a NUL inside the line is refused");
+	ok(report_parse(nul, sizeof nul - 1, &r, err, sizeof err) == -1,
+	    "a NUL inside the line is refused");
 	ok(parse("1x\t0\tdeferred\t0\t4.2.0\tmx\ttext\n", &r) == -1 &&
 	    r.msg == SIZE_MAX, "a line whose numbers do not parse names nobody");
 }
