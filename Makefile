@@ -51,13 +51,16 @@ PROGS = $(patsubst %.c,%,$(wildcard bin/*.c libexec/*.c))
 IMPORT_SRC = $(wildcard bin/import/*.c)
 PROGS += $(if $(IMPORT_SRC),bin/sluice-import)
 # The same for a stage: libexec/scan/ makes libexec/sluice-scan.
-# (libexec/smtpd/ has a rule of its own: static, musl when FAST=1.)
-LIBEXEC_DIRS = $(filter-out smtpd,$(patsubst libexec/%/,%,$(sort $(dir $(wildcard libexec/*/*.c)))))
+# (libexec/smtpd/ and libexec/smtp/ have rules of their own.)
+LIBEXEC_DIRS = $(filter-out smtpd smtp,$(patsubst libexec/%/,%,$(sort $(dir $(wildcard libexec/*/*.c)))))
 PROGS += $(addprefix libexec/sluice-,$(LIBEXEC_DIRS))
 SUBMIT_SRC = $(wildcard bin/submit/*.c)
 PROGS += $(if $(SUBMIT_SRC),bin/sendmail)
 SMTPD_SRC = $(wildcard libexec/smtpd/*.c)
 PROGS += $(if $(SMTPD_SRC),libexec/sluice-smtpd)
+# libexec/smtp/ makes libexec/sluice-smtp.
+SMTP_SRC = $(wildcard libexec/smtp/*.c)
+PROGS += $(if $(SMTP_SRC),libexec/sluice-smtp)
 TESTPROGS = $(patsubst %.c,%,$(wildcard t/*.c))
 CONF_TEXT = $(filter-out %.cdb %.in,$(wildcard conf/*))
 CONF_CDB = $(addsuffix .cdb,$(CONF_TEXT))
@@ -122,6 +125,8 @@ ifneq ($(FAST),1)
 libexec/sluice-smtpd: $(SMTPD_SRC) libexec/smtpd/*.h $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(SMTPD_SRC) $(LIBA) $(LIBS_$@) $(LIBS)
 endif
+libexec/sluice-smtp: $(SMTP_SRC) libexec/smtp/*.h $(LIBA) .build-flags
+	$(CC) $(CFLAGS_ALL) -Ilibexec/smtp $(LDFLAGS_ALL) -o $@ $(SMTP_SRC) $(LIBA) $(LIBS_$@) $(LIBS)
 # mailq was a link to sendmail before it was a program of its own: the
 # linker would write through such a link, over sendmail, so it goes first.
 bin/mailq: bin/mailq.c $(LIBA) .build-flags $(if $(shell test -L bin/mailq && echo y),FORCE)
@@ -142,6 +147,9 @@ $(FAST_ONE): libexec/%: libexec/%.c $(MUSL_LIBA) .build-flags
 libexec/sluice-smtpd: $(SMTPD_SRC) libexec/smtpd/*.h $(MUSL_LIBA) .build-flags
 	$(MUSL_CC) $(MUSL_CFLAGS) -static -o $@ $(SMTPD_SRC) $(MUSL_LIBA) $(LIBCDB_A)
 endif
+# The unit test of sluice-smtp's report line links that module.
+t/smtp-report: t/smtp-report.c libexec/smtp/smtp_report.c libexec/smtp/smtp.h $(LIBA) .build-flags
+	$(CC) $(CFLAGS_ALL) -Ilibexec/smtp $(LDFLAGS_ALL) -o $@ $< libexec/smtp/smtp_report.c $(LIBA) $(LIBS)
 t/%: t/%.c $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_$@) $(LIBS)
 

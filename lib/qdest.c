@@ -64,7 +64,8 @@ nexthop(const struct rcpt *r, char *hop, size_t size, char *via, size_t vsize)
 		via[0] = '\0';
 	if (route_get(r, &rt, &err) != 1 || rt.ch != ROUTE_SMTP)
 		return;
-	if (*relay_host() != '\0') {
+	/* An explicit nexthop wins; relayhost serves routes without one. */
+	if (rt.host[0] == '\0' && *relay_host() != '\0') {
 		lower_copy(hop, size, relay_host(), strlen(relay_host()));
 		if (via != NULL)
 			snprintf(via, vsize, "%s", conf_get("relayhost", ""));

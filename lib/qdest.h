@@ -7,9 +7,10 @@
  * on, and what mailq(1) shows.
  *
  * A recipient whose X-ROUTE is smtp with a nexthop goes to that host
- * (smtp:[127.0.0.1]:2525 -> "127.0.0.1"), or to the relayhost setting's
- * host when that is set, as sluice-smtp(8) does; any other recipient goes
- * to the domain of its address.  Names are lowercased.
+ * (smtp:[127.0.0.1]:2525 -> "127.0.0.1"); one whose X-ROUTE is plain smtp
+ * goes to the relayhost setting's host when that is set, as sluice-smtp(8)
+ * does; any other recipient goes to the domain of its address.  Names are
+ * lowercased.
  */
 
 #include <stddef.h>

@@ -142,7 +142,8 @@ smtp "$tmpdir/in6" "$tmpdir/out6" "$tmpdir/err6"
 err=$(cat "$tmpdir/err6")
 like "$err" "to=<r@anywhere.test> relay=backup.test\[127.0.0.1\]:$port .* status=sent" \
     "relayhost defers (4xx): relayhost_backup takes the message"
-like "$err" "to=<r2@a.test> relay=backup.test\[127.0.0.1\]" "relayhost overrides every smtp route"
+like "$err" "to=<r2@a.test> relay=none .* status=deferred reply=\"connect to 127\.0\.0\.9\[127\.0\.0\.9\]:1: " \
+    "relayhost does not override an explicit nexthop (t/50-smtp-route-beats-relayhost.t)"
 is "$(count_files "$tmpdir/main")" 1 "one message for both recipients"
 
 done_testing

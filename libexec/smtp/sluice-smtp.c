@@ -1,0 +1,117 @@
+/*
+ * sluice-smtp: deliver the recipients routed to "smtp" to other mail
+ * servers over SMTP, and pass everything else through.  See sluice-smtp(8);
+ * smtp.h lists the modules.
+ *
+ * The parent reads the whole input, spooling each body once in wire form
+ * (CRLF, dot-stuffed) to one unlinked file, and groups the recipients by
+ * destination.  One worker process per destination (more when the
+ * destination allows several connections) resolves it, connects and
+ * delivers its messages over reused connections, and reports each
+ * recipient's outcome on a pipe.  A slow destination so only holds up its
+ * own worker.  At the end the parent writes what is left: deferred
+ * recipients with X-DEFER, bounces and success notices (lib/dsn).
+ *
+ * A chain run by sluice-runq lasts as long as its slowest worker, so a
+ * destination found unreachable is remembered in the spool for a while
+ * (lib/unreach, spool/unreachable/), and later runs defer its recipients
+ * at once.
+ */
+#include "smtp.h"
+
+#include "conf.h"
+#include "log.h"
+#include "prog.h"
+#include "spool.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+fmt(char *buf, size_t size, const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	(void)vsnprintf(buf, size, f, ap);
+	va_end(ap);
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	if ((p = realloc(p, n)) == NULL)
+		die_nomem();
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		die_nomem();
+	return p;
+}
+
+/*
+ * The tables the workers read, opened once here so that every worker
+ * inherits them.  smtp_auth holds the relay passwords: one that exists but
+ * cannot be read must not make us skip AUTH (the relay would refuse the
+ * mail, often for good), so it defers every recipient instead.
+ */
+static void
+open_tables(struct smtp *s)
+{
+	if (table_open(&s->hosts, "smtp_hosts") < 0)
+		s->hosts.fd = -1;
+	if (table_open(&s->tls, "smtp_tls") < 0)
+		s->tls.fd = -1;
+	if (table_open(&s->auth, "smtp_auth") < 0) {
+		s->auth_errno = errno;
+		s->auth.fd = -1;
+		log_warn("unable to read table %s: %s: every smtp recipient is "
+		    "deferred", s->auth.path, strerror(s->auth_errno));
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct smtp s;
+	struct stream_writer out;
+	const char *tmp = spool_tmpdir();
+
+	(void)argc;
+	log_init(argv[0]);
+	memset(&s, 0, sizeof s);
+	gettimeofday(&s.t_start, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	settings_read(&s.cf);
+	if ((s.spool_fd = spool_tmpfile(tmp)) < 0)
+		die_sys("unable to make a spool file in %s", tmp);
+	if (stream_writer_init(&out, 1, 0) < 0)
+		die_nomem();
+	(void)unreach_open(&s.unreach, conf_spool(), "unreachable",
+	    s.cf.unreach_ttl);
+	input_read(&s, &out);
+	if (s.ndests > 0)
+		open_tables(&s);
+	if (s.auth_errno != 0)
+		dest_skip_unreadable_auth(&s);
+	dest_skip_unreachable(&s);
+	/* Workers must not inherit unwritten output. */
+	if (stream_flush(&out) < 0)
+		die_sys("unable to write the output");
+	pool_run(&s);
+	output_write(&s, &out);
+	if (stream_flush(&out) < 0)
+		die_sys("unable to write the output");
+	stream_writer_free(&out);
+	return EXIT_OK;
+}
