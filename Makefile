@@ -42,9 +42,12 @@ LIB_OBJ = $(LIB_SRC:.c=.o)
 LIBA = lib/libsluice.a
 PROGS = $(patsubst %.c,%,$(wildcard bin/*.c libexec/*.c))
 # A program of several modules has a folder named after their prefix
-# (file = module = function prefix): bin/import/ makes bin/sluice-import.
+# (file = module = function prefix): bin/import/ makes bin/sluice-import,
+# libexec/local/ makes libexec/sluice-local.
 IMPORT_SRC = $(wildcard bin/import/*.c)
 PROGS += $(if $(IMPORT_SRC),bin/sluice-import)
+LOCAL_SRC = $(wildcard libexec/local/*.c)
+PROGS += $(if $(LOCAL_SRC),libexec/sluice-local)
 TESTPROGS = $(patsubst %.c,%,$(wildcard t/*.c))
 CONF_TEXT = $(filter-out %.cdb %.in,$(wildcard conf/*))
 CONF_CDB = $(addsuffix .cdb,$(CONF_TEXT))
@@ -91,6 +94,8 @@ libexec/%: libexec/%.c $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_$@) $(LIBS)
 bin/sluice-import: $(IMPORT_SRC) bin/import/*.h $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) -Ibin/import $(LDFLAGS_ALL) -o $@ $(IMPORT_SRC) $(LIBA) $(LIBS)
+libexec/sluice-local: $(LOCAL_SRC) libexec/local/*.h $(LIBA) .build-flags
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(LOCAL_SRC) $(LIBA) $(LIBS)
 # mailq was a link to sendmail before it was a program of its own: the
 # linker would write through such a link, over sendmail, so it goes first.
 bin/mailq: bin/mailq.c $(LIBA) .build-flags $(if $(shell test -L bin/mailq && echo y),FORCE)
