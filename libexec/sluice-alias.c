@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "dsn.h"
+#include "header.h"
 #include "local.h"
 #include "log.h"
 #include "route.h"
@@ -27,8 +28,7 @@
 #include "table.h"
 #include "xtext.h"
 
-/* Limits (sluice-alias(8)). */
-#define HDR_MAX (1024 * 1024)	/* header block examined for loops */
+/* Limits (sluice-alias(8); the header examined: lib/header.h). */
 #define DEPTH_CAP 100		/* highest alias_max_depth accepted */
 #define EXPAND_MAX 100000	/* recipients one transaction may expand to */
 #define INCLUDE_SIZE_MAX (1024 * 1024)	/* an :include: file */
@@ -94,47 +94,10 @@ fail_clear(struct fail *f)
 /* ---- the message's header block ---- */
 
 struct hdr {
-	char *buf;	/* lines, each ended by LF */
-	size_t len;
-	char extra[STREAM_TEXT_MAX + 1];	/* the line that did not fit */
-	size_t extralen;
-	int has_extra;
-	int body_done;	/* the final "." was read */
+	struct header h;
 	struct strset delivered_to;	/* Delivered-To: addresses */
 	long received;	/* Received: fields naming this host */
 };
-
-static void
-hdr_read(struct stream_reader *rd, struct hdr *h)
-{
-	const char *l;
-	size_t n;
-	int rc;
-
-	h->len = 0;
-	h->has_extra = 0;
-	h->body_done = 0;
-	for (;;) {
-		if ((rc = stream_read_line(rd, &l, &n)) < 0)
-			die(rd->exit_code, "%s", rd->err);
-		if (rc == 0) {
-			h->body_done = 1;
-			return;
-		}
-		/* Past the limit, the rest streams through unexamined. */
-		if (h->len + n + 1 > HDR_MAX) {
-			memcpy(h->extra, l, n);
-			h->extralen = n;
-			h->has_extra = 1;
-			return;
-		}
-		memcpy(h->buf + h->len, l, n);
-		h->buf[h->len + n] = '\n';
-		h->len += n + 1;
-		if (n == 0)
-			return;
-	}
-}
 
 static int
 is_hostch(char c)
@@ -170,63 +133,27 @@ received_by_us(const char *v, size_t n)
 	return 0;
 }
 
+/*
+ * Read the header; count our Received: fields and collect the
+ * Delivered-To: addresses (folded fields count whole: lib/header.h).
+ */
 static void
-delivered_to(struct hdr *h, const char *v, size_t n)
+hdr_read(struct stream_reader *rd, struct hdr *hd)
 {
+	struct header_field f;
 	char a[ADDR_PATH_MAX + 1];
+	size_t pos = 0;
 
-	while (n > 0 && is_wsp(*v))
-		v++, n--;
-	while (n > 0 && is_wsp(v[n - 1]))
-		n--;
-	if (n >= 2 && v[0] == '<' && v[n - 1] == '>')
-		v++, n -= 2;
-	if (n == 0 || n >= sizeof a)
-		return;
-	memcpy(a, v, n);
-	a[n] = '\0';
-	set_add(&h->delivered_to, a);
-}
-
-/* One field, folded: its inner line ends count as white space. */
-static void
-hdr_field(struct hdr *h, const char *f, size_t n)
-{
-	const char *colon = memchr(f, ':', n);
-	size_t k;
-
-	if (colon == NULL)
-		return;
-	k = (size_t)(colon - f);
-	if (k == 8 && strncasecmp(f, "Received", 8) == 0 &&
-	    received_by_us(colon + 1, n - k - 1))
-		h->received++;
-	else if (k == 12 && strncasecmp(f, "Delivered-To", 12) == 0)
-		delivered_to(h, colon + 1, n - k - 1);
-}
-
-/* Count our Received: fields and collect Delivered-To: addresses. */
-static void
-hdr_scan(struct hdr *h)
-{
-	char *p = h->buf, *end = h->buf + h->len, *f = NULL;
-
-	strset_free(&h->delivered_to);
-	h->received = 0;
-	while (p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-
-		if (nl == p)
-			break;	/* the blank line */
-		if (*p != ' ' && *p != '\t') {
-			if (f != NULL)
-				hdr_field(h, f, (size_t)(p - f - 1));
-			f = p;
-		}
-		p = nl + 1;
-	}
-	if (f != NULL)
-		hdr_field(h, f, (size_t)(p - f - 1));
+	if (header_read(&hd->h, rd) < 0)
+		die(rd->exit_code, "%s", rd->err);
+	strset_free(&hd->delivered_to);
+	hd->received = 0;
+	while (header_field(&hd->h, &pos, &f))
+		if (header_is(&f, "Received") && received_by_us(f.value, f.valuelen))
+			hd->received++;
+		else if (header_is(&f, "Delivered-To") &&
+		    header_addr(&f, a, sizeof a) > 0)
+			set_add(&hd->delivered_to, a);
 }
 
 /* ---- lookups ---- */
@@ -642,11 +569,11 @@ expand(struct ctx *c, const char *addr)
 
 static void
 write_txns(struct stream_writer *w, const struct txn *t, struct txn *out,
-    struct hdr *h, struct stream_reader *rd, struct spool *sp)
+    const struct header *h, struct stream_reader *rd, struct spool *sp)
 {
-	size_t k, n;
+	size_t k, n, pos = 0;
 	struct txn part;
-	char *p, *end;
+	const char *l;
 	int rf = 0;
 
 	if (sp == NULL) {
@@ -656,13 +583,9 @@ write_txns(struct stream_writer *w, const struct txn *t, struct txn *out,
 		part.nrcpt = out->nrcpt;
 		if (stream_write_head(w, &part) < 0)
 			die_sys("unable to write");
-		end = h->buf + h->len;
-		for (p = h->buf; p < end; p = memchr(p, '\n', (size_t)(end - p)) + 1)
-			if (stream_write_line(w, p, (size_t)((char *)memchr(p, '\n',
-			    (size_t)(end - p)) - p)) < 0)
+		while (header_line(h, &pos, &l, &n))
+			if (stream_write_line(w, l, n) < 0)
 				die_sys("unable to write");
-		if (h->has_extra && stream_write_line(w, h->extra, h->extralen) < 0)
-			die_sys("unable to write");
 		if (h->body_done) {
 			if (stream_write_end(w) < 0)
 				die_sys("unable to write");
@@ -686,22 +609,17 @@ write_txns(struct stream_writer *w, const struct txn *t, struct txn *out,
 }
 
 static void
-spool_all(struct spool *sp, struct hdr *h, struct stream_reader *rd)
+spool_all(struct spool *sp, const struct header *h, struct stream_reader *rd)
 {
-	char *p, *end = h->buf + h->len;
+	const char *l;
+	size_t n, pos = 0;
 	int rf = 0;
 
 	if (spool_reset(sp) < 0)
 		die_sys("unable to spool a message");
-	for (p = h->buf; p < end; ) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-
-		if (spool_write_line(sp, p, (size_t)(nl - p)) < 0)
+	while (header_line(h, &pos, &l, &n))
+		if (spool_write_line(sp, l, n) < 0)
 			die_sys("unable to spool a message");
-		p = nl + 1;
-	}
-	if (h->has_extra && spool_write_line(sp, h->extra, h->extralen) < 0)
-		die_sys("unable to spool a message");
 	if (!h->body_done && spool_from_stream(sp, rd, &rf) < 0) {
 		if (rf)
 			die(rd->exit_code, "%s", rd->err);
@@ -803,7 +721,6 @@ alias_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 	c.h = h;
 
 	hdr_read(rd, h);
-	hdr_scan(h);
 	looping = h->received > max_received;
 	for (i = 0; i < t->nrcpt; i++) {
 		const struct rcpt *r = &t->rcpt[i];
@@ -830,12 +747,12 @@ alias_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 	}
 	if (fl.t.nrcpt == 0 && lp.t.nrcpt == 0 && out.nrcpt <= STREAM_RCPT_MAX) {
 		if (out.nrcpt > 0)
-			write_txns(w, t, &out, h, rd, NULL);
-		else if (!h->body_done && stream_skip_body(rd) < 0)
+			write_txns(w, t, &out, &h->h, rd, NULL);
+		else if (!h->h.body_done && stream_skip_body(rd) < 0)
 			die(rd->exit_code, "%s", rd->err);
 	} else {
-		spool_all(sp, h, rd);
-		write_txns(w, t, &out, h, rd, sp);
+		spool_all(sp, &h->h, rd);
+		write_txns(w, t, &out, &h->h, rd, sp);
 		bounce(w, t, &fl, sp, 0);
 		bounce(w, t, &lp, sp, loop_to_pm);
 	}
@@ -885,10 +802,10 @@ main(int argc, char **argv)
 	bounce_unknown = strcasecmp(v, "local") == 0;
 
 	memset(&h, 0, sizeof h);
-	if ((h.buf = malloc(HDR_MAX)) == NULL)
+	if (header_init(&h.h) < 0)
 		die_nomem();
 	stage_run(alias_txn, &h);
-	free(h.buf);
+	header_free(&h.h);
 	strset_free(&h.delivered_to);
 	table_close(&t_aliases);
 	table_close(&t_domains);

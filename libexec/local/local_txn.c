@@ -12,43 +12,43 @@
 #include "addr.h"
 #include "delivered.h"
 #include "dsn.h"
+#include "header.h"
 #include "log.h"
 #include "sluice-local.h"
 #include "stream.h"
 #include "xtext.h"
 
-/* Spool the body, remembering the Delivered-To fields of its header. */
+/*
+ * Spool the body, remembering the Delivered-To addresses of its header
+ * (folded fields count whole, and the first HEADER_MAX octets of the
+ * header are looked at, as sluice-alias does: lib/header.h).
+ */
 static void
 spool_body(struct local *L, struct stream_reader *rd)
 {
+	struct header_field f;
+	char a[ADDR_PATH_MAX + 1];
 	const char *l;
-	size_t n, k;
-	int rc, hdr = 1;
+	size_t n, pos = 0;
+	int rf = 0;
 
 	strset_clear(&L->loops);
 	if (spool_reset(&L->sp) < 0)
 		die_sys("unable to reset the spool file");
-	while ((rc = stream_read_line(rd, &l, &n)) == 1) {
-		if (hdr && n == 0)
-			hdr = 0;
-		else if (hdr && n > 13 && strncasecmp(l, "Delivered-To:", 13) == 0) {
-			char a[STREAM_TEXT_MAX + 1];
-			size_t e = n;
-
-			for (k = 13; k < e && (l[k] == ' ' || l[k] == '\t'); k++)
-				;
-			while (e > k && (l[e - 1] == ' ' || l[e - 1] == '\t'))
-				e--;
-			memcpy(a, l + k, e - k);
-			a[e - k] = '\0';
-			if (strset_add(&L->loops, a) < 0)
-				die_nomem();
-		}
+	if (header_read(&L->hdr, rd) < 0)
+		die(rd->exit_code, "%s", rd->err);
+	while (header_field(&L->hdr, &pos, &f))
+		if (header_is(&f, "Delivered-To") && header_addr(&f, a, sizeof a) > 0 &&
+		    strset_add(&L->loops, a) < 0)
+			die_nomem();
+	for (pos = 0; header_line(&L->hdr, &pos, &l, &n);)
 		if (spool_write_line(&L->sp, l, n) < 0)
 			die_sys("unable to write the spool file");
+	if (!L->hdr.body_done && spool_from_stream(&L->sp, rd, &rf) < 0) {
+		if (rf)
+			die(rd->exit_code, "%s", rd->err);
+		die_sys("unable to write the spool file");
 	}
-	if (rc < 0)
-		die(rd->exit_code, "%s", rd->err);
 	if (spool_rewind(&L->sp) < 0)
 		die_sys("unable to write the spool file");
 }

@@ -63,6 +63,8 @@ main(int argc, char **argv)
 	settings(&L);
 	/* Commands are waited for: their status must not be reaped away. */
 	signal(SIGCHLD, SIG_DFL);
+	if (header_init(&L.hdr) < 0)
+		die_nomem();
 	if (spool_open(&L.sp, spool_dir()) < 0)
 		die_sys("unable to make a spool file in %s", spool_dir());
 	if (stream_reader_init(&rd, 0, "stdin") < 0 ||

@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "header.h"
 #include "spool.h"
 #include "stream.h"
 #include "strset.h"
@@ -66,6 +67,7 @@ struct local {
 	long long time_limit;	/* command_time_limit, seconds */
 	/* The transaction at hand. */
 	struct spool sp;	/* its body */
+	struct header hdr;	/* its header, as read */
 	struct strset loops;	/* the Delivered-To addresses of its header */
 	const char *qid;
 	/* The run. */
