@@ -26,6 +26,7 @@
 #include "dsn.h"
 #include "fsutil.h"
 #include "log.h"
+#include "priv.h"
 #include "prog.h"
 #include "qdest.h"
 #include "qid.h"
@@ -470,6 +471,24 @@ child_reset(void)
 	close(lock_fd);
 }
 
+/*
+ * Least privilege (lib/priv.h): started as root, the runner runs every
+ * program it starts as the owner of the spool folder, except sluice-local,
+ * which keeps root for system mailboxes and drops by itself
+ * (sluice-local(8) PRIVILEGE).  A spool that root owns changes nothing.
+ */
+static void
+child_privs(const char *prog)
+{
+	const char *base = strrchr(prog, '/');
+	struct priv_user u;
+
+	if (geteuid() != 0 || strcmp(base ? base + 1 : prog, "sluice-local") == 0)
+		return;
+	if (priv_owner(spool, &u) < 0 || (u.uid != 0 && priv_drop(&u, (gid_t)-1) < 0))
+		die_sys("unable to run %s as the owner of %s", prog, spool);
+}
+
 /* The feeder: the batch's files, concatenated, into the chain's input. */
 static void __attribute__((noreturn))
 feed(int out, const struct input *in, size_t n)
@@ -543,6 +562,7 @@ start_chain(struct chain *c, struct input *in, size_t n)
 			child_reset();
 			if (dup2(prev, 0) < 0 || dup2(last ? c->out : q[1], 1) < 0)
 				die_sys("unable to set up the chain");
+			child_privs(stage_argv[i][0]);
 			prog_exec(stage_argv[i]);
 			die_sys("unable to run %s", stage_argv[i][0]);
 		}
@@ -936,6 +956,7 @@ enqueue_notices(int fd)
 		child_reset();
 		if (dup2(fd, 0) < 0)
 			die_sys("unable to set up sluice-enqueue");
+		child_privs(argv[0]);
 		prog_exec(argv);
 		die_sys("unable to run sluice-enqueue");
 	}

@@ -25,6 +25,7 @@
 #include "dsn.h"
 #include "fsutil.h"
 #include "log.h"
+#include "priv.h"
 #include "prog.h"
 #include "qid.h"
 #include "spool.h"
@@ -2318,6 +2319,7 @@ main(int argc, char **argv)
 
 	(void)argc;
 	log_init(argv[0]);
+	priv_refuse_root();
 	gettimeofday(&t_start, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	settings();

@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "log.h"
+#include "priv.h"
 #include "prog.h"
 #include "qdest.h"
 #include "qid.h"
@@ -1217,6 +1218,7 @@ main(int argc, char **argv)
 	size_t n;
 
 	log_init(argv[0]);
+	priv_refuse_root();
 	if (argc > 1)
 		die(EXIT_PERM, "usage: sluice-smtpd (no arguments)");
 	/* Write errors are seen as EPIPE; the queue program gets SIGPIPE back. */

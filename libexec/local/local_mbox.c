@@ -136,6 +136,50 @@ open_box(const char *path, struct result *res)
 	return fd;
 }
 
+/*
+ * A system user's mbox in the mail spool (/var/mail/NAME), opened by a
+ * process that has become the user (with the group mail when there is
+ * one): made as Debian's mail readers expect it, owned by the user and
+ * the group mail, mode 0660 (0600 without the group); an existing one
+ * must be a regular file of the user's with one link, so that nobody
+ * else's file is written through a name in the shared folder.  The
+ * folder is the administrator's: it is never made here.
+ */
+static int
+open_spool_box(struct local *L, const char *path, struct result *res)
+{
+	struct stat st;
+	mode_t mode = L->mail_gid != (gid_t)-1 ? 0660 : 0600;
+	int fd;
+
+	while ((fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		if (errno != ENOENT)
+			return open_box(path, res);	/* its diagnostics */
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, mode);
+		if (fd >= 0) {
+			if ((L->mail_gid != (gid_t)-1 && fchown(fd, (uid_t)-1,
+			    L->mail_gid) < 0) || fchmod(fd, mode) < 0) {
+				local_result_sys(res, "unable to set the owner of", path);
+				close(fd);
+				return -1;
+			}
+			break;
+		}
+		if (errno != EEXIST)
+			return local_result_sys(res, "unable to create", path), -1;
+	}
+	if (fstat(fd, &st) < 0)
+		return close(fd), local_result_sys(res, "unable to stat", path), -1;
+	if (S_ISREG(st.st_mode) && st.st_nlink == 1 && st.st_uid == geteuid())
+		return fd;
+	close(fd);
+	local_result_set(res, 4, "4.2.0", "mailbox %s is not a regular file of "
+	    "%lu with one link: refused", path, (unsigned long)geteuid());
+	local_result_public(res, "mailbox is not the user's own file: refused");
+	return -1;
+}
+
 /* Append the copy to the locked mbox fd, or cut it back on failure. */
 static void
 append(struct local *L, int fd, const char *path, const struct copy *c,
@@ -172,12 +216,13 @@ append(struct local *L, int fd, const char *path, const struct copy *c,
 
 void
 local_mbox_deliver(struct local *L, const char *path, const struct copy *c,
-    struct result *res)
+    int flags, struct result *res)
 {
 	char lock[BOX_MAX + 8];
 	int fd, locked;
 
-	if ((fd = open_box(path, res)) < 0)
+	fd = (flags & BOX_SPOOL) ? open_spool_box(L, path, res) : open_box(path, res);
+	if (fd < 0)
 		return;
 	if (snprintf(lock, sizeof lock, "%.*s.lock", (int)(sizeof lock - 6),
 	    path) >= (int)sizeof lock) {

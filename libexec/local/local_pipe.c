@@ -2,11 +2,13 @@
  * The commands and files of the aliases table (X-ROUTE=pipe: and file:):
  * a command run with execve, no shell, a fixed environment, within
  * command_time_limit, its exit status deciding; a file appended to as an
- * mbox (or a Maildir).  Both as local_users_target() says.
+ * mbox (or a Maildir).  Both as the user of this process: sluice-local's,
+ * or default_privs in a child of the privileged part (local_priv.c).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,13 +29,13 @@
 /*
  * file:/path appends to an mbox, file:/path/ writes a Maildir, and
  * file:/dev/null discards, as the aliases of sendmail and Postfix do.
+ * As this process's user: default_privs when sluice-local was started as
+ * root (local_priv.c runs this in a child that has become it).
  */
 void
 local_pipe_file(struct local *L, const char *path, const struct copy *c,
     struct result *res)
 {
-	struct who u;
-
 	if (path[0] != '/') {
 		local_result_set(res, 4, "4.3.5", "file route without an absolute "
 		    "path: %.200s", path);
@@ -43,12 +45,23 @@ local_pipe_file(struct local *L, const char *path, const struct copy *c,
 		local_result_set(res, 0, "2.0.0", "discarded (/dev/null)");
 		return local_result_public(res, "discarded");
 	}
-	if (local_users_target(L, &u, res) < 0)
-		return;
-	if (u.drop)
-		local_box_as(L, &u, path, c, 1, res);
+	local_box_deliver(L, path, c, BOX_STRICT | (L->sync_now ? BOX_NOW : 0),
+	    res);
+}
+
+/* This process's user, for the command's LOGNAME and USER. */
+static void
+self(struct who *u)
+{
+	struct passwd *pw;
+
+	memset(u, 0, sizeof *u);
+	u->uid = geteuid();
+	u->gid = getegid();
+	if ((pw = getpwuid(u->uid)) != NULL && strlen(pw->pw_name) < sizeof u->name)
+		snprintf(u->name, sizeof u->name, "%s", pw->pw_name);
 	else
-		local_box_deliver(L, path, c, 0, 1, res);
+		snprintf(u->name, sizeof u->name, "%lu", (unsigned long)u->uid);
 }
 
 static long long
@@ -111,9 +124,9 @@ pipe_env(const struct copy *c, const struct who *u, char buf[][ENV_VAL_MAX],
 	env[n] = NULL;
 }
 
-/* The command's process: stdin, stdout+stderr, a session, u, "/", exec. */
+/* The command's process: stdin, stdout+stderr, a session, "/", exec. */
 static void __attribute__((noreturn))
-pipe_child(const struct who *u, char **argv, char **env, int in, int out)
+pipe_child(char **argv, char **env, int in, int out)
 {
 	sigset_t none;
 	int fd;
@@ -130,10 +143,6 @@ pipe_child(const struct who *u, char **argv, char **env, int in, int out)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* Its own process group, so a time-out kills what it started too. */
 	setsid();
-	if (u->drop && local_box_become(u) < 0) {
-		dprintf(2, "unable to become %s\n", u->name);
-		_exit(75);
-	}
 	if (chdir("/") < 0) {
 		dprintf(2, "unable to change to /: %s\n", strerror(errno));
 		_exit(75);
@@ -370,8 +379,9 @@ pipe_wait(struct local *L, pid_t pid, pid_t feeder, int out, long long deadline,
 
 /*
  * pipe:/path/to/command args: run it with execve (words split on white
- * space, no shell), the message on its stdin, a fixed environment, as the
- * local_users_target(), within command_time_limit; its exit status decides.
+ * space, no shell), the message on its stdin, a fixed environment, within
+ * command_time_limit; its exit status decides.  As this process's user:
+ * default_privs when sluice-local was started as root (local_priv.c).
  */
 void
 local_pipe_deliver(struct local *L, const char *cmd, const struct copy *c,
@@ -384,9 +394,9 @@ local_pipe_deliver(struct local *L, const char *cmd, const struct copy *c,
 	pid_t pid, feeder;
 	struct who u;
 
-	if (pipe_words(cmd, words, sizeof words, argv, res) < 0 ||
-	    local_users_target(L, &u, res) < 0)
+	if (pipe_words(cmd, words, sizeof words, argv, res) < 0)
 		return;
+	self(&u);
 	pipe_env(c, &u, envbuf, env);
 	if (pipe2(in, O_CLOEXEC) < 0)
 		return local_result_sys(res, "unable to make a pipe", argv[0]);
@@ -397,7 +407,7 @@ local_pipe_deliver(struct local *L, const char *cmd, const struct copy *c,
 	}
 	deadline = now_ms() + L->time_limit * 1000;
 	if ((pid = fork()) == 0)
-		pipe_child(&u, argv, env, in[0], op[1]);
+		pipe_child(argv, env, in[0], op[1]);
 	close(in[0]);
 	close(op[1]);
 	feeder = pid < 0 ? -1 : fork();

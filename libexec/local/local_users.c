@@ -1,10 +1,9 @@
 /*
  * One local recipient: is it ours, does it loop, which mailbox the users
  * table gives it (a Maildir, an mbox, a system user's), or which command
- * or file its route names; and whom commands and files run as.
+ * or file its route names.
  */
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -41,69 +40,16 @@ local_users_is_local(struct local *L, const struct rcpt *r, const struct addr *a
 	return table_lookup_domain(&L->domains, a->domain, val, sizeof val) == 1;
 }
 
-/* A system user's ~/Maildir/, written as that user. */
+/* A system user's mailbox: only the privileged part can write it. */
 static void
 deliver_system(struct local *L, const char *name, const struct copy *c,
     struct result *res)
 {
-	struct passwd *pw;
-	struct who u;
-	char dir[BOX_MAX];
-
-	if (geteuid() != 0)
+	if (L->priv_fd < 0)
 		return local_result_set(res, 4, "4.3.0", "delivery to system user "
-		    "%s needs root, and sluice-local runs unprivileged", name);
-	if ((pw = getpwnam(name)) == NULL)
-		return local_result_set(res, 4, "4.3.0", "no system user %s", name);
-	if (pw->pw_uid == 0)
-		return local_result_set(res, 4, "4.3.0", "will not deliver as root "
-		    "(%s)", name);
-	if (snprintf(dir, sizeof dir, "%s/Maildir/", pw->pw_dir) >= (int)sizeof dir ||
-	    strlen(name) >= sizeof u.name)
-		return local_result_set(res, 5, "5.2.0", "home folder name too long");
-	u.uid = pw->pw_uid;
-	u.gid = pw->pw_gid;
-	u.drop = 1;
-	memcpy(u.name, name, strlen(name) + 1);	/* length checked above */
-	local_box_as(L, &u, dir, c, 0, res);
-}
-
-/*
- * Whom pipe and file targets run as: the default_privs user when we are
- * root (never root itself), else sluice-local's own user.  0, or -1 with
- * res set.
- */
-int
-local_users_target(struct local *L, struct who *u, struct result *res)
-{
-	struct passwd *pw;
-
-	memset(u, 0, sizeof *u);
-	if (geteuid() != 0) {
-		u->uid = geteuid();
-		u->gid = getegid();
-		if ((pw = getpwuid(u->uid)) != NULL &&
-		    strlen(pw->pw_name) < sizeof u->name)
-			snprintf(u->name, sizeof u->name, "%s", pw->pw_name);
-		else
-			snprintf(u->name, sizeof u->name, "%lu", (unsigned long)u->uid);
-		return 0;
-	}
-	if ((pw = getpwnam(L->default_privs)) == NULL) {
-		local_result_set(res, 4, "4.3.0", "no system user %s (setting "
-		    "default_privs)", L->default_privs);
-		return -1;
-	}
-	if (pw->pw_uid == 0 || strlen(pw->pw_name) >= sizeof u->name) {
-		local_result_set(res, 4, "4.3.0", "will not run pipes and files as "
-		    "%s (setting default_privs)", L->default_privs);
-		return -1;
-	}
-	u->uid = pw->pw_uid;
-	u->gid = pw->pw_gid;
-	u->drop = 1;
-	snprintf(u->name, sizeof u->name, "%s", pw->pw_name);
-	return 0;
+		    "%s needs root, and sluice-local was started unprivileged "
+		    "(uid %lu)", name, (unsigned long)getuid());
+	local_priv_deliver(L, PRIV_SYSTEM, name, c, res);
 }
 
 /* The mailbox of a users table entry: a path, or the system user's. */
@@ -122,7 +68,7 @@ deliver_mailbox(struct local *L, const char *key, const char *val,
 		snprintf(box, sizeof box, "%s", val);
 	else
 		snprintf(box, sizeof box, "%s/%s", L->mailroot, val);
-	local_box_deliver(L, box, c, 0, 0, res);
+	local_box_deliver(L, box, c, 0, res);
 }
 
 /* Deliver one local recipient. */
@@ -143,6 +89,10 @@ local_users_deliver(struct local *L, const struct txn *t, const struct rcpt *r,
 	/* pipe: and file: come from the aliases (or routes) table only. */
 	if ((rc = route_get(r, &rt, &err)) < 0)
 		return local_result_set(res, 4, "4.3.5", "invalid X-ROUTE: %s", err);
+	/* Started as root: they run as default_privs, from the privileged part. */
+	if (rc == 1 && (rt.ch == ROUTE_PIPE || rt.ch == ROUTE_FILE) && L->priv_fd >= 0)
+		return local_priv_deliver(L, rt.ch == ROUTE_PIPE ? PRIV_PIPE :
+		    PRIV_FILE, rt.arg, &c, res);
 	if (rc == 1 && rt.ch == ROUTE_PIPE)
 		return local_pipe_deliver(L, rt.arg, &c, res);
 	if (rc == 1 && rt.ch == ROUTE_FILE)

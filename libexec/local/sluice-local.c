@@ -7,6 +7,8 @@
  * with X-DEFER set.  Everything else passes through untouched.  See
  * sluice-local(8); the modules are listed in sluice-local.h.
  */
+#include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +17,7 @@
 #include "conf.h"
 #include "fsutil.h"
 #include "log.h"
+#include "priv.h"
 #include "sluice-local.h"
 
 /* The queue's own tmp/ when we can write there, so the body stays on its disk. */
@@ -34,6 +37,8 @@ spool_dir(void)
 static void
 settings(struct local *L)
 {
+	struct group *g;
+
 	if (table_open(&L->users, "users") < 0)
 		die_sys("unable to open table users");
 	if (table_open(&L->domains, "domains") < 0)
@@ -41,12 +46,44 @@ settings(struct local *L)
 	L->mailroot = conf_get("mailroot", "/var/mail/sluice");
 	L->delims = conf_get("recipient_delimiter", "+");
 	L->default_privs = conf_get("default_privs", "nobody");
+	L->mail_spool = conf_get("mail_spool_directory", "/var/mail");
+	L->home_mailbox = conf_get("home_mailbox", "");
+	L->mail_gid = (g = getgrnam("mail")) != NULL ? g->gr_gid : (gid_t)-1;
 	L->time_limit = conf_time("command_time_limit", 1000);
 	if (L->time_limit < 1 || L->time_limit > TIME_LIMIT_MAX)
 		die(EXIT_TEMP, "command_time_limit must be from 1s to 7d");
 	L->host = conf_hostname();
 	if (strchr(L->host, '/') != NULL || strchr(L->host, ':') != NULL)
 		L->host = "localhost";	/* never a '/' or ':' in a Maildir name */
+}
+
+/*
+ * Least privilege (sluice-local(8) PRIVILEGE): started as root, keep root
+ * only in the privileged part, forked now, and become the owner of the
+ * spool before reading anything.  A spool that root owns, or none at all
+ * (a test rig, a run by hand), leaves this process root, the privileged
+ * part still doing the rest.
+ */
+static void
+drop_privileges(struct local *L)
+{
+	struct priv_user u;
+	const char *spool = conf_spool();
+
+	L->priv_fd = -1;
+	if (geteuid() != 0)
+		return;
+	local_priv_start(L);
+	if (priv_owner(spool, &u) < 0) {
+		if (errno != ENOENT)
+			die_sys("started as root, unable to find the owner of the "
+			    "spool %s", spool);
+		log_warn("no spool folder %s: running as root", spool);
+		return;
+	}
+	if (u.uid != 0 && priv_drop(&u, (gid_t)-1) < 0)
+		die_sys("unable to become %s, the owner of the spool %s", u.name,
+		    spool);
 }
 
 int
@@ -63,6 +100,7 @@ main(int argc, char **argv)
 	settings(&L);
 	/* Commands are waited for: their status must not be reaped away. */
 	signal(SIGCHLD, SIG_DFL);
+	drop_privileges(&L);
 	if (header_init(&L.hdr) < 0)
 		die_nomem();
 	if (spool_open(&L.sp, spool_dir()) < 0)
@@ -82,5 +120,6 @@ main(int argc, char **argv)
 		die(EXIT_TEMP, "unable to sync Maildir folders: delivered mail may be lost");
 	if (stream_flush(&w) < 0)
 		die_sys("unable to write the output");
+	local_priv_stop(&L);
 	return 0;
 }
