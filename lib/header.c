@@ -4,6 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
+
 int
 header_init(struct header *h)
 {
@@ -146,5 +148,65 @@ header_addr(const struct header_field *f, char *out, size_t size)
 		n -= 2;
 		out[n] = '\0';
 	}
+	return n;
+}
+
+int
+header_addrs(const struct header *h, const char *name, struct strset *set)
+{
+	struct header_field f;
+	char a[ADDR_PATH_MAX + 1];
+	size_t pos = 0;
+
+	while (header_field(h, &pos, &f))
+		if (header_is(&f, name) && header_addr(&f, a, sizeof a) > 0 &&
+		    strset_add(set, a) < 0)
+			return -1;
+	return 0;
+}
+
+static int
+is_hostch(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+}
+
+/* White space in a folded value: its line ends too. */
+static int
+is_fws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n';
+}
+
+/* Whether a Received: value has "by HOST" for this host. */
+static int
+received_by(const char *v, size_t n, const char *host)
+{
+	size_t i, j, hl = strlen(host);
+
+	for (i = 0; i + 3 + hl <= n; i++) {
+		if ((i > 0 && !is_fws(v[i - 1])) || strncasecmp(v + i, "by", 2) != 0 ||
+		    !is_fws(v[i + 2]))
+			continue;
+		for (j = i + 2; j < n && is_fws(v[j]); j++)
+			;
+		if (j + hl <= n && strncasecmp(v + j, host, hl) == 0 &&
+		    (j + hl == n || !is_hostch(v[j + hl])))
+			return 1;
+	}
+	return 0;
+}
+
+long
+header_received_by(const struct header *h, const char *host)
+{
+	struct header_field f;
+	size_t pos = 0;
+	long n = 0;
+
+	while (header_field(h, &pos, &f))
+		if (header_is(&f, "Received") && received_by(f.value, f.valuelen, host))
+			n++;
 	return n;
 }

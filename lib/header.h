@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "stream.h"
+#include "strset.h"
 
 #define HEADER_MAX (1024 * 1024)	/* header octets examined */
 
@@ -62,5 +63,17 @@ long header_unfold(const struct header_field *, char *out, size_t size);
  * none), or -1 when it does not fit.
  */
 long header_addr(const struct header_field *, char *out, size_t size);
+/*
+ * Add the address of every field named name (header_addr()) to set; an
+ * empty one, or one longer than an address path, is left out.  0, or -1
+ * out of memory.  What sluice-alias and sluice-local find loops with
+ * ("Delivered-To").
+ */
+int header_addrs(const struct header *, const char *name, struct strset *set);
+/*
+ * How many Received: fields name host as the receiving host: "by HOST"
+ * as a word, in any case (a mail loop through this host, RFC 5321 6.3).
+ */
+long header_received_by(const struct header *, const char *host);
 
 #endif

@@ -99,61 +99,19 @@ struct hdr {
 	long received;	/* Received: fields naming this host */
 };
 
-static int
-is_hostch(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
-}
-
-static int
-is_wsp(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n';
-}
-
-/* Whether a Received: field's value has "by HOSTNAME" for this host. */
-static int
-received_by_us(const char *v, size_t n)
-{
-	size_t i, hl = strlen(hostname);
-
-	for (i = 0; i + 3 + hl <= n; i++) {
-		size_t j;
-
-		if ((i > 0 && !is_wsp(v[i - 1])) || strncasecmp(v + i, "by", 2) != 0 ||
-		    !is_wsp(v[i + 2]))
-			continue;
-		for (j = i + 2; j < n && is_wsp(v[j]); j++)
-			;
-		if (j + hl <= n && strncasecmp(v + j, hostname, hl) == 0 &&
-		    (j + hl == n || !is_hostch(v[j + hl])))
-			return 1;
-	}
-	return 0;
-}
-
 /*
- * Read the header; count our Received: fields and collect the
- * Delivered-To: addresses (folded fields count whole: lib/header.h).
+ * Read the header; count the Received: fields that name this host and
+ * collect the Delivered-To: addresses (lib/header.h).
  */
 static void
 hdr_read(struct stream_reader *rd, struct hdr *hd)
 {
-	struct header_field f;
-	char a[ADDR_PATH_MAX + 1];
-	size_t pos = 0;
-
 	if (header_read(&hd->h, rd) < 0)
 		die(rd->exit_code, "%s", rd->err);
-	strset_free(&hd->delivered_to);
-	hd->received = 0;
-	while (header_field(&hd->h, &pos, &f))
-		if (header_is(&f, "Received") && received_by_us(f.value, f.valuelen))
-			hd->received++;
-		else if (header_is(&f, "Delivered-To") &&
-		    header_addr(&f, a, sizeof a) > 0)
-			set_add(&hd->delivered_to, a);
+	strset_clear(&hd->delivered_to);
+	if (header_addrs(&hd->h, "Delivered-To", &hd->delivered_to) < 0)
+		die_nomem();
+	hd->received = header_received_by(&hd->h, hostname);
 }
 
 /* ---- lookups ---- */
@@ -202,9 +160,22 @@ get(const char *key, char *val, size_t vsz)
 	return rc;
 }
 
+/* The bare local part of addr (the /etc/aliases form). */
+static int
+get_bare(const char *addr, char *val, size_t vsz)
+{
+	char key[ADDR_PATH_MAX + 1];
+	const char *at = strrchr(addr, '@');
+
+	snprintf(key, sizeof key, "%.*s", (int)(at ? (size_t)(at - addr) :
+	    strlen(addr)), addr);
+	return get(key, val, vsz);
+}
+
 /*
  * The alias of addr, in the order of sluice-aliases(5): local@domain,
  * base@domain, local@, base@ (base is the local part without its detail),
+ * the bare local and base (/etc/aliases names: in local domains only),
  * then, unless addr is a user of table users, @domain and @.parent.
  * Returns 1 with val filled, 0 when addr is no alias.
  */
@@ -226,7 +197,12 @@ alias_lookup(const char *addr, char *val, size_t vsz)
 		if (get(key, val, vsz))
 			return 1;
 	}
-	if (*dom == '\0' || user_known(addr))
+	if (*dom == '\0')
+		return 0;
+	if (domain_local(dom) && (get_bare(addr, val, vsz) ||
+	    (has_base && get_bare(base, val, vsz))))
+		return 1;
+	if (user_known(addr))
 		return 0;
 	snprintf(key, sizeof key, "@%s", dom);
 	if (get(key, val, vsz))

@@ -8,6 +8,7 @@
 
 #include "header.h"
 #include "stream.h"
+#include "strset.h"
 #include "tap.h"
 
 /* A reader over a transaction whose body is text. */
@@ -105,10 +106,37 @@ limit(void)
 	txn_free(&t);
 }
 
+/* The questions sluice-alias and sluice-local ask of a header. */
+static void
+loops(void)
+{
+	struct stream_reader rd;
+	struct header h;
+	struct strset set = { 0 };
+	struct txn t;
+
+	txn_init(&t);
+	reader(&rd, &t, "Received: from a by mx.example.test; x\n"
+	    "Received: from b\n by MX.Example.Test\n (with a fold)\n"
+	    "Received: from c by mx.example.test.other; x\n"
+	    "Delivered-To: <a@b.test>\nDelivered-To:\n c@d.test\nDelivered-To:\n\n");
+	ok(header_init(&h) == 0 && header_read(&h, &rd) == 0, "a header with loops");
+	ok(header_received_by(&h, "mx.example.test") == 2,
+	    "Received: fields by this host, folded or not, in any case; not a longer name");
+	ok(header_addrs(&h, "delivered-to", &set) == 0 && set.n == 2 &&
+	    strset_has(&set, "a@b.test") && strset_has(&set, "C@D.test"),
+	    "Delivered-To: addresses, folded or in brackets; an empty one is none");
+	strset_free(&set);
+	header_free(&h);
+	stream_reader_free(&rd);
+	txn_free(&t);
+}
+
 int
 main(void)
 {
 	fields();
+	loops();
 	limit();
 	return tap_done();
 }

@@ -26,8 +26,6 @@
 static void
 spool_body(struct local *L, struct stream_reader *rd)
 {
-	struct header_field f;
-	char a[ADDR_PATH_MAX + 1];
 	const char *l;
 	size_t n, pos = 0;
 	int rf = 0;
@@ -37,11 +35,9 @@ spool_body(struct local *L, struct stream_reader *rd)
 		die_sys("unable to reset the spool file");
 	if (header_read(&L->hdr, rd) < 0)
 		die(rd->exit_code, "%s", rd->err);
-	while (header_field(&L->hdr, &pos, &f))
-		if (header_is(&f, "Delivered-To") && header_addr(&f, a, sizeof a) > 0 &&
-		    strset_add(&L->loops, a) < 0)
-			die_nomem();
-	for (pos = 0; header_line(&L->hdr, &pos, &l, &n);)
+	if (header_addrs(&L->hdr, "Delivered-To", &L->loops) < 0)
+		die_nomem();
+	while (header_line(&L->hdr, &pos, &l, &n))
 		if (spool_write_line(&L->sp, l, n) < 0)
 			die_sys("unable to write the spool file");
 	if (!L->hdr.body_done && spool_from_stream(&L->sp, rd, &rf) < 0) {
