@@ -272,6 +272,8 @@ local_priv_start(struct local *L)
 		die_sys("unable to fork the privileged part");
 	if (pid == 0) {
 		close(sv[0]);
+		/* Its children exit once delivered: their Maildirs are synced at once. */
+		L->sync_now = 1;
 		/* ps shows it apart from the unprivileged sluice-local. */
 		prctl(PR_SET_NAME, "local-priv", 0, 0, 0);
 		if ((null = open("/dev/null", O_RDWR)) < 0 || dup2(null, 0) < 0 ||
