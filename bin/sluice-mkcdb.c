@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -20,13 +21,77 @@
 static void
 usage(void)
 {
-	die(EXIT_PERM, "usage: sluice-mkcdb [-c] [-o output.cdb] table");
+	die(EXIT_PERM, "usage: sluice-mkcdb [-a] [-c] [-o output.cdb] table");
 }
 
 static int
 is_space(char c)
 {
 	return c == ' ' || c == '\t';
+}
+
+/*
+ * Where the key that starts at i ends: at white space; in the aliases
+ * table also at a colon (the /etc/aliases form "name: value"), except
+ * inside an address literal's brackets (@[IPv6:2001:db8::1]).
+ */
+static size_t
+key_end(const char *line, size_t i, size_t end, int aliases)
+{
+	int bracket = 0;
+
+	for (; i < end && !is_space(line[i]); i++) {
+		if (line[i] == '[')
+			bracket = 1;
+		else if (line[i] == ']')
+			bracket = 0;
+		else if (aliases && !bracket && line[i] == ':')
+			break;
+	}
+	return i;
+}
+
+/* Whether a table is the aliases table: -a, or its name (aliases, aliases.cdb). */
+static int
+is_aliases(const char *file, const char *out)
+{
+	const char *name = strcmp(file, "-") == 0 ? out : file;
+	const char *base = strrchr(name, '/');
+
+	base = base ? base + 1 : name;
+	return strcmp(base, "aliases") == 0 || strcmp(base, "aliases.cdb") == 0;
+}
+
+/*
+ * The new database keeps the owner and mode of the old one, or of the
+ * source when there is none, and is never readable by more than the
+ * source is: a chmod of either survives a rebuild, and a table of
+ * passwords stays private (sluice-mkcdb(1) "Owner and mode").  With
+ * neither (standard input, a first build) it is 0644 less the umask, as
+ * before.  Not root, an owner we cannot give stays ours, and a group we
+ * cannot give gets no more than others.
+ */
+static int
+keep_mode(int fd, int in, const char *out)
+{
+	struct stat src, old;
+	int has_src = in != 0 && fstat(in, &src) == 0 && S_ISREG(src.st_mode);
+	int has_old = stat(out, &old) == 0 && S_ISREG(old.st_mode);
+	const struct stat *from = has_old ? &old : &src;
+	mode_t mode, mask;
+
+	if (!has_src && !has_old) {
+		mask = umask(022);
+		umask(mask);
+		return fchmod(fd, 0644 & ~mask);
+	}
+	mode = from->st_mode & 0666;
+	if (has_old && has_src)
+		mode &= src.st_mode;
+	if (fchown(fd, from->st_uid, from->st_gid) < 0 &&
+	    fchown(fd, (uid_t)-1, from->st_gid) < 0)
+		mode = (mode & ~(mode_t)070) | ((mode & 07) << 3);
+	return fchmod(fd, mode);
 }
 
 struct entry {
@@ -83,11 +148,12 @@ main(int argc, char **argv)
 	const char *line;
 	size_t len;
 	unsigned long lineno = 0;
-	int c, check = 0, in, fd = -1, rc;
+	int c, check = 0, aliases = 0, in, fd = -1, rc;
 
 	log_init(argv[0]);
-	while ((c = getopt(argc, argv, "co:")) != -1) {
+	while ((c = getopt(argc, argv, "aco:")) != -1) {
 		switch (c) {
+		case 'a': aliases = 1; break;
 		case 'c': check = 1; break;
 		case 'o': out = optarg; break;
 		default: usage();
@@ -103,6 +169,7 @@ main(int argc, char **argv)
 			die(EXIT_PERM, "%s: name too long", file);
 		out = outbuf;
 	}
+	aliases = aliases || is_aliases(file, out);
 	if (strcmp(file, "-") == 0)
 		in = 0;
 	else if ((in = open(file, O_RDONLY | O_CLOEXEC)) < 0)
@@ -118,7 +185,8 @@ main(int argc, char **argv)
 		    (long)getpid()) >= (int)sizeof tmpname)
 			die(EXIT_PERM, "%s: name too long", out);
 		/* O_RDWR: cdb_make_exists() reads back what was written. */
-		fd = open(tmpname, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		/* Private until keep_mode() gives it its mode, just before the rename. */
+		fd = open(tmpname, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd < 0)
 			die_sys("unable to create %s", tmpname);
 		if (cdb_make_start(&cm, fd) < 0)
@@ -164,8 +232,7 @@ main(int argc, char **argv)
 		}
 		flush_entry(&cm, &e, file, check);
 		k0 = i;
-		while (i < vend && !is_space(line[i]))
-			i++;
+		i = key_end(line, i, vend, aliases);
 		if (i - k0 >= TABLE_KEY_MAX)
 			cleanup_fail(100, "%s:%lu: %s", file, lineno,
 			    "key longer than 1023 octets");
@@ -181,6 +248,9 @@ main(int argc, char **argv)
 			e.key[e.klen] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
 		}
 		e.key[e.klen] = '\0';
+		/* The /etc/aliases form: "name: value", the colon right after the name. */
+		if (aliases && i < vend && line[i] == ':')
+			i++;
 		while (i < vend && is_space(line[i]))
 			i++;
 		v0 = i;
@@ -195,7 +265,8 @@ main(int argc, char **argv)
 	flush_entry(&cm, &e, file, check);
 	if (check)
 		return 0;
-	if (cdb_make_finish(&cm) < 0 || fsync(fd) < 0 || close(fd) < 0)
+	if (cdb_make_finish(&cm) < 0 || keep_mode(fd, in, out) < 0 || fsync(fd) < 0 ||
+	    close(fd) < 0)
 		cleanup_fail(111, "%s:%lu: unable to write: %s", tmpname, 0,
 		    strerror(errno));
 	if (rename(tmpname, out) < 0)

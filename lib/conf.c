@@ -1,4 +1,5 @@
 #include "conf.h"
+#include "log.h"
 #include "table.h"
 
 #include <ctype.h>
@@ -35,12 +36,16 @@ conf_get(const char *key, const char *def)
 	for (i = 0; i < ncache; i++)
 		if (strcmp(cache[i].key, key) == 0)
 			return cache[i].val ? cache[i].val : def;
+	/* A config that exists but cannot be read is no reason to use defaults. */
 	if (!conf_opened) {
-		conf_opened = 1;
 		if (table_open(&conf_table, "config") < 0)
-			conf_table.fd = -1;
+			die(EXIT_TEMP, "unable to open table %s: %s", conf_table.path,
+			    strerror(errno));
+		conf_opened = 1;
 	}
-	rc = table_get(&conf_table, key, val, sizeof val);
+	if ((rc = table_get(&conf_table, key, val, sizeof val)) < 0)
+		die(EXIT_TEMP, "unable to read table %s: %s", conf_table.path,
+		    strerror(errno));
 	if (ncache < CONF_CACHE) {
 		cache[ncache].key = strdup(key);
 		cache[ncache].val = rc == 1 ? strdup(val) : NULL;

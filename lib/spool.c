@@ -39,9 +39,18 @@ spool_tmpfile(const char *dir)
 int
 spool_open(struct spool *s, const char *dir)
 {
-	memset(s, 0, sizeof *s);
-	if ((s->fd = spool_tmpfile(dir)) < 0)
+	int fd;
+
+	if ((fd = spool_tmpfile(dir)) < 0)
 		return -1;
+	return spool_adopt(s, fd);
+}
+
+int
+spool_adopt(struct spool *s, int fd)
+{
+	memset(s, 0, sizeof *s);
+	s->fd = fd;
 	if (wbuf_init(&s->w, s->fd, BUF_SIZE) < 0 ||
 	    rbuf_init(&s->r, s->fd, BUF_SIZE) < 0) {
 		close(s->fd);

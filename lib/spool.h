@@ -30,6 +30,12 @@ struct spool {
  * unlink).  0, or -1 with errno set.
  */
 int spool_open(struct spool *, const char *dir);
+/*
+ * A spool around fd, a body file another process wrote (sluice-local's
+ * privileged part gets it over a socket): read from the start after
+ * spool_rewind().  0, or -1 with errno set; the spool owns fd then.
+ */
+int spool_adopt(struct spool *, int fd);
 /* Just the file: its descriptor (close-on-exec), or -1 with errno set. */
 int spool_tmpfile(const char *dir);
 /* The folder for temporary files: $TMPDIR when set and not empty, else /tmp. */

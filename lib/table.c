@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int
@@ -26,7 +27,43 @@ table_open(struct table *t, const char *name)
 	if (cdb_init(&t->cdb, t->fd) < 0) {
 		close(t->fd);
 		t->fd = -1;
-		return errno = EINVAL, -1;
+		/* Damaged or cut short: the postmaster's to fix, mail waits. */
+		return errno = EIO, -1;
+	}
+	return 0;
+}
+
+/* Whether others may read path: 1, 0 (or absent), -1. */
+static int
+others_read(const char *path, int fd)
+{
+	struct stat st;
+
+	if ((fd >= 0 ? fstat(fd, &st) : stat(path, &st)) < 0)
+		return errno == ENOENT ? 0 : -1;
+	return (st.st_mode & S_IROTH) != 0;
+}
+
+int
+table_open_secret(struct table *t, const char *name)
+{
+	char src[sizeof t->path];
+	size_t n;
+	int rc;
+
+	if (table_open(t, name) < 0)
+		return -1;
+	n = strlen(t->path);
+	snprintf(src, sizeof src, "%s", t->path);
+	if (n > 4 && strcmp(src + n - 4, ".cdb") == 0)
+		src[n - 4] = '\0';
+	if ((rc = others_read(t->path, t->fd)) == 0 && strcmp(src, t->path) != 0)
+		rc = others_read(src, -1);
+	if (rc != 0) {
+		int e = rc < 0 ? errno : EPERM;
+
+		table_close(t);
+		return errno = e, -1;
 	}
 	return 0;
 }
@@ -95,6 +132,9 @@ table_lookup_addr(struct table *t, const char *addr, char *val, size_t vsz,
 	if ((size_t)(at - addr) + 2 > sizeof key)
 		return 0;
 	snprintf(key, sizeof key, "%.*s@", (int)(at - addr), addr);
+	if ((rc = try(t, key, val, vsz, matched, msz)) != 0)
+		return rc;
+	key[at - addr] = '\0';	/* the bare name, as /etc/aliases has it */
 	if ((rc = try(t, key, val, vsz, matched, msz)) != 0)
 		return rc;
 	snprintf(key, sizeof key, "%s", at);

@@ -7,12 +7,17 @@
  * hit winning:
  *   1. the whole address, local@domain
  *   2. local@            (the user in any domain)
- *   3. @domain           (catch-all for the domain)
- *   4. @.parent.domain   (each parent of the domain, nearest first)
+ *   3. local             (the bare name, as /etc/aliases writes it: the
+ *                        same as local@; callers ask about local domains)
+ *   4. @domain           (catch-all for the domain)
+ *   5. @.parent.domain   (each parent of the domain, nearest first)
  * A domain alone (table_lookup_domain) is looked up as the domain, then
  * as each parent with a leading dot: ".example.org" matches every
  * subdomain of example.org but not example.org itself.
- * A table whose .cdb does not exist is empty.
+ * A table whose .cdb does not exist is empty; one that exists but cannot
+ * be opened or read is an error (-1 with errno, never EINVAL: a damaged
+ * table is a temporary failure for log.h's errno_exit(), which the
+ * program reports before it exits 111, never an empty table).
  */
 
 #include <cdb.h>
@@ -29,6 +34,14 @@ struct table {
 
 /* name is a table in the configuration folder ("users") or a path with '/'. */
 int table_open(struct table *, const char *name);
+/*
+ * table_open() for a table of secrets (smtp_auth, any table of
+ * passwords): -1 with errno EPERM when others may read its .cdb, or the
+ * text it is compiled from beside it, so that the program reading it
+ * refuses to start (exit 111, saying which file) rather than use secrets
+ * every local user can read.  sluice-mkcdb(1) keeps the text's mode.
+ */
+int table_open_secret(struct table *, const char *name);
 void table_close(struct table *);
 /*
  * Exact lookup of key (lowercased here).  Returns 1 with the value copied

@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "dsn.h"
+#include "header.h"
 #include "local.h"
 #include "log.h"
 #include "route.h"
@@ -27,8 +28,7 @@
 #include "table.h"
 #include "xtext.h"
 
-/* Limits (sluice-alias(8)). */
-#define HDR_MAX (1024 * 1024)	/* header block examined for loops */
+/* Limits (sluice-alias(8); the header examined: lib/header.h). */
 #define DEPTH_CAP 100		/* highest alias_max_depth accepted */
 #define EXPAND_MAX 100000	/* recipients one transaction may expand to */
 #define INCLUDE_SIZE_MAX (1024 * 1024)	/* an :include: file */
@@ -94,139 +94,24 @@ fail_clear(struct fail *f)
 /* ---- the message's header block ---- */
 
 struct hdr {
-	char *buf;	/* lines, each ended by LF */
-	size_t len;
-	char extra[STREAM_TEXT_MAX + 1];	/* the line that did not fit */
-	size_t extralen;
-	int has_extra;
-	int body_done;	/* the final "." was read */
+	struct header h;
 	struct strset delivered_to;	/* Delivered-To: addresses */
 	long received;	/* Received: fields naming this host */
 };
 
+/*
+ * Read the header; count the Received: fields that name this host and
+ * collect the Delivered-To: addresses (lib/header.h).
+ */
 static void
-hdr_read(struct stream_reader *rd, struct hdr *h)
+hdr_read(struct stream_reader *rd, struct hdr *hd)
 {
-	const char *l;
-	size_t n;
-	int rc;
-
-	h->len = 0;
-	h->has_extra = 0;
-	h->body_done = 0;
-	for (;;) {
-		if ((rc = stream_read_line(rd, &l, &n)) < 0)
-			die(rd->exit_code, "%s", rd->err);
-		if (rc == 0) {
-			h->body_done = 1;
-			return;
-		}
-		/* Past the limit, the rest streams through unexamined. */
-		if (h->len + n + 1 > HDR_MAX) {
-			memcpy(h->extra, l, n);
-			h->extralen = n;
-			h->has_extra = 1;
-			return;
-		}
-		memcpy(h->buf + h->len, l, n);
-		h->buf[h->len + n] = '\n';
-		h->len += n + 1;
-		if (n == 0)
-			return;
-	}
-}
-
-static int
-is_hostch(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
-}
-
-static int
-is_wsp(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n';
-}
-
-/* Whether a Received: field's value has "by HOSTNAME" for this host. */
-static int
-received_by_us(const char *v, size_t n)
-{
-	size_t i, hl = strlen(hostname);
-
-	for (i = 0; i + 3 + hl <= n; i++) {
-		size_t j;
-
-		if ((i > 0 && !is_wsp(v[i - 1])) || strncasecmp(v + i, "by", 2) != 0 ||
-		    !is_wsp(v[i + 2]))
-			continue;
-		for (j = i + 2; j < n && is_wsp(v[j]); j++)
-			;
-		if (j + hl <= n && strncasecmp(v + j, hostname, hl) == 0 &&
-		    (j + hl == n || !is_hostch(v[j + hl])))
-			return 1;
-	}
-	return 0;
-}
-
-static void
-delivered_to(struct hdr *h, const char *v, size_t n)
-{
-	char a[ADDR_PATH_MAX + 1];
-
-	while (n > 0 && is_wsp(*v))
-		v++, n--;
-	while (n > 0 && is_wsp(v[n - 1]))
-		n--;
-	if (n >= 2 && v[0] == '<' && v[n - 1] == '>')
-		v++, n -= 2;
-	if (n == 0 || n >= sizeof a)
-		return;
-	memcpy(a, v, n);
-	a[n] = '\0';
-	set_add(&h->delivered_to, a);
-}
-
-/* One field, folded: its inner line ends count as white space. */
-static void
-hdr_field(struct hdr *h, const char *f, size_t n)
-{
-	const char *colon = memchr(f, ':', n);
-	size_t k;
-
-	if (colon == NULL)
-		return;
-	k = (size_t)(colon - f);
-	if (k == 8 && strncasecmp(f, "Received", 8) == 0 &&
-	    received_by_us(colon + 1, n - k - 1))
-		h->received++;
-	else if (k == 12 && strncasecmp(f, "Delivered-To", 12) == 0)
-		delivered_to(h, colon + 1, n - k - 1);
-}
-
-/* Count our Received: fields and collect Delivered-To: addresses. */
-static void
-hdr_scan(struct hdr *h)
-{
-	char *p = h->buf, *end = h->buf + h->len, *f = NULL;
-
-	strset_free(&h->delivered_to);
-	h->received = 0;
-	while (p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-
-		if (nl == p)
-			break;	/* the blank line */
-		if (*p != ' ' && *p != '\t') {
-			if (f != NULL)
-				hdr_field(h, f, (size_t)(p - f - 1));
-			f = p;
-		}
-		p = nl + 1;
-	}
-	if (f != NULL)
-		hdr_field(h, f, (size_t)(p - f - 1));
+	if (header_read(&hd->h, rd) < 0)
+		die(rd->exit_code, "%s", rd->err);
+	strset_clear(&hd->delivered_to);
+	if (header_addrs(&hd->h, "Delivered-To", &hd->delivered_to) < 0)
+		die_nomem();
+	hd->received = header_received_by(&hd->h, hostname);
 }
 
 /* ---- lookups ---- */
@@ -275,9 +160,22 @@ get(const char *key, char *val, size_t vsz)
 	return rc;
 }
 
+/* The bare local part of addr (the /etc/aliases form). */
+static int
+get_bare(const char *addr, char *val, size_t vsz)
+{
+	char key[ADDR_PATH_MAX + 1];
+	const char *at = strrchr(addr, '@');
+
+	snprintf(key, sizeof key, "%.*s", (int)(at ? (size_t)(at - addr) :
+	    strlen(addr)), addr);
+	return get(key, val, vsz);
+}
+
 /*
  * The alias of addr, in the order of sluice-aliases(5): local@domain,
  * base@domain, local@, base@ (base is the local part without its detail),
+ * the bare local and base (/etc/aliases names: in local domains only),
  * then, unless addr is a user of table users, @domain and @.parent.
  * Returns 1 with val filled, 0 when addr is no alias.
  */
@@ -299,7 +197,12 @@ alias_lookup(const char *addr, char *val, size_t vsz)
 		if (get(key, val, vsz))
 			return 1;
 	}
-	if (*dom == '\0' || user_known(addr))
+	if (*dom == '\0')
+		return 0;
+	if (domain_local(dom) && (get_bare(addr, val, vsz) ||
+	    (has_base && get_bare(base, val, vsz))))
+		return 1;
+	if (user_known(addr))
 		return 0;
 	snprintf(key, sizeof key, "@%s", dom);
 	if (get(key, val, vsz))
@@ -642,11 +545,11 @@ expand(struct ctx *c, const char *addr)
 
 static void
 write_txns(struct stream_writer *w, const struct txn *t, struct txn *out,
-    struct hdr *h, struct stream_reader *rd, struct spool *sp)
+    const struct header *h, struct stream_reader *rd, struct spool *sp)
 {
-	size_t k, n;
+	size_t k, n, pos = 0;
 	struct txn part;
-	char *p, *end;
+	const char *l;
 	int rf = 0;
 
 	if (sp == NULL) {
@@ -656,13 +559,9 @@ write_txns(struct stream_writer *w, const struct txn *t, struct txn *out,
 		part.nrcpt = out->nrcpt;
 		if (stream_write_head(w, &part) < 0)
 			die_sys("unable to write");
-		end = h->buf + h->len;
-		for (p = h->buf; p < end; p = memchr(p, '\n', (size_t)(end - p)) + 1)
-			if (stream_write_line(w, p, (size_t)((char *)memchr(p, '\n',
-			    (size_t)(end - p)) - p)) < 0)
+		while (header_line(h, &pos, &l, &n))
+			if (stream_write_line(w, l, n) < 0)
 				die_sys("unable to write");
-		if (h->has_extra && stream_write_line(w, h->extra, h->extralen) < 0)
-			die_sys("unable to write");
 		if (h->body_done) {
 			if (stream_write_end(w) < 0)
 				die_sys("unable to write");
@@ -686,22 +585,17 @@ write_txns(struct stream_writer *w, const struct txn *t, struct txn *out,
 }
 
 static void
-spool_all(struct spool *sp, struct hdr *h, struct stream_reader *rd)
+spool_all(struct spool *sp, const struct header *h, struct stream_reader *rd)
 {
-	char *p, *end = h->buf + h->len;
+	const char *l;
+	size_t n, pos = 0;
 	int rf = 0;
 
 	if (spool_reset(sp) < 0)
 		die_sys("unable to spool a message");
-	for (p = h->buf; p < end; ) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-
-		if (spool_write_line(sp, p, (size_t)(nl - p)) < 0)
+	while (header_line(h, &pos, &l, &n))
+		if (spool_write_line(sp, l, n) < 0)
 			die_sys("unable to spool a message");
-		p = nl + 1;
-	}
-	if (h->has_extra && spool_write_line(sp, h->extra, h->extralen) < 0)
-		die_sys("unable to spool a message");
 	if (!h->body_done && spool_from_stream(sp, rd, &rf) < 0) {
 		if (rf)
 			die(rd->exit_code, "%s", rd->err);
@@ -822,7 +716,6 @@ alias_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 	c.h = h;
 
 	hdr_read(rd, h);
-	hdr_scan(h);
 	rcpts_normalize(t);
 	looping = h->received > max_received;
 	for (i = 0; i < t->nrcpt; i++) {
@@ -850,12 +743,12 @@ alias_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 	}
 	if (fl.t.nrcpt == 0 && lp.t.nrcpt == 0 && out.nrcpt <= STREAM_RCPT_MAX) {
 		if (out.nrcpt > 0)
-			write_txns(w, t, &out, h, rd, NULL);
-		else if (!h->body_done && stream_skip_body(rd) < 0)
+			write_txns(w, t, &out, &h->h, rd, NULL);
+		else if (!h->h.body_done && stream_skip_body(rd) < 0)
 			die(rd->exit_code, "%s", rd->err);
 	} else {
-		spool_all(sp, h, rd);
-		write_txns(w, t, &out, h, rd, sp);
+		spool_all(sp, &h->h, rd);
+		write_txns(w, t, &out, &h->h, rd, sp);
 		bounce(w, t, &fl, sp, 0);
 		bounce(w, t, &lp, sp, loop_to_pm);
 	}
@@ -905,10 +798,10 @@ main(int argc, char **argv)
 	bounce_unknown = strcasecmp(v, "local") == 0;
 
 	memset(&h, 0, sizeof h);
-	if ((h.buf = malloc(HDR_MAX)) == NULL)
+	if (header_init(&h.h) < 0)
 		die_nomem();
 	stage_run(alias_txn, &h);
-	free(h.buf);
+	header_free(&h.h);
 	strset_free(&h.delivered_to);
 	table_close(&t_aliases);
 	table_close(&t_domains);

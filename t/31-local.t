@@ -116,8 +116,11 @@ is "$?" 100 "an unparseable stream is a permanent failure"
 : | run
 is "$?" 0 "an empty stream is fine"
 
-# A system user: a forked child drops to the user, delivers to ~/Maildir/.
+# A system user with home_mailbox Maildir/: a forked child drops to the
+# user, delivers to ~/Maildir/ (the mail spool: t/45-local-system-mbox.t).
 if [ "$(id -u)" = 0 ]; then
+    echo "home_mailbox Maildir/" >> "$SLUICE_CONF/config"
+    sluice-mkcdb "$SLUICE_CONF/config"
     u=sluicet$$
     useradd -M -d "$tmpdir/home-$u" -s /usr/sbin/nologin "$u" || bail "useradd"
     at_exit "userdel $u"
@@ -126,7 +129,7 @@ if [ "$(id -u)" = 0 ]; then
     sluice-mkcdb "$SLUICE_CONF/users"
     txn s@example.org sys@example.test | run
     f=$(ls "$tmpdir/home-$u"/Maildir/new/* 2>/dev/null | head -1)
-    ok $([ -n "$f" ]; echo $?) "system:NAME delivers to ~NAME/Maildir/new"
+    ok $([ -n "$f" ]; echo $?) "system:NAME with home_mailbox Maildir/ delivers to ~NAME/Maildir/new"
     is "$(stat -c %U "$f" 2>/dev/null)" "$u" "the file belongs to the user"
     is "$(stat -c %U "$tmpdir/home-$u/Maildir/new" 2>/dev/null)" "$u" "so does the Maildir it made"
     # Not root: system: recipients wait, with the reason.

@@ -69,6 +69,7 @@ start_stages(const struct runq *rq, struct chain *c, char **const argv[],
 			runq_child_reset(rq);
 			if (dup2(prev, 0) < 0 || dup2(last ? c->out : q[1], 1) < 0)
 				die_sys("unable to set up the chain");
+			runq_child_privs(rq, argv[i][0]);
 			prog_exec(argv[i]);
 			die_sys("unable to run %s", argv[i][0]);
 		}

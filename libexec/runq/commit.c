@@ -79,6 +79,7 @@ enqueue_notices(const struct runq *rq, int fd)
 		runq_child_reset(rq);
 		if (dup2(fd, 0) < 0)
 			die_sys("unable to set up sluice-enqueue");
+		runq_child_privs(rq, argv[0]);
 		prog_exec(argv);
 		die_sys("unable to run sluice-enqueue");
 	}

@@ -108,6 +108,8 @@ extern volatile sig_atomic_t runq_stopping, runq_got_child;
 /* An array of *a elements of size sz made twice as long (first when empty). */
 void *runq_grow(void *v, size_t *a, size_t first, size_t sz);
 void runq_child_reset(const struct runq *);
+/* As root, become the spool owner before running prog (not sluice-local). */
+void runq_child_privs(const struct runq *, const char *prog);
 
 /* qdir.c: the spool's folders */
 void qdir_prepare(struct runq *);

@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "fsutil.h"
 #include "log.h"
+#include "priv.h"
 #include "prog.h"
 #include "qdest.h"
 #include "runq.h"
@@ -64,6 +65,25 @@ runq_child_reset(const struct runq *rq)
 	signal(SIGCHLD, SIG_DFL);
 	/* Only this process holds the lock: a chain left running must not. */
 	close(rq->lock_fd);
+}
+
+/*
+ * Least privilege (lib/priv.h): started as root, the runner runs every
+ * program it starts as the owner of the spool folder, except sluice-local,
+ * which keeps root for system mailboxes and drops by itself
+ * (sluice-local(8) PRIVILEGE).  A spool that root owns changes nothing.
+ */
+void
+runq_child_privs(const struct runq *rq, const char *prog)
+{
+	const char *base = strrchr(prog, '/');
+	struct priv_user u;
+
+	if (geteuid() != 0 || strcmp(base ? base + 1 : prog, "sluice-local") == 0)
+		return;
+	if (priv_owner(rq->spool, &u) < 0 ||
+	    (u.uid != 0 && priv_drop(&u, (gid_t)-1) < 0))
+		die_sys("unable to run %s as the owner of %s", prog, rq->spool);
 }
 
 static size_t

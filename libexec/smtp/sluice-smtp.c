@@ -21,6 +21,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "priv.h"
 #include "prog.h"
 #include "spool.h"
 
@@ -89,6 +90,7 @@ main(int argc, char **argv)
 
 	(void)argc;
 	log_init(argv[0]);
+	priv_refuse_root();
 	memset(&s, 0, sizeof s);
 	gettimeofday(&s.t_start, NULL);
 	signal(SIGPIPE, SIG_IGN);

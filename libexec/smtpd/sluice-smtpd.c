@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "log.h"
+#include "priv.h"
 #include "smtpd.h"
 
 /* A client that stops reading cannot hold the server forever. */
@@ -37,6 +38,7 @@ main(int argc, char **argv)
 	const char *verdict;
 
 	log_init(argv[0]);
+	priv_refuse_root();
 	if (argc > 1)
 		die(EXIT_PERM, "usage: sluice-smtpd (no arguments)");
 	/* Write errors are seen as EPIPE; the queue program gets SIGPIPE back. */

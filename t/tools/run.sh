@@ -168,6 +168,8 @@ if [ "$(id -u)" = 0 ]; then
             say "run: warning: the user $user cannot reach $var or $top/libexec"
             say "run: warning: (is the checkout under a private folder such as /root?)"
             say "run: warning: running everything as root"
+            # sluice-smtpd and sluice-smtp refuse root unless told (lib/priv.h).
+            export SLUICE_ALLOW_ROOT=1
             root_var
         fi
     else

@@ -1,0 +1,6 @@
+#!/bin/bash
+# Unit tests of the header module lib/header.c (t/header.c): fields, folding,
+# address values, the limit.
+. "$(dirname "$0")/lib.sh"
+[ -x "$top/t/header" ] || bail "t/header is not built (make check)"
+"$top/t/header"

@@ -1,0 +1,41 @@
+#!/bin/bash
+# A table that exists but cannot be read, or is damaged, is a temporary
+# failure of the stage (exit 111) with a line naming it, never a silent
+# fallback: not to the defaults when config cannot be read, and not a
+# refusal of the input (100, which sends messages to bad/) when a .cdb is
+# damaged.
+. "$(dirname "$0")/lib.sh"
+
+export SLUICE_CONF=$tmpdir/conf SLUICE_SPOOL=$tmpdir/spool
+mkdir -p "$SLUICE_CONF" "$SLUICE_SPOOL/tmp"
+chmod 0755 "$tmpdir" "$SLUICE_CONF"
+printf 'hostname mx.example.test\nmailroot %s\n' "$tmpdir/mail" > "$SLUICE_CONF/config"
+echo example.test > "$SLUICE_CONF/domains"
+echo "alice@example.test alice/" > "$SLUICE_CONF/users"
+echo "list@example.test alice@example.test" > "$SLUICE_CONF/aliases"
+for t in config domains users aliases; do sluice-mkcdb "$SLUICE_CONF/$t" || bail "mkcdb $t"; done
+msg() { printf 'MAIL FROM:<s@example.org>\nRCPT TO:<%s>\nDATA\nSubject: x\n\nhi\n.\n' "$1"; }
+
+for p in sluice-local sluice-alias; do
+    cp "$SLUICE_CONF/users.cdb" "$tmpdir/users.cdb.good"
+    printf 'cdb, but cut' > "$SLUICE_CONF/users.cdb"
+    msg alice@example.test | "$p" > "$tmpdir/out" 2> "$tmpdir/err"
+    is "$?" 111 "$p: a damaged users.cdb is a temporary failure"
+    like "$(cat "$tmpdir/err")" "unable to open table users" "$p: the line names the table"
+    is "$(cat "$tmpdir/out")" "" "$p: and nothing is written"
+    mv "$tmpdir/users.cdb.good" "$SLUICE_CONF/users.cdb"
+done
+
+if [ "$(id -u)" = 0 ]; then
+    chmod 0600 "$SLUICE_CONF/config.cdb"
+    for p in sluice-local sluice-alias; do
+        msg alice@example.test | setpriv --reuid=nobody --regid=nogroup --clear-groups \
+            "$top/libexec/$p" > "$tmpdir/out" 2> "$tmpdir/err"
+        is "$?" 111 "$p: a config it cannot read is a temporary failure, not the defaults"
+        like "$(cat "$tmpdir/err")" "unable to open table $SLUICE_CONF/config.cdb: Permission denied" \
+            "$p: the line names the table and why"
+    done
+else
+    skip "not root: cannot run as another user" 4
+fi
+done_testing
