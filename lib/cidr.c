@@ -154,7 +154,8 @@ parse_block(const char *s, size_t n, const char *slash, struct cidr_range *r)
 
 	if (addr_parse_n(s, an, &r->lo) < 0)
 		return -1;
-	max = cidr_is_v4(&r->lo) ? 32 : 128;
+	/* The length counts the bits of the notation: ::ffff:10.0.0.0/104 */
+	max = memchr(s, ':', an) == NULL ? 32 : 128;
 	if (an + 1 == n || n - an - 1 > 3)
 		return -1;
 	for (i = an + 1; i < n; i++) {

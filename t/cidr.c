@@ -95,6 +95,8 @@ test_ranges(void)
 	    holds("192.0.2.10-192.0.2.20", "192.0.2.9") == 0, "a range a-b includes both ends only");
 	ok(holds("2001:db8::1-2001:db8::1:0", "2001:db8::ffff") == 1, "an IPv6 range");
 	ok(holds("192.0.2.0/24", "::ffff:192.0.2.9") == 1, "an IPv4 block holds the mapped address");
+	ok(holds("::ffff:192.0.2.0/120", "192.0.2.9") == 1 && holds("::ffff:192.0.2.0/120", "192.0.3.0") == 0,
+	    "a block written in IPv6 counts 128 bits, for mapped addresses too");
 	ok(holds("0.0.0.0/0", "2001:db8::1") == 0 && holds("::/0", "2001:db8::1") == 1 &&
 	    holds("::/0", "192.0.2.1") == 1, "0.0.0.0/0 is every IPv4 address only; ::/0 is all");
 	ok(holds("192.0.2", "192.0.2.200") == 1 && holds("10.", "10.9.9.9") == 1 &&
