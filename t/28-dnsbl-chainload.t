@@ -78,7 +78,7 @@ like "$out" 'EOF$' "then the connection is closed"
 # --- tempfail ------------------------------------------------------------------
 dnsbl_table dnsbl "tf.test ip4 tempfail"
 out=$(session 127.0.0.2 QUIT)
-like "$out" '^421 4\.7\.1 Service unavailable; client \[127\.0\.0\.2\] blocked using tf\.test; Temporarily listed'$'\n\nEOF$' \
+like "$out" '^421 4\.7\.1 Service unavailable; client \[127\.0\.0\.2\] blocked using tf\.test; Temporarily listed'$'\n''('$'\n'')?EOF$' \
     "a tempfail list answers 421 and closes"
 dnsbl_table dnsbl "tf.test ip4 tempfail" "bl.test ip4 reject"
 like "$(session 127.0.0.2 QUIT)" '^554 5\.7\.1 .*bl\.test' "a reject listing wins over a tempfail one listed first"
