@@ -36,16 +36,21 @@ reply(const char *code, const char *words)
 		exit(EXIT_TEMP);
 }
 
+/* What the client sent and has not been read as a line yet. */
+struct input {
+	char in[4096];
+	size_t have;
+};
+
 /*
  * The next command line into line (cut at LINE_MAX_SMTP, the rest of it
  * dropped), waiting no later than end: 1, or 0 at the end of input or time.
  */
 static int
-next_line(char *line, size_t size, time_t end)
+next_line(struct input *b, char *line, size_t size, time_t end)
 {
-	static char in[4096];
-	static size_t have;
-	size_t len = 0;
+	char *in = b->in;
+	size_t len = 0, have = b->have;
 	char *nl;
 
 	for (;;) {
@@ -61,6 +66,7 @@ next_line(char *line, size_t size, time_t end)
 			len += take;
 			memmove(in, in + k + (nl != NULL), have - k - (nl != NULL));
 			have -= k + (nl != NULL);
+			b->have = have;
 			if (nl != NULL) {
 				line[len] = '\0';
 				if (len > 0 && line[len - 1] == '\r')
@@ -70,9 +76,9 @@ next_line(char *line, size_t size, time_t end)
 		}
 		if (left <= 0 || poll(&p, 1, (int)left * 1000) <= 0)
 			return 0;
-		if ((r = read(0, in, sizeof in)) <= 0)
+		if ((r = read(0, in, sizeof b->in)) <= 0)
 			return 0;
-		have = (size_t)r;
+		b->have = have = (size_t)r;
 	}
 }
 
@@ -81,6 +87,7 @@ dnsbl_refuse(int temporary, const char *words)
 {
 	char line[LINE_MAX_SMTP + 1], text[400];
 	time_t end = time(NULL) + REFUSE_SECONDS;
+	struct input b = { .have = 0 };
 	int i;
 
 	if (temporary) {
@@ -90,7 +97,7 @@ dnsbl_refuse(int temporary, const char *words)
 	}
 	snprintf(text, sizeof text, "5.7.1 %s", words);
 	reply("554", text);
-	for (i = 0; i < REFUSE_COMMANDS && next_line(line, sizeof line, end); i++) {
+	for (i = 0; i < REFUSE_COMMANDS && next_line(&b, line, sizeof line, end); i++) {
 		if (strncasecmp(line, "QUIT", 4) == 0 && (line[4] == '\0' || line[4] == ' ')) {
 			reply("221", "2.0.0 Bye");
 			exit(EXIT_OK);
