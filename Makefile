@@ -51,8 +51,8 @@ PROGS = $(patsubst %.c,%,$(wildcard bin/*.c libexec/*.c))
 IMPORT_SRC = $(wildcard bin/import/*.c)
 PROGS += $(if $(IMPORT_SRC),bin/sluice-import)
 # The same for a stage: libexec/scan/ makes libexec/sluice-scan.
-# (libexec/smtpd/ and libexec/smtp/ have rules of their own.)
-LIBEXEC_DIRS = $(filter-out smtpd smtp,$(patsubst libexec/%/,%,$(sort $(dir $(wildcard libexec/*/*.c)))))
+# (libexec/smtpd/, libexec/smtp/ and libexec/dnsbl/ have rules of their own.)
+LIBEXEC_DIRS = $(filter-out smtpd smtp dnsbl,$(patsubst libexec/%/,%,$(sort $(dir $(wildcard libexec/*/*.c)))))
 PROGS += $(addprefix libexec/sluice-,$(LIBEXEC_DIRS))
 SUBMIT_SRC = $(wildcard bin/submit/*.c)
 PROGS += $(if $(SUBMIT_SRC),bin/sendmail)
@@ -61,6 +61,8 @@ PROGS += $(if $(SMTPD_SRC),libexec/sluice-smtpd)
 # libexec/smtp/ makes libexec/sluice-smtp.
 SMTP_SRC = $(wildcard libexec/smtp/*.c)
 PROGS += $(if $(SMTP_SRC),libexec/sluice-smtp)
+DNSBL_SRC = $(wildcard libexec/dnsbl/*.c)
+PROGS += $(if $(DNSBL_SRC),libexec/sluice-dnsbl)
 TESTPROGS = $(patsubst %.c,%,$(wildcard t/*.c))
 CONF_TEXT = $(filter-out %.cdb %.in,$(wildcard conf/*))
 CONF_CDB = $(addsuffix .cdb,$(CONF_TEXT))
@@ -70,6 +72,8 @@ LIBS = -lcdb
 LIBS_libexec/sluice-smtp = -lcares -lssl -lcrypto
 LIBS_t/dest = -lcares
 LIBS_libexec/sluice-pop3 = -lssl -lcrypto
+# Exec'd per connection, before sluice-smtpd: c-ares only, linked static.
+LIBS_libexec/sluice-dnsbl = -lcares $(if $(filter 1,$(SAN)),,-static)
 # Exec'd per connection: static linking saves about 0.2 ms each (not with SAN=1).
 LIBS_libexec/sluice-smtpd = $(if $(filter 1,$(SAN)),,-static)
 
@@ -127,6 +131,10 @@ libexec/sluice-smtpd: $(SMTPD_SRC) libexec/smtpd/*.h $(LIBA) .build-flags
 endif
 libexec/sluice-smtp: $(SMTP_SRC) libexec/smtp/*.h $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) -Ilibexec/smtp $(LDFLAGS_ALL) -o $@ $(SMTP_SRC) $(LIBA) $(LIBS_$@) $(LIBS)
+ifneq ($(FAST),1)
+libexec/sluice-dnsbl: $(DNSBL_SRC) libexec/dnsbl/*.h $(LIBA) .build-flags
+	$(CC) $(CFLAGS_ALL) -Ilibexec/dnsbl $(LDFLAGS_ALL) -o $@ $(DNSBL_SRC) $(LIBA) $(LIBS_$@) $(LIBS)
+endif
 # mailq was a link to sendmail before it was a program of its own: the
 # linker would write through such a link, over sendmail, so it goes first.
 bin/mailq: bin/mailq.c $(LIBA) .build-flags $(if $(shell test -L bin/mailq && echo y),FORCE)
@@ -146,6 +154,21 @@ $(FAST_ONE): libexec/%: libexec/%.c $(MUSL_LIBA) .build-flags
 	$(MUSL_CC) $(MUSL_CFLAGS) -static -o $@ $< $(MUSL_LIBA) $(LIBCDB_A)
 libexec/sluice-smtpd: $(SMTPD_SRC) libexec/smtpd/*.h $(MUSL_LIBA) .build-flags
 	$(MUSL_CC) $(MUSL_CFLAGS) -static -o $@ $(SMTPD_SRC) $(MUSL_LIBA) $(LIBCDB_A)
+# sluice-dnsbl is exec'd per connection too, and needs c-ares: Debian's
+# libcares.a, built for glibc, links against musl given the few glibc
+# calls it makes (lib/compat/glibc.c).  It starts in about 0.07 ms more
+# than an empty program, against 0.6-0.9 ms linked static with glibc.
+lib/musl/ares.h: /usr/include/ares.h
+	@mkdir -p lib/musl
+	cp /usr/include/ares*.h lib/musl/
+lib/musl/dns.o: lib/dns.c lib/*.h lib/compat/glibc.h lib/musl/ares.h lib/musl/cdb.h .build-flags
+	$(MUSL_CC) $(MUSL_CFLAGS) -include lib/compat/glibc.h -c -o $@ $<
+lib/musl/compat.o: lib/compat/glibc.c lib/compat/glibc.h .build-flags
+	$(MUSL_CC) $(MUSL_CFLAGS) -c -o $@ $<
+libexec/sluice-dnsbl: $(DNSBL_SRC) libexec/dnsbl/*.h lib/musl/dns.o lib/musl/compat.o $(MUSL_LIBA) .build-flags
+	$(MUSL_CC) $(MUSL_CFLAGS) -Ilibexec/dnsbl -static -o $@ $(DNSBL_SRC) lib/musl/dns.o \
+	    lib/musl/compat.o $(MUSL_LIBA) $(shell $(CC) -print-file-name=libcares.a) \
+	    $(shell $(CC) -print-file-name=libcdb.a)
 endif
 # The unit test of sluice-smtp's report line links that module.
 t/smtp-report: t/smtp-report.c libexec/smtp/smtp_report.c libexec/smtp/smtp.h $(LIBA) .build-flags

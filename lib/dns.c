@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define T_A_ 1
 #define T_MX_ 15
@@ -191,9 +192,21 @@ answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 		parse_addrs(q, abuf, alen);
 }
 
-/* Run the channel until every query has called back. */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Run the channel until every query has called back, or until the
+ * monotonic time end (ms; 0: none), when those left are cancelled.
+ */
 static void
-run(struct dns *d)
+run_until(struct dns *d, long long end)
 {
 	ares_socket_t socks[ARES_GETSOCK_MAXNUM];
 	struct pollfd p[ARES_GETSOCK_MAXNUM];
@@ -218,6 +231,16 @@ run(struct dns *d)
 			return;
 		tvp = ares_timeout(d->ch, NULL, &tv);
 		ms = tvp ? (int)(tvp->tv_sec * 1000 + tvp->tv_usec / 1000) : 1000;
+		if (end > 0) {
+			long long left = end - now_ms();
+
+			if (left <= 0) {
+				ares_cancel(d->ch);	/* calls back ARES_ECANCELLED */
+				return;
+			}
+			if (left < ms)
+				ms = (int)left;
+		}
 		if (poll(p, (nfds_t)np, ms) < 0 && errno != EINTR)
 			return;
 		for (i = 0; i < np; i++)
@@ -227,6 +250,12 @@ run(struct dns *d)
 		/* Lets c-ares notice its timeouts when nothing was ready. */
 		ares_process_fd(d->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
 	}
+}
+
+static void
+run(struct dns *d)
+{
+	run_until(d, 0);
 }
 
 static const char *
@@ -381,4 +410,73 @@ dns_pton(const char *s, struct dns_addr *a)
 		return 0;
 	}
 	return -1;
+}
+
+/* The first TXT record's strings, joined, into q->txt (cut to fit). */
+static int
+parse_txt(struct dns_query *q, const unsigned char *abuf, int alen)
+{
+	struct ares_txt_ext *r = NULL, *t;
+	size_t len = 0, k;
+	int rc, records = 0;
+
+	if ((rc = ares_parse_txt_reply_ext(abuf, alen, &r)) != ARES_SUCCESS)
+		return rc;
+	for (t = r; t != NULL; t = t->next) {
+		if (t->record_start && ++records > 1)
+			break;
+		k = t->length;
+		if (k > DNS_TXT_MAX - len)
+			k = DNS_TXT_MAX - len;
+		memcpy(q->txt + len, t->txt, k);
+		len += k;
+	}
+	q->txt[len] = '\0';
+	ares_free_data(r);
+	return records > 0 ? ARES_SUCCESS : ARES_ENODATA;
+}
+
+static void
+query_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct dns_query *q = arg;
+	struct q aq;
+
+	(void)timeouts;
+	if (status == ARES_SUCCESS && q->type == DNS_T_TXT)
+		status = parse_txt(q, abuf, alen);
+	else if (status == ARES_SUCCESS) {
+		memset(&aq, 0, sizeof aq);
+		aq.type = T_A_;
+		aq.a = q->a;
+		aq.max = DNS_ADDR_MAX;
+		parse_addrs(&aq, abuf, alen);
+		q->n = aq.n;
+		status = aq.status == DNS_OK ? ARES_SUCCESS :
+		    aq.status == DNS_NODATA ? ARES_ENODATA : aq.ares;
+	}
+	q->status = classify(status);
+	q->timed_out = status == ARES_ETIMEOUT || status == ARES_ECANCELLED;
+	if (q->status != DNS_OK)
+		snprintf(q->err, sizeof q->err, "%s",
+		    status == ARES_ECANCELLED ? "timed out" :
+		    status == ARES_ENOTFOUND ? "host not found (NXDOMAIN)" :
+		    ares_strerror(status));
+}
+
+void
+dns_query_all(struct dns *d, struct dns_query *q, size_t n, long deadline_ms)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		q[i].status = DNS_TEMP;
+		q[i].timed_out = 1;
+		q[i].n = 0;
+		q[i].txt[0] = '\0';
+		snprintf(q[i].err, sizeof q[i].err, "timed out");
+		ares_query(d->ch, q[i].name, C_IN_,
+		    q[i].type == DNS_T_TXT ? DNS_T_TXT : T_A_, query_answer, &q[i]);
+	}
+	run_until(d, deadline_ms > 0 ? now_ms() + deadline_ms : 0);
 }

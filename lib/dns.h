@@ -56,6 +56,28 @@ int dns_addrs(struct dns *, const char *host, struct dns_addr *a, size_t max,
 /* A records only (DNS-BL style lookups); same return values. */
 int dns_a(struct dns *, const char *name, struct dns_addr *a, size_t max,
     size_t *n, char *err, size_t errsz);
+/*
+ * Many lookups at once (DNS-BL style): every query of q[0..n) is asked
+ * before any answer is awaited, so the whole takes as long as the slowest.
+ * A query still unanswered after deadline_ms (0: only c-ares's own
+ * dns_timeout and dns_tries) is cancelled: DNS_TEMP with timed_out set.
+ * Fill name and type; the rest is the answer.
+ */
+#define DNS_T_A 1
+#define DNS_T_TXT 16
+#define DNS_TXT_MAX 255
+struct dns_query {
+	char name[DNS_NAME_MAX + 1];
+	int type;			/* DNS_T_A or DNS_T_TXT */
+	int status;			/* dns_status */
+	int timed_out;
+	struct dns_addr a[DNS_ADDR_MAX];	/* A: the addresses */
+	size_t n;
+	char txt[DNS_TXT_MAX + 1];	/* TXT: the first record's strings, joined */
+	char err[128];			/* words for a log line when not DNS_OK */
+};
+void dns_query_all(struct dns *, struct dns_query *q, size_t n,
+    long deadline_ms);
 /* "192.0.2.1" or "2001:db8::1" */
 const char *dns_ntop(const struct dns_addr *, char *buf, size_t size);
 /* Parse a numeric address into a; 0 or -1. */

@@ -164,3 +164,28 @@ table_lookup_domain(struct table *t, const char *domain, char *val,
 			return rc;
 	return 0;
 }
+
+int
+table_next(struct table *t, unsigned *pos, char *key, size_t ksz, char *val,
+    size_t vsz)
+{
+	unsigned kl, vl;
+	int rc;
+
+	if (t->fd < 0)
+		return 0;
+	if (*pos == 0)
+		cdb_seqinit(pos, &t->cdb);
+	if ((rc = cdb_seqnext(pos, &t->cdb)) <= 0)
+		return rc < 0 ? -1 : 0;
+	kl = cdb_keylen(&t->cdb);
+	vl = cdb_datalen(&t->cdb);
+	if (kl >= ksz || vl >= vsz)
+		return errno = EOVERFLOW, -1;
+	if (cdb_read(&t->cdb, key, kl, cdb_keypos(&t->cdb)) < 0 ||
+	    cdb_read(&t->cdb, val, vl, cdb_datapos(&t->cdb)) < 0)
+		return -1;
+	key[kl] = '\0';
+	val[vl] = '\0';
+	return 1;
+}

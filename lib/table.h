@@ -54,5 +54,13 @@ int table_lookup_addr(struct table *, const char *addr, char *val,
     size_t vsz, char *matched, size_t msz);
 int table_lookup_domain(struct table *, const char *domain, char *val,
     size_t vsz);
+/*
+ * Every entry in the order of the text file, for tables that are read
+ * whole (ranges, lists): set *pos to 0, then call until it returns 0.
+ * Returns 1 with the key and value copied NUL-terminated, 0 at the end,
+ * -1 on a read error or an entry that does not fit (errno EOVERFLOW).
+ */
+int table_next(struct table *, unsigned *pos, char *key, size_t ksz,
+    char *val, size_t vsz);
 
 #endif

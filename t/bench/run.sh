@@ -19,12 +19,15 @@
 #      for 1 MB, and sluice-scan with nothing to do on 10,000 small messages.
 # Before every timed run of c and d: sync, then a pause (BENCH_SETTLE).
 #
+#   e. DNS-BL at connect: connections per second through tcpserver into
+#      sluice-smtpd alone, behind sluice-dnsbl with no lists and with four lists
+#      against a local DNS server (BENCH_DNSBL_N connections, default 1000).
 # Environment: BENCH_N (messages end to end, default 2000), BENCH_REPS_E2E
 # (runs of each system in c, default 2), BENCH_REMOTE_N (messages in d,
 # default 10000), BENCH_REPS_REMOTE (runs of each system in d, default 1),
 # BENCH_SETTLE (seconds of pause before a timed run, default 10),
 # BENCH_EXEC_RUNS (default 200), BENCH_REPS (best of, for a, default 3),
-# BENCH_SKIP (any of "stream exec content e2e remote postfix", space-separated),
+# BENCH_SKIP (any of "stream exec content e2e remote postfix dnsbl", space-separated),
 # BENCH_KEEP=1 keeps the folder.
 # Everything runs on 127.0.0.1 and is stopped by PID at the end.
 set -u
@@ -657,5 +660,71 @@ if ! skipped remote; then
         rm -f "$b/remote.stream"
     fi
     stop_sinks
+    echo
+fi
+
+# ---- e. DNS-BL at connect --------------------------------------------------
+# Connections per second through tcpserver (connect, 220, QUIT, 221) from
+# 127.0.0.1, 10 at once: sluice-smtpd alone; behind sluice-dnsbl with no
+# lists; behind sluice-dnsbl with four IPv4 lists (unlisted client: four
+# NXDOMAIN answers each) served by a local DNS server (dnslib's, in Python:
+# t/tools/dnsbl-dns.py), the same server one program would use in a test.
+# Also sluice-dnsbl's own exec cost when it has nothing to ask.
+DN=${BENCH_DNSBL_N:-1000}
+if ! skipped dnsbl && [ -x "$tree/libexec/sluice-dnsbl" ]; then
+    echo "e. DNS-BL at connect: $DN connections (greeting, QUIT), 10 at once, from 127.0.0.1"
+    hr
+    printf '%-46s %10s %10s\n' "chain" "conn/s" "ok/failed"
+    dconf=$b/dnsbl-conf
+    mkdir -p "$dconf"
+    cp "$b"/conf/* "$dconf/"
+    : > "$b/dnsbl.zone"
+    for z in 1 2 3 4; do echo "2.0.0.127.bl$z.bench. IN A 127.0.0.2"; done >> "$b/dnsbl.zone"
+    dport=$(free_port)
+    "$PY" "$top/t/tools/dnsbl-dns.py" --zone "$b/dnsbl.zone" --port "$dport" \
+        </dev/null >"$b/dnsbl-dns.log" 2>&1 &
+    dns_pid=$!
+    for ((r = 0; r < 100; r++)); do
+        "$top/t/tools/dns.sh" query "$dport" probe.invalid A >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    printf 'dns_servers\t127.0.0.1:%s\n' "$dport" >> "$dconf/config"
+    : > "$dconf/dnsbl_whitelist"
+    : > "$dconf/dnsbl"
+    for f in config dnsbl dnsbl_whitelist; do
+        "$tree/bin/sluice-mkcdb" -o "$dconf/$f.cdb" "$dconf/$f" || exit 1
+    done
+    # conn_row LABEL PROG... — one row, from a tcpserver running PROG...
+    conn_row() {
+        local label=$1 port pid out
+        shift
+        port=$(free_port)
+        SLUICE_CONF=$dconf tcpserver -R -H -l 0 -b 100 -c 100 127.0.0.1 "$port" "$@" \
+            </dev/null >>"$b/dnsbl-tcpserver.log" 2>&1 &
+        pid=$!
+        for ((r = 0; r < 100; r++)); do port_open "$port" && break; sleep 0.1; done
+        out=$("$PY" "$top/t/bench/connrate.py" 127.0.0.1 "$port" "$DN" 10)
+        kill -TERM "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        read -r rate okc bad <<<"$out"
+        printf '%-46s %10s %10s\n' "$label" "$rate" "$okc/$bad"
+    }
+    settle
+    conn_row "sluice-smtpd" "$tree/libexec/sluice-smtpd"
+    settle
+    conn_row "sluice-dnsbl sluice-smtpd, no lists" "$tree/libexec/sluice-dnsbl" "$tree/libexec/sluice-smtpd"
+    printf '%s\n' "bl1.bench ip4 reject" "bl2.bench ip4 reject" "bl3.bench ip4 tempfail" \
+        "bl4.bench ip4 reject" > "$dconf/dnsbl"
+    "$tree/bin/sluice-mkcdb" -o "$dconf/dnsbl.cdb" "$dconf/dnsbl" || exit 1
+    settle
+    conn_row "sluice-dnsbl sluice-smtpd, four lists" "$tree/libexec/sluice-dnsbl" "$tree/libexec/sluice-smtpd"
+    kill -TERM "$dns_pid" 2>/dev/null
+    wait "$dns_pid" 2>/dev/null
+    : > "$dconf/dnsbl"
+    "$tree/bin/sluice-mkcdb" -o "$dconf/dnsbl.cdb" "$dconf/dnsbl" || exit 1
+    [ -x "$b/execbench" ] || cc -O2 -o "$b/execbench" "$top/t/bench/execbench.c" || exit 1
+    printf '%-46s %10s µs\n' "exec: sluice-dnsbl /bin/true, no lists" \
+        "$(SLUICE_CONF=$dconf TCPREMOTEIP=192.0.2.1 "$b/execbench" "$RUNS" "$tree/libexec/sluice-dnsbl" /bin/true)"
+    printf '%-46s %10s µs\n' "exec: /bin/true" "$("$b/execbench" "$RUNS" /bin/true)"
     echo
 fi
