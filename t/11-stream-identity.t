@@ -7,7 +7,7 @@
 
 seed=${SLUICE_SEED:-20251121}
 n=${SLUICE_STREAMS:-320}
-note "seed=$seed streams=$n (reproduce: SLUICE_SEED=$seed prove t/12-identity.t)"
+note "seed=$seed streams=$n (reproduce: SLUICE_SEED=$seed prove t/11-stream-identity.t)"
 mkdir "$tmpdir/s"
 "$PY" "$top/t/tools/genstream.py" "$seed" "$n" "$tmpdir/s" || bail "generator failed"
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Review: ENVID and ORCPT are xtext; decoded, "+C3+A9" is an 8-bit octet.
+# ENVID and ORCPT are xtext; decoded, "+C3+A9" is an 8-bit octet.
 # lib/dsn wrote the decoded values as they were into the report's
 # Original-Envelope-Id: and Original-Recipient: fields, so a notice sent
 # without BODY=8BITMIME or SMTPUTF8 carried 8-bit octets (RFC 3464 fields

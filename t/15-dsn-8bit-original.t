@@ -1,5 +1,5 @@
 #!/bin/bash
-# Review: a notice about an 8-bit original (BODY=8BITMIME).  With RET=HDRS
+# A notice about an 8-bit original (BODY=8BITMIME).  With RET=HDRS
 # the notice carried the original's 8-bit header lines but was sent without
 # BODY=8BITMIME; with the whole original, its message/rfc822 part had no
 # Content-Transfer-Encoding, so 7bit was implied for 8-bit content

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Review: the human-readable part of a notice has one line per recipient,
+# The human-readable part of a notice has one line per recipient,
 # "<address>: status diagnostic".  A long address (254 octets) with a long
 # diagnostic (a command's output, cut to 900 octets) made that line 1158
 # octets: longer than a stream text line may be (998, RFC 5321 4.5.3.1.6),

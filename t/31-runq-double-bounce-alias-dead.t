@@ -1,5 +1,5 @@
 #!/bin/bash
-# Review: a double bounce whose postmaster is an alias (postmaster -> root ->
+# A double bounce whose postmaster is an alias (postmaster -> root ->
 # a command that fails) must not be bounced again to the postmaster: after
 # alias expansion its first recipient is root, no longer the postmaster, so
 # each failure made a new double bounce, for ever (a mail loop).  It must

@@ -117,7 +117,7 @@ is "$?" 100 "an unparseable stream is a permanent failure"
 is "$?" 0 "an empty stream is fine"
 
 # A system user with home_mailbox Maildir/: a forked child drops to the
-# user, delivers to ~/Maildir/ (the mail spool: t/45-local-system-mbox.t).
+# user, delivers to ~/Maildir/ (the mail spool: t/40-local-system-mbox.t).
 if [ "$(id -u)" = 0 ]; then
     echo "home_mailbox Maildir/" >> "$SLUICE_CONF/config"
     sluice-mkcdb "$SLUICE_CONF/config"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Review: a double bounce whose postmaster is routed to error: (table
+# A double bounce whose postmaster is routed to error: (table
 # routes) could be told to nobody, and sluice-route dropped its recipient
 # (logged failed-double-bounce-lost): the message was gone.  As sluice-alias,
 # -local and -smtp do, the recipient must stay with its 5.x.x X-DEFER, so

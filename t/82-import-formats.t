@@ -4,7 +4,7 @@
 # moved (or, for mbox, copied) into the malformed folder with the reason
 # logged, never lost; sources go only with -d and only after the output
 # was written.  (When the output goes to another program:
-# t/14-import-removes-sources-once-safe.t.)
+# t/82-import-removes-sources-once-safe.t.)
 . "$(dirname "$0")/lib.sh"
 
 d=$top/t/data/import

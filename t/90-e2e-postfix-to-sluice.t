@@ -8,7 +8,7 @@
 # logs status=sent relay=127.0.0.1[127.0.0.1]:PORT.  A recipient sluice
 # does not know is refused at RCPT (550 5.1.1), Postfix bounces it with
 # sluice's reply, and nothing of it reaches sluice's queue.  (The other way,
-# sluice to Postfix, is t/53-smtp-postfix.t.)
+# sluice to Postfix, is t/50-smtp-postfix.t.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/e2e.sh"
 

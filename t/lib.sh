@@ -299,9 +299,9 @@ _t_watchdog() {
     trap - EXIT INT TERM HUP
     while [ "$left" -gt 0 ]; do
         sleep 1
-        # Gone, or a zombie: a test that exec'd a program (t/10-addr.t) stays
-        # a zombie until prove reaps it, and prove waits for this loop's
-        # stderr to close first.
+        # Gone, or a zombie: a test that exec'd a program
+        # (t/10-addr-parse-format-xtext.t) stays a zombie until prove reaps
+        # it, and prove waits for this loop's stderr to close first.
         case $(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$_t_main/status" 2>/dev/null) in
         ''|Z) exit 0 ;;
         esac
