@@ -1,47 +1,12 @@
 #!/bin/bash
-# The stream reader and writer on golden files: t/data/stream/NAME.in gives
-# either NAME.out (the canonical form, exit 0) or NAME.err (line 1 the exit
-# code, line 2 the reason after "PROG: fatal: "; nothing on standard output).
+# The stream reader and writer on golden files (t/README): t/data/stream/NAME.in
+# gives either NAME.out (the canonical form, exit 0) or NAME.err, the fatal
+# error, with the exit status NAME.status and nothing on standard output.
 # The same through sluice-envelope with t/data/envelope/.
 . "$(dirname "$0")/lib.sh"
 
-# golden PROG DIR — one test per fixture.
-golden() {
-    local prog=$1 dir=$2 f b rc name
-    for f in "$dir"/*.in; do
-        b=${f%.in}
-        name="$(basename "$prog") $(basename "$b")"
-        rc=0
-        "$prog" < "$f" > "$tmpdir/out" 2> "$tmpdir/err" || rc=$?
-        if [ -e "$b.out" ]; then
-            if [ $rc = 0 ] && cmp -s "$b.out" "$tmpdir/out"; then
-                ok 0 "$name: canonical output"
-            else
-                ok 1 "$name: canonical output"
-                diag "exit $rc; $(head -3 "$tmpdir/err")"
-                diag "$(diff "$b.out" "$tmpdir/out" | head -20)"
-            fi
-        elif [ -e "$b.err" ]; then
-            local code msg got
-            code=$(sed -n 1p "$b.err")
-            msg="$(basename "$prog"): fatal: $(sed -n 2p "$b.err")"
-            got=$(cat "$tmpdir/err")
-            if [ "$rc" = "$code" ] && [ "$got" == "$msg" ] && [ ! -s "$tmpdir/out" ]; then
-                ok 0 "$name: exit $code with the reason, no output"
-            else
-                ok 1 "$name: exit $code with the reason, no output"
-                diag "exit $rc (want $code), stdout $(wc -c < "$tmpdir/out") octets"
-                diag "got:  $got"
-                diag "want: $msg"
-            fi
-        else
-            ok 1 "$name: fixture has neither .out nor .err"
-        fi
-    done
-}
-
 [ -x "$top/t/streamcat" ] || bail "t/streamcat is not built (make check)"
-golden "$top/t/streamcat" "$top/t/data/stream"
+golden_each "$top/t/data/stream" streamcat "$top/t/streamcat"
 
 # CRLF and export forms of the writer.
 sed 's/$/\r/' "$top/t/data/stream/batch.out" > "$tmpdir/batch.crlf"
@@ -64,7 +29,7 @@ mkdir "$tmpdir/conf"
 printf 'qualify_domain Example.NET\n' > "$tmpdir/conf/config"
 sluice-mkcdb "$tmpdir/conf/config" || bail "sluice-mkcdb failed"
 export SLUICE_CONF=$tmpdir/conf
-golden "$top/libexec/sluice-envelope" "$top/t/data/envelope"
+golden_each "$top/t/data/envelope" sluice-envelope sluice-envelope
 
 # Its warnings: 8-bit marking and a raised SIZE are logged; a clean message is not.
 e=$top/t/data/envelope

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 plan 4
-. "$top/t/data/alias/setup.sh"
+. "$top/t/alias.sh"
 
 printf 'MAIL FROM:<alice@sender.test> ENVID=caf+C3+A9\nRCPT TO:<ghost@example.test> ORCPT=rfc822;gh+C3+A9st@example.test\nDATA\nSubject: x\n\nbody\n.\n' |
     sluice-alias > "$tmpdir/out" 2> "$tmpdir/err"

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 plan 8
-. "$top/t/data/alias/setup.sh"
+. "$top/t/alias.sh"
 
 # The notice in $tmpdir/out for an original with these MAIL parameters
 # [and this Subject:].

@@ -3,7 +3,7 @@
 # each field checked, RET=HDRS against FULL, NOTIFY honoured.
 . "$(dirname "$0")/lib.sh"
 
-. "$top/t/data/dsn-setup.sh"
+. "$top/t/dsn.sh"
 
 bounce() {	# bounce MAIL-PARAMS RCPT-PARAMS [FROM] — notice for nobody@example.test
     { echo "XFORWARD IDENT=06b000000000000000002"

@@ -8,7 +8,7 @@
 # paths are in the log only.
 . "$(dirname "$0")/lib.sh"
 
-. "$top/t/data/dsn-setup.sh"
+. "$top/t/dsn.sh"
 mkdir -p "$tmpdir/files"
 touch "$tmpdir/afile" "$tmpdir/files/target"
 ln -s "$tmpdir/files/target" "$tmpdir/files/link.mbox"

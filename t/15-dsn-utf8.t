@@ -7,7 +7,7 @@
 # mail keeps the RFC 3464 types.
 . "$(dirname "$0")/lib.sh"
 
-. "$top/t/data/dsn-setup.sh"
+. "$top/t/dsn.sh"
 
 u=$'\xc3\xbc' e=$'\xc3\xa9'	# ü é in UTF-8
 # bounce FROM MAIL-PARAMS RCPT RCPT-PARAMS SUBJECT — the notice in $tmpdir/out,

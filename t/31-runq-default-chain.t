@@ -8,23 +8,14 @@
 export SLUICE_CONF=$tmpdir/conf SLUICE_SPOOL=$tmpdir/spool SLUICE_LIBEXEC=$top/libexec
 mkdir -p "$SLUICE_CONF"
 mr=$tmpdir/mail
-mk() {	# mk TABLE LINES... — write and compile a table
-    local t=$1; shift
-    printf '%s\n' "$@" > "$SLUICE_CONF/$t"
-    sluice-mkcdb "$SLUICE_CONF/$t" || bail "sluice-mkcdb $t"
-}
 sport=$(free_port)
-mkdir -p "$tmpdir/sink"; chown nobody "$tmpdir/sink"
-/usr/sbin/smtp-sink -u nobody -d "$tmpdir/sink/" "127.0.0.1:$sport" 100 \
-    </dev/null >>"$tmpdir/sink.log" 2>&1 &
-_t_pids+=("$!")
-wait_port "$sport" 10 || bail "smtp-sink did not start"
-mk config "hostname mx.example.test" "mailroot $mr" "postmaster postmaster@example.test" \
+start_sink sink 127.0.0.1 "$sport" "$tmpdir/sink"
+table config "hostname mx.example.test" "mailroot $mr" "postmaster postmaster@example.test" \
     "smtp_connect_timeout 5s"
-mk domains example.test
-mk users "@example.test box/" "tunnel@example.test tunnel/"
-mk aliases "team@example.test bob@example.test"
-mk routes "remote.test smtp:[127.0.0.1]:$sport" "far.test bsmtp:tunnel@example.test"
+table domains example.test
+table users "@example.test box/" "tunnel@example.test tunnel/"
+table aliases "team@example.test bob@example.test"
+table routes "remote.test smtp:[127.0.0.1]:$sport" "far.test bsmtp:tunnel@example.test"
 
 printf 'MAIL FROM:<s@example.test>\nRCPT TO:<team@example.test>\nRCPT TO:<x@remote.test>\nRCPT TO:<y@far.test>\nDATA\nSubject: whole\n\nhello\n.\n' |
     sluice-enqueue 2>/dev/null || bail "sluice-enqueue failed"
@@ -38,7 +29,7 @@ like "$(cat "$mr"/tunnel/new/* 2>/dev/null)" 'application/batch-SMTP' "the tunne
 is "$(find "$SLUICE_SPOOL"/{incoming,deferred,bad,dead} -type f | wc -l)" 0 "the queue is empty"
 
 # A content stage joins when it is configured.
-mk config "hostname mx.example.test" "mailroot $mr" "scan_method command" "scan_command /bin/true %f"
+table config "hostname mx.example.test" "mailroot $mr" "scan_method command" "scan_command /bin/true %f"
 sluice-runq -1 </dev/null 2>"$tmpdir/runq2.log"
 like "$(cat "$tmpdir/runq2.log")" 'start chain="sluice-envelope \| sluice-alias \| sluice-route \| sluice-scan \| sluice-bsmtp-encode' \
     "sluice-scan joins the chain when scan_method is set"

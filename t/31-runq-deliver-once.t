@@ -15,27 +15,18 @@ mr=$tmpdir/mail
 sp=$SLUICE_SPOOL
 NMSG=12 NLOC=5 NREM=5	# recipients per message, local and remote
 
-mk() {	# mk TABLE LINES... — write and compile a table
-    local t=$1; shift
-    printf '%s\n' "$@" > "$SLUICE_CONF/$t"
-    sluice-mkcdb "$SLUICE_CONF/$t" || bail "sluice-mkcdb $t"
-}
 config() {	# config CHAIN — the settings of this test with that chain
-    mk config "hostname mx.example.test" "mailroot $mr" \
+    table config "hostname mx.example.test" "mailroot $mr" \
         "postmaster postmaster@example.test" "retry_min 1s" "retry_max 1s" \
         "delay_warning 0" "smtp_connect_timeout 5s" "smtp_helo_timeout 10s" \
         "smtp_destination_concurrency 1" "batch_size 100" "concurrency 1" \
         "chain $1"
 }
 sport=$(free_port)
-mkdir -p "$tmpdir/sink"; chown nobody "$tmpdir/sink"
-/usr/sbin/smtp-sink -u nobody -d "$tmpdir/sink/" "127.0.0.1:$sport" 100 \
-    </dev/null >>"$tmpdir/sink.log" 2>&1 &
-_t_pids+=("$!")
-wait_port "$sport" 10 || bail "smtp-sink did not start"
-mk domains example.test
-mk users "@example.test box/"
-mk routes "remote.test smtp:[127.0.0.1]:$sport"
+start_sink sink 127.0.0.1 "$sport" "$tmpdir/sink"
+table domains example.test
+table users "@example.test box/"
+table routes "remote.test smtp:[127.0.0.1]:$sport"
 base="sluice-envelope | sluice-alias | sluice-route | sluice-local | sluice-smtp"
 
 # The batch: NMSG messages of about 20 KB (so each stage writes many times),
@@ -207,7 +198,7 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$tmpdir/small" &&
     sp=$SLUICE_SPOOL
     : > "$tmpdir/runq.log"
     : > "$tmpdir/afile"
-    mk users "wait@example.test $tmpdir/afile/box/" "@example.test box/"
+    table users "wait@example.test $tmpdir/afile/box/" "@example.test box/"
     config "sluice-envelope | sluice-local"
     fill() {	# fill NAME KB — leave about KB free on the small disk
         local free_kb

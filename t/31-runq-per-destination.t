@@ -12,31 +12,12 @@ mr=$tmpdir/mail
 sp=$SLUICE_SPOOL
 chain="sluice-envelope | sluice-alias | sluice-route | sluice-local | sluice-smtp"
 
-mk() {	# mk TABLE LINES... — write and compile a table
-    local t=$1; shift
-    printf '%s\n' "$@" > "$SLUICE_CONF/$t"
-    sluice-mkcdb "$SLUICE_CONF/$t"
-}
 config() {	# config [SETTING...] — the defaults below, later ones win
-    printf '%s\n' "hostname mx.example.test" "mailroot $mr" \
+    settings "hostname mx.example.test" "mailroot $mr" \
         "postmaster postmaster@example.test" "retry_min 60s" "retry_max 1h" \
         "queue_lifetime 1h" "delay_warning 0" "smtp_connect_timeout 5s" \
-        "smtp_helo_timeout 10s" "chain $chain" "$@" |
-        awk '{ if (!($1 in v)) k[n++] = $1; v[$1] = $0 }
-            END { for (i = 0; i < n; i++) print v[k[i]] }' > "$SLUICE_CONF/config"
-    sluice-mkcdb "$SLUICE_CONF/config"
+        "smtp_helo_timeout 10s" "chain $chain" "$@"
 }
-# smtp-sink as the remote server: each message a file in DIR.
-start_sink() {	# start_sink PIDVAR PORT DIR
-    local var=$1 port=$2 dir=$3
-    mkdir -p "$dir"; chown nobody "$dir"
-    /usr/sbin/smtp-sink -u nobody -d "$dir/" "127.0.0.1:$port" 100 \
-        </dev/null >>"$tmpdir/sink-$port.log" 2>&1 &
-    printf -v "$var" %s "$!"
-    _t_pids+=("$!")
-    wait_port "$port" 10
-}
-qid_at() { printf '%09x%05x%07x' "$1" "$((RANDOM % 100000))" "$$"; }
 msg() {	# msg IDENT RCPT [SUBJECT]
     printf 'XFORWARD IDENT=%s\nMAIL FROM:<s@example.test>\nRCPT TO:<%s>\nDATA\nSubject: %s\n\nhello\n.\n' \
         "$1" "$2" "${3:-test}"
@@ -46,18 +27,18 @@ runq() { sluice-runq "$@" 2>>"$tmpdir/runq.log"; }
 log() { cat "$tmpdir/runq.log"; }
 
 p_dial=$(free_port); p_fix=$(free_port); p_dead=$(free_port); p_d=$(free_port)
-mk domains example.test
-mk users "bob@example.test bob/" "s@example.test sender/"
-mk routes "dial.test smtp:[127.0.0.1]:$p_dial" "fixed.test smtp:[127.0.0.1]:$p_fix" \
+table domains example.test
+table users "bob@example.test bob/" "s@example.test sender/"
+table routes "dial.test smtp:[127.0.0.1]:$p_dial" "fixed.test smtp:[127.0.0.1]:$p_fix" \
     "short.test smtp:[127.0.0.1]:$p_dead" "mid.test smtp:[127.0.0.1]:$p_dead" \
     "other.test smtp:[127.0.0.1]:$p_dead" "d.test smtp:[127.0.0.1]:$p_d"
-mk smtp_dest "short.test lifetime=2s" "mid.test lifetime=30s" \
+table smtp_dest "short.test lifetime=2s" "mid.test lifetime=30s" \
     "dial.test queue_first=yes" "d.test queue_first=yes lifetime=2h"
 seq 1 1500 | sed 's/^/u/; s/$/@other.test/' > "$tmpdir/biglist"
-mk aliases "big@example.test :include:$tmpdir/biglist"
+table aliases "big@example.test :include:$tmpdir/biglist"
 config
-start_sink sink_dial "$p_dial" "$tmpdir/dial"
-start_sink sink_d "$p_d" "$tmpdir/d"
+start_sink sink_dial 127.0.0.1 "$p_dial" "$tmpdir/dial"
+start_sink sink_d 127.0.0.1 "$p_d" "$tmpdir/d"
 
 # ---- +detail: bob+x@ is bob's mailbox, Delivered-To keeps the detail ----
 now=$(date +%s)
@@ -110,7 +91,7 @@ q_fix=$(qid_at "$now"); q_other=$(qid_at "$now")
 runq -1
 ok $([ -e "$sp/deferred/$q_fix" ] && [ -e "$sp/deferred/$q_other" ]; echo $?) "both are deferred while nothing listens"
 m_other=$(stat -c %Y "$sp/deferred/$q_other")
-start_sink sink_fix "$p_fix" "$tmpdir/fix"
+start_sink sink_fix 127.0.0.1 "$p_fix" "$tmpdir/fix"
 runq -1
 is "$(count "$tmpdir/fix")" 0 "the repaired destination is not tried before its retry time"
 SLUICE_SPOOL=$sp sendmail -qRfixed.test 2>>"$tmpdir/runq.log"

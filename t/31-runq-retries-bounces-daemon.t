@@ -24,25 +24,15 @@ printf '#!/bin/sh\ncat >/dev/null\nexit 111\n' > "$tmpdir/fail"
 chmod +x "$tmpdir/defer" "$tmpdir/poison" "$tmpdir/fail"
 
 config() {	# config "extra settings" — rewrite and compile config
-    {
-        echo "hostname mx.example.test"
-        echo "mailroot $mr"
-        echo "postmaster postmaster@example.test"
-        echo "retry_min 10s"
-        echo "retry_max 1h"
-        echo "delay_warning 0"
-        echo "chain $tmpdir/defer | sluice-local"
-        printf '%s\n' "$@"
-    } | awk '{ if (!($1 in v)) k[n++] = $1; v[$1] = $0 }
-        END { for (i = 0; i < n; i++) print v[k[i]] }' > "$SLUICE_CONF/config"
-    sluice-mkcdb "$SLUICE_CONF/config"
+    settings "hostname mx.example.test" "mailroot $mr" \
+        "postmaster postmaster@example.test" "retry_min 10s" "retry_max 1h" \
+        "delay_warning 0" "chain $tmpdir/defer | sluice-local" "$@"
 }
 echo example.test > "$SLUICE_CONF/domains"
 printf 'alice@example.test alice/\ns@example.test sender/\n' > "$SLUICE_CONF/users"
 sluice-mkcdb "$SLUICE_CONF/domains"; sluice-mkcdb "$SLUICE_CONF/users"
 config
 
-qid_at() { printf '%09x%05x%07x' "$1" "$((RANDOM % 100000))" "$$"; }	# a queue id from a given time
 msg() {	# msg FROM RCPT [IDENT] [RCPT-PARAMS] [SUBJECT]
     [ -n "${3:-}" ] && echo "XFORWARD IDENT=$3"
     echo "MAIL FROM:<$1>"

@@ -1,12 +1,14 @@
 #!/bin/bash
-# The queue's policy, sluice-retry, on golden files: with the clock fixed
-# (SLUICE_NOW), t/data/policy/NAME.in gives exactly NAME.out on standard
-# output and NAME.err on standard error, and exits 0 (or NAME.status).
-# NAME.args holds options, one per line.  One fixture per rule of
+# The queue's policy, sluice-retry, on golden files (t/README): with the
+# clock fixed (SLUICE_NOW), t/data/policy/NAME.in gives exactly NAME.out on
+# standard output and NAME.err on standard error, and exits 0 (or
+# NAME.status); NAME.args holds options, one per line.  One fixture per rule of
 # sluice-retry(8): backoff, the end of the lifetime, a destination's own
 # lifetime (smtp_dest), permanent failures, delay notices (once, as NOTIFY
 # asks), double bounces and dead/, a failed chain (-t), queue_first (-q).
 # GOLDEN_UPDATE=1 rewrites the expected files from what the program does.
+# A notice's Message-ID and MIME boundary hold the process id: made "PID"
+# on standard output before the comparison.
 . "$(dirname "$0")/lib.sh"
 
 data=$top/t/data/policy
@@ -16,27 +18,11 @@ for t in config smtp_dest; do
     cp "$data/conf/$t" "$SLUICE_CONF/" && sluice-mkcdb "$SLUICE_CONF/$t" || bail "sluice-mkcdb $t"
 done
 
-# A notice's Message-ID and MIME boundary hold the process id: made "PID".
 unpid() { sed -E "s/($SLUICE_NOW)\\.[0-9]+\\./\\1.PID./g"; }
 
-for f in "$data"/*.in; do
-    b=${f%.in} name=$(basename "${f%.in}")
-    args=()
-    [ -e "$b.args" ] && mapfile -t args < "$b.args"
-    rc=0
-    sluice-retry "${args[@]}" < "$f" > "$tmpdir/out" 2> "$tmpdir/err" || rc=$?
-    unpid < "$tmpdir/out" > "$tmpdir/out.n"
-    want_rc=0
-    [ -e "$b.status" ] && want_rc=$(cat "$b.status")
-    if [ -n "${GOLDEN_UPDATE:-}" ]; then
-        cp "$tmpdir/out.n" "$b.out"; cp "$tmpdir/err" "$b.err"
-    fi
-    is "$rc" "$want_rc" "$name: exit $want_rc"
-    cmp -s "$b.out" "$tmpdir/out.n"
-    ok $? "$name: standard output is $name.out" || diag "$(diff "$b.out" "$tmpdir/out.n" | head -30)"
-    cmp -s "$b.err" "$tmpdir/err"
-    ok $? "$name: standard error is $name.err" || diag "$(diff "$b.err" "$tmpdir/err" | head -10)"
-done
+golden_filter=unpid
+golden_each "$data" sluice-retry sluice-retry
+golden_filter=
 
 # The fixed clock is checked: a malformed one is bad usage, not "now".
 SLUICE_NOW=soon sluice-retry < "$data/backoff-new.in" > "$tmpdir/out" 2> "$tmpdir/err"

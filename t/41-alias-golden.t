@@ -1,57 +1,48 @@
 #!/bin/bash
 # sluice-alias: lookup order, domain aliases, +detail, lists, nesting, depth,
 # cycles, :include:, pipes and files, postmaster, unknown users, loops,
-# splitting.  Golden files: t/data/alias/NAME.in -> NAME.ref, compared in the
-# summary form of t/data/alias/summary.sh (envelopes and RFC 3464 fields).
-# SLUICE_REGEN=1 rewrites the .ref files (review the diff before committing).
+# splitting.  Golden files (t/README): t/data/alias/NAME.in -> NAME.out,
+# compared in the summary form of t/tools/summary.sh (envelopes and RFC 3464
+# fields).  GOLDEN_UPDATE=1 rewrites the .out files (review the diff).
 . "$(dirname "$0")/lib.sh"
 
 plan 47
 
-. "$top/t/data/alias/setup.sh"
+. "$top/t/alias.sh"
 cp "$data/list.txt" "$conf/"
 for i in $(seq 1500); do echo "member$i@remote.test"; done > "$conf/big.txt"
 # Include files writable by others are refused: not at the mercy of a umask.
 chmod 644 "$conf/list.txt" "$conf/big.txt"
 
 
-# golden NAME REF WHAT: run the stage on NAME.in, compare with REF.
-golden() {
-    local in=$data/$1.in ref=$data/$2.ref rc=0
-    sluice-alias < "$in" > "$tmpdir/out" 2> "$tmpdir/err" || rc=$?
-    "$data/summary.sh" < "$tmpdir/out" > "$tmpdir/got"
-    if [ -n "${SLUICE_REGEN:-}" ]; then cp "$tmpdir/got" "$ref"; fi
-    if [ $rc = 0 ] && diff -u "$ref" "$tmpdir/got" > "$tmpdir/diff"; then
-        ok 0 "$3"
-    else
-        ok 1 "$3"; diag "exit $rc: $(cat "$tmpdir/err")"; diag "$(cat "$tmpdir/diff")"
-    fi
-}
+# golden NAME OUT WHAT: the stage on NAME.in gives OUT.out in summary form.
+golden_filter=$tools/summary.sh
+g() { golden "$data/$1" "$data/$2" "$3" sluice-alias; }
 
-golden order order "lookup order: exact, local@, @domain, @.parent; users are not caught"
-golden domalias domalias "domain alias is one way and keeps the user's own mailbox"
-golden detail detail "+detail: exact key with detail first, then the base; unknown base bounces"
+g order order "lookup order: exact, local@, @domain, @.parent; users are not caught"
+g domalias domalias "domain alias is one way and keeps the user's own mailbox"
+g detail detail "+detail: exact key with detail first, then the base; unknown base bounces"
 config 'recipient_delimiter +-'
-golden detail detail-delims "recipient_delimiter lists several delimiter characters"
+g detail detail-delims "recipient_delimiter lists several delimiter characters"
 config 'recipient_delimiter'
-golden detail detail-off "an empty recipient_delimiter turns +detail off"
+g detail detail-off "an empty recipient_delimiter turns +detail off"
 config
-golden multi multi "several targets, nested, unqualified names, NOTIFY and ORCPT kept"
-golden depth depth "nesting within alias_max_depth is followed"
+g multi multi "several targets, nested, unqualified names, NOTIFY and ORCPT kept"
+g depth depth "nesting within alias_max_depth is followed"
 config 'alias_max_depth 3'
-golden depth depth3 "nesting beyond alias_max_depth bounces 5.4.6"
+g depth depth3 "nesting beyond alias_max_depth bounces 5.4.6"
 config
-golden cycle cycle "a cycle delivers to the alias's own address once"
-golden include include ":include: lists; pipes and files only from the table"
-golden unknown unknown "postmaster passes, unknown local users bounce 5.1.1 (NOTIFY, ORCPT honoured)"
-golden loop-dt loop-dt "Delivered-To loop bounces 5.4.6 to the sender"
-golden loop-rcv loop-rcv "more than max_received of our Received: fields bounce 5.4.6"
-golden noloop noloop "max_received of our Received: fields is not yet a loop"
+g cycle cycle "a cycle delivers to the alias's own address once"
+g include include ":include: lists; pipes and files only from the table"
+g unknown unknown "postmaster passes, unknown local users bounce 5.1.1 (NOTIFY, ORCPT honoured)"
+g loop-dt loop-dt "Delivered-To loop bounces 5.4.6 to the sender"
+g loop-rcv loop-rcv "more than max_received of our Received: fields bounce 5.4.6"
+g noloop noloop "max_received of our Received: fields is not yet a loop"
 config 'loop_to_postmaster yes'
-golden loop-rcv loop-rcv-pm "loop_to_postmaster sends loop bounces to the postmaster"
-golden loop-dt loop-dt-pm "loop_to_postmaster covers Delivered-To loops"
+g loop-rcv loop-rcv-pm "loop_to_postmaster sends loop bounces to the postmaster"
+g loop-dt loop-dt-pm "loop_to_postmaster covers Delivered-To loops"
 config 'local_default_channel smtp:[mailhub.test]'
-golden unknown unknown-mailhub "with another local_default_channel unknown users pass on"
+g unknown unknown-mailhub "with another local_default_channel unknown users pass on"
 config
 
 # ---- the message itself ----
@@ -129,8 +120,8 @@ is "$(grep -c '^XFORWARD IDENT=0691f3a2c0a1b2c0001234$' "$tmpdir/out")" 2 "both 
 
 # ---- streams: empty, several transactions, truncated ----
 is "$(sluice-alias < /dev/null | wc -c)" 0 "an empty stream gives an empty stream"
-cat "$data/order.in" "$data/cycle.in" | sluice-alias 2>/dev/null | "$data/summary.sh" > "$tmpdir/got"
-cat "$data/order.ref" "$data/cycle.ref" > "$tmpdir/want"
+cat "$data/order.in" "$data/cycle.in" | sluice-alias 2>/dev/null | "$tools/summary.sh" > "$tmpdir/got"
+cat "$data/order.out" "$data/cycle.out" > "$tmpdir/want"
 cmp -s "$tmpdir/want" "$tmpdir/got"
 ok $? "two transactions in one stream are each expanded"
 head -n -1 "$data/order.in" > "$tmpdir/trunc.in"

@@ -1,13 +1,13 @@
 #!/bin/bash
 # sluice-route: a channel for every recipient from the tables routes,
-# domains and users.  Golden files: t/data/route/NAME.in -> NAME.ref in the
-# summary form of t/data/alias/summary.sh.  SLUICE_REGEN=1 rewrites them.
+# domains and users.  Golden files (t/README): t/data/route/NAME.in ->
+# NAME.out in the summary form of t/tools/summary.sh.  GOLDEN_UPDATE=1
+# rewrites them.
 . "$(dirname "$0")/lib.sh"
 
 plan 20
 
 data=$top/t/data/route
-summary=$top/t/data/alias/summary.sh
 conf=$tmpdir/conf
 mkdir -p "$conf"
 export SLUICE_CONF=$conf TMPDIR=$tmpdir
@@ -22,28 +22,20 @@ config() {
 }
 config
 
-golden() {
-    local in=$data/$1.in ref=$data/$2.ref rc=0
-    sluice-route < "$in" > "$tmpdir/out" 2> "$tmpdir/err" || rc=$?
-    "$summary" < "$tmpdir/out" > "$tmpdir/got"
-    if [ -n "${SLUICE_REGEN:-}" ]; then cp "$tmpdir/got" "$ref"; fi
-    if [ $rc = 0 ] && diff -u "$ref" "$tmpdir/got" > "$tmpdir/diff"; then
-        ok 0 "$3"
-    else
-        ok 1 "$3"; diag "exit $rc: $(cat "$tmpdir/err")"; diag "$(cat "$tmpdir/diff")"
-    fi
-}
+# golden NAME OUT WHAT: the stage on NAME.in gives OUT.out in summary form.
+golden_filter=$tools/summary.sh
+g() { golden "$data/$1" "$data/$2" "$3" sluice-route; }
 
-golden channels channels "routes: smtp relay and port, smtp MX, bsmtp, pipe, defer, local, per address"
-golden local local "local domains and *.domain (not the domain itself), users, postmaster, Internet default"
-golden error error "error: routes bounce with their status (NOTIFY, ORCPT honoured)"
-golden allerror allerror "a transaction whose every recipient bounces leaves only the bounce"
-golden invalid invalid "invalid routes entries defer the recipient with 4.3.5"
-golden keep keep "pipe:, file:, local routes are kept; an old defer: is decided again"
+g channels channels "routes: smtp relay and port, smtp MX, bsmtp, pipe, defer, local, per address"
+g local local "local domains and *.domain (not the domain itself), users, postmaster, Internet default"
+g error error "error: routes bounce with their status (NOTIFY, ORCPT honoured)"
+g allerror allerror "a transaction whose every recipient bounces leaves only the bounce"
+g invalid invalid "invalid routes entries defer the recipient with 4.3.5"
+g keep keep "pipe:, file:, local routes are kept; an old defer: is decided again"
 config 'local_default_channel smtp:[mailhub.test]'
-golden local local-mailhub "local_default_channel takes local recipients with no mailbox"
+g local local-mailhub "local_default_channel takes local recipients with no mailbox"
 config 'internet_channel smtp:[smarthost.test]:587'
-golden local local-smarthost "internet_channel takes every other recipient"
+g local local-smarthost "internet_channel takes every other recipient"
 config
 
 # ---- the message passes through unchanged ----
@@ -79,8 +71,8 @@ is "$(sluice-route < /dev/null | wc -c)" 0 "an empty stream gives an empty strea
 head -n -1 "$data/local.in" > "$tmpdir/trunc.in"
 rc=0; sluice-route < "$tmpdir/trunc.in" > /dev/null 2>&1 || rc=$?
 is "$rc" 111 "a truncated stream is a temporary failure"
-cat "$data/local.in" "$data/channels.in" | sluice-route 2>/dev/null | "$summary" > "$tmpdir/got"
-cat "$data/local.ref" "$data/channels.ref" | cmp -s - "$tmpdir/got"
+cat "$data/local.in" "$data/channels.in" | sluice-route 2>/dev/null | "$tools/summary.sh" > "$tmpdir/got"
+cat "$data/local.out" "$data/channels.out" | cmp -s - "$tmpdir/got"
 ok $? "two transactions in one stream are each routed"
 
 # ---- the chain: alias then route ----

@@ -5,7 +5,7 @@
 # the mail (issue 11, item 5).  sluice-smtp runs as nobody, the table is
 # root's, mode 0600.
 . "$(dirname "$0")/lib.sh"
-. "$top/t/data/smtp-test.sh"
+. "$top/t/smtp.sh"
 
 [ "$(id -u)" = 0 ] || skip_all "needs root to run sluice-smtp as another user"
 command -v runuser >/dev/null || skip_all "runuser is missing"

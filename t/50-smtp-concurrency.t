@@ -3,18 +3,13 @@
 # smtp_destination_concurrency) and in total (smtp_concurrency), seen from
 # the server, which records how many sessions were open at each message.
 . "$(dirname "$0")/lib.sh"
-. "$top/t/data/smtp-test.sh"
+. "$top/t/smtp.sh"
 
 plan 6
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mx.test \
     -keyout "$tmpdir/key.pem" -out "$tmpdir/cert.pem" 2>/dev/null || bail "openssl req failed"
-start_py() {	# start_py PIDVAR PORT LOG
-    spawn "$1" "$PY" "$top/t/data/smtp-tls-server.py" "$2" "$3" \
-        "$tmpdir/cert.pem" "$tmpdir/key.pem" --no-starttls --delay 0.4
-    wait_port "$2" 10 || bail "the test SMTP server on $2 did not start"
-}
-p1=$(free_port); start_py s1 "$p1" "$tmpdir/one.log"
-p3=$(free_port); start_py s3 "$p3" "$tmpdir/three.log"
+p1=$(free_port); start_py s1 "$p1" "$tmpdir/one.log" --no-starttls --delay 0.4
+p3=$(free_port); start_py s3 "$p3" "$tmpdir/three.log" --no-starttls --delay 0.4
 maxactive() {
     "$PY" -c 'import json,sys
 print(max(json.loads(l)["active"] for l in open(sys.argv[1])))' "$1" 2>/dev/null

@@ -3,7 +3,7 @@
 # t/tools/postfix.sh) that delivers it into a Maildir: in the clear, then with
 # STARTTLS once Postfix has a certificate, and with ESMTP parameters kept.
 . "$(dirname "$0")/lib.sh"
-. "$top/t/data/smtp-test.sh"
+. "$top/t/smtp.sh"
 
 plan 8
 pf=$tmpdir/postfix

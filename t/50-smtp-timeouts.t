@@ -2,10 +2,9 @@
 # sluice-smtp's per-phase timeouts, and one dead destination (a server that
 # accepts and never answers) not delaying the delivery to another.
 . "$(dirname "$0")/lib.sh"
-. "$top/t/data/smtp-test.sh"
+. "$top/t/smtp.sh"
 
 plan 9
-now() { date +%s.%N; }
 
 # smtp-sink answers pipelined commands out of order when one reply is
 # delayed; -p keeps that sink to one command at a time.

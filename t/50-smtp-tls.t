@@ -2,12 +2,11 @@
 # sluice-smtp with TLS end to end: opportunistic STARTTLS, verify against a CA
 # file, TLS required and refused, SMTP AUTH only under TLS, connection reuse,
 # and success notices when the server does not take DSN.  The peer is a small
-# Python SMTP server with the ssl module (t/data/smtp-tls-server.py).
+# Python SMTP server with the ssl module (t/tools/smtp-tls-server.py).
 . "$(dirname "$0")/lib.sh"
-. "$top/t/data/smtp-test.sh"
+. "$top/t/smtp.sh"
 
 plan 18
-server=$top/t/data/smtp-tls-server.py
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mx.tls.test \
     -addext subjectAltName=DNS:mx.tls.test -keyout "$tmpdir/key.pem" \
@@ -15,12 +14,6 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mx.tls.test \
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other.test \
     -keyout "$tmpdir/key2.pem" -out "$tmpdir/other.pem" 2>/dev/null || bail "openssl req failed"
 
-start_py() {	# start_py PIDVAR PORT LOG ARGS...
-    local var=$1 port=$2 log=$3
-    shift 3
-    spawn "$var" "$PY" "$server" "$port" "$log" "$tmpdir/cert.pem" "$tmpdir/key.pem" "$@"
-    wait_port "$port" 10 || bail "the test SMTP server on $port did not start"
-}
 p_tls=$(free_port); start_py s1 "$p_tls" "$tmpdir/tls.log" --auth user:secret
 p_plain=$(free_port); start_py s2 "$p_plain" "$tmpdir/plain.log" --no-starttls
 p_dsn=$(free_port); start_py s3 "$p_dsn" "$tmpdir/dsn.log" --dsn

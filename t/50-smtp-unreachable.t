@@ -6,10 +6,9 @@
 # Several addresses: remembered only when all of them failed.  ttl 0 turns the
 # memory off; a spool that cannot hold it changes nothing.
 . "$(dirname "$0")/lib.sh"
-. "$top/t/data/smtp-test.sh"
+. "$top/t/smtp.sh"
 
 plan 30
-now() { date +%s.%N; }
 spool=$SLUICE_SPOOL
 mkdir -p "$spool"
 rec_dir=$spool/unreachable

@@ -9,11 +9,10 @@
 
 conf=$tmpdir/conf spool=$tmpdir/spool echo_dir=$tmpdir/queued
 mkdir -p "$conf" "$spool" "$echo_dir"
-mk() { local t=$1; shift; printf '%s\n' "$@" > "$conf/$t"; sluice-mkcdb -o "$conf/$t.cdb" "$conf/$t"; }
-mk config "hostname remote.test" "spool $spool" "bsmtp_dedup_window 1h"
-mk domains remote.test
-mk bsmtp_senders "postmaster@hub.test secret=s3cret"
 export SLUICE_CONF=$conf SLUICE_SPOOL=$spool ECHO_DIR=$echo_dir SLUICE_QUEUE="$top/t/queue-echo.sh"
+table config "hostname remote.test" "spool $spool" "bsmtp_dedup_window 1h"
+table domains remote.test
+table bsmtp_senders "postmaster@hub.test secret=s3cret"
 
 make_msg() {
     printf '%s\r\n' 'EHLO hub.test' 'MAIL FROM:<alice@sender.test>' 'RCPT TO:<bob@remote.test>' \

@@ -14,12 +14,11 @@ shopt -s lastpipe
 
 conf=$tmpdir/conf spool=$tmpdir/spool echo_dir=$tmpdir/queued
 mkdir -p "$conf" "$spool" "$echo_dir"
-mk() { local t=$1; shift; printf '%s\n' "$@" > "$conf/$t"; sluice-mkcdb -o "$conf/$t.cdb" "$conf/$t"; }
-mk config "hostname remote.test" "spool $spool"
-mk domains remote.test
-mk bsmtp_senders "postmaster@hub.test secret=s3cret" "open@hub.test" \
-    "relay@hub.test secret=s3cret relay"
 export SLUICE_CONF=$conf SLUICE_SPOOL=$spool ECHO_DIR=$echo_dir
+table config "hostname remote.test" "spool $spool"
+table domains remote.test
+table bsmtp_senders "postmaster@hub.test secret=s3cret" "open@hub.test" \
+    "relay@hub.test secret=s3cret relay"
 export SLUICE_QUEUE="$top/t/queue-echo.sh"
 msg=$tools/tunnelmsg.py
 

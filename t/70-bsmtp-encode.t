@@ -12,11 +12,10 @@
 
 conf=$tmpdir/conf
 mkdir -p "$conf"
-mk() { local t=$1; shift; printf '%s\n' "$@" > "$conf/$t"; sluice-mkcdb -o "$conf/$t.cdb" "$conf/$t"; }
-mk config "hostname hub.test"
-mk bsmtp_tunnels "tunnel@hub.test secret=s3cret" "batch@hub.test batch=yes max_size=8k" \
-    "plain@hub.test form=plain"
 export SLUICE_CONF=$conf TUNNEL_SECRET=s3cret
+table config "hostname hub.test"
+table bsmtp_tunnels "tunnel@hub.test secret=s3cret" "batch@hub.test batch=yes max_size=8k" \
+    "plain@hub.test form=plain"
 
 # txn FROM-PARAMS BODY-LINES... with recipients from $rcpts (one a line).
 txn() {

@@ -14,12 +14,11 @@ exim=$("$tools/exim.sh" setup) || bail "t/tools/exim.sh setup failed"
 
 conf=$tmpdir/conf
 mkdir -p "$conf"
-mk() { local t=$1; shift; printf '%s\n' "$@" > "$conf/$t"; sluice-mkcdb -o "$conf/$t.cdb" "$conf/$t"; }
-mk config "hostname hub.test" "spool $tmpdir/spool"
-mk bsmtp_tunnels "plain@hub.test form=plain" "tunnel@hub.test secret=s3cret"
-mk bsmtp_senders "postmaster@hub.test secret=s3cret"
-mk domains remote.test
 export SLUICE_CONF=$conf SLUICE_SPOOL=$tmpdir/spool TUNNEL_SECRET=s3cret
+table config "hostname hub.test" "spool $tmpdir/spool"
+table bsmtp_tunnels "plain@hub.test form=plain" "tunnel@hub.test secret=s3cret"
+table bsmtp_senders "postmaster@hub.test secret=s3cret"
+table domains remote.test
 
 stream() {  # stream MAILBOX: one transaction for two tunnel recipients
     printf '%s\n' 'MAIL FROM:<alice@sender.test> BODY=8BITMIME ENVID=E1' \

@@ -12,12 +12,11 @@
 
 conf=$tmpdir/conf spool=$tmpdir/spool
 mkdir -p "$conf" "$spool"
-mk() { local t=$1; shift; printf '%s\n' "$@" > "$conf/$t"; sluice-mkcdb -o "$conf/$t.cdb" "$conf/$t"; }
 export SLUICE_CONF=$conf SLUICE_SPOOL=$spool SLUICE_LIBEXEC=$top/libexec
 unset SLUICE_QUEUE
-mk config "hostname remote.test" "spool $spool"
-mk domains remote.test
-mk bsmtp_senders "postmaster@hub.test secret=s3cret"
+table config "hostname remote.test" "spool $spool"
+table domains remote.test
+table bsmtp_senders "postmaster@hub.test secret=s3cret"
 dovecot_start tunnel:tunnelpw
 
 # A proxy that cuts both ends when the client sends its second DELE (that
@@ -55,7 +54,7 @@ while True:
 PY
 spawn proxy "$PY" "$tmpdir/proxy.py" "$pport" "$dv_port" "$tmpdir/cut"
 wait_port "$pport" || bail "the proxy did not start"
-mk pop3_profiles "hub host=127.0.0.1 port=$pport tls=none user=tunnel pass=tunnelpw feed=sluice-bsmtp-decode"
+table pop3_profiles "hub host=127.0.0.1 port=$pport tls=none user=tunnel pass=tunnelpw feed=sluice-bsmtp-decode"
 
 put_tunnels() {
     local n

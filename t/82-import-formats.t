@@ -24,7 +24,7 @@ same() { cmp -s "$1" "$2" || { diag "$(diff "$1" "$2" | head -20)"; return 1; };
 fresh
 run -w "$w/smtpserv"
 is "$rc" 0 "-w: exits 0 with malformed pairs set aside"
-same "$d/expect/smtpserv.out" "$tmpdir/out"; ok $? "-w: the stream of the complete pairs, in number order"
+same "$d/smtpserv.out" "$tmpdir/out"; ok $? "-w: the stream of the complete pairs, in number order"
 for f in 99.WRK 99.TXT 100.WRK 100.TXT 101.WRK 102.WRK 102.TXT; do
     cmp -s "$d/smtpserv/$f" "$w/malformed/$f" && [ ! -e "$w/smtpserv/$f" ]
     ok $? "-w: $f moved into ../malformed unchanged"
@@ -40,7 +40,7 @@ grep -q 'imported=2 malformed=7' "$tmpdir/log"; ok $? "-w: a summary line"
 run -w "$w/smtpserv" -d
 [ $rc = 0 ] && [ ! -e "$w/smtpserv/5321.WRK" ] && [ ! -e "$w/smtpserv/12.TXT" ] && [ -e "$w/smtpserv/7.TXT" ]
 ok $? "-d: imported pairs are removed after the output is written"
-same "$d/expect/smtpserv.out" "$tmpdir/out"; ok $? "-d: the same stream"
+same "$d/smtpserv.out" "$tmpdir/out"; ok $? "-d: the same stream"
 
 # A failed write keeps every source.
 fresh
@@ -57,7 +57,7 @@ run -w "$w/smtpserv" -b "$tmpdir/bad"
 fresh
 run -e "$w/drop"
 is "$rc" 0 "-e: exits 0"
-same "$d/expect/drop.out" "$tmpdir/out"; ok $? "-e: x-sender/x-receiver become the envelope and leave the message"
+same "$d/drop.out" "$tmpdir/out"; ok $? "-e: x-sender/x-receiver become the envelope and leave the message"
 unlike "$(cat "$tmpdir/out")" "x-sender|x-receiver" "-e: no x-sender: or x-receiver: line is left in the stream"
 cmp -s "$d/drop/c.eml" "$w/malformed/c.eml"; ok $? "-e: a file with no envelope is moved aside"
 grep -q 'c.eml: no sender' "$tmpdir/log"; ok $? "-e: with the reason logged"
@@ -68,7 +68,7 @@ cmp -s "$d/drop/d.eml" "$w/malformed/d.eml"; ok $? "-e: a file with an over-long
 fresh
 run -m "$w/mbox/inbox"
 is "$rc" 0 "-m: exits 0"
-same "$d/expect/mbox.out" "$tmpdir/out"; ok $? "-m: From_ sender, Delivered-To/X-Original-To recipient, mboxrd unquoting, no Return-Path"
+same "$d/mbox.out" "$tmpdir/out"; ok $? "-m: From_ sender, Delivered-To/X-Original-To recipient, mboxrd unquoting, no Return-Path"
 like "$(cat "$tmpdir/out")" $'\nFrom the start\n>From quoted twice\n' "-m: >From loses one >"
 "$PY" - "$w/mbox/inbox" "$w/mbox/malformed" <<'PY'
 import sys
@@ -86,7 +86,7 @@ grep -q 'message=3 .*no recipient' "$tmpdir/log" && grep -q 'message=4 .*text li
 ok $? "-m: both logged with their reasons"
 cmp -s "$d/mbox/inbox" "$w/mbox/inbox"; ok $? "-m: the mbox is untouched without -d"
 run -m "$w/mbox/inbox" -r x@example.com -r y
-same "$d/expect/mbox-r.out" "$tmpdir/out"; ok $? "-m -r: the -r recipients replace the headers' for every message"
+same "$d/mbox-r.out" "$tmpdir/out"; ok $? "-m -r: the -r recipients replace the headers' for every message"
 run -m "$w/mbox/inbox" -d -r x@example.com
 [ $rc = 0 ] && [ ! -e "$w/mbox/inbox" ]; ok $? "-m -d: the mbox is removed after a good run"
 printf 'no From_ line\n\nbody\n' > "$tmpdir/notmbox"
@@ -98,7 +98,7 @@ ok $? "-m: text before any From_ line is copied aside, not lost"
 fresh
 run -M "$w/maildir"
 is "$rc" 0 "-M: exits 0"
-same "$d/expect/maildir.out" "$tmpdir/out"; ok $? "-M: Return-Path: is the sender, Delivered-To: the recipient"
+same "$d/maildir.out" "$tmpdir/out"; ok $? "-M: Return-Path: is the sender, Delivered-To: the recipient"
 cmp -s "$d/maildir/new/3.host" "$w/malformed/3.host"; ok $? "-M: a message with no Return-Path: is moved aside"
 grep -q '3.host: no Return-Path' "$tmpdir/log"; ok $? "-M: with the reason logged"
 run -M "$w/maildir" -d

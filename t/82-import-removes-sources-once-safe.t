@@ -34,20 +34,20 @@ ok $? "and nothing is removed or moved"
 fresh
 rc=0; sluice-import -d -w "$w/smtpserv" > "$tmpdir/out" 2>/dev/null || rc=$?
 is "$rc" 0 "-d with a regular file on standard output: exit 0"
-cmp -s "$d/expect/smtpserv.out" "$tmpdir/out" && [ ! -e "$w/smtpserv/5321.WRK" ]
+cmp -s "$d/smtpserv.out" "$tmpdir/out" && [ ! -e "$w/smtpserv/5321.WRK" ]
 ok $? "the stream is in the file and the imported pairs are gone"
 
 # ---- the next program: the sources go when it exits 0 ----
 fresh
 rc=0; sluice-import -d -m "$w/mbox/inbox" -r x@example.com -- sluice-enqueue 2>"$tmpdir/log" || rc=$?
 is "$rc" 0 "-- sluice-enqueue: exit 0"
-is "$(ls "$SLUICE_SPOOL/incoming" | wc -l)" "$(grep -c '^MAIL FROM' "$d/expect/mbox-r.out")" "every converted message is queued"
+is "$(ls "$SLUICE_SPOOL/incoming" | wc -l)" "$(grep -c '^MAIL FROM' "$d/mbox-r.out")" "every converted message is queued"
 [ ! -e "$w/mbox/inbox" ]; ok $? "and then the mbox is removed"
 like "$(tail -1 "$tmpdir/log")" "sluice-import: imported=[0-9]+ malformed=1 source=.* removed=yes" "the summary comes after the next program's log"
 
 fresh
 sluice-import -m "$w/mbox/inbox" -r x@example.com -r y sh -c 'cat > "$1"' sh "$tmpdir/out" 2>/dev/null
-cmp -s "$d/expect/mbox-r.out" "$tmpdir/out"; ok $? "the next program (no -- needed) reads the whole stream on standard input"
+cmp -s "$d/mbox-r.out" "$tmpdir/out"; ok $? "the next program (no -- needed) reads the whole stream on standard input"
 
 for c in 'cat >/dev/null; exit 111' 'exit 100' 'kill -9 $$' 'exit 1'; do
     fresh
@@ -65,7 +65,7 @@ rc=0; sluice-import -d -w "$w/smtpserv" -- no-such-program-here 2>/dev/null || r
 fresh
 rc=0; sluice-envelope -m "$w/mbox/inbox" -r x@example.com -r y > "$tmpdir/out" 2>"$tmpdir/log" || rc=$?
 is "$rc" 0 "sluice-envelope -m still imports"
-cmp -s "$d/expect/mbox-r.out" "$tmpdir/out"; ok $? "the same stream as sluice-import's"
+cmp -s "$d/mbox-r.out" "$tmpdir/out"; ok $? "the same stream as sluice-import's"
 like "$(cat "$tmpdir/log")" "sluice-envelope: warning: .*deprecated.*sluice-import -m" "with a warning naming sluice-import"
 rc=0; sluice-envelope -d -m "$w/mbox/inbox" -r x@example.com 2>"$tmpdir/log" | cat >/dev/null
 is "${PIPESTATUS[0]}" 100 "sluice-envelope -d into a pipe is refused as sluice-import's is"

@@ -1,4 +1,4 @@
-# t/data/alias/setup.sh — sourced after t/lib.sh by the tests that use the
+# t/alias.sh — sourced after t/lib.sh by the tests that use the
 # alias test tables: a private configuration folder ($conf, exported as
 # SLUICE_CONF) with aliases, domains and users from t/data/alias compiled,
 # and config [LINES...] to write the test's settings plus LINES.

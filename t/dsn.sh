@@ -1,4 +1,4 @@
-# t/data/dsn-setup.sh — sourced after t/lib.sh by the tests of notices made
+# t/dsn.sh — sourced after t/lib.sh by the tests of notices made
 # by sluice-local for an unknown user: a private configuration (example.test
 # local, alice its only user, postmaster@example.test) and spool.
 export SLUICE_CONF=$tmpdir/conf SLUICE_SPOOL=$tmpdir/spool SLUICE_LIBEXEC=$top/libexec

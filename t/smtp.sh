@@ -1,5 +1,6 @@
-# t/data/smtp-test.sh — shared set-up for the sluice-smtp tests (t/50-smtp-*.t),
-# sourced after t/lib.sh: a private configuration folder, a DNS server, sinks.
+# t/smtp.sh — shared set-up for the sluice-smtp tests (t/50-smtp-*.t),
+# sourced after t/lib.sh: a private configuration folder, a DNS server, the
+# Python test server.  (Tables and smtp-sink: table and start_sink, t/lib.sh.)
 
 conf=$tmpdir/conf
 mkdir -p "$conf"
@@ -8,14 +9,6 @@ export TMPDIR=$tmpdir
 # sluice-smtp remembers unreachable destinations in the spool: a folder of
 # the test's own, absent (no memory) unless a test makes it.
 export SLUICE_SPOOL=$tmpdir/spool
-
-# table NAME LINE... — write conf/NAME and compile it.
-table() {
-    local name=$1
-    shift
-    printf '%s\n' "$@" > "$conf/$name"
-    sluice-mkcdb -o "$conf/$name.cdb" "$conf/$name" || bail "sluice-mkcdb $name failed"
-}
 
 # start_dns ZONE-TEXT — serve the zone on a free port; sets $dport.
 start_dns() {
@@ -26,25 +19,15 @@ start_dns() {
     at_exit "'$tools/dns.sh' stop '$tmpdir/dns.pid'"
 }
 
-# start_sink PIDVAR ADDR PORT DUMPDIR [SMTP-SINK OPTIONS...] — Postfix's
-# smtp-sink on ADDR:PORT, each message dumped into DUMPDIR as one file.
-start_sink() {
-    local var=$1 addr=$2 port=$3 dir=$4 pid i
-    shift 4
-    mkdir -p "$dir"
-    chown nobody "$dir"
-    /usr/sbin/smtp-sink -u nobody -d "$dir/" "$@" "$addr:$port" 100 \
-        </dev/null >>"$tmpdir/sink-$port.log" 2>&1 &
-    pid=$!
-    _t_pids+=("$pid")
-    printf -v "$var" %s "$pid"
-    for ((i = 0; i < 100; i++)); do
-        "$PY" -c 'import socket,sys
-s=socket.socket(); s.settimeout(1)
-sys.exit(0 if s.connect_ex((sys.argv[1], int(sys.argv[2]))) == 0 else 1)' "$addr" "$port" && return 0
-        sleep 0.1
-    done
-    bail "smtp-sink on $addr:$port did not start"
+# start_py PIDVAR PORT LOG [OPTIONS...] — the Python test server
+# t/tools/smtp-tls-server.py on 127.0.0.1:PORT, its sessions recorded in LOG,
+# with the certificate $tmpdir/cert.pem and key $tmpdir/key.pem.
+start_py() {
+    local var=$1 port=$2 log=$3
+    shift 3
+    spawn "$var" "$PY" "$tools/smtp-tls-server.py" "$port" "$log" \
+        "$tmpdir/cert.pem" "$tmpdir/key.pem" "$@"
+    wait_port "$port" 10 || bail "the test SMTP server on $port did not start"
 }
 
 # msg FROM IDENT RCPT-LINE... — one stream transaction on stdout.
