@@ -1,6 +1,7 @@
 #!/bin/bash
 # make install puts newaliases (a link to sendmail) and mailq beside
-# sendmail, and sluice-logsum with the other commands; make uninstall
+# sendmail, sluice-logsum with the other commands, and every man page in
+# its section (sluice(7) included); make uninstall
 # removes everything install put in place, and never the configuration nor
 # the spool.  Both run into a DESTDIR of the test's own, from the built tree
 # (-o all: nothing is rebuilt under the other tests' feet).
@@ -18,6 +19,12 @@ is "$(readlink "$bin/newaliases")" sendmail "newaliases is a link to sendmail"
 ok $([ -x "$bin/mailq" ] && [ ! -L "$bin/mailq" ]; echo $?) "mailq is installed, a program of its own"
 ok $([ -x "$bin/sluice-logsum" ]; echo $?) "sluice-logsum is installed"
 ok $([ -e "$dest/usr/local/share/man/man1/sluice-logsum.1" ]; echo $?) "with its page"
+# Every page of man/ is installed in its section, the overview sluice(7) too.
+for page in "$top"/man/*.[1-9]; do
+    b=$(basename "$page")
+    cmp -s "$page" "$dest/usr/local/share/man/man${b##*.}/$b"
+    ok $? "man/$b is installed as man${b##*.}/$b"
+done
 
 # newaliases, as installed, compiles the aliases table of its configuration.
 printf 'someone\tsomeone@example.test\n' > "$tmpdir/aliases"
