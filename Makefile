@@ -210,7 +210,7 @@ install: all
 	for f in $(CONF_TEXT); do t=$(DESTDIR)$(SYSCONFDIR)/$${f#conf/}; \
 	  [ -e $$t ] || install -m 644 $$f $$t; \
 	  [ -e $$t.cdb ] || bin/sluice-mkcdb -o $$t.cdb $$t; done
-	for s in 1 5 8; do install -d $(DESTDIR)$(MANDIR)/man$$s; \
+	for s in 1 5 7 8; do install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	  for m in man/*.$$s; do [ ! -e $$m ] || install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done; done
 	install -d -m 750 $(DESTDIR)$(SPOOLDIR)
 	@e=$(DESTDIR)$(LIBEXECDIR)/sluice-enqueue; s=$(DESTDIR)$(SPOOLDIR); \
@@ -233,7 +233,7 @@ uninstall:
 	for p in $(notdir $(filter libexec/%,$(PROGS))); do \
 	  rm -f $(DESTDIR)$(LIBEXECDIR)/$$p; done
 	-rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
-	for m in $(notdir $(wildcard man/*.[158])); do \
+	for m in $(notdir $(wildcard man/*.[1578])); do \
 	  rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$$m; done
 	@echo "make uninstall: $(DESTDIR)$(SYSCONFDIR) and $(DESTDIR)$(SPOOLDIR) are kept."
 

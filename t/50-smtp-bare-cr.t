@@ -6,7 +6,7 @@
 # never as the end of the data and commands (SMTP smuggling).  The server
 # is a raw one under tcpserver that records each octet sluice-smtp sends.
 . "$(dirname "$0")/lib.sh"
-. "$top/t/data/smtp-test.sh"
+. "$top/t/smtp.sh"
 
 command -v tcpserver >/dev/null || bail "needs tcpserver (ucspi-tcp)"
 table config "smtp_tls_level none" "smtp_helo_timeout 10s"

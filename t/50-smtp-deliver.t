@@ -4,7 +4,7 @@
 # dropped connections, 421 (smtp-sink -Q), 554 at DATA, relay routes,
 # relayhost and smtp_hosts, and a refused double bounce.
 . "$(dirname "$0")/lib.sh"
-. "$top/t/data/smtp-test.sh"
+. "$top/t/smtp.sh"
 
 port=$(free_port)
 start_dns "\$ORIGIN test.

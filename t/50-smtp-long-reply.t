@@ -5,7 +5,7 @@
 # longest report a worker sends its parent, and none is dropped.  The peer
 # is a small Python SMTP server that answers with such texts.
 . "$(dirname "$0")/lib.sh"
-. "$top/t/data/smtp-test.sh"
+. "$top/t/smtp.sh"
 
 cat > "$tmpdir/long.py" <<'PY'
 import socketserver, sys

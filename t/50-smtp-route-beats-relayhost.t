@@ -4,7 +4,7 @@
 # routes that name none (plain "smtp").  sluice-smtp sends accordingly, and
 # the queue (lib/qdest, shown by mailq) names the destination the same way.
 . "$(dirname "$0")/lib.sh"
-. "$top/t/data/smtp-test.sh"
+. "$top/t/smtp.sh"
 
 p_relay=$(free_port); start_sink s1 127.0.0.1 "$p_relay" "$tmpdir/relay"
 p_route=$(free_port); start_sink s2 127.0.0.1 "$p_route" "$tmpdir/route"

@@ -1,6 +1,6 @@
 /*
  * Unit tests (TAP) for lib/addr.c, lib/param.c and lib/xtext.c; run by
- * t/10-addr.t.
+ * t/10-addr-parse-format-xtext.t.
  */
 #include <stdio.h>
 #include <string.h>

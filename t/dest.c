@@ -1,7 +1,7 @@
 /*
  * Unit tests (TAP) for lib/dest.c, the smtp_dest option parser, and the
  * lookups of lib/dns.c that need no server (dns_pton, dns_ntop); run by
- * t/54-smtp-dest.t.
+ * t/50-smtp-dest-options.t.
  */
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * Unit tests (TAP) for lib/header.c; run by t/16-header.t.
+ * Unit tests (TAP) for lib/header.c; run by t/13-header-fields-folding.t.
  */
 #include <stdio.h>
 #include <stdlib.h>

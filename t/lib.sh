@@ -11,8 +11,14 @@
 # Also: unlike, diag MSG, note MSG, skip REASON [COUNT], skip_all REASON, bail REASON,
 # done_testing; $top (repo root), $tools ($top/t/tools), $tmpdir (a fresh folder,
 # removed at exit unless SLUICE_KEEP=1), free_port, start_tcpserver PORT PIDVAR
-# PROG ARGS..., spawn PIDVAR CMD ARGS... (any daemon), start_syslog SOCKET OUT, wait_for CMD TIMEOUT,
-# wait_port PORT [TIMEOUT], stop_pid PID [TIMEOUT], at_exit CMD (run at exit).
+# PROG ARGS..., spawn PIDVAR CMD ARGS... (any daemon), start_syslog SOCKET OUT,
+# start_sink PIDVAR ADDR PORT DIR [OPTIONS...] (Postfix's smtp-sink), wait_for
+# CMD TIMEOUT, port_open PORT [ADDR], wait_port PORT [TIMEOUT], stop_pid PID
+# [TIMEOUT], at_exit CMD (run at exit); table NAME LINE... and settings
+# LINE... (write and compile a table, or config, in $SLUICE_CONF); golden IN
+# OUT NAME CMD... and golden_each DIR PREFIX CMD... (golden files, see
+# t/README); qid_at TIME (a queue id), now.  t/README says which other
+# shared files there are (t/smtpd.sh, t/smtp.sh ...) and how tests are named.
 # Every daemon started through this file is stopped by PID when the test exits,
 # however it exits. A test still running after SLUICE_TEST_TIMEOUT seconds
 # (default 600; 0 turns it off) is stopped and fails. Don't use `set -e`: a
@@ -171,11 +177,12 @@ wait_for() {
     eval "$cmd" >/dev/null 2>&1
 }
 
-# port_open PORT — something accepts connections on 127.0.0.1:PORT.
+# port_open PORT [ADDR] — something accepts connections on ADDR:PORT
+# (ADDR 127.0.0.1 by default).
 port_open() {
     "$PY" -c 'import socket,sys
 s=socket.socket(); s.settimeout(1)
-sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
+sys.exit(0 if s.connect_ex((sys.argv[2], int(sys.argv[1]))) == 0 else 1)' "$1" "${2:-127.0.0.1}"
 }
 
 wait_port() { wait_for "port_open $1" "${2:-10}"; }
@@ -250,6 +257,101 @@ $(cat "$tmpdir/tcpserver-$port.log" 2>/dev/null)"
     return 1
 }
 
+# start_sink PIDVAR ADDR PORT DIR [SMTP-SINK OPTIONS...] — Postfix's
+# smtp-sink on ADDR:PORT, each message dumped into DIR as one file; its
+# output in $tmpdir/sink-PORT.log.  Returns once the port accepts.
+start_sink() {
+    local var=$1 addr=$2 port=$3 dir=$4 pid i
+    shift 4
+    mkdir -p "$dir"
+    chown nobody "$dir"
+    /usr/sbin/smtp-sink -u nobody -d "$dir/" "$@" "$addr:$port" 100 \
+        </dev/null >>"$tmpdir/sink-$port.log" 2>&1 &
+    pid=$!
+    _t_pids+=("$pid")
+    printf -v "$var" %s "$pid"
+    for ((i = 0; i < 100; i++)); do
+        port_open "$port" "$addr" && return 0
+        sleep 0.1
+    done
+    bail "smtp-sink on $addr:$port did not start"
+}
+
+# ---- tables, golden files, queue ids -----------------------------------
+
+# table NAME LINE... — write $SLUICE_CONF/NAME, one LINE a line, and compile it.
+table() {
+    local name=$1
+    shift
+    printf '%s\n' "$@" > "${SLUICE_CONF:?table needs SLUICE_CONF}/$name"
+    sluice-mkcdb "$SLUICE_CONF/$name" || bail "sluice-mkcdb $name failed"
+}
+
+# settings LINE... — write $SLUICE_CONF/config, one setting a line, and
+# compile it; of several lines for one setting the last wins.
+settings() {
+    printf '%s\n' "$@" | awk '{ if (!($1 in v)) k[n++] = $1; v[$1] = $0 }
+        END { for (i = 0; i < n; i++) print v[k[i]] }' > "${SLUICE_CONF:?settings needs SLUICE_CONF}/config"
+    sluice-mkcdb "$SLUICE_CONF/config" || bail "sluice-mkcdb config failed"
+}
+
+# golden IN OUT NAME CMD ARGS... — one test, NAME, of the golden-file
+# convention (t/README); IN and OUT are paths without their suffix.
+# CMD ARGS... and the options of IN.args (one a line) read IN.in; standard
+# output, through the command $golden_filter when it is set, must be OUT.out
+# (empty when there is none), standard error OUT.err when there is one, the
+# exit status OUT.status (0 when there is none).  GOLDEN_UPDATE=1 rewrites
+# OUT.out, and OUT.err and OUT.status where they are (or the status is not 0).
+golden() {
+    local in=$1 out=$2 name=$3 rc=0 want=0 why= args=()
+    local got=$tmpdir/golden.out err=$tmpdir/golden.err
+    shift 3
+    [ ! -e "$in.args" ] || mapfile -t args < "$in.args"
+    "$@" "${args[@]}" < "$in.in" > "$got.raw" 2> "$err" || rc=$?
+    if [ -n "${golden_filter:-}" ]; then
+        eval "$golden_filter" < "$got.raw" > "$got"
+    else
+        mv "$got.raw" "$got"
+    fi
+    if [ -n "${GOLDEN_UPDATE:-}" ]; then
+        [ ! -s "$got" ] && [ ! -e "$out.out" ] || cp "$got" "$out.out"
+        [ ! -e "$out.err" ] || cp "$err" "$out.err"
+        [ "$rc" = 0 ] && [ ! -e "$out.status" ] || echo "$rc" > "$out.status"
+    fi
+    [ ! -e "$out.status" ] || want=$(cat "$out.status")
+    [ "$rc" = "$want" ] || why="exit $rc, not $want; "
+    if [ -e "$out.out" ]; then
+        cmp -s "$out.out" "$got" || why+="standard output is not $(basename "$out").out; "
+    else
+        [ ! -s "$got" ] || why+="standard output is not empty; "
+    fi
+    [ ! -e "$out.err" ] || cmp -s "$out.err" "$err" ||
+        why+="standard error is not $(basename "$out").err; "
+    if [ -z "$why" ]; then ok 0 "$name"; return 0; fi
+    ok 1 "$name"
+    diag "$why"
+    if [ -e "$out.out" ]; then diag "$(diff -u "$out.out" "$got" | head -30)"; fi
+    if [ -e "$out.err" ]; then diag "$(diff -u "$out.err" "$err" | head -10)"
+    else diag "standard error: $(head -5 "$err")"; fi
+    return 1
+}
+
+# golden_each DIR PREFIX CMD ARGS... — golden on every DIR/NAME.in, giving
+# DIR/NAME.out (and .err, .status), as the test "PREFIX NAME".
+golden_each() {
+    local dir=$1 prefix=$2 f
+    shift 2
+    for f in "$dir"/*.in; do
+        golden "${f%.in}" "${f%.in}" "$prefix $(basename "${f%.in}")" "$@"
+    done
+}
+
+# qid_at TIME — a queue id made at TIME (seconds since the epoch).
+qid_at() { printf '%09x%05x%07x' "$1" "$((RANDOM % 100000))" "$$"; }
+
+# now — the time, in seconds with nanoseconds.
+now() { date +%s.%N; }
+
 # ---- exit ---------------------------------------------------------------
 
 _t_exit() {
@@ -299,9 +401,9 @@ _t_watchdog() {
     trap - EXIT INT TERM HUP
     while [ "$left" -gt 0 ]; do
         sleep 1
-        # Gone, or a zombie: a test that exec'd a program (t/10-addr.t) stays
-        # a zombie until prove reaps it, and prove waits for this loop's
-        # stderr to close first.
+        # Gone, or a zombie: a test that exec'd a program
+        # (t/10-addr-parse-format-xtext.t) stays a zombie until prove reaps
+        # it, and prove waits for this loop's stderr to close first.
         case $(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$_t_main/status" 2>/dev/null) in
         ''|Z) exit 0 ;;
         esac

@@ -1,5 +1,5 @@
 /*
- * Unit tests (TAP) for lib/local.c; run by t/17-local-lib.t with the
+ * Unit tests (TAP) for lib/local.c; run by t/12-local-lookups.t with the
  * compiled tables users.cdb and domains.cdb it makes (see there).
  */
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * Unit tests (TAP) for the MIME walker lib/mime.c and its decoders and
  * header readers (lib/mimedec.c, lib/mimehdr.c); run by
- * t/19-mime-walker.t.  Hand-made messages, and the malformed ones an
+ * t/13-mime-walker.t.  Hand-made messages, and the malformed ones an
  * attacker would send: prefix boundaries, missing final boundaries,
  * 10,000 nested multiparts, 1 MB header lines, base64 with garbage, a
  * part-count bomb, random octets.  Every walk also checks that the raw

@@ -3,7 +3,7 @@
  * the format in libexec/smtp/smtp.h): what a worker writes reads back the
  * same, and every line that breaks the format, or is longer than its
  * limit, is refused with a reason, never taken in part; run by
- * t/59-smtp-report-strict.t.
+ * t/50-smtp-report-strict.t.
  */
 #include <stdint.h>
 #include <stdio.h>

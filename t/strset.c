@@ -1,5 +1,5 @@
 /*
- * Unit tests (TAP) for lib/strset.c; run by t/16-strset.t.
+ * Unit tests (TAP) for lib/strset.c; run by t/14-strset-case-insensitive.t.
  */
 #include <stdio.h>
 #include <string.h>

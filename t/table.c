@@ -1,5 +1,5 @@
 /*
- * Unit tests (TAP) for lib/table.c; run by t/16-table.t with a folder
+ * Unit tests (TAP) for lib/table.c; run by t/12-table-damaged-or-exposed.t with a folder
  * holding the tables it made: a damaged .cdb, a table of secrets in three
  * modes, and a table with a bare name.
  */

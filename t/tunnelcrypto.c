@@ -1,6 +1,6 @@
 /*
  * Unit tests (TAP) for lib/sha256.c and lib/b64.c, what the BSMTP tunnel
- * rests on; run by t/19-sha256-b64.t.  The vectors are FIPS 180-4's
+ * rests on; run by t/14-sha256-b64.t.  The vectors are FIPS 180-4's
  * examples and RFC 4231's test cases 1, 2 and 6.
  */
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /*
  * Unit tests (TAP) for lib/unreach.c, the memory of unreachable
- * destinations; run by t/58-smtp-unreach-cache.t with a fresh folder.
+ * destinations; run by t/50-smtp-unreach-cache.t with a fresh folder.
  */
 #include <stdio.h>
 #include <string.h>

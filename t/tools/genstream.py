@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Random canonical sluice streams (sluice-stream(5)), for t/12-identity.t.
+"""Random canonical sluice streams (sluice-stream(5)), for t/11-stream-identity.t.
 
     genstream.py SEED COUNT DIR   writes DIR/0000.bsmtp ... one stream per file
 

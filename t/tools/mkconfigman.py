@@ -3,7 +3,7 @@
 
 Usage: t/tools/mkconfigman.py [TOP]   (TOP: the source tree, default .)
 doc/internals.md is where the settings are decided; this keeps the man page
-saying the same.  t/18-docs.t checks that the two agree and that every
+saying the same.  t/01-docs-match-code.t checks that the two agree and that every
 setting the code reads is in both and in conf/config.
 """
 import re
