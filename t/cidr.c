@@ -1,5 +1,5 @@
 /*
- * Unit tests (TAP) for lib/cidr.c; run by t/19-cidr.t.
+ * Unit tests (TAP) for lib/cidr.c; run by t/14-cidr.t.
  */
 #include <stdio.h>
 #include <string.h>

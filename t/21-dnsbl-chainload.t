@@ -8,7 +8,7 @@
 # 127.0.0.0/8 and tag lists refuse nobody; IPv6 lists are asked for IPv6
 # clients; dnsbl_refuse_at rcpt passes the refusal on in SLUICE_DNSBL.
 . "$(dirname "$0")/lib.sh"
-. "$top/t/data/dnsbl-test.sh"
+. "$top/t/dnsbl.sh"
 
 dnsbl_dns
 dnsbl_conf conf

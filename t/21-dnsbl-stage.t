@@ -7,7 +7,7 @@
 # believed.  Before the queue (sluice-smtpd's SLUICE_QUEUE) a reject list
 # refuses the message at the end of DATA with 554 5.7.1 and the reason.
 . "$(dirname "$0")/lib.sh"
-. "$top/t/data/dnsbl-test.sh"
+. "$top/t/dnsbl.sh"
 
 dnsbl_dns
 dnsbl_conf conf

@@ -7,7 +7,7 @@
 # dnsbl_timeout_action tempfail it is told 421 (at connect) or the batch
 # exits 111 (stage).
 . "$(dirname "$0")/lib.sh"
-. "$top/t/data/dnsbl-test.sh"
+. "$top/t/dnsbl.sh"
 
 dnsbl_dns slow1.test=1.5 slow2.test=1.5 slow3.test=1.5 slow4.test=3
 dnsbl_conf conf dnsbl_timeout 10s
