@@ -124,3 +124,24 @@ table_lookup_domain(struct table *t, const char *domain, char *val,
 			return rc;
 	return 0;
 }
+
+int
+table_next(struct table *t, unsigned *pos, char *key, size_t ksz, char *val,
+    size_t vsz)
+{
+	int rc;
+
+	if (t->fd < 0)
+		return 0;
+	if (*pos == 0)
+		cdb_seqinit(pos, &t->cdb);
+	if ((rc = cdb_seqnext(pos, &t->cdb)) <= 0)
+		return rc < 0 ? -1 : 0;
+	if (cdb_keylen(&t->cdb) >= ksz || cdb_datalen(&t->cdb) >= vsz)
+		return errno = EOVERFLOW, -1;
+	if (cdb_readkey(&t->cdb, key) < 0 || cdb_readdata(&t->cdb, val) < 0)
+		return -1;
+	key[cdb_keylen(&t->cdb)] = '\0';
+	val[cdb_datalen(&t->cdb)] = '\0';
+	return 1;
+}

@@ -41,5 +41,13 @@ int table_lookup_addr(struct table *, const char *addr, char *val,
     size_t vsz, char *matched, size_t msz);
 int table_lookup_domain(struct table *, const char *domain, char *val,
     size_t vsz);
+/*
+ * Every entry in file order, for the small tables read whole (content,
+ * disclaimers): set *pos to 0 first.  Returns 1 with the next key and
+ * value NUL-terminated, 0 at the end, -1 on a read error or an entry that
+ * does not fit (errno EOVERFLOW).
+ */
+int table_next(struct table *, unsigned *pos, char *key, size_t ksz,
+    char *val, size_t vsz);
 
 #endif
