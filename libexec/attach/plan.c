@@ -19,10 +19,11 @@ describe(const struct mime_part *p, char *buf, size_t size)
 
 	snprintf(name, sizeof name, "%s", p->filename);
 	for (i = 0; name[i]; i++)
-		if (name[i] < ' ' || name[i] > '~' || name[i] == '"' || name[i] == '=')
+		if (name[i] < ' ' || name[i] > '~' || name[i] == '"' || name[i] == '\'' ||
+		    name[i] == '=')
 			name[i] = '?';
 	if (*name)
-		snprintf(buf, size, "\"%s\" (%s)", name, p->type);
+		snprintf(buf, size, "'%s' (%s)", name, p->type);
 	else
 		snprintf(buf, size, "(%s)", p->type);
 	for (i = 0; buf[i]; i++)

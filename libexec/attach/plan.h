@@ -32,7 +32,7 @@
 struct cut {
 	unsigned long first, end;	/* raw line indexes [first, end) */
 	int kind;			/* CUT_PART, CUT_FILE, CUT_MESSAGE */
-	char what[PLAN_NAME_MAX + 80];	/* "\"x.vbs\" (application/x-vbscript)" */
+	char what[PLAN_NAME_MAX + 80];	/* "'x.vbs' (application/x-vbscript)" */
 };
 
 enum { CUT_PART, CUT_FILE, CUT_MESSAGE };
