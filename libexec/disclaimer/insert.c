@@ -219,7 +219,9 @@ w_begin(void *ctx, const struct mime_part *p)
 		}
 		return MIME_SKIP;
 	}
-	if (!e || strcmp(p->disposition, "attachment") == 0)
+	/* A header that does not parse (no empty line after it, say) is left alone. */
+	if (!e || strcmp(p->disposition, "attachment") == 0 ||
+	    (p->flags & (MIME_F_SYNTAX | MIME_F_HEADER)))
 		return MIME_SKIP;
 	if (strcmp(p->type, "text/plain") == 0 && !x->done_text && x->d->text)
 		target_begin(x, p, 0);

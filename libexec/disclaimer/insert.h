@@ -9,7 +9,8 @@
  *   in a multipart/alternative, its first text/plain and first text/html;
  *   in a multipart/mixed or /related, its first part, looked at the same
  *   way (a multipart/alternative there is opened too);
- *   a part marked "attachment" never.
+ *   a part marked "attachment", or whose header block is malformed or past
+ *   its limit, never.
  * A multipart/mixed message where no part qualifies gets a new text part
  * before its closing delimiter.  A signed or encrypted message
  * (multipart/signed, multipart/encrypted, application/pkcs7-mime) is
