@@ -115,6 +115,7 @@ texts_load(struct texts *x, char *err, size_t errsz)
 	while ((rc = table_next(&x->tab, &pos, key, sizeof key, val, sizeof val)) == 1) {
 		struct texts_net *p;
 
+		x->entries++;
 		if (cidr_parse(key, strlen(key), &c) < 0)
 			continue;	/* an address: looked up per message */
 		if ((p = realloc(x->nets, (x->nnets + 1) * sizeof *p)) == NULL)
@@ -134,7 +135,7 @@ texts_load(struct texts *x, char *err, size_t errsz)
 int
 texts_any(const struct texts *x)
 {
-	return x->dflt.text || x->dflt.html || x->tab.fd >= 0;
+	return x->dflt.text || x->dflt.html || x->entries > 0;
 }
 
 int

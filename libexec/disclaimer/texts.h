@@ -41,6 +41,7 @@ struct texts {
 	size_t nnets;
 	struct texts_file *files;
 	size_t nfiles;
+	size_t entries;		/* rows in the table */
 	struct dtext dflt;
 	struct dtext chosen;
 };
