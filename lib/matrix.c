@@ -252,10 +252,16 @@ source(struct matrix *m, const struct txn *t)
 	const char *addr = t->xf[XF_ADDR];
 	unsigned s = 0;
 
-	if (m->last == t && m->last_line == t->line)
+	char key[sizeof m->last_key];
+
+	/* What the source depends on: the address, local or not, AUTH= or not. */
+	snprintf(key, sizeof key, "%d%d%d %s", xf_is(t, XF_PROTO, "LOCAL"),
+	    xf_is(t, XF_SOURCE, "LOCAL"), t->auth != NULL && strcmp(t->auth, "<>") != 0,
+	    addr ? addr : "");
+	if (m->have_last && strcmp(key, m->last_key) == 0)
 		return;
-	m->last = t;
-	m->last_line = t->line;
+	memcpy(m->last_key, key, sizeof key);
+	m->have_last = 1;
 	m->last_has_addr = 0;
 	if (xf_is(t, XF_PROTO, "LOCAL") || xf_is(t, XF_SOURCE, "LOCAL"))
 		s = MATRIX_SRC_LOCAL;

@@ -96,9 +96,12 @@ struct matrix {
 	int present;		/* the table has rows */
 	int need_access;	/* a rule names "relay" or "internet" */
 	struct table access;
-	/* The last transaction's source, cached: one access lookup per txn. */
-	const struct txn *last;
-	unsigned long last_line;
+	/*
+	 * The last source, cached by what it was computed from (one access
+	 * lookup per transaction, not per recipient).
+	 */
+	char last_key[STREAM_XF_MAX + 8];
+	int have_last;
 	unsigned last_src;
 	struct cidr last_addr;
 	int last_has_addr;
