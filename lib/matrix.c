@@ -158,7 +158,7 @@ add_row(struct matrix *m, const char *stage, const char *val, char *err, size_t 
 		m->r = p;
 		p = &m->r[m->n++];
 		memset(p, 0, sizeof *p);
-		snprintf(p->stage, sizeof p->stage, "%s", stage);
+		memcpy(p->stage, stage, strlen(stage) + 1);	/* its length was checked */
 		if (parse_rule(p, s, n, why, sizeof why) < 0) {
 			snprintf(err, errsz, "table content: row %s: %s", stage, why);
 			return -1;
