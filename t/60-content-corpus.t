@@ -1,10 +1,13 @@
 #!/bin/bash
 # Messages nobody here wrote (enmime's edge cases and malformed mail,
 # Python's test_email messages) go through every content stage, each as a
-# stream transaction: no stage crashes, no message is lost or changed (a
-# message a stage tags is the same less its tag line), and Python's email
-# package reads what comes out into as many parts as it read from what went
-# in.  The content stages: sluice-scan (with a private clamd).
+# stream transaction: no stage crashes, no message is lost, and Python's
+# email package reads what comes out into as many parts as it read from what
+# went in.  sluice-scan (with a private clamd) changes no message (a message
+# it tags is the same less its tag line); sluice-attach (blocking *.exe,
+# *.bat, image/* and application/octet-stream) replaces parts one for one;
+# sluice-disclaimer adds a part at most, and leaves the headers it does not
+# need to change as they were.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/scan.sh"
 
@@ -14,8 +17,11 @@ pyemail=/usr/lib/python3.11/test/test_email/data
 
 clamd_start
 scan_conf corpus scan_clamd "$CLAMD_SOCK"
+scan_conf attach attach_block '*.exe *.bat image/* application/octet-stream'
+scan_conf disclaimer disclaimer_text "$top/t/data/content/disclaimer.txt" \
+    disclaimer_html "$top/t/data/content/disclaimer.html"
 # Each content stage with its configuration folder.
-stages=("sluice-scan:corpus")
+stages=("sluice-scan:corpus" "sluice-attach:attach" "sluice-disclaimer:disclaimer")
 
 # The corpus as stream files; messages the stream cannot carry (a line over
 # 998 octets: sluice-smtpd refuses them too) are counted and left out.
@@ -53,9 +59,9 @@ for s in "${stages[@]}"; do
             bad="$bad $(basename "$f")(exit $?)"
     done
     is "$bad" "" "$prog: every message runs through, exit 0"
-    "$PY" - "$tmpdir/in" "$tmpdir/out-$prog" <<'PYEOF' > "$tmpdir/check-$prog"
+    "$PY" - "$tmpdir/in" "$tmpdir/out-$prog" "$prog" <<'PYEOF' > "$tmpdir/check-$prog"
 import email, email.policy, os, sys
-ind, outd = sys.argv[1], sys.argv[2]
+ind, outd, prog = sys.argv[1], sys.argv[2], sys.argv[3]
 lost, changed, unread = [], [], []
 
 def body(stream):
@@ -78,13 +84,14 @@ for name in sorted(os.listdir(ind)):
     if out.count(b"\nDATA\n") != 1:
         lost.append(name); continue
     b_in, b_out = body(src), body(out)
-    if b_out.startswith(b"X-Sluice-Scan: "):
+    if b_out.startswith((b"X-Sluice-Scan: ", b"X-Sluice-Attach: ")):
         b_out = b_out.split(b"\n", 1)[1]
-    if b_out != b_in:
+    if prog == "sluice-scan" and b_out != b_in:
         changed.append(name); continue
     try:
-        if parts(body(out)) != parts(b_in):
-            unread.append(name)
+        n_in, n_out = parts(b_in), parts(b_out)
+        if n_out != n_in and not (prog == "sluice-disclaimer" and n_out == n_in + 1):
+            unread.append("%s(%d parts, %d before)" % (name, n_out, n_in))
     except Exception as e:
         unread.append("%s(%s)" % (name, e))
 print("lost:", " ".join(lost))
@@ -92,10 +99,16 @@ print("changed:", " ".join(changed))
 print("unread:", " ".join(unread))
 PYEOF
     is "$(sed -n 's/^lost: *//p' "$tmpdir/check-$prog")" "" "$prog: no message lost"
-    is "$(sed -n 's/^changed: *//p' "$tmpdir/check-$prog")" "" "$prog: no message changed"
+    [ "$prog" = sluice-scan ] &&
+        is "$(sed -n 's/^changed: *//p' "$tmpdir/check-$prog")" "" "$prog: no message changed"
     is "$(sed -n 's/^unread: *//p' "$tmpdir/check-$prog")" "" \
         "$prog: Python's email package reads every output into the same parts"
-    note "$prog: $(grep -c verdict=clean "$tmpdir/$prog.log") clean," \
-        "$(grep -c 'verdict=suspicious' "$tmpdir/$prog.log") suspicious"
+    case $prog in
+    sluice-scan) note "$prog: $(grep -c verdict=clean "$tmpdir/$prog.log") clean," \
+        "$(grep -c 'verdict=suspicious' "$tmpdir/$prog.log") suspicious" ;;
+    sluice-attach) note "$prog: parts removed from $(grep -c action=remove "$tmpdir/$prog.log") messages" ;;
+    *) note "$prog: added to $(grep -c disclaimer=added "$tmpdir/$prog.log") messages," \
+        "$(grep -c reason=signed "$tmpdir/$prog.log") signed or encrypted" ;;
+    esac
 done
 done_testing

@@ -15,7 +15,9 @@
 
 #include "conf.h"
 #include "dsn.h"
+#include "handoff.h"
 #include "log.h"
+#include "matrix.h"
 #include "mime.h"
 #include "mimehdr.h"
 #include "notice.h"
@@ -45,10 +47,8 @@ struct scan {
 	int notify_postmaster, notify_sender;
 	int before_queue;
 	const char *host;
+	struct matrix mx;		/* which mail it acts on (sluice-content(5)) */
 };
-
-/* The queue program when run before the queue (sluice-scan -- PROG). */
-static pid_t child;
 
 /* ---- the walk */
 
@@ -229,27 +229,6 @@ notify(struct scan *s, struct stream_writer *w, const struct txn *t,
 		die_sys("unable to write a notice");
 }
 
-/*
- * Before the queue, refuse: what was written (a notice) is committed by
- * the queue program first, and the reason is the last line on stderr.
- */
-static void __attribute__((noreturn))
-reject(struct stream_writer *w, const char *reason)
-{
-	int st;
-
-	if (w->out.total > 0 || w->out.len > 0) {
-		if (stream_flush(w) < 0)
-			die_sys("unable to write");
-		close(1);
-		st = prog_wait(child);
-		child = 0;
-		if (st != 0)
-			log_warn("the queue program exited %d with the notice", st);
-	}
-	die(EXIT_PERM, "5.7.1 %s", reason);
-}
-
 static void
 act(struct scan *s, struct stream_writer *w, struct txn *t, struct spool *sp)
 {
@@ -278,7 +257,7 @@ act(struct scan *s, struct stream_writer *w, struct txn *t, struct spool *sp)
 	if (a == A_TAG)
 		pass(w, t, sp, tag);
 	else if (a == A_REJECT && s->before_queue)
-		reject(w, reason);
+		handoff_reject(w, reason);
 	else if (a == A_REJECT || a == A_BOUNCE)
 		bounce(w, t, sp, reason + sizeof "message refused: " - 1);
 }
@@ -289,16 +268,20 @@ scan_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 {
 	struct scan *s = ctx;
 	char tag[TAG_MAX + 1];
-	int rf = 0;
+	int rf = 0, m = s->enabled ? matrix_txn(&s->mx, "scan", rd, w, t, sp, &rf) :
+	    MATRIX_NONE;
 
-	if (!s->enabled) {
-		if (stream_write_head(w, t) < 0 || stream_copy_body(rd, w, &rf) < 0)
+	if (m == -1)
+		goto fail;
+	if (m == MATRIX_NONE) {
+		if (!s->enabled && (stream_write_head(w, t) < 0 ||
+		    stream_copy_body(rd, w, &rf) < 0))
 			goto fail;
 		return;
 	}
-	if (spool_reset(sp) < 0)
+	if (m == MATRIX_ALL && spool_reset(sp) < 0)
 		die_sys("unable to spool a message");
-	if (spool_from_stream(sp, rd, &rf) < 0)
+	if (m == MATRIX_ALL && spool_from_stream(sp, rd, &rf) < 0)
 		goto fail;
 	scan_message(s, sp);
 	if (s->sc.v == V_ERROR && s->on_error == E_SUSPICIOUS)
@@ -357,6 +340,7 @@ settings(struct scan *s)
 {
 	const char *m = conf_get("scan_method", "clamd"), *e, *cmd;
 	struct mime_limits lim;
+	char err[300];
 	long long t;
 
 	s->enabled = strcasecmp(m, "none") != 0;
@@ -396,59 +380,18 @@ settings(struct scan *s)
 	s->notify_postmaster = yes("scan_notify_postmaster");
 	s->notify_sender = yes("scan_notify_sender");
 	s->host = conf_hostname();
+	if (matrix_load(&s->mx, err, sizeof err) < 0)
+		die(EXIT_TEMP, "4.3.5 %s", err);
 	mime_limits_conf(&lim);
 	if ((s->walker = mime_new(&(struct mime_ops){ w_begin, NULL, w_data, w_end },
 	    s, &lim)) == NULL)
 		die_nomem();
 }
 
-/* ---- before the queue */
-
-static void
-child_stop(void)
-{
-	/* A failure of ours: the queue program must commit nothing. */
-	if (child > 0) {
-		kill(child, SIGTERM);
-		(void)prog_wait(child);
-		child = 0;
-	}
-}
-
-/* Run argv with a pipe from our standard output to its standard input. */
-static void
-child_start(char **argv)
-{
-	char path[4096];
-	int p[2];
-
-	if (prog_path(argv[0], path, sizeof path) < 0)
-		die(EXIT_TEMP, "4.3.5 queue program not found: %.200s", argv[0]);
-	if (pipe(p) < 0 || (child = fork()) < 0)
-		die_sys("4.3.0 unable to start %s", argv[0]);
-	if (child == 0) {
-		if (dup2(p[0], 0) < 0)
-			_exit(EXIT_TEMP);
-		close(p[0]);
-		close(p[1]);
-		signal(SIGPIPE, SIG_DFL);
-		execv(path, argv);
-		dprintf(2, "sluice-scan: fatal: 4.3.0 unable to run %s: %s\n", path,
-		    strerror(errno));
-		_exit(EXIT_TEMP);
-	}
-	if (dup2(p[1], 1) < 0)
-		die_sys("4.3.0 unable to start %s", argv[0]);
-	close(p[0]);
-	close(p[1]);
-	atexit(child_stop);
-}
-
 int
 main(int argc, char **argv)
 {
 	static struct scan s;
-	int st;
 
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
@@ -457,14 +400,10 @@ main(int argc, char **argv)
 	settings(&s);
 	if (argc > 2) {
 		s.before_queue = 1;
-		child_start(argv + 2);
+		handoff_start(argv + 2);
 	}
 	stage_run(scan_txn, &s);
 	mime_free(s.walker);
-	if (!s.before_queue)
-		return 0;
-	close(1);
-	st = prog_wait(child);
-	child = 0;
-	return st;
+	matrix_free(&s.mx);
+	return s.before_queue ? handoff_finish() : 0;
 }

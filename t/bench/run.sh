@@ -14,9 +14,11 @@
 #      smtp-sink (one per domain), sluice-runq -1 with the chain
 #      "sluice-route | sluice-smtp" against Postfix's qmgr and smtp(8) on the
 #      same sinks in the same run, timed from release to empty queue;
-#   e. content stages: MIME walking and sluice-scan (clamd, a command) on a
-#      20 MB message with ten attachments, MB/s and peak RSS next to the RSS
-#      for 1 MB, and sluice-scan with nothing to do on 10,000 small messages.
+#   e. content stages: MIME walking, sluice-scan (clamd, a command),
+#      sluice-attach and sluice-disclaimer on a 20 MB message with ten
+#      attachments, MB/s and peak RSS next to the RSS for 1 MB, and each
+#      stage with nothing to do (scan_method none; the matrix, table
+#      content, saying "off") on 10,000 small messages.
 # Before every timed run of c and d: sync, then a pause (BENCH_SETTLE).
 #
 #   e. DNS-BL at connect: connections per second through tcpserver into
@@ -312,6 +314,15 @@ PYEOF
     else
         echo "clamd is missing (run .ci/deps): skipped"
     fi
+    # sluice-attach removing the ten attachments, sluice-disclaimer adding a
+    # text to the first part: the walk and the copy.
+    printf 'attach_block *.bin\n' > "$b/cconf/config"
+    "$tree/bin/sluice-mkcdb" -o "$b/cconf/config.cdb" "$b/cconf/config"
+    SLUICE_CONF=$b/cconf crow "sluice-attach, removing 10 parts" "$tree/libexec/sluice-attach"
+    printf 'This message is confidential.\n' > "$b/cconf/disc.txt"
+    printf 'disclaimer_text disc.txt\n' > "$b/cconf/config"
+    "$tree/bin/sluice-mkcdb" -o "$b/cconf/config.cdb" "$b/cconf/config"
+    SLUICE_CONF=$b/cconf crow "sluice-disclaimer" "$tree/libexec/sluice-disclaimer"
     # Nothing to do: the cost of the stage in the chain, per message.
     line=$(printf 'x%.0s' $(seq 76))
     awk -v l="$line" 'BEGIN {
@@ -326,10 +337,24 @@ PYEOF
     "$tree/bin/sluice-mkcdb" -o "$b/cconf/config.cdb" "$b/cconf/config"
     [ -x "$top/t/streamcat" ] || make -C "$top" t/streamcat >/dev/null 2>&1
     read -r tc _ _ < <(crun "$b/csmall.in" "$top/t/streamcat")
-    read -r tn _ stn < <(SLUICE_CONF=$b/cconf crun "$b/csmall.in" "$tree/libexec/sluice-scan")
-    printf '%-34s %9s msg/s  (stream copy %s msg/s; %s µs more per message)\n' \
-        "sluice-scan, nothing to do" "$(rate 10000 "$tn")" "$(rate 10000 "$tc")" \
-        "$(awk -v a="$tn" -v c="$tc" 'BEGIN { printf "%.1f", (a - c) * 1000 / 10000 }')"
+    nothing() {     # nothing LABEL PROG: a line for 10,000 messages with nothing to do
+        local t st
+        read -r t _ st < <(SLUICE_CONF=$b/cconf crun "$b/csmall.in" "$2")
+        printf '%-34s %9s msg/s  (stream copy %s msg/s; %s µs more per message)%s\n' \
+            "$1" "$(rate 10000 "$t")" "$(rate 10000 "$tc")" \
+            "$(awk -v a="$t" -v c="$tc" 'BEGIN { printf "%.1f", (a - c) * 1000 / 10000 }')" \
+            "$([ "$st" = 0 ] || echo "  (exit $st)")"
+    }
+    nothing "sluice-scan, scan_method none" "$tree/libexec/sluice-scan"
+    # The channel action matrix says "off" (table content): each stage
+    # configured to act, and told not to.
+    printf 'scan_clamd %s/nowhere.sock\nattach_block *.bin\ndisclaimer_text disc.txt\n' "$b" > "$b/cconf/config"
+    printf 'scan off\nattach off\ndisclaimer off\n' > "$b/cconf/content"
+    for t in config content; do "$tree/bin/sluice-mkcdb" -o "$b/cconf/$t.cdb" "$b/cconf/$t"; done
+    nothing "sluice-scan, matrix off" "$tree/libexec/sluice-scan"
+    nothing "sluice-attach, matrix off" "$tree/libexec/sluice-attach"
+    nothing "sluice-disclaimer, matrix off" "$tree/libexec/sluice-disclaimer"
+    rm -f "$b/cconf/content" "$b/cconf/content.cdb"
     rm -f "$b/c20.in" "$b/c1.in" "$b/csmall.in"
     echo
 fi

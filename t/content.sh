@@ -1,0 +1,61 @@
+# t/content.sh — helpers for the tests of sluice-attach, sluice-disclaimer and
+# the channel action matrix (t/67..69); source it after t/lib.sh.
+#
+#   content_conf NAME [SETTING VALUE]...  a configuration folder $tmpdir/NAME:
+#       hostname mx.example.test, the postmaster, the spool $tmpdir/spool,
+#       the disclaimer texts of t/data/content, and the settings given
+#   content_table NAME TABLE < text       a table of that folder, compiled
+#   msgcheck FILE...     Python's email package on each transaction of each
+#       stream file: one line per message, "parts=N names=a,b text=T" where
+#       T is yes when every text part a reader sees holds the disclaimer
+#       ("confidential"); "unreadable: why" when it cannot be read
+
+data=$top/t/data/content
+
+content_conf() {
+    local d=$tmpdir/$1
+    shift
+    mkdir -p "$d" "$tmpdir/spool/tmp"
+    printf 'hostname mx.example.test\nspool %s\npostmaster postmaster@example.test\n' \
+        "$tmpdir/spool" > "$d/config"
+    cp "$data/disclaimer.txt" "$data/disclaimer.html" "$d/"
+    while [ $# -ge 2 ]; do
+        printf '%s %s\n' "$1" "$2" >> "$d/config"
+        shift 2
+    done
+    sluice-mkcdb -o "$d/config.cdb" "$d/config" || bail "sluice-mkcdb $d/config failed"
+}
+
+content_table() {
+    cat > "$tmpdir/$1/$2"
+    sluice-mkcdb -o "$tmpdir/$1/$2.cdb" "$tmpdir/$1/$2" || bail "sluice-mkcdb $2 failed"
+}
+
+msgcheck() {
+    "$PY" - "$@" <<'PYEOF'
+import email, email.policy, sys
+for f in sys.argv[1:]:
+    data = open(f, "rb").read()
+    for txn in data.split(b"\nDATA\n")[1:]:
+        lines = txn.split(b"\n")
+        end = lines.index(b".")
+        body = b"\n".join(l[1:] if l.startswith(b".") else l for l in lines[:end])
+        try:
+            m = email.message_from_bytes(body, policy=email.policy.default)
+            n, names, texts = 0, [], []
+            for p in m.walk():
+                n += 1
+                if p.get_filename():
+                    names.append(p.get_filename())
+                if p.is_multipart():
+                    continue
+                payload = p.get_payload(decode=True) or b""
+                if p.get_content_type() in ("text/plain", "text/html") and \
+                        p.get_content_disposition() != "attachment":
+                    texts.append(b"confidential" in payload)
+            print("parts=%d names=%s text=%s" % (n, ",".join(names),
+                  "yes" if texts and all(texts) else "some" if any(texts) else "no"))
+        except Exception as e:
+            print("unreadable: %s" % e)
+PYEOF
+}
