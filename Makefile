@@ -55,6 +55,8 @@ LIBEXEC_DIRS = $(patsubst libexec/%/,%,$(sort $(dir $(wildcard libexec/*/*.c))))
 PROGS += $(addprefix libexec/sluice-,$(LIBEXEC_DIRS))
 SUBMIT_SRC = $(wildcard bin/submit/*.c)
 PROGS += $(if $(SUBMIT_SRC),bin/sendmail)
+QUEUE_SRC = $(wildcard bin/queue/*.c)
+PROGS += $(if $(QUEUE_SRC),bin/sluice-queue)
 TESTPROGS = $(patsubst %.c,%,$(wildcard t/*.c))
 CONF_TEXT = $(filter-out %.cdb %.in,$(wildcard conf/*))
 CONF_CDB = $(addsuffix .cdb,$(CONF_TEXT))
@@ -110,6 +112,8 @@ endef
 $(foreach d,$(LIBEXEC_DIRS),$(eval $(call libexec_dir,$(d))))
 bin/sendmail: $(SUBMIT_SRC) bin/submit/*.h $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) -Ibin/submit $(LDFLAGS_ALL) -o $@ $(SUBMIT_SRC) $(LIBA) $(LIBS)
+bin/sluice-queue: $(QUEUE_SRC) bin/queue/*.h $(LIBA) .build-flags
+	$(CC) $(CFLAGS_ALL) -Ibin/queue $(LDFLAGS_ALL) -o $@ $(QUEUE_SRC) $(LIBA) $(LIBS)
 # mailq was a link to sendmail before it was a program of its own: the
 # linker would write through such a link, over sendmail, so it goes first.
 bin/mailq: bin/mailq.c $(LIBA) .build-flags $(if $(shell test -L bin/mailq && echo y),FORCE)

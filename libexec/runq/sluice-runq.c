@@ -62,8 +62,9 @@ runq_child_reset(const struct runq *rq)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
-	/* Only this process holds the lock: a chain left running must not. */
+	/* Only this process holds the locks: a chain left running must not. */
 	close(rq->lock_fd);
+	close(rq->msglock_fd);
 }
 
 static size_t
@@ -110,6 +111,10 @@ start_work(struct runq *rq)
 			continue;
 		if (!next_batch(rq, &in, &n))
 			break;
+		if ((n = qdir_take(rq, in, n)) == 0) {
+			free(in);
+			continue;
+		}
 		/* A run-once takes each message once; a daemon needs no memory of it. */
 		for (k = 0; rq->once && k < n; k++)
 			if (strset_add(&rq->processed, in[k].qid) < 0)
@@ -117,6 +122,7 @@ start_work(struct runq *rq)
 		if (chain_start(rq, &rq->chains[i], rq->stage_argv, rq->nstages,
 		    in, n) < 0) {
 			commit_defer(rq, in, n, "the chain could not be started");
+			qdir_release(rq, in, n);
 			free(in);
 		}
 	}
@@ -355,7 +361,8 @@ options(struct runq *rq, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	struct runq rq = { .spool_fd = -1, .trigger_fd = -1, .lock_fd = -1 };
+	struct runq rq = { .spool_fd = -1, .trigger_fd = -1, .lock_fd = -1,
+		.msglock_fd = -1 };
 	char tmp[4096];
 
 	log_init(argv[0]);
@@ -366,8 +373,11 @@ main(int argc, char **argv)
 		qdir_request_flush(&rq);
 	qdir_prepare(&rq);
 	if (qdir_lock(&rq) < 0) {
-		/* A flush while the daemon runs: the daemon does it. */
-		if (rq.flush_target != NULL)
+		/*
+		 * A flush or a run-once while the daemon runs: the daemon does
+		 * it (-1 and -1 -f: every deferred message, now).
+		 */
+		if (rq.flush_target != NULL || rq.once)
 			qdir_request_flush(&rq);
 		die(EXIT_TEMP, "another sluice-runq is running on %s", rq.spool);
 	}
