@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "fsutil.h"
 #include "log.h"
+#include "settings.h"
 #include "table.h"
 
 #define LINE_MAX_MKCDB 8192
@@ -54,8 +55,13 @@ cleanup_fail(int code, const char *fmt, const char *file, unsigned long line,
 static void
 flush_entry(struct cdb_make *cm, struct entry *e, const char *file, int check)
 {
+	const char *err;
+
 	if (!e->have)
 		return;
+	/* The config table: every name known, every value valid (lib/settings.h). */
+	if (settings_check_entry(file, e->key, e->val, e->vlen, &err) < 0)
+		cleanup_fail(100, "%s:%lu: %s", file, e->line, err);
 	if (!check) {
 		int rc = cdb_make_exists(cm, e->key, (unsigned)e->klen);
 
