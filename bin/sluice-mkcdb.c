@@ -15,13 +15,18 @@
 #include "log.h"
 #include "settings.h"
 #include "table.h"
+#include "usage.h"
 
 #define LINE_MAX_MKCDB 8192
+
+static const char usage_text[] =
+    "usage: sluice-mkcdb [-c] [-o output.cdb] table\n"
+    "See sluice-mkcdb(1).\n";
 
 static void
 usage(void)
 {
-	die(EXIT_PERM, "usage: sluice-mkcdb [-c] [-o output.cdb] table");
+	usage_die(usage_text, NULL);
 }
 
 static int
@@ -91,6 +96,7 @@ main(int argc, char **argv)
 	unsigned long lineno = 0;
 	int c, check = 0, in, fd = -1, rc;
 
+	usage_help(argc, argv, usage_text);
 	log_init(argv[0]);
 	while ((c = getopt(argc, argv, "co:")) != -1) {
 		switch (c) {

@@ -22,3 +22,11 @@ usage_die(const char *text, const char *why)
 	fputs(text, stderr);
 	exit(EXIT_PERM);
 }
+
+void
+usage_none(int argc, char **argv, const char *text)
+{
+	usage_help(argc, argv, text);
+	if (argc > 1)
+		usage_die(text, "no arguments are taken");
+}

@@ -11,6 +11,8 @@
 
 /* --help as the first argument: print text and exit 0; else return. */
 void usage_help(int argc, char **argv, const char *text);
+/* A program that takes no arguments (a filter): --help, else any is bad usage. */
+void usage_none(int argc, char **argv, const char *text);
 /* Print "prog: why" (when why is not NULL) and text on stderr, exit 100. */
 void usage_die(const char *text, const char *why)
 	__attribute__((noreturn));

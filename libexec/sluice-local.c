@@ -38,6 +38,7 @@
 #include "stream.h"
 #include "table.h"
 #include "xtext.h"
+#include "usage.h"
 
 #define BOX_MAX 4096	/* a mailbox path */
 #define LOOP_MAX 64	/* Delivered-To fields remembered from one header */
@@ -1271,7 +1272,7 @@ main(int argc, char **argv)
 	struct txn t;
 	int rc;
 
-	(void)argc;
+	usage_none(argc, argv, "usage: sluice-local < stream > stream\nSee sluice-local(8).\n");
 	log_init(argv[0]);
 	if (table_open(&users, "users") < 0)
 		die_sys("unable to open table users");

@@ -33,6 +33,7 @@
 #include "text.h"
 #include "tls.h"
 #include "xtext.h"
+#include "usage.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -2316,7 +2317,7 @@ main(int argc, char **argv)
 	struct stream_writer out;
 	const char *tmp = spool_tmpdir();
 
-	(void)argc;
+	usage_none(argc, argv, "usage: sluice-smtp < stream > stream\nSee sluice-smtp(8).\n");
 	log_init(argv[0]);
 	gettimeofday(&t_start, NULL);
 	signal(SIGPIPE, SIG_IGN);

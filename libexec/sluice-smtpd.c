@@ -34,6 +34,7 @@
 #include "stream.h"
 #include "table.h"
 #include "text.h"
+#include "usage.h"
 
 /*
  * Limits, each enforced while reading.  RFC 5321 4.5.3.1.4 allows a
@@ -1413,9 +1414,9 @@ main(int argc, char **argv)
 	char *l;
 	size_t n;
 
+	usage_none(argc, argv, "usage: sluice-smtpd (no arguments: the client is "
+	    "standard input and output)\nSee sluice-smtpd(8).\n");
 	log_init(argv[0]);
-	if (argc > 1)
-		die(EXIT_PERM, "usage: sluice-smtpd (no arguments)");
 	/* Write errors are seen as EPIPE; the queue program gets SIGPIPE back. */
 	signal(SIGPIPE, SIG_IGN);
 	/* An inherited SIGCHLD=SIG_IGN would reap the queue program unseen. */

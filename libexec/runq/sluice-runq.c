@@ -22,6 +22,7 @@
 #include "prog.h"
 #include "qdest.h"
 #include "runq.h"
+#include "usage.h"
 
 /*
  * A signal handler can reach nothing else: these and the pipe it writes
@@ -323,10 +324,14 @@ signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+static const char usage_text[] =
+    "usage: sluice-runq [-1 [-f]] [-D destination]\n"
+    "See sluice-runq(8).\n";
+
 static void
 usage(void)
 {
-	die(EXIT_PERM, "usage: sluice-runq [-1 [-f]] [-D destination]");
+	usage_die(usage_text, NULL);
 }
 
 static void
@@ -365,6 +370,7 @@ main(int argc, char **argv)
 		.msglock_fd = -1 };
 	char tmp[4096];
 
+	usage_help(argc, argv, usage_text);
 	log_init(argv[0]);
 	options(&rq, argc, argv);
 	settings(&rq);
