@@ -7,7 +7,9 @@
 #                   VAR=./var; as root, servers run as SLUICE_USER=sluice)
 #   make bench      print throughput and memory figures, next to Postfix
 #   make install    PREFIX=/usr/local DESTDIR= (stages go to libexec/sluice;
-#                   newaliases is a link to sendmail)
+#                   newaliases is a link to sendmail; systemd units go to
+#                   SYSTEMDUNITDIR, daemontools run scripts to
+#                   PREFIX/share/sluice/daemontools)
 #                   SLUICE_USER=sluice: owns the spool; sluice-enqueue is
 #                   made set-user-ID to it when make install runs as root
 #   make uninstall  remove what make install put in place, but for the
@@ -22,6 +24,13 @@ BINDIR = $(PREFIX)/bin
 LIBEXECDIR = $(PREFIX)/libexec/sluice
 MANDIR = $(PREFIX)/share/man
 SLUICE_USER ?= sluice
+SLUICE_GROUP ?= $(SLUICE_USER)
+MAILROOT ?= /var/mail/sluice
+LOGDIR ?= /var/log/sluice
+# systemd looks here for units of /usr/local as well as of /usr.
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+# daemontools run scripts and the root drop-in of sluice-runq.service.
+SERVICEDIR = $(PREFIX)/share/sluice
 
 CC ?= cc
 ifeq ($(origin CC),default)
@@ -63,8 +72,15 @@ SMTP_SRC = $(wildcard libexec/smtp/*.c)
 PROGS += $(if $(SMTP_SRC),libexec/sluice-smtp)
 DNSBL_SRC = $(wildcard libexec/dnsbl/*.c)
 PROGS += $(if $(DNSBL_SRC),libexec/sluice-dnsbl)
+QUEUE_SRC = $(wildcard bin/queue/*.c)
+PROGS += $(if $(QUEUE_SRC),bin/sluice-queue)
 TESTPROGS = $(patsubst %.c,%,$(wildcard t/*.c))
-CONF_TEXT = $(filter-out %.cdb %.in,$(wildcard conf/*))
+# conf/systemd/ and conf/daemontools/ hold service files, not tables.
+CONF_TEXT = $(filter-out %.cdb %.in $(patsubst %/,%,$(wildcard conf/*/)),$(wildcard conf/*))
+SERVICE_SUBST = sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@SPOOLDIR@|$(SPOOLDIR)|g' \
+	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@MAILROOT@|$(MAILROOT)|g' \
+	-e 's|@LOGDIR@|$(LOGDIR)|g' -e 's|@SLUICE_USER@|$(SLUICE_USER)|g' \
+	-e 's|@SLUICE_GROUP@|$(SLUICE_GROUP)|g'
 CONF_CDB = $(addsuffix .cdb,$(CONF_TEXT))
 
 # Libraries each program needs beyond libsluice and tinycdb.
@@ -135,6 +151,8 @@ ifneq ($(FAST),1)
 libexec/sluice-dnsbl: $(DNSBL_SRC) libexec/dnsbl/*.h $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) -Ilibexec/dnsbl $(LDFLAGS_ALL) -o $@ $(DNSBL_SRC) $(LIBA) $(LIBS_$@) $(LIBS)
 endif
+bin/sluice-queue: $(QUEUE_SRC) bin/queue/*.h $(LIBA) .build-flags
+	$(CC) $(CFLAGS_ALL) -Ibin/queue $(LDFLAGS_ALL) -o $@ $(QUEUE_SRC) $(LIBA) $(LIBS)
 # mailq was a link to sendmail before it was a program of its own: the
 # linker would write through such a link, over sendmail, so it goes first.
 bin/mailq: bin/mailq.c $(LIBA) .build-flags $(if $(shell test -L bin/mailq && echo y),FORCE)
@@ -212,21 +230,30 @@ install: all
 	  [ -e $$t.cdb ] || bin/sluice-mkcdb -o $$t.cdb $$t; done
 	for s in 1 5 7 8; do install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	  for m in man/*.$$s; do [ ! -e $$m ] || install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done; done
-	install -d -m 750 $(DESTDIR)$(SPOOLDIR)
-	@e=$(DESTDIR)$(LIBEXECDIR)/sluice-enqueue; s=$(DESTDIR)$(SPOOLDIR); \
+	install -d -m 750 $(DESTDIR)$(SPOOLDIR) $(DESTDIR)$(MAILROOT)
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SERVICEDIR)/systemd
+	for u in conf/systemd/*.service.in; do n=$${u##*/}; \
+	  $(SERVICE_SUBST) $$u > $(DESTDIR)$(SYSTEMDUNITDIR)/$${n%.in}; \
+	  chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${n%.in}; done
+	$(SERVICE_SUBST) conf/systemd/sluice-runq-root.conf.in > $(DESTDIR)$(SERVICEDIR)/systemd/sluice-runq-root.conf
+	for r in conf/daemontools/*/run.in conf/daemontools/*/log/run.in; do \
+	  t=$(DESTDIR)$(SERVICEDIR)/daemontools/$${r#conf/daemontools/}; t=$${t%.in}; \
+	  install -d $${t%/run}; $(SERVICE_SUBST) $$r > $$t; chmod 755 $$t; done
+	@e=$(DESTDIR)$(LIBEXECDIR)/sluice-enqueue; s=$(DESTDIR)$(SPOOLDIR); m=$(DESTDIR)$(MAILROOT); \
 	if [ "$$(id -u)" = 0 ] && id -u $(SLUICE_USER) >/dev/null 2>&1; then \
-	  echo "chown $(SLUICE_USER): $$s; chown $(SLUICE_USER) $$e; chmod 4755 $$e"; \
-	  chown $(SLUICE_USER): $$s && chown $(SLUICE_USER) $$e && chmod 4755 $$e; \
+	  echo "chown $(SLUICE_USER): $$s $$m; chown $(SLUICE_USER) $$e; chmod 4755 $$e"; \
+	  chown $(SLUICE_USER): $$s $$m && chown $(SLUICE_USER) $$e && chmod 4755 $$e; \
 	else \
 	  echo "make install: not root, or no user $(SLUICE_USER): $$e is not set-user-ID,"; \
 	  echo "so only root and the spool's owner can queue mail.  As root:"; \
 	  echo "  id $(SLUICE_USER) || useradd -r -M -d /nonexistent -s /usr/sbin/nologin $(SLUICE_USER)"; \
-	  echo "  chown $(SLUICE_USER): $$s && chown $(SLUICE_USER) $$e && chmod 4755 $$e"; \
+	  echo "  chown $(SLUICE_USER): $$s $$m && chown $(SLUICE_USER) $$e && chmod 4755 $$e"; \
 	fi
 
 # uninstall removes what install put in place: the programs, the
-# newaliases link, the man pages.  Never the configuration (edited by the
-# administrator) nor the spool (it holds mail).
+# newaliases link, the man pages, the systemd units and the daemontools run
+# scripts.  Never the configuration (edited by the administrator), the
+# spool nor the mailboxes (they hold mail).
 uninstall:
 	for p in $(notdir $(filter bin/%,$(PROGS))) newaliases; do \
 	  rm -f $(DESTDIR)$(BINDIR)/$$p; done
@@ -235,7 +262,10 @@ uninstall:
 	-rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
 	for m in $(notdir $(wildcard man/*.[1578])); do \
 	  rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$$m; done
-	@echo "make uninstall: $(DESTDIR)$(SYSCONFDIR) and $(DESTDIR)$(SPOOLDIR) are kept."
+	for u in $(notdir $(basename $(wildcard conf/systemd/*.service.in))); do \
+	  rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$$u; done
+	rm -rf $(DESTDIR)$(SERVICEDIR)
+	@echo "make uninstall: $(DESTDIR)$(SYSCONFDIR), $(DESTDIR)$(SPOOLDIR) and $(DESTDIR)$(MAILROOT) are kept."
 
 # clean keeps ./var: it holds the queue and the mailboxes of make run.
 clean:

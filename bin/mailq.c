@@ -29,7 +29,7 @@ enum sortkey { SORT_TIME, SORT_SIZE, SORT_PRIO };
 
 struct qent {
 	char name[QID_LEN + 1];
-	char mark;		/* '*' incoming (not yet tried), ' ' deferred */
+	char mark;		/* '*' incoming (not yet tried), ' ' deferred, '!' held */
 	long long size;
 	time_t mtime;
 	int prio;		/* 1 urgent, 0 normal, -1 non-urgent */
@@ -232,6 +232,8 @@ print_entry(const struct qent *e, const struct txn *t, int prio, time_t now)
 	printf("%*s(age %s", 23, "", age);
 	if (e->mark == '*') {
 		printf(", not yet tried");
+	} else if (e->mark == '!') {
+		printf(", held: sluice-queue release %s", e->name);
 	} else {
 		strftime(next, sizeof next, "%a %b %e %H:%M:%S", localtime(&e->mtime));
 		if (e->mtime > now) {
@@ -271,7 +273,7 @@ static int
 mailq(enum sortkey sort)
 {
 	const char *spool = conf_spool(), *why;
-	int dfd[2], prio;
+	int dfd[3], prio;
 	unsigned long long kb = 0;
 	size_t i, shown = 0;
 	long bad, dead;
@@ -280,14 +282,15 @@ mailq(enum sortkey sort)
 
 	scan_dir(spool, "incoming", '*', sort, &dfd[0]);
 	scan_dir(spool, "deferred", ' ', sort, &dfd[1]);
+	scan_dir(spool, "hold", '!', sort, &dfd[2]);
 	qsort(qents, nq, sizeof *qents, sort == SORT_SIZE ? cmp_size :
 	    sort == SORT_PRIO ? cmp_prio : cmp_time);
 	txn_init(&t);
 	for (i = 0; i < nq; i++) {
 		struct qent *e = &qents[i];
 
-		if (qfile_read(dfd[e->mark == '*' ? 0 : 1], e->name, &t, &prio,
-		    &why) < 0) {
+		if (qfile_read(dfd[e->mark == '*' ? 0 : e->mark == ' ' ? 1 : 2],
+		    e->name, &t, &prio, &why) < 0) {
 			if (errno == ENOENT)
 				continue;	/* delivered while we looked */
 			if (shown++ == 0)

@@ -14,14 +14,20 @@
 #include "buf.h"
 #include "fsutil.h"
 #include "log.h"
+#include "settings.h"
 #include "table.h"
+#include "usage.h"
 
 #define LINE_MAX_MKCDB 8192
+
+static const char usage_text[] =
+    "usage: sluice-mkcdb [-c] [-o output.cdb] table\n"
+    "See sluice-mkcdb(1).\n";
 
 static void
 usage(void)
 {
-	die(EXIT_PERM, "usage: sluice-mkcdb [-a] [-c] [-o output.cdb] table");
+	usage_die(usage_text, NULL);
 }
 
 static int
@@ -119,8 +125,13 @@ cleanup_fail(int code, const char *fmt, const char *file, unsigned long line,
 static void
 flush_entry(struct cdb_make *cm, struct entry *e, const char *file, int check)
 {
+	const char *err;
+
 	if (!e->have)
 		return;
+	/* The config table: every name known, every value valid (lib/settings.h). */
+	if (settings_check_entry(file, e->key, e->val, e->vlen, &err) < 0)
+		cleanup_fail(100, "%s:%lu: %s", file, e->line, err);
 	if (!check) {
 		int rc = cdb_make_exists(cm, e->key, (unsigned)e->klen);
 
@@ -150,6 +161,7 @@ main(int argc, char **argv)
 	unsigned long lineno = 0;
 	int c, check = 0, aliases = 0, in, fd = -1, rc;
 
+	usage_help(argc, argv, usage_text);
 	log_init(argv[0]);
 	while ((c = getopt(argc, argv, "aco:")) != -1) {
 		switch (c) {

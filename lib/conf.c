@@ -1,15 +1,18 @@
 #include "conf.h"
 #include "log.h"
+#include "settings.h"
 #include "table.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static struct table conf_table;
-static int conf_opened;
+static int conf_opened, conf_unchecked;
 
 const char *
 conf_dir(void)
@@ -25,6 +28,75 @@ static struct {
 	char *key, *val;
 } cache[CONF_CACHE];
 static size_t ncache;
+
+void
+conf_no_check(void)
+{
+	conf_unchecked = 1;
+}
+
+/*
+ * Where a setting was written, for the message: "DIR/config:LINE" from
+ * the text the table was compiled from, else the .cdb.
+ */
+static void
+conf_where(const char *key, char *buf, size_t size)
+{
+	char line[8192];
+	unsigned long n = 0;
+	size_t k = strlen(key);
+	FILE *f;
+
+	snprintf(buf, size, "%s/config", conf_dir());
+	if ((f = fopen(buf, "r")) != NULL) {
+		while (fgets(line, sizeof line, f) != NULL) {
+			n++;
+			if (strncasecmp(line, key, k) == 0 && (line[k] == ' ' ||
+			    line[k] == '\t' || line[k] == '\n' || line[k] == '\0')) {
+				fclose(f);
+				snprintf(buf, size, "%s/config:%lu", conf_dir(), n);
+				return;
+			}
+		}
+		fclose(f);
+	}
+	snprintf(buf, size, "%s/config.cdb", conf_dir());
+}
+
+/*
+ * Every entry of config.cdb against the registry (lib/settings.h), once,
+ * when a program first reads a setting: an unknown name or a bad value is
+ * fatal, whichever setting the program needs, so that a mistake shows at
+ * once rather than as a silent default.  sluice-mkcdb, which compiles the
+ * config (and must run to repair it), and sluice-check, which reports
+ * every mistake, do not stop here.
+ */
+static void
+conf_check_all(struct table *t)
+{
+	char key[TABLE_KEY_MAX], val[4096], where[4200];
+	unsigned pos, kl, vl;
+	const char *err;
+
+	if (conf_unchecked || t->fd < 0 || strcmp(log_prog, "sluice-mkcdb") == 0)
+		return;
+	cdb_seqinit(&pos, &t->cdb);
+	while (cdb_seqnext(&pos, &t->cdb) > 0) {
+		kl = cdb_keylen(&t->cdb);
+		vl = cdb_datalen(&t->cdb);
+		if (kl >= sizeof key || vl >= sizeof val ||
+		    cdb_read(&t->cdb, key, kl, cdb_keypos(&t->cdb)) < 0 ||
+		    cdb_read(&t->cdb, val, vl, cdb_datapos(&t->cdb)) < 0)
+			die(EXIT_TEMP, "%s/config.cdb: unreadable or an entry too long",
+			    conf_dir());
+		key[kl] = val[vl] = '\0';
+		if (settings_check_line(key, val, &err) < 0) {
+			conf_where(key, where, sizeof where);
+			die(EXIT_TEMP, "%s: %s (see sluice-config(5); sluice-check "
+			    "lists every problem)", where, err);
+		}
+	}
+}
 
 const char *
 conf_get(const char *key, const char *def)
@@ -42,6 +114,7 @@ conf_get(const char *key, const char *def)
 			die(EXIT_TEMP, "unable to open table %s: %s", conf_table.path,
 			    strerror(errno));
 		conf_opened = 1;
+		conf_check_all(&conf_table);
 	}
 	if ((rc = table_get(&conf_table, key, val, sizeof val)) < 0)
 		die(EXIT_TEMP, "unable to read table %s: %s", conf_table.path,

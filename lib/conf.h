@@ -30,6 +30,12 @@ long long conf_num(const char *key, long long def);
 /* Parse a time or size text as above; -1 if malformed. */
 long long conf_parse_time(const char *s);
 long long conf_parse_size(const char *s);
+/*
+ * The first read of a setting checks every entry of config.cdb against
+ * lib/settings.h and dies (111) naming file, line and setting at the first
+ * bad one.  conf_no_check(), called before, turns that off (sluice-check).
+ */
+void conf_no_check(void);
 /* The host's name: the "hostname" setting, else gethostname(). */
 const char *conf_hostname(void);
 

@@ -27,6 +27,7 @@
 #include "strset.h"
 #include "table.h"
 #include "xtext.h"
+#include "usage.h"
 
 /* Limits (sluice-alias(8); the header examined: lib/header.h). */
 #define DEPTH_CAP 100		/* highest alias_max_depth accepted */
@@ -776,9 +777,8 @@ main(int argc, char **argv)
 	struct hdr h;
 	const char *v;
 
+	usage_none(argc, argv, "usage: sluice-alias < stream > stream\nSee sluice-alias(8).\n");
 	log_init(argv[0]);
-	if (argc > 1)
-		die(EXIT_PERM, "usage: sluice-alias < stream > stream");
 	open_table(&t_aliases, "aliases");
 	open_table(&t_domains, "domains");
 	open_table(&t_users, "users");

@@ -25,6 +25,7 @@
 #include "table.h"
 #include "text.h"
 #include "xtext.h"
+#include "usage.h"
 
 #define TUNNEL_OPEN_MAX 32	/* tunnels filled at once in batch mode */
 #define HEADER_RESERVE 1024	/* the tunnel message's header, at most */
@@ -646,9 +647,9 @@ main(int argc, char **argv)
 	struct txn t;
 	int rc;
 
+	usage_none(argc, argv, "usage: sluice-bsmtp-encode < stream > stream\n"
+	    "See sluice-bsmtp-encode(8).\n");
 	log_init(argv[0]);
-	if (argc > 1)
-		die(100, "usage: sluice-bsmtp-encode < stream > stream");
 	setup(&e);
 	if (stream_reader_init(&rd, 0, "stdin") < 0)
 		die_nomem();

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "qid.h"
 #include "stream.h"
+#include "usage.h"
 
 /* Transactions one input from an untrusted caller may hold. */
 #define UNTRUSTED_TXN_MAX 10000
@@ -430,7 +431,7 @@ main(int argc, char **argv)
 	size_t i;
 	int rc, dfd;
 
-	(void)argc;
+	usage_none(argc, argv, "usage: sluice-enqueue < stream\nSee sluice-enqueue(8).\n");
 	check_caller();
 	/*
 	 * An untrusted caller's submission is local whatever it claims: its

@@ -18,12 +18,17 @@
 #include "spool.h"
 #include "stream.h"
 #include "text.h"
+#include "usage.h"
+
+static const char usage_text[] =
+    "usage: sluice-envelope < stream > stream\n"
+    "(a filter: no arguments; the importers are sluice-import(1))\n"
+    "See sluice-envelope(8).\n";
 
 static void
 usage(void)
 {
-	die(EXIT_PERM, "usage: sluice-envelope (a filter: no arguments; "
-	    "the importers are sluice-import(1))");
+	usage_die(usage_text, NULL);
 }
 
 /*
@@ -86,6 +91,7 @@ main(int argc, char **argv)
 	struct txn t;
 	int rc;
 
+	usage_help(argc, argv, usage_text);
 	log_init(argv[0]);
 	if (argc > 1 && argv[1][0] == '-' && argv[1][1] != '\0' &&
 	    strchr("bdemMrw", argv[1][1]) != NULL)

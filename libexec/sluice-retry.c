@@ -21,6 +21,7 @@
 #include "qid.h"
 #include "stage.h"
 #include "xtext.h"
+#include "usage.h"
 
 /* What the run is about: see the man page's -t and -q. */
 enum mode { RUN_DONE, RUN_FAILED, RUN_HELD };
@@ -379,10 +380,14 @@ settings(struct retry *rt)
 		die_nomem();
 }
 
+static const char usage_text[] =
+    "usage: sluice-retry [-t reason | -q] < stream > stream\n"
+    "See sluice-retry(8).\n";
+
 static void
 usage(void)
 {
-	die(EXIT_PERM, "usage: sluice-retry [-t reason | -q]");
+	usage_die(usage_text, NULL);
 }
 
 int
@@ -391,6 +396,7 @@ main(int argc, char **argv)
 	struct retry rt;
 	int c;
 
+	usage_help(argc, argv, usage_text);
 	log_init(argv[0]);
 	memset(&rt, 0, sizeof rt);
 	rt.mode = RUN_DONE;

@@ -20,6 +20,7 @@
 #include "stream.h"
 #include "table.h"
 #include "xtext.h"
+#include "usage.h"
 
 static struct table t_routes, t_domains, t_users;
 static struct route default_local, internet;
@@ -246,10 +247,8 @@ main(int argc, char **argv)
 {
 	struct bounce b;
 
-	(void)argc;
+	usage_none(argc, argv, "usage: sluice-route < stream > stream\nSee sluice-route(8).\n");
 	log_init(argv[0]);
-	if (argc > 1)
-		die(EXIT_PERM, "usage: sluice-route < stream > stream");
 	open_table(&t_routes, "routes");
 	open_table(&t_domains, "domains");
 	open_table(&t_users, "users");

@@ -83,6 +83,19 @@ for s in $settings; do
     ok $? "setting $s is in conf/config"
 done
 
+# The registry (lib/settings.c), which sluice-mkcdb and every program check
+# the config table against, holds exactly the documented settings.
+registry=$(grep -oE '^	(STR|NUM|TIME|SIZE|BOOL|ENUM)\("[a-z0-9_]+"' lib/settings.c | sed -E 's/.*\("//; s/"$//' | sort -u)
+[ -n "$registry" ] || bail "found no settings in lib/settings.c"
+documented=$(grep -oE '^\| `[a-z0-9_]+` \|' doc/internals.md | sed -E 's/^\| `//; s/` \|$//' |
+    sed -n '/^hostname$/,$p' | sort -u)
+for s in $settings; do
+    grep -qx "$s" <<<"$registry"
+    ok $? "setting $s is in the registry (lib/settings.c)"
+done
+is "$(comm -3 <(echo "$registry") <(echo "$documented") | tr -s '\t\n' '  ')" "" \
+    "the registry and doc/internals.md's settings table list the same settings"
+
 "$PY" t/tools/mkconfigman.py . > "$tmpdir/sluice-config.5" || bail "mkconfigman failed"
 cmp -s "$tmpdir/sluice-config.5" man/sluice-config.5
 ok $? "man/sluice-config.5 is up to date with doc/internals.md (run t/tools/mkconfigman.py > man/sluice-config.5)"

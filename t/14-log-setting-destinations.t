@@ -87,9 +87,12 @@ ok $? "the line goes to syslog instead"
 printf "$msg" | sluice-enqueue 2> "$tmpdir/err"
 like "$(cat "$tmpdir/err")" "^sluice-enqueue: qid=" "log auto: standard error when it is not a socket"
 
-setlog loud
+# sluice-mkcdb refuses it, so it comes from a table compiled another way.
+printf 'log loud\n' > "$conf/config"
+printf 'log loud\n' | sluice-mkcdb -o "$conf/config.cdb" - || bail "config"
 printf "$msg" | sluice-enqueue 2> "$tmpdir/err"
-like "$(cat "$tmpdir/err")" 'warning: setting log: unknown value "loud": use auto, stderr or syslog; taken as auto' \
-    "an unknown value is reported, not silently taken"
+is "$?" 111 "an unknown value is fatal, not silently taken"
+like "$(cat "$tmpdir/err")" 'config:[0-9]+: setting log: bad value "loud": use one of auto\|stderr\|syslog' \
+    "naming the file, the line and the setting"
 
 done_testing

@@ -144,11 +144,17 @@ cat "$sp"/deferred/* > "$tmpdir/after"
 ok $(cmp -s "$tmpdir/before" "$tmpdir/after"; echo $?) "unchanged"
 rm -f "$sp"/deferred/*
 
-# One runner at a time.
+# One runner at a time.  A run-once beside it (sendmail -q) leaves it a
+# request to flush the whole queue instead, and wakes it.
 exec 9>"$sp/lock"; flock 9
-sluice-runq -1 2>"$tmpdir/err"
+sluice-runq 2>"$tmpdir/err"
 is "$?" 111 "a second runner refuses to start"
 like "$(cat "$tmpdir/err")" 'another sluice-runq' "and says why"
+sluice-runq -1 2>"$tmpdir/err"
+is "$?" 0 "a run-once beside a runner succeeds"
+ok $([ -e "$sp/flush/*" ]; echo $?) "by leaving a request to flush everything"
+like "$(cat "$tmpdir/err")" 'flush requested: the whole queue' "and says so"
+rm -f "$sp/flush/*"
 exec 9>&-
 
 # The daemon: woken by the trigger, stopped by SIGTERM.

@@ -5,7 +5,7 @@
 # rewrites them.
 . "$(dirname "$0")/lib.sh"
 
-plan 20
+plan 21
 
 data=$top/t/data/route
 conf=$tmpdir/conf
@@ -60,10 +60,14 @@ for n in channels local; do
 done
 
 # ---- settings that are not routes ----
-config 'local_default_channel nowhere'
+# sluice-mkcdb refuses it; a table compiled another way is refused at start.
+{ cat "$data/config"; echo 'local_default_channel nowhere'; } > "$conf/config"
+rc=0; err=$(sluice-mkcdb "$conf/config" 2>&1) || rc=$?
+is "$rc" 100 "sluice-mkcdb refuses an invalid local_default_channel"
+sluice-mkcdb -o "$conf/config.cdb" - < "$conf/config"
 rc=0; err=$(sluice-route < "$data/local.in" 2>&1 >/dev/null) || rc=$?
 is "$rc" 111 "an invalid local_default_channel is a temporary failure"
-like "$err" 'fatal: 4\.3\.5 setting local_default_channel: invalid route "nowhere"' "and says which setting"
+like "$err" 'fatal: .*/config:[0-9]+: setting local_default_channel: bad value "nowhere"' "and says which setting"
 config
 
 # ---- streams ----

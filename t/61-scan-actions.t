@@ -138,8 +138,14 @@ scan_conf none scan_method none
 scan none < "$tmpdir/virus.in" > "$tmpdir/none.out"
 cmp -s "$tmpdir/virus.in" "$tmpdir/none.out"
 ok $? "scan_method none copies the stream through"
-scan_conf bad scan_infected_action burn
+# sluice-mkcdb refuses an unknown action; a table compiled another way
+# is refused when the stage starts.
+scan_conf bad
+echo 'scan_infected_action burn' >> "$tmpdir/bad/config"
+sluice-mkcdb "$tmpdir/bad/config" 2>/dev/null
+is "$?" 100 "sluice-mkcdb refuses an unknown action"
+sluice-mkcdb -o "$tmpdir/bad/config.cdb" - < "$tmpdir/bad/config"
 scan bad < "$tmpdir/clean.in" > /dev/null
 is "$?" 111 "an unknown action is a temporary failure"
-like "$(tail -1 "$tmpdir/scan.log")" 'fatal: 4\.3\.5 setting scan_infected_action' "naming the setting"
+like "$(tail -1 "$tmpdir/scan.log")" 'fatal: .*/bad/config:4: setting scan_infected_action: bad value "burn"' "naming the setting"
 done_testing

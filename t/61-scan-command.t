@@ -80,9 +80,9 @@ is "$st" 111 "a scanner past scan_timeout is killed: an error"
 ok $([ $((t1 - t0)) -lt 15 ]; echo $?) "within the timeout (took $((t1 - t0)) s)"
 like "$(tail -1 "$tmpdir/scan.log")" 'timed out after 2s' "the reason says so"
 
-scan_conf badcodes scan_method command scan_command "$cmd" scan_infected_codes "1,x"
+SCAN_CONF_UNCHECKED=1 scan_conf badcodes scan_method command scan_command "$cmd" scan_infected_codes "1,x"
 scan badcodes < "$tmpdir/clean.in" > /dev/null
-like "$? $(tail -1 "$tmpdir/scan.log")" '^111 .*4\.3\.5 setting scan_infected_codes' "a bad code list: 111"
+like "$? $(tail -1 "$tmpdir/scan.log")" '^111 .*config:[0-9]+: setting scan_infected_codes: bad value' "a bad code list: 111"
 scan_conf nof scan_method command scan_command "$tmpdir/fakescan /ALL"
 scan nof < "$tmpdir/clean.in" > /dev/null
 like "$? $(tail -1 "$tmpdir/scan.log")" '^111 .*4\.3\.5 setting scan_command' "a command without %f: 111"

@@ -23,7 +23,12 @@ scan_conf() {
         printf '%s %s\n' "$1" "$2" >> "$d/config"
         shift 2
     done
-    sluice-mkcdb -o "$d/config.cdb" "$d/config" || bail "sluice-mkcdb $d/config failed"
+    if [ -n "$SCAN_CONF_UNCHECKED" ]; then
+        # A bad setting, which sluice-mkcdb refuses: compiled from standard input.
+        sluice-mkcdb -o "$d/config.cdb" - < "$d/config" || bail "sluice-mkcdb $d/config failed"
+    else
+        sluice-mkcdb -o "$d/config.cdb" "$d/config" || bail "sluice-mkcdb $d/config failed"
+    fi
 }
 
 clamd_start() {

@@ -21,14 +21,19 @@
 #include "import.h"
 #include "log.h"
 #include "prog.h"
+#include "usage.h"
 
 struct importer imp;
+
+static const char usage_text[] =
+    "usage: sluice-import [-d] [-b malformed-dir] -w dir | -e dir | -M dir | -m mbox\n"
+    "           [-r rcpt]... [[--] program [arg]...]\n"
+    "See sluice-import(1).\n";
 
 static void
 usage(void)
 {
-	die(EXIT_PERM, "usage: sluice-import [-d] [-b malformed-dir] "
-	    "-w dir | -e dir | -M dir | -m mbox [-r rcpt]... [[--] program [arg]...]");
+	usage_die(usage_text, NULL);
 }
 
 /* With -d and no program, standard output must be a file it can sync. */
@@ -109,6 +114,7 @@ main(int argc, char **argv)
 	char **next;
 	int mode = 0;
 
+	usage_help(argc, argv, usage_text);
 	log_init(argv[0]);
 	/* A caller that ignores SIGCHLD would have the next program reaped unseen. */
 	signal(SIGCHLD, SIG_DFL);

@@ -57,11 +57,15 @@ sendmail_smtp(void)
 	run(av);
 }
 
-/* -q and -qRdomain: one run of the queue, or a flush of one destination. */
+/*
+ * -q: a flush of the whole queue, as Postfix's sendmail -q (postqueue -f):
+ * one run over every message, due or not; -qRdomain: of one destination.
+ * Beside a running sluice-runq, either leaves it the request.
+ */
 static void __attribute__((noreturn))
 sendmail_runq(const struct opts *o)
 {
-	char *av[] = { "sluice-runq", "-1", NULL, NULL, NULL };
+	char *av[] = { "sluice-runq", "-1", "-f", NULL, NULL };
 
 	if (o->flush != NULL) {
 		av[2] = "-D";

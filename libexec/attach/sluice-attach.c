@@ -21,6 +21,7 @@
 #include "rules.h"
 #include "stage.h"
 #include "stream.h"
+#include "usage.h"
 
 enum action { A_REMOVE, A_BOUNCE, A_REJECT };
 static const char *const actions[] = { "remove", "bounce", "reject" };
@@ -232,10 +233,15 @@ main(int argc, char **argv)
 {
 	static struct attach a;
 
+	static const char usage_text[] =
+	    "usage: sluice-attach [-- queue-program [args...]] < stream > stream\n"
+	    "See sluice-attach(8).\n";
+
+	usage_help(argc, argv, usage_text);
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1 && (strcmp(argv[1], "--") != 0 || argc < 3))
-		die(EXIT_PERM, "usage: sluice-attach [-- queue-program [args...]]");
+		usage_die(usage_text, NULL);
 	settings(&a);
 	if (argc > 2) {
 		a.before_queue = 1;

@@ -20,13 +20,18 @@
 #include "log.h"
 #include "prog.h"
 #include "spool.h"
+#include "usage.h"
 
 #define QUEUE_ARGS 16
+
+static const char usage_text[] =
+    "usage: sluice-bsmtp-decode [-b] [-o] < message\n"
+    "See sluice-bsmtp-decode(8).\n";
 
 static void
 usage(void)
 {
-	die(100, "usage: sluice-bsmtp-decode [-b] [-o] < message");
+	usage_die(usage_text, NULL);
 }
 
 /* The whole input into an unlinked file: it is read more than once. */
@@ -125,6 +130,7 @@ main(int argc, char **argv)
 	unsigned long long off = 0;
 	int c, to_stdout = 0, rc;
 
+	usage_help(argc, argv, usage_text);
 	log_init(argv[0]);
 	while ((c = getopt(argc, argv, "bo")) != -1) {
 		if (c == 'b')

@@ -15,6 +15,7 @@
 #include "stage.h"
 #include "stream.h"
 #include "texts.h"
+#include "usage.h"
 
 struct disclaimer {
 	struct texts texts;
@@ -93,10 +94,15 @@ main(int argc, char **argv)
 	struct stream_writer *w = NULL;
 	char err[600];
 
+	static const char usage_text[] =
+	    "usage: sluice-disclaimer [-- queue-program [args...]] < stream > stream\n"
+	    "See sluice-disclaimer(8).\n";
+
+	usage_help(argc, argv, usage_text);
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1 && (strcmp(argv[1], "--") != 0 || argc < 3))
-		die(EXIT_PERM, "usage: sluice-disclaimer [-- queue-program [args...]]");
+		usage_die(usage_text, NULL);
 	if (texts_load(&s.texts, err, sizeof err) < 0 ||
 	    matrix_load(&s.mx, err, sizeof err) < 0)
 		die(EXIT_TEMP, "4.3.5 %s", err);

@@ -18,12 +18,17 @@
 #include "dnsbl.h"
 #include "log.h"
 #include "prog.h"
+#include "usage.h"
+
+static const char usage_text[] =
+    "usage: sluice-dnsbl [-l table] [-w table] program [arg...]\n"
+    "       sluice-dnsbl -s [-l table] [-w table] [-- program [arg...]]\n"
+    "See sluice-dnsbl(8).\n";
 
 static void
 usage(void)
 {
-	die(EXIT_PERM, "usage: sluice-dnsbl [-l table] [-w table] program [arg...]\n"
-	    "       sluice-dnsbl -s [-l table] [-w table] [-- program [arg...]]");
+	usage_die(usage_text, NULL);
 }
 
 /*
@@ -108,6 +113,7 @@ main(int argc, char **argv)
 	struct dnsbl_conf conf;
 	int c, stage = 0;
 
+	usage_help(argc, argv, usage_text);
 	log_init(argv[0]);
 	/* "+": options end at the first program name (getopt would permute). */
 	while ((c = getopt(argc, argv, "+l:sw:")) != -1) {

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "priv.h"
 #include "sluice-local.h"
+#include "usage.h"
 
 /* The queue's own tmp/ when we can write there, so the body stays on its disk. */
 static const char *
@@ -95,7 +96,7 @@ main(int argc, char **argv)
 	struct txn t;
 	int rc;
 
-	(void)argc;
+	usage_none(argc, argv, "usage: sluice-local < stream > stream\nSee sluice-local(8).\n");
 	log_init(argv[0]);
 	settings(&L);
 	/* Commands are waited for: their status must not be reaped away. */

@@ -15,13 +15,18 @@
 #include "log.h"
 #include "pop3.h"
 #include "table.h"
+#include "usage.h"
 
 #define SESSIONS_MAX 10000	/* per profile and run: a guard, not a limit */
+
+static const char usage_text[] =
+    "usage: sluice-pop3 [-p profile]...\n"
+    "See sluice-pop3(8).\n";
 
 static void
 usage(void)
 {
-	die(100, "usage: sluice-pop3 [-p profile]...");
+	usage_die(usage_text, NULL);
 }
 
 /* All sessions one profile needs; 0, or 111 when a later run must go on. */
@@ -96,6 +101,7 @@ main(int argc, char **argv)
 	struct table t;
 	int c, i, worst = 0, named = 0;
 
+	usage_help(argc, argv, usage_text);
 	log_init(argv[0]);
 	/* A server that closes while we write must not kill us. */
 	signal(SIGPIPE, SIG_IGN);

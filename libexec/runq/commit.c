@@ -465,6 +465,8 @@ commit_finish(struct runq *rq, struct chain *c)
 		}
 	} else
 		commit_defer(rq, c->in, c->n, "the chain failed (exit 111)");
+	/* The halves of a refused batch are locked again when they start. */
+	qdir_release(rq, c->in, c->n);
 	close(c->out);
 	free(c->in);
 }

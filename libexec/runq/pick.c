@@ -182,7 +182,9 @@ flush_take(struct runq *rq, int fd, char buf[][QDEST_NAME_MAX + 2],
 		if (de->d_name[0] == '.')
 			continue;
 		unlinkat(fd, de->d_name, 0);
-		if (strlen(de->d_name) >= sizeof buf[n] ||
+		if (strcmp(de->d_name, FLUSH_ALL) == 0)
+			strcpy(buf[n], FLUSH_ALL);
+		else if (strlen(de->d_name) >= sizeof buf[n] ||
 		    (strcpy(buf[n], de->d_name), qdest_check(buf[n]) < 0)) {
 			log_warn("flush: ignoring an invalid request %s/flush/%.80s",
 			    rq->spool, de->d_name);
@@ -199,7 +201,9 @@ flush_take(struct runq *rq, int fd, char buf[][QDEST_NAME_MAX + 2],
 
 /*
  * Flush requests (sluice-runq -D, sendmail -qR, ETRN): a file flush/NAME
- * makes every deferred message with a recipient for NAME due now.  The
+ * makes every deferred message with a recipient for NAME due now;
+ * flush/"*" (sluice-runq -1 and sendmail -q beside a daemon, sluice-queue
+ * flush) every deferred message.  The
  * request is removed before the marking, so that one made meanwhile is not
  * lost; a crash in between loses a flush, never mail.  Returns how many
  * requests were taken.
@@ -210,19 +214,22 @@ flush_requests(struct runq *rq, time_t now)
 	char buf[FLUSH_MAX][QDEST_NAME_MAX + 2], path[300];
 	const char *names[FLUSH_MAX];
 	size_t n, k, marked = 0;
+	int all = 0;
 	struct dirent *de;
 	DIR *dd;
 	int fd = openat(rq->spool_fd, "flush", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0 || (n = flush_take(rq, fd, buf, names)) == 0)
 		return 0;
+	for (k = 0; k < n; k++)
+		all |= strcmp(names[k], FLUSH_ALL) == 0;
 	fd = openat(rq->spool_fd, "deferred", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0 && (dd = fdopendir(fd)) != NULL) {
 		while ((de = readdir(dd)) != NULL) {
 			if (!qid_valid(de->d_name))
 				continue;
 			snprintf(path, sizeof path, "deferred/%s", de->d_name);
-			if (file_matches(rq, path, names, n) &&
+			if ((all || file_matches(rq, path, names, n)) &&
 			    qdir_set_mtime(rq->spool_fd, path, now) == 0)
 				marked++;
 		}
@@ -258,9 +265,14 @@ pick_scan(struct runq *rq, int deferred_too)
 	scan_dir(rq, INCOMING, now);
 	if (deferred_too)
 		scan_dir(rq, DEFERRED, now);
-	if (rq->held.n > 0 && commit_held(rq, rq->held.v, rq->held.n) < 0)
-		for (i = 0; i < rq->held.n; i++)
+	if (rq->held.n > 0 && (rq->held.n = qdir_take(rq, rq->held.v,
+	    rq->held.n)) > 0) {
+		int rc = commit_held(rq, rq->held.v, rq->held.n);
+
+		qdir_release(rq, rq->held.v, rq->held.n);
+		for (i = 0; rc < 0 && i < rq->held.n; i++)
 			inputs_add(&rq->todo, rq->held.v[i].qid, INCOMING);
+	}
 	if (rq->todo.n > 1)
 		qsort(rq->todo.v, rq->todo.n, sizeof *rq->todo.v, by_qid);
 }

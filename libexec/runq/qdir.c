@@ -14,6 +14,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "qlock.h"
 #include "runq.h"
 
 const char *const qdir_names[2] = { "incoming", "deferred" };
@@ -23,7 +24,7 @@ void
 qdir_prepare(struct runq *rq)
 {
 	static const char *const sub[] = { "tmp", "incoming", "deferred", "bad",
-		"dead", "quarantine", "flush", "delivered" };
+		"dead", "quarantine", "flush", "delivered", "hold" };
 	size_t i;
 
 	if (mkdir_p(rq->spool, 0700) < 0)
@@ -35,6 +36,49 @@ qdir_prepare(struct runq *rq)
 			die_sys("unable to make %s/%s", rq->spool, sub[i]);
 	if (mkfifoat(rq->spool_fd, "trigger", 0622) < 0 && errno != EEXIST)
 		die_sys("unable to make %s/trigger", rq->spool);
+	if ((rq->msglock_fd = qlock_open(rq->spool_fd)) < 0)
+		die_sys("unable to open %s/msglock", rq->spool);
+}
+
+/*
+ * Lock the inputs a chain is about to take (qlock.h), so that the queue
+ * tool leaves them alone until their output is committed.  An input the
+ * tool holds now, or that it moved away since the folder was read, is
+ * left out (the next scan sees it again).  Returns how many are left, at
+ * the start of in.
+ */
+size_t
+qdir_take(struct runq *rq, struct input *in, size_t n)
+{
+	char path[64];
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (qlock_try(rq->msglock_fd, in[i].qid) < 0) {
+			if (errno != EAGAIN)
+				die_sys("unable to lock %s in %s/msglock", in[i].qid,
+				    rq->spool);
+			continue;
+		}
+		qdir_input_path(&in[i], path, sizeof path);
+		if (faccessat(rq->spool_fd, path, F_OK, 0) < 0) {
+			qlock_release(rq->msglock_fd, in[i].qid);
+			continue;
+		}
+		if (k != i)
+			in[k] = in[i];
+		k++;
+	}
+	return k;
+}
+
+void
+qdir_release(const struct runq *rq, const struct input *in, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		qlock_release(rq->msglock_fd, in[i].qid);
 }
 
 /* 0, or -1 when another runner holds the lock. */
@@ -54,11 +98,14 @@ qdir_lock(struct runq *rq)
 
 /*
  * Leave a flush request for whichever runner runs next (the daemon at
- * once: a byte on the trigger wakes it), and exit.
+ * once: a byte on the trigger wakes it), and exit.  Without -D the
+ * request is for everything: flush/"*" (sluice-runq -1 and sendmail -q
+ * beside a running daemon).
  */
 void
 qdir_request_flush(struct runq *rq)
 {
+	const char *name = rq->flush_target ? rq->flush_target : FLUSH_ALL;
 	int fd, dfd;
 
 	if ((dfd = open(rq->spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
@@ -67,15 +114,18 @@ qdir_request_flush(struct runq *rq)
 		die_sys("unable to make %s/flush", rq->spool);
 	if ((fd = openat(dfd, "flush", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		die_sys("unable to open %s/flush", rq->spool);
-	if (mknodat(fd, rq->flush_target, S_IFREG | 0600, 0) < 0 && errno != EEXIST)
-		die_sys("unable to make %s/flush/%s", rq->spool, rq->flush_target);
+	if (mknodat(fd, name, S_IFREG | 0600, 0) < 0 && errno != EEXIST)
+		die_sys("unable to make %s/flush/%s", rq->spool, name);
 	close(fd);
 	/* No reader (no daemon) is fine: the next run-once takes it. */
 	if ((fd = openat(dfd, "trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC)) >= 0) {
 		(void)!write(fd, "", 1);
 		close(fd);
 	}
-	log_info("flush requested dest=%s", rq->flush_target);
+	if (rq->flush_target != NULL)
+		log_info("flush requested dest=%s", rq->flush_target);
+	else
+		log_info("flush requested: the whole queue, by a running sluice-runq");
 	exit(0);
 }
 

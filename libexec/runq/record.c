@@ -24,7 +24,7 @@
 void
 record_init(struct runq *rq)
 {
-	static const char *const keep[] = { "incoming", "deferred", "bad" };
+	static const char *const keep[] = { "incoming", "deferred", "bad", "hold" };
 	char dir[4096], path[QID_LEN + 16];
 	struct dirent *de;
 	struct stat st;

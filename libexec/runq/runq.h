@@ -28,6 +28,7 @@
 #define TMP_STALE 86400		/* an unlockable tmp/ file older than this goes */
 #define TMP_CLEAN_INTERVAL 3600	/* seconds between looks at tmp/ */
 #define FLUSH_MAX 64		/* flush requests taken in one round */
+#define FLUSH_ALL "*"	/* the flush request for every destination */
 #define POLICY "sluice-retry"	/* the policy stage, last in every chain */
 
 enum { INCOMING, DEFERRED };
@@ -71,6 +72,7 @@ struct staged {
 struct runq {
 	const char *spool;
 	int spool_fd, trigger_fd, lock_fd;
+	int msglock_fd;	/* spool/msglock: the lock of each message in a chain */
 	/* settings */
 	char chain_text[4096];
 	char **stage_argv[STAGES_MAX];
@@ -120,6 +122,8 @@ int qdir_set_mtime(int fd, const char *name, time_t t);
 void qdir_input_path(const struct input *, char *buf, size_t size);
 int qdir_read_env(const struct runq *, const char *path, struct txn *t);
 void qdir_clean_tmp(struct runq *);
+size_t qdir_take(struct runq *, struct input *in, size_t n);
+void qdir_release(const struct runq *, const struct input *in, size_t n);
 
 /* record.c: the record of delivered recipients */
 void record_init(struct runq *);

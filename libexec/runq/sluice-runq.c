@@ -23,6 +23,7 @@
 #include "prog.h"
 #include "qdest.h"
 #include "runq.h"
+#include "usage.h"
 
 /*
  * A signal handler can reach nothing else: these and the pipe it writes
@@ -63,8 +64,9 @@ runq_child_reset(const struct runq *rq)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
-	/* Only this process holds the lock: a chain left running must not. */
+	/* Only this process holds the locks: a chain left running must not. */
 	close(rq->lock_fd);
+	close(rq->msglock_fd);
 }
 
 /*
@@ -130,6 +132,10 @@ start_work(struct runq *rq)
 			continue;
 		if (!next_batch(rq, &in, &n))
 			break;
+		if ((n = qdir_take(rq, in, n)) == 0) {
+			free(in);
+			continue;
+		}
 		/* A run-once takes each message once; a daemon needs no memory of it. */
 		for (k = 0; rq->once && k < n; k++)
 			if (strset_add(&rq->processed, in[k].qid) < 0)
@@ -137,6 +143,7 @@ start_work(struct runq *rq)
 		if (chain_start(rq, &rq->chains[i], rq->stage_argv, rq->nstages,
 		    in, n) < 0) {
 			commit_defer(rq, in, n, "the chain could not be started");
+			qdir_release(rq, in, n);
 			free(in);
 		}
 	}
@@ -353,10 +360,14 @@ signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+static const char usage_text[] =
+    "usage: sluice-runq [-1 [-f]] [-D destination]\n"
+    "See sluice-runq(8).\n";
+
 static void
 usage(void)
 {
-	die(EXIT_PERM, "usage: sluice-runq [-1 [-f]] [-D destination]");
+	usage_die(usage_text, NULL);
 }
 
 static void
@@ -391,9 +402,11 @@ options(struct runq *rq, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	struct runq rq = { .spool_fd = -1, .trigger_fd = -1, .lock_fd = -1 };
+	struct runq rq = { .spool_fd = -1, .trigger_fd = -1, .lock_fd = -1,
+		.msglock_fd = -1 };
 	char tmp[4096];
 
+	usage_help(argc, argv, usage_text);
 	log_init(argv[0]);
 	options(&rq, argc, argv);
 	settings(&rq);
@@ -402,8 +415,11 @@ main(int argc, char **argv)
 		qdir_request_flush(&rq);
 	qdir_prepare(&rq);
 	if (qdir_lock(&rq) < 0) {
-		/* A flush while the daemon runs: the daemon does it. */
-		if (rq.flush_target != NULL)
+		/*
+		 * A flush or a run-once while the daemon runs: the daemon does
+		 * it (-1 and -1 -f: every deferred message, now).
+		 */
+		if (rq.flush_target != NULL || rq.once)
 			qdir_request_flush(&rq);
 		die(EXIT_TEMP, "another sluice-runq is running on %s", rq.spool);
 	}

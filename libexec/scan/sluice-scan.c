@@ -29,6 +29,7 @@
 #include "stage.h"
 #include "stream.h"
 #include "tag.h"
+#include "usage.h"
 
 enum action { A_REJECT, A_BOUNCE, A_DISCARD, A_QUARANTINE, A_TAG };
 static const char *const actions[] = { "reject", "bounce", "discard",
@@ -388,15 +389,20 @@ settings(struct scan *s)
 		die_nomem();
 }
 
+static const char usage_text[] =
+    "usage: sluice-scan [-- queue-program [args...]] < stream > stream\n"
+    "See sluice-scan(8).\n";
+
 int
 main(int argc, char **argv)
 {
 	static struct scan s;
 
+	usage_help(argc, argv, usage_text);
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1 && (strcmp(argv[1], "--") != 0 || argc < 3))
-		die(EXIT_PERM, "usage: sluice-scan [-- queue-program [args...]]");
+		usage_die(usage_text, NULL);
 	settings(&s);
 	if (argc > 2) {
 		s.before_queue = 1;

@@ -24,6 +24,7 @@
 #include "priv.h"
 #include "prog.h"
 #include "spool.h"
+#include "usage.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -88,7 +89,7 @@ main(int argc, char **argv)
 	struct stream_writer out;
 	const char *tmp = spool_tmpdir();
 
-	(void)argc;
+	usage_none(argc, argv, "usage: sluice-smtp < stream > stream\nSee sluice-smtp(8).\n");
 	log_init(argv[0]);
 	priv_refuse_root();
 	memset(&s, 0, sizeof s);

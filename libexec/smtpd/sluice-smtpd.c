@@ -17,6 +17,7 @@
 #include "log.h"
 #include "priv.h"
 #include "smtpd.h"
+#include "usage.h"
 
 /* A client that stops reading cannot hold the server forever. */
 static void
@@ -37,10 +38,10 @@ main(int argc, char **argv)
 	struct session *s = &sess;
 	const char *verdict;
 
+	usage_none(argc, argv, "usage: sluice-smtpd (no arguments: the client is "
+	    "standard input and output)\nSee sluice-smtpd(8).\n");
 	log_init(argv[0]);
 	priv_refuse_root();
-	if (argc > 1)
-		die(EXIT_PERM, "usage: sluice-smtpd (no arguments)");
 	/* Write errors are seen as EPIPE; the queue program gets SIGPIPE back. */
 	signal(SIGPIPE, SIG_IGN);
 	/* An inherited SIGCHLD=SIG_IGN would reap the queue program unseen. */
