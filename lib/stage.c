@@ -7,7 +7,7 @@ stage_run(stage_txn_fn *fn, void *ctx)
 {
 	struct stream_reader rd;
 	struct stream_writer w;
-	struct spool sp;
+	struct bodyfile sp;
 	struct txn t;
 	int rc, spooled = 0;
 
@@ -18,9 +18,9 @@ stage_run(stage_txn_fn *fn, void *ctx)
 	while ((rc = stream_read_txn(&rd, &t)) == 1) {
 		if (!spooled) {
 			/* Opened once, on the first message, and reused. */
-			if (spool_open(&sp, spool_tmpdir()) < 0)
-				die_sys("unable to create a spool file in %s",
-				    spool_tmpdir());
+			if (bodyfile_open(&sp, bodyfile_tmpdir()) < 0)
+				die_sys("unable to create a body file in %s",
+				    bodyfile_tmpdir());
 			spooled = 1;
 		}
 		fn(&rd, &w, &t, &sp, ctx);
@@ -30,7 +30,7 @@ stage_run(stage_txn_fn *fn, void *ctx)
 	if (stream_flush(&w) < 0)
 		die_sys("unable to write");
 	if (spooled)
-		spool_close(&sp);
+		bodyfile_close(&sp);
 	txn_free(&t);
 	stream_reader_free(&rd);
 	stream_writer_free(&w);

@@ -21,7 +21,7 @@
 #include "local.h"
 #include "log.h"
 #include "route.h"
-#include "spool.h"
+#include "bodyfile.h"
 #include "stage.h"
 #include "stream.h"
 #include "strset.h"
@@ -545,7 +545,7 @@ expand(struct ctx *c, const char *addr)
 
 static void
 write_txns(struct stream_writer *w, const struct txn *t, struct txn *out,
-    const struct header *h, struct stream_reader *rd, struct spool *sp)
+    const struct header *h, struct stream_reader *rd, struct bodyfile *sp)
 {
 	size_t k, n, pos = 0;
 	struct txn part;
@@ -578,25 +578,25 @@ write_txns(struct stream_writer *w, const struct txn *t, struct txn *out,
 		part = *t;
 		part.rcpt = out->rcpt + k;
 		part.nrcpt = n;
-		if (stream_write_head(w, &part) < 0 || spool_rewind(sp) < 0 ||
-		    spool_write_stream(sp, w) < 0)
+		if (stream_write_head(w, &part) < 0 || bodyfile_rewind(sp) < 0 ||
+		    bodyfile_write_stream(sp, w) < 0)
 			die_sys("unable to write");
 	}
 }
 
 static void
-spool_all(struct spool *sp, const struct header *h, struct stream_reader *rd)
+save_all(struct bodyfile *sp, const struct header *h, struct stream_reader *rd)
 {
 	const char *l;
 	size_t n, pos = 0;
 	int rf = 0;
 
-	if (spool_reset(sp) < 0)
+	if (bodyfile_reset(sp) < 0)
 		die_sys("unable to spool a message");
 	while (header_line(h, &pos, &l, &n))
-		if (spool_write_line(sp, l, n) < 0)
+		if (bodyfile_write_line(sp, l, n) < 0)
 			die_sys("unable to spool a message");
-	if (!h->body_done && spool_from_stream(sp, rd, &rf) < 0) {
+	if (!h->body_done && bodyfile_from_stream(sp, rd, &rf) < 0) {
 		if (rf)
 			die(rd->exit_code, "%s", rd->err);
 		die_sys("unable to spool a message");
@@ -605,7 +605,7 @@ spool_all(struct spool *sp, const struct header *h, struct stream_reader *rd)
 
 static void
 bounce(struct stream_writer *w, const struct txn *t, struct fail *f,
-    struct spool *sp, int to_postmaster)
+    struct bodyfile *sp, int to_postmaster)
 {
 	struct dsn_rcpt *dr;
 	struct txn pm;
@@ -633,7 +633,7 @@ bounce(struct stream_writer *w, const struct txn *t, struct fail *f,
 	}
 	for (k = 0; k < f->t.nrcpt; k += n) {
 		n = f->t.nrcpt - k < STREAM_RCPT_MAX ? f->t.nrcpt - k : STREAM_RCPT_MAX;
-		if (spool_rewind(sp) < 0)
+		if (bodyfile_rewind(sp) < 0)
 			die_sys("unable to read the spooled message");
 		if ((rc = dsn_write(w, &d, dr + k, n)) < 0)
 			die_sys("unable to write a bounce");
@@ -691,7 +691,7 @@ rcpts_normalize(struct txn *t)
 
 static void
 alias_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
-    struct spool *sp, void *ctx)
+    struct bodyfile *sp, void *ctx)
 {
 	struct hdr *h = ctx;
 	struct txn out;
@@ -747,7 +747,7 @@ alias_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 		else if (!h->h.body_done && stream_skip_body(rd) < 0)
 			die(rd->exit_code, "%s", rd->err);
 	} else {
-		spool_all(sp, &h->h, rd);
+		save_all(sp, &h->h, rd);
 		write_txns(w, t, &out, &h->h, rd, sp);
 		bounce(w, t, &fl, sp, 0);
 		bounce(w, t, &lp, sp, loop_to_pm);

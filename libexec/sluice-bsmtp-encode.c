@@ -20,7 +20,7 @@
 #include "log.h"
 #include "qid.h"
 #include "route.h"
-#include "spool.h"
+#include "bodyfile.h"
 #include "stream.h"
 #include "table.h"
 #include "text.h"
@@ -55,7 +55,7 @@ struct fail {
 
 struct enc {
 	struct stream_writer out;
-	struct spool sp;	/* the current body */
+	struct bodyfile sp;	/* the current body */
 	struct tunnel *tun[TUNNEL_OPEN_MAX];
 	size_t ntun;
 	struct table tunnels;
@@ -147,8 +147,8 @@ tunnel_open(struct enc *e, const char *mailbox)
 		die_nomem();
 	snprintf(tn->mailbox, sizeof tn->mailbox, "%s", mailbox);
 	opts_for(e, mailbox, &tn->o);
-	if ((fd = spool_tmpfile(spool_tmpdir())) < 0)
-		die_sys("unable to create a temporary file in %s", spool_tmpdir());
+	if ((fd = bodyfile_tmpfile(bodyfile_tmpdir())) < 0)
+		die_sys("unable to create a temporary file in %s", bodyfile_tmpdir());
 	if (stream_writer_init(&tn->w, fd, STREAM_W_CRLF |
 	    (tn->o.plain ? STREAM_W_PLAIN : STREAM_W_EXPORT)) < 0)
 		die_nomem();
@@ -188,7 +188,7 @@ tunnel_cut(struct tunnel *tn, unsigned long long off)
  * NUL or a CR outside CRLF, which an RFC 2442 batch cannot carry.
  */
 static int
-tunnel_put(struct tunnel *tn, const struct txn *t, struct spool *sp)
+tunnel_put(struct tunnel *tn, const struct txn *t, struct bodyfile *sp)
 {
 	unsigned long long before = tn->w.out.total;
 	const char *l;
@@ -203,9 +203,9 @@ tunnel_put(struct tunnel *tn, const struct txn *t, struct spool *sp)
 	for (i = 0; i < t->nrcpt; i++)
 		if (text_has8bit(t->rcpt[i].addr, strlen(t->rcpt[i].addr)))
 			clean = 0;
-	if (spool_rewind(sp) < 0)
+	if (bodyfile_rewind(sp) < 0)
 		die_sys("unable to read the spooled message");
-	while ((rc = spool_getline(sp, &l, &n)) == 1) {
+	while ((rc = bodyfile_getline(sp, &l, &n)) == 1) {
 		if (memchr(l, '\0', n) != NULL || memchr(l, '\r', n) != NULL)
 			return -1;
 		if (n + (n > 0 && l[0] == '.') > LINE_7BIT_MAX || text_has8bit(l, n))
@@ -486,7 +486,7 @@ notice(struct enc *e, struct txn *t, struct txn *r, enum dsn_action action)
 		} else
 			dr[i].status = "2.0.0";
 	}
-	if (spool_rewind(&e->sp) < 0)
+	if (bodyfile_rewind(&e->sp) < 0)
 		die_sys("unable to read the spooled message");
 	if (dsn_write(&e->out, &d, dr, r->nrcpt) < 0)
 		die_sys("unable to write a notice");
@@ -572,9 +572,9 @@ encode_txn(struct enc *e, struct stream_reader *rd, struct txn *t)
 			copy_failed(rd, rf, "unable to write");
 		return;
 	}
-	if (spool_reset(&e->sp) < 0)
+	if (bodyfile_reset(&e->sp) < 0)
 		die_sys("unable to spool a message");
-	if (spool_from_stream(&e->sp, rd, &rf) < 0)
+	if (bodyfile_from_stream(&e->sp, rd, &rf) < 0)
 		copy_failed(rd, rf, "unable to spool a message");
 	txn_init(&part);
 	while (i < t->nrcpt) {
@@ -592,7 +592,7 @@ encode_txn(struct enc *e, struct stream_reader *rd, struct txn *t)
 	if (e->fail.t.nrcpt > 0 && dsn_is_double(t))
 		fail_keep(&e->fail, t);
 	if (t->nrcpt > 0 && (stream_write_head(&e->out, t) < 0 ||
-	    spool_rewind(&e->sp) < 0 || spool_write_stream(&e->sp, &e->out) < 0))
+	    bodyfile_rewind(&e->sp) < 0 || bodyfile_write_stream(&e->sp, &e->out) < 0))
 		die_sys("unable to write");
 	for (i = 0; i < e->ntun; ) {
 		if (e->tun[i]->o.batch) {
@@ -632,8 +632,8 @@ setup(struct enc *e)
 			die(111, "4.3.5 setting bsmtp_max_size must be a size of 4k or more");
 		e->defaults.max = (unsigned long long)n;
 	}
-	if (spool_open(&e->sp, spool_tmpdir()) < 0)
-		die_sys("unable to create a spool file in %s", spool_tmpdir());
+	if (bodyfile_open(&e->sp, bodyfile_tmpdir()) < 0)
+		die_sys("unable to create a body file in %s", bodyfile_tmpdir());
 	if (stream_writer_init(&e->out, 1, 0) < 0)
 		die_nomem();
 }
@@ -661,7 +661,7 @@ main(int argc, char **argv)
 	if (stream_flush(&e.out) < 0)
 		die_sys("unable to write");
 	txn_free(&t);
-	spool_close(&e.sp);
+	bodyfile_close(&e.sp);
 	table_close(&e.tunnels);
 	return 0;
 }

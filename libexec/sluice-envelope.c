@@ -15,7 +15,7 @@
 #include "hold.h"
 #include "log.h"
 #include "prog.h"
-#include "spool.h"
+#include "bodyfile.h"
 #include "stream.h"
 #include "text.h"
 
@@ -46,7 +46,7 @@ importer_compat(char **argv)
 /* Normalize the envelope; then the body, unless nothing depends on it. */
 static void
 envelope_txn(struct stream_reader *r, struct txn *t, struct hold *out,
-    struct spool *body)
+    struct bodyfile *body)
 {
 	const char *l;
 	size_t n;
@@ -65,11 +65,11 @@ envelope_txn(struct stream_reader *r, struct txn *t, struct hold *out,
 		}
 		return;
 	}
-	if (spool_reset(body) < 0)
+	if (bodyfile_reset(body) < 0)
 		die_sys("unable to truncate a temporary file");
 	while ((rc = stream_read_line(r, &l, &n)) == 1) {
 		eight |= text_has8bit(l, n);
-		if (spool_write_line(body, l, n) < 0)
+		if (bodyfile_write_line(body, l, n) < 0)
 			die_sys("unable to write a temporary file");
 	}
 	if (rc < 0)
@@ -82,7 +82,7 @@ main(int argc, char **argv)
 {
 	struct stream_reader r;
 	struct hold out;
-	struct spool body;
+	struct bodyfile body;
 	struct txn t;
 	int rc;
 
@@ -94,8 +94,8 @@ main(int argc, char **argv)
 		usage();
 	envelope_init();
 	hold_init(&out);
-	if (spool_open(&body, spool_tmpdir()) < 0)
-		die_sys("unable to create a temporary file in %s", spool_tmpdir());
+	if (bodyfile_open(&body, bodyfile_tmpdir()) < 0)
+		die_sys("unable to create a temporary file in %s", bodyfile_tmpdir());
 	if (stream_reader_init(&r, 0, "stdin") < 0)
 		die_nomem();
 	txn_init(&t);

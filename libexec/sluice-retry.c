@@ -96,7 +96,7 @@ view(const struct retry *rt, const struct txn *t, const char *pick)
 
 static int
 notify(struct retry *rt, struct stream_writer *w, const struct txn *v,
-    const char *qid, enum dsn_action action, time_t arrival, struct spool *sp)
+    const char *qid, enum dsn_action action, time_t arrival, struct bodyfile *sp)
 {
 	struct dsn d;
 	size_t i;
@@ -188,7 +188,7 @@ fail_write(void)
 /* The failed recipients: a bounce, or dead/ for a failed double bounce. */
 static void
 bounce(struct retry *rt, struct stream_writer *w, struct txn *t,
-    const char *qid, time_t arrival, struct spool *sp, const size_t n[5])
+    const char *qid, time_t arrival, struct bodyfile *sp, const size_t n[5])
 {
 	struct txn v = view(rt, t, rt->fail);
 	int rc = notify(rt, w, &v, qid, DSN_FAILED, arrival, sp);
@@ -198,7 +198,7 @@ bounce(struct retry *rt, struct stream_writer *w, struct txn *t,
 	if (rc == DSN_DEAD) {
 		if (xparam_set(v.x, &v.nx, "X-DEAD", "1") < 0)
 			die_nomem();
-		if (stream_write_head(w, &v) < 0 || spool_write_stream(sp, w) < 0)
+		if (stream_write_head(w, &v) < 0 || bodyfile_write_stream(sp, w) < 0)
 			fail_write();
 		log_info("qid=%s status=dead nrcpt=%zu reason=\"an undeliverable "
 		    "double bounce; kept in dead/\"", qid, n[0]);
@@ -213,7 +213,7 @@ bounce(struct retry *rt, struct stream_writer *w, struct txn *t,
 /* A remainder that came through the chain: bounce, warn, retry. */
 static void
 judge_remainder(struct retry *rt, struct stream_reader *rd,
-    struct stream_writer *w, struct txn *t, struct spool *sp,
+    struct stream_writer *w, struct txn *t, struct bodyfile *sp,
     const char *qid, time_t arrival)
 {
 	char err[STREAM_XVAL_MAX + 1];
@@ -224,10 +224,10 @@ judge_remainder(struct retry *rt, struct stream_reader *rd,
 
 	/* Notices return the message: spool it only when one is due. */
 	if (n[0] > 0 || n[1] > 0) {
-		if (spool_reset(sp) < 0 || spool_from_stream(sp, rd, &rfail) < 0) {
+		if (bodyfile_reset(sp) < 0 || bodyfile_from_stream(sp, rd, &rfail) < 0) {
 			if (rfail)
 				die(rd->exit_code, "%s", rd->err);
-			die_sys("unable to spool a message in %s", spool_tmpdir());
+			die_sys("unable to spool a message in %s", bodyfile_tmpdir());
 		}
 		if (n[0] > 0)
 			bounce(rt, w, t, qid, arrival, sp, n);
@@ -247,7 +247,7 @@ judge_remainder(struct retry *rt, struct stream_reader *rd,
 	if (n[0] > 0 || n[1] > 0) {
 		struct txn v = view(rt, t, rt->keep);
 
-		if (write_retry(w, &v, next) < 0 || spool_write_stream(sp, w) < 0)
+		if (write_retry(w, &v, next) < 0 || bodyfile_write_stream(sp, w) < 0)
 			fail_write();
 	} else if (write_retry(w, t, next) < 0 ||
 	    stream_copy_body(rd, w, &rfail) < 0) {
@@ -327,7 +327,7 @@ set_reason(const struct retry *rt, struct txn *t)
 
 static void
 one_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
-    struct spool *sp, void *ctx)
+    struct bodyfile *sp, void *ctx)
 {
 	struct retry *rt = ctx;
 	const char *id = t->xf[XF_IDENT];

@@ -15,7 +15,7 @@
 #include "local.h"
 #include "log.h"
 #include "route.h"
-#include "spool.h"
+#include "bodyfile.h"
 #include "stage.h"
 #include "stream.h"
 #include "table.h"
@@ -145,7 +145,7 @@ bounce_clear(struct bounce *b)
 /* Write the bounce for b's recipients; those nobody can be told about stay. */
 static void
 bounce_write(struct stream_writer *w, struct txn *t, struct bounce *b,
-    struct spool *sp)
+    struct bodyfile *sp)
 {
 	struct dsn d = { .orig = t, .qid = t->xf[XF_IDENT], .action = DSN_FAILED,
 	    .body = sp };
@@ -172,7 +172,7 @@ bounce_write(struct stream_writer *w, struct txn *t, struct bounce *b,
 
 static void
 route_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
-    struct spool *sp, void *ctx)
+    struct bodyfile *sp, void *ctx)
 {
 	struct bounce *b = ctx;
 	struct route r;
@@ -223,14 +223,14 @@ route_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 		return;
 	}
 	/* A bounce needs the body as well as the message: spool it once. */
-	if (spool_reset(sp) < 0)
+	if (bodyfile_reset(sp) < 0)
 		die_sys("unable to spool a message");
-	if (spool_from_stream(sp, rd, &rf) < 0)
+	if (bodyfile_from_stream(sp, rd, &rf) < 0)
 		goto fail;
 	if (t->nrcpt > 0 && (stream_write_head(w, t) < 0 ||
-	    spool_rewind(sp) < 0 || spool_write_stream(sp, w) < 0))
+	    bodyfile_rewind(sp) < 0 || bodyfile_write_stream(sp, w) < 0))
 		die_sys("unable to write");
-	if (spool_rewind(sp) < 0)
+	if (bodyfile_rewind(sp) < 0)
 		die_sys("unable to read the spooled message");
 	bounce_write(w, t, b, sp);
 	bounce_clear(b);

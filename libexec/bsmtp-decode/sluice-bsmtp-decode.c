@@ -19,7 +19,7 @@
 #include "decode.h"
 #include "log.h"
 #include "prog.h"
-#include "spool.h"
+#include "bodyfile.h"
 
 #define QUEUE_ARGS 16
 
@@ -35,10 +35,10 @@ save_input(void)
 {
 	char buf[BUF_SIZE];
 	ssize_t k;
-	int fd = spool_tmpfile(spool_tmpdir());
+	int fd = bodyfile_tmpfile(bodyfile_tmpdir());
 
 	if (fd < 0)
-		die_sys("unable to create a temporary file in %s", spool_tmpdir());
+		die_sys("unable to create a temporary file in %s", bodyfile_tmpdir());
 	while ((k = read(0, buf, sizeof buf)) != 0) {
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -140,8 +140,8 @@ main(int argc, char **argv)
 	/* Nothing to keep for the postmaster, and no refused/ file per call. */
 	if (lseek(d.raw_fd, 0, SEEK_END) == 0)
 		die(EXIT_PERM, "5.6.0 empty input: no message and no batch");
-	if ((d.batch_fd = spool_tmpfile(spool_tmpdir())) < 0)
-		die_sys("unable to create a temporary file in %s", spool_tmpdir());
+	if ((d.batch_fd = bodyfile_tmpfile(bodyfile_tmpdir())) < 0)
+		die_sys("unable to create a temporary file in %s", bodyfile_tmpdir());
 	if (table_open(&d.domains, "domains") < 0 ||
 	    table_open(&d.routes, "routes") < 0)
 		die_sys("unable to open table domains or routes");

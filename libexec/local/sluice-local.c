@@ -22,7 +22,7 @@
 
 /* The queue's own tmp/ when we can write there, so the body stays on its disk. */
 static const char *
-spool_dir(void)
+body_dir(void)
 {
 	static char dir[4096];
 	struct stat st;
@@ -30,7 +30,7 @@ spool_dir(void)
 	if (path_join(dir, sizeof dir, conf_spool(), "tmp") == 0 &&
 	    stat(dir, &st) == 0 && access(dir, W_OK) == 0)
 		return dir;
-	return spool_tmpdir();
+	return bodyfile_tmpdir();
 }
 
 /* The tables and settings of sluice-local(8) ENVIRONMENT. */
@@ -103,8 +103,8 @@ main(int argc, char **argv)
 	drop_privileges(&L);
 	if (header_init(&L.hdr) < 0)
 		die_nomem();
-	if (spool_open(&L.sp, spool_dir()) < 0)
-		die_sys("unable to make a spool file in %s", spool_dir());
+	if (bodyfile_open(&L.sp, body_dir()) < 0)
+		die_sys("unable to make a body file in %s", body_dir());
 	if (stream_reader_init(&rd, 0, "stdin") < 0 ||
 	    stream_writer_init(&w, 1, 0) < 0)
 		die_nomem();

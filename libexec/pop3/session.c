@@ -17,7 +17,7 @@
 #include "buf.h"
 #include "log.h"
 #include "pop3.h"
-#include "spool.h"
+#include "bodyfile.h"
 
 struct msg {
 	unsigned long n;
@@ -310,8 +310,8 @@ session_run(const struct profile *p, struct uidl *u, unsigned *fed)
 		fail(&s, "connect");
 		return SESSION_TEMP;
 	}
-	if ((s.file = spool_tmpfile(spool_tmpdir())) < 0)
-		die_sys("unable to create a temporary file in %s", spool_tmpdir());
+	if ((s.file = bodyfile_tmpfile(bodyfile_tmpdir())) < 0)
+		die_sys("unable to create a temporary file in %s", bodyfile_tmpdir());
 	rc = SESSION_TEMP;
 	if (login(&s) == 0 && list(&s, u) == 0) {
 		rc = messages(&s, u, fed);

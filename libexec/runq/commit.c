@@ -53,7 +53,7 @@ stage_file(struct runq *rq, const struct txn *t, const char *qid,
 		close(fd);
 		return -1;
 	}
-	if (stream_write_head(&w, t) == 0 && spool_write_stream(&rq->sp, &w) == 0 &&
+	if (stream_write_head(&w, t) == 0 && bodyfile_write_stream(&rq->sp, &w) == 0 &&
 	    stream_flush(&w) == 0 && fsync(fd) == 0 &&
 	    (mtime == 0 || qdir_set_mtime(fd, NULL, mtime) == 0))
 		rc = 0;
@@ -219,7 +219,7 @@ requeue(struct runq *rq, struct stream_reader *rd, struct txn *t,
 		}
 		log_info("qid=%s split_from=%s nrcpt=%zu", qid, in->qid, t->nrcpt);
 	}
-	if (spool_reset(&rq->sp) < 0 || spool_from_stream(&rq->sp, rd, &rfail) < 0) {
+	if (bodyfile_reset(&rq->sp) < 0 || bodyfile_from_stream(&rq->sp, rd, &rfail) < 0) {
 		log_warn("%s", rfail ? rd->err : strerror(errno));
 		return -1;
 	}

@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "qid.h"
-#include "spool.h"
+#include "bodyfile.h"
 #include "stream.h"
 #include "strset.h"
 
@@ -98,7 +98,7 @@ struct runq {
 	/* commit */
 	struct staged *staged;
 	size_t nstaged, astaged;
-	struct spool sp;	/* a remainder's body on its way back */
+	struct bodyfile sp;	/* a remainder's body on its way back */
 	time_t next_tmp_clean;	/* 0 until the first look at tmp/ */
 };
 

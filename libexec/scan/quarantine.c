@@ -10,7 +10,7 @@
 #include "tag.h"
 
 static int
-write_txn(int fd, const struct txn *t, const char *header, struct spool *sp)
+write_txn(int fd, const struct txn *t, const char *header, struct bodyfile *sp)
 {
 	struct stream_writer w;
 	int rc;
@@ -28,7 +28,7 @@ write_txn(int fd, const struct txn *t, const char *header, struct spool *sp)
 
 int
 quarantine_write(const char *spooldir, const char *qid, const struct txn *t,
-    const char *header, struct spool *sp, char *path, size_t psize)
+    const char *header, struct bodyfile *sp, char *path, size_t psize)
 {
 	char dir[4096], tmp[4096], dst[4096];
 	int fd, e, n;

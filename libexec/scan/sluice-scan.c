@@ -23,7 +23,7 @@
 #include "qid.h"
 #include "quarantine.h"
 #include "scanner.h"
-#include "spool.h"
+#include "bodyfile.h"
 #include "stage.h"
 #include "stream.h"
 #include "tag.h"
@@ -138,7 +138,7 @@ w_end(void *ctx, const struct mime_part *p)
 
 /* Scan the spooled message: the verdict is in s->sc. */
 static void
-scan_message(struct scan *s, struct spool *sp)
+scan_message(struct scan *s, struct bodyfile *sp)
 {
 	const char *l;
 	size_t n;
@@ -148,9 +148,9 @@ scan_message(struct scan *s, struct spool *sp)
 	s->stop = 0;
 	s->subject[0] = '\0';
 	mime_reset(s->walker);
-	if (spool_rewind(sp) < 0)
+	if (bodyfile_rewind(sp) < 0)
 		die_sys("unable to read the spooled message");
-	while (!s->stop && (rc = spool_getline(sp, &l, &n)) == 1) {
+	while (!s->stop && (rc = bodyfile_getline(sp, &l, &n)) == 1) {
 		scanner_write(&s->sc, &s->raw, "the message", l, n);
 		scanner_write(&s->sc, &s->raw, "the message", "\r\n", 2);
 		mime_line(s->walker, l, n);
@@ -182,14 +182,14 @@ qid_of(const struct txn *t)
 }
 
 static void
-pass(struct stream_writer *w, struct txn *t, struct spool *sp, const char *tag)
+pass(struct stream_writer *w, struct txn *t, struct bodyfile *sp, const char *tag)
 {
 	if (stream_write_head(w, t) < 0 || tag_copy(w, sp, tag) < 0)
 		die_sys("unable to write");
 }
 
 static void
-bounce(struct stream_writer *w, struct txn *t, struct spool *sp, const char *diag)
+bounce(struct stream_writer *w, struct txn *t, struct bodyfile *sp, const char *diag)
 {
 	struct dsn d = { .orig = t, .qid = t->xf[XF_IDENT], .action = DSN_FAILED,
 	    .body = sp };
@@ -207,7 +207,7 @@ bounce(struct stream_writer *w, struct txn *t, struct spool *sp, const char *dia
 	}
 	/* The notice never carries the content back: headers only. */
 	t->ret = RET_HDRS;
-	if (spool_rewind(sp) < 0 || (rc = dsn_write(w, &d, dr, t->nrcpt)) < 0)
+	if (bodyfile_rewind(sp) < 0 || (rc = dsn_write(w, &d, dr, t->nrcpt)) < 0)
 		die_sys("unable to write a bounce");
 	t->ret = ret;
 	free(dr);
@@ -251,7 +251,7 @@ reject(struct stream_writer *w, const char *reason)
 }
 
 static void
-act(struct scan *s, struct stream_writer *w, struct txn *t, struct spool *sp)
+act(struct scan *s, struct stream_writer *w, struct txn *t, struct bodyfile *sp)
 {
 	const char *word = s->sc.v == V_INFECTED ? "infected" : "suspicious";
 	enum action a = s->sc.v == V_INFECTED ? s->infected : s->suspicious;
@@ -285,7 +285,7 @@ act(struct scan *s, struct stream_writer *w, struct txn *t, struct spool *sp)
 
 static void
 scan_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
-    struct spool *sp, void *ctx)
+    struct bodyfile *sp, void *ctx)
 {
 	struct scan *s = ctx;
 	char tag[TAG_MAX + 1];
@@ -296,9 +296,9 @@ scan_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 			goto fail;
 		return;
 	}
-	if (spool_reset(sp) < 0)
+	if (bodyfile_reset(sp) < 0)
 		die_sys("unable to spool a message");
-	if (spool_from_stream(sp, rd, &rf) < 0)
+	if (bodyfile_from_stream(sp, rd, &rf) < 0)
 		goto fail;
 	scan_message(s, sp);
 	if (s->sc.v == V_ERROR && s->on_error == E_SUSPICIOUS)
@@ -380,7 +380,7 @@ settings(struct scan *s)
 	t = conf_size("scan_max_size", 25 * 1024 * 1024);
 	s->sc.max_size = t < 1 ? 25 * 1024 * 1024 : (unsigned long long)t;
 	s->sc.ext.timeout = s->sc.timeout;
-	s->sc.tmpdir = spool_tmpdir();
+	s->sc.tmpdir = bodyfile_tmpdir();
 	s->infected = action_setting("scan_infected_action", "reject");
 	s->suspicious = action_setting("scan_suspicious_action", "tag");
 	e = conf_get("scan_error_action", "defer");

@@ -23,7 +23,7 @@
 #include "log.h"
 #include "priv.h"
 #include "prog.h"
-#include "spool.h"
+#include "bodyfile.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -86,7 +86,7 @@ main(int argc, char **argv)
 {
 	struct smtp s;
 	struct stream_writer out;
-	const char *tmp = spool_tmpdir();
+	const char *tmp = bodyfile_tmpdir();
 
 	(void)argc;
 	log_init(argv[0]);
@@ -95,8 +95,8 @@ main(int argc, char **argv)
 	gettimeofday(&s.t_start, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	settings_read(&s.cf);
-	if ((s.spool_fd = spool_tmpfile(tmp)) < 0)
-		die_sys("unable to make a spool file in %s", tmp);
+	if ((s.spool_fd = bodyfile_tmpfile(tmp)) < 0)
+		die_sys("unable to make a body file in %s", tmp);
 	if (stream_writer_init(&out, 1, 0) < 0)
 		die_nomem();
 	(void)unreach_open(&s.unreach, conf_spool(), "unreachable",

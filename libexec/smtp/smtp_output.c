@@ -8,7 +8,7 @@
 #include "dsn.h"
 #include "log.h"
 #include "prog.h"
-#include "spool.h"
+#include "bodyfile.h"
 #include "xtext.h"
 
 #include <stdio.h>
@@ -19,7 +19,7 @@
 /* Read message m's wire body back as lines: to a stream, or a spool. */
 static void
 wire_lines(const struct smtp *s, const struct msg *m, struct stream_writer *w,
-    struct spool *sp)
+    struct bodyfile *sp)
 {
 	char buf[65536], line[STREAM_TEXT_MAX + 8];
 	unsigned long long left = m->len;
@@ -52,7 +52,7 @@ wire_lines(const struct smtp *s, const struct msg *m, struct stream_writer *w,
 				n--;
 			}
 			if ((w && stream_write_line(w, l, n) < 0) ||
-			    (sp && spool_write_line(sp, l, n) < 0))
+			    (sp && bodyfile_write_line(sp, l, n) < 0))
 				die_sys("unable to write the output");
 		}
 	}
@@ -101,7 +101,7 @@ notices(const struct smtp *s, struct stream_writer *out, struct msg *m)
 {
 	struct dsn_rcpt *r = calloc(m->t.nrcpt, sizeof *r);
 	char (*diag)[TEXT_MAX] = calloc(m->t.nrcpt, TEXT_MAX);
-	struct spool sp;
+	struct bodyfile sp;
 	struct dsn d;
 	size_t n;
 	int pass, spooled = 0, rc;
@@ -113,8 +113,8 @@ notices(const struct smtp *s, struct stream_writer *out, struct msg *m)
 		if (n == 0)
 			continue;
 		if (!spooled) {
-			if (spool_open(&sp, spool_tmpdir()) < 0)
-				die_sys("unable to make a spool file");
+			if (bodyfile_open(&sp, bodyfile_tmpdir()) < 0)
+				die_sys("unable to make a body file");
 			wire_lines(s, m, NULL, &sp);
 			spooled = 1;
 		}
@@ -131,7 +131,7 @@ notices(const struct smtp *s, struct stream_writer *out, struct msg *m)
 			    "failed; dropped", d.qid ? d.qid : "-");
 	}
 	if (spooled)
-		spool_close(&sp);
+		bodyfile_close(&sp);
 	free(r);
 	free(diag);
 }
