@@ -240,14 +240,16 @@ derived(struct ctx *c, struct txn *t, const char *addr)
 	struct rcpt *r;
 	size_t i;
 	long n;
+	int rc;
 
 	if ((r = txn_add_rcpt(t, addr)) == NULL)
 		die_nomem();
 	r->notify = c->orig->notify;
 	for (i = 0; i < c->orig->nx; i++)
 		if (strcasecmp(c->orig->x[i].key, "X-ROUTE") != 0 &&
-		    xparam_set(r->x, &r->nx, c->orig->x[i].key, c->orig->x[i].val) < 0)
-			die_nomem();
+		    (rc = xparam_set(r->x, &r->nx, c->orig->x[i].key,
+		    c->orig->x[i].val)) < 0)
+			xparam_die(rc, c->orig->addr);
 	if (c->orig->orcpt != NULL) {
 		if ((r->orcpt = strdup(c->orig->orcpt)) == NULL)
 			die_nomem();
@@ -294,6 +296,7 @@ emit(struct ctx *c, const char *addr, const char *route)
 	struct rcpt *r;
 	struct route old;
 	const char *err;
+	int rc;
 
 	/* A recipient routed on an earlier pass is told apart by its route. */
 	if (route == NULL && strcmp(addr, c->orig->addr) == 0 &&
@@ -312,10 +315,15 @@ emit(struct ctx *c, const char *addr, const char *route)
 		return 1;
 	}
 	r = derived(c, c->out, addr);
-	if (xparam_set(r->x, &r->nx, "X-EXPANDED", "1") < 0)
-		die(EXIT_PERM, "5.3.4 too many private parameters on %s", c->orig->addr);
-	if (route != NULL && route_set(r, route) < 0)
+	if ((rc = xparam_set(r->x, &r->nx, "X-EXPANDED", "1")) < 0)
+		xparam_die(rc, c->orig->addr);
+	if (route != NULL && route_set(r, route) < 0) {
+		if (errno == E2BIG)
+			xparam_die(XPARAM_FULL, c->orig->addr);
+		if (errno == ENOMEM)
+			die_nomem();
 		die(EXIT_PERM, "5.3.4 route too long for X-ROUTE: %.100s", route);
+	}
 	if (route != NULL || strcasecmp(addr, c->orig->addr) != 0)
 		log_info("qid=%s orcpt=%s rcpt=%s%s%s", c->qid, c->orig->addr, addr,
 		    route ? " route=" : "", route ? route : "");
@@ -653,6 +661,7 @@ keep_failed(struct txn *out, struct fail *f)
 {
 	char d[DSN_DIAG_MAX + 20], enc[STREAM_XVAL_MAX + 1];
 	size_t i;
+	int rc;
 
 	for (i = 0; i < f->t.nrcpt; i++) {
 		struct rcpt *r;
@@ -662,8 +671,8 @@ keep_failed(struct txn *out, struct fail *f)
 		r = &out->rcpt[out->nrcpt - 1];
 		snprintf(d, sizeof d, "%s %s", f->status[i], f->diag[i]);
 		if (xtext_encode(d, strlen(d), enc, sizeof enc) >= 0 &&
-		    xparam_set(r->x, &r->nx, "X-DEFER", enc) < 0)
-			die_nomem();
+		    (rc = xparam_set(r->x, &r->nx, "X-DEFER", enc)) < 0)
+			xparam_die(rc, r->addr);
 		log_warn("qid=%s rcpt=%s status=%s kept=\"failed double bounce\"",
 		    out->xf[XF_IDENT] ? out->xf[XF_IDENT] : "-", r->addr, f->status[i]);
 	}

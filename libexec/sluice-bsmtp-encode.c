@@ -452,6 +452,7 @@ fail_keep(struct fail *f, struct txn *t)
 {
 	char d[200], enc[STREAM_XVAL_MAX + 1];
 	size_t i;
+	int xrc;
 
 	for (i = 0; i < f->t.nrcpt; i++) {
 		struct rcpt *rc;
@@ -460,9 +461,10 @@ fail_keep(struct fail *f, struct txn *t)
 			die_nomem();
 		rc = &t->rcpt[t->nrcpt - 1];
 		snprintf(d, sizeof d, "%s %s", f->status[i], f->diag[i]);
-		if (xtext_encode(d, strlen(d), enc, sizeof enc) < 0 ||
-		    xparam_set(rc->x, &rc->nx, "X-DEFER", enc) < 0)
+		if (xtext_encode(d, strlen(d), enc, sizeof enc) < 0)
 			die_nomem();
+		if ((xrc = xparam_set(rc->x, &rc->nx, "X-DEFER", enc)) < 0)
+			xparam_die(xrc, rc->addr);
 	}
 	txn_free(&f->t);
 }

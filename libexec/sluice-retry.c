@@ -132,11 +132,12 @@ static int
 write_retry(struct stream_writer *w, struct txn *t, time_t next)
 {
 	char n[32];
+	int rc;
 
 	snprintf(n, sizeof n, "%lld", (long long)next);
 	xparam_del(t->x, &t->nx, "X-DEAD");
-	if (xparam_set(t->x, &t->nx, "X-RETRY", n) < 0)
-		die_nomem();
+	if ((rc = xparam_set(t->x, &t->nx, "X-RETRY", n)) < 0)
+		xparam_die(rc, "MAIL");
 	return stream_write_head(w, t);
 }
 
@@ -156,7 +157,7 @@ judge(struct retry *rt, struct txn *t, time_t arrival, size_t n[5])
 	memset(n, 0, 5 * sizeof n[0]);
 	for (i = 0; i < t->nrcpt; i++) {
 		struct rcpt *r = &t->rcpt[i];
-		int expired;
+		int expired, rc;
 
 		lt = rcpt_lifetime(rt, r);
 		expired = rt->now - arrival >= lt;
@@ -173,8 +174,9 @@ judge(struct retry *rt, struct txn *t, time_t arrival, size_t n[5])
 		n[0] += rt->fail[i];
 		n[1] += rt->warn[i];
 		n[2] += rt->keep[i];
-		if (rt->warn[i] && xparam_set(r->x, &r->nx, "X-WARNED", "1") < 0)
-			die_nomem();
+		if (rt->warn[i] &&
+		    (rc = xparam_set(r->x, &r->nx, "X-WARNED", "1")) < 0)
+			xparam_die(rc, r->addr);
 	}
 	return lt_keep;
 }
@@ -196,8 +198,8 @@ bounce(struct retry *rt, struct stream_writer *w, struct txn *t,
 	if (rc < 0)
 		fail_write();
 	if (rc == DSN_DEAD) {
-		if (xparam_set(v.x, &v.nx, "X-DEAD", "1") < 0)
-			die_nomem();
+		if ((rc = xparam_set(v.x, &v.nx, "X-DEAD", "1")) < 0)
+			xparam_die(rc, "MAIL");
 		if (stream_write_head(w, &v) < 0 || bodyfile_write_stream(sp, w) < 0)
 			fail_write();
 		log_info("qid=%s status=dead nrcpt=%zu reason=\"an undeliverable "
@@ -315,14 +317,15 @@ set_reason(const struct retry *rt, struct txn *t)
 {
 	char why[512], enc[STREAM_XVAL_MAX + 1];
 	size_t i;
+	int rc;
 
 	snprintf(why, sizeof why, "4.3.0 %s", rt->reason);
 	if (xtext_encode(why, strlen(why), enc, sizeof enc) < 0)
 		die(EXIT_PERM, "-t: the reason is too long");
 	for (i = 0; i < t->nrcpt; i++)
 		if (xparam_get(t->rcpt[i].x, t->rcpt[i].nx, "X-DEFER") == NULL &&
-		    xparam_set(t->rcpt[i].x, &t->rcpt[i].nx, "X-DEFER", enc) < 0)
-			die_nomem();
+		    (rc = xparam_set(t->rcpt[i].x, &t->rcpt[i].nx, "X-DEFER", enc)) < 0)
+			xparam_die(rc, t->rcpt[i].addr);
 }
 
 static void

@@ -204,15 +204,21 @@ route_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 			txn_del_rcpt(t, i);
 			continue;
 		}
-		if (route_set(rc_, r.text) < 0)
+		if (route_set(rc_, r.text) < 0) {
+			if (errno == E2BIG)
+				xparam_die(XPARAM_FULL, rc_->addr);
+			if (errno == ENOMEM)
+				die_nomem();
 			die(EXIT_TEMP, "4.3.5 route too long for X-ROUTE: %.100s", r.text);
+		}
 		if (r.ch == ROUTE_DEFER || r.ch == ROUTE_ERROR) {
 			char d[ROUTE_MAX + 1];
 
 			snprintf(d, sizeof d, "%s %s", r.status, r.arg);
-			if (xtext_encode(d, strlen(d), enc, sizeof enc) < 0 ||
-			    xparam_set(rc_->x, &rc_->nx, "X-DEFER", enc) < 0)
+			if (xtext_encode(d, strlen(d), enc, sizeof enc) < 0)
 				die(EXIT_TEMP, "4.3.5 defer text too long: %.100s", d);
+			if ((rc = xparam_set(rc_->x, &rc_->nx, "X-DEFER", enc)) < 0)
+				xparam_die(rc, rc_->addr);
 		}
 		log_info("qid=%s rcpt=%s route=%s", qid, rc_->addr, r.text);
 		i++;

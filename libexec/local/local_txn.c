@@ -80,13 +80,14 @@ set_defer(struct rcpt *r, const struct result *res)
 {
 	char text[sizeof res->text + 16], enc[STREAM_XVAL_MAX + 1];
 	size_t n;
+	int rc;
 
 	snprintf(text, sizeof text, "%s %s", res->status, local_result_text(res));
 	n = strlen(text);
 	while (xtext_encode(text, n, enc, sizeof enc) < 0)
 		n -= n / 8 + 1;
-	if (xparam_set(r->x, &r->nx, "X-DEFER", enc) < 0)
-		die_nomem();
+	if ((rc = xparam_set(r->x, &r->nx, "X-DEFER", enc)) < 0)
+		xparam_die(rc, r->addr);
 }
 
 /*

@@ -142,6 +142,7 @@ settle(struct msg *m)
 {
 	char v[TEXT_MAX + 32], enc[STREAM_XVAL_MAX + 1];
 	size_t k, vl;
+	int xrc;
 
 	for (k = m->t.nrcpt; k-- > 0;) {
 		struct rstate *rs = &m->rs[k];
@@ -159,9 +160,9 @@ settle(struct msg *m)
 			for (vl = strlen(v); xtext_encode(v, vl, enc,
 			    sizeof enc) < 0; vl -= vl / 8 + 1)
 				;
-			if (xparam_set(m->t.rcpt[k].x, &m->t.rcpt[k].nx,
-			    "X-DEFER", enc) < 0)
-				die_nomem();
+			if ((xrc = xparam_set(m->t.rcpt[k].x,
+			    &m->t.rcpt[k].nx, "X-DEFER", enc)) < 0)
+				xparam_die(xrc, m->t.rcpt[k].addr);
 		}
 	}
 }
