@@ -80,18 +80,18 @@ opts_parse(struct opts *o, const char *val, const char *where)
 
 	if (bsmtp_opt(val, "form", v, sizeof v) == 1) {
 		if (strcmp(v, "plain") != 0 && strcmp(v, "sluice") != 0)
-			die(111, "4.3.5 %s: form must be sluice or plain", where);
+			die(EXIT_TEMP, "4.3.5 %s: form must be sluice or plain", where);
 		o->plain = strcmp(v, "plain") == 0;
 	}
 	if (bsmtp_opt(val, "batch", v, sizeof v) == 1)
 		o->batch = strcmp(v, "yes") == 0;
 	if (bsmtp_opt(val, "max_size", v, sizeof v) == 1) {
 		if ((n = conf_parse_size(v)) < 4096)
-			die(111, "4.3.5 %s: max_size must be a size of 4k or more", where);
+			die(EXIT_TEMP, "4.3.5 %s: max_size must be a size of 4k or more", where);
 		o->max = (unsigned long long)n;
 	}
 	if (bsmtp_opt(val, "secret", o->secret, sizeof o->secret) < 0)
-		die(111, "4.3.5 %s: secret too long", where);
+		die(EXIT_TEMP, "4.3.5 %s: secret too long", where);
 }
 
 /* The options of a tunnel: the settings, then its bsmtp_tunnels entry. */
@@ -130,7 +130,7 @@ tunnel_start(struct enc *e, struct tunnel *tn)
 	qid_make(qid);
 	if (snprintf(tn->id, sizeof tn->id, "bsmtp.%s.%lu@%s", qid, ++e->seq,
 	    conf_hostname()) >= (int)sizeof tn->id)
-		die(111, "hostname too long for a Message-ID");
+		die(EXIT_TEMP, "hostname too long for a Message-ID");
 	tn->ntxn = 0;
 	tn->clean7 = 1;
 	if (wbuf_printf(&tn->w.out, "EHLO %s\r\n", conf_hostname()) < 0)
@@ -295,7 +295,7 @@ emit_header(struct enc *e, struct tunnel *tn, const char *mac)
 	    conf_hostname(), tn->ntxn, tn->ntxn == 1 ? "" : "s", date, tn->id,
 	    tn->clean7 ? "7bit" : "base64");
 	if (n < 0 || (size_t)n >= sizeof line)
-		die(111, "4.3.5 tunnel header too long");
+		die(EXIT_TEMP, "4.3.5 tunnel header too long");
 	for (char *p = line, *q; p != NULL; p = q) {
 		if ((q = strchr(p, '\n')) != NULL)
 			*q++ = '\0';
@@ -631,7 +631,7 @@ setup(struct enc *e)
 		long long n = conf_parse_size(v);
 
 		if (n < 4096)
-			die(111, "4.3.5 setting bsmtp_max_size must be a size of 4k or more");
+			die(EXIT_TEMP, "4.3.5 setting bsmtp_max_size must be a size of 4k or more");
 		e->defaults.max = (unsigned long long)n;
 	}
 	if (bodyfile_open(&e->sp, bodyfile_tmpdir()) < 0)
@@ -650,7 +650,7 @@ main(int argc, char **argv)
 
 	log_init(argv[0]);
 	if (argc > 1)
-		die(100, "usage: sluice-bsmtp-encode < stream > stream");
+		die(EXIT_PERM, "usage: sluice-bsmtp-encode < stream > stream");
 	setup(&e);
 	if (stream_reader_init(&rd, 0, "stdin") < 0)
 		die_nomem();

@@ -189,12 +189,12 @@ new_tmp(struct entry *e)
 			continue;
 		}
 		if (fd < 0)
-			fail(111, "unable to create %s/tmp/%s: %s", spool, e->qid,
+			fail(EXIT_TEMP, "unable to create %s/tmp/%s: %s", spool, e->qid,
 			    strerror(errno));
 		if ((rc = lock_tmp(fd)) == 0)
 			return fd;
 		if (rc == -1)
-			fail(111, "unable to lock %s/tmp/%s: %s", spool, e->qid,
+			fail(EXIT_TEMP, "unable to lock %s/tmp/%s: %s", spool, e->qid,
 			    strerror(errno));
 		close(fd);
 		qid_make(e->qid);
@@ -225,10 +225,10 @@ distrust(struct txn *t)
 
 	for (i = 0; i < XF_COUNT; i++)
 		if (txn_set_xf(t, (enum xf_attr)i, NULL) < 0)
-			fail(111, "out of memory");
+			fail(EXIT_TEMP, "out of memory");
 	if (txn_set_xf(t, XF_PROTO, "LOCAL") < 0 ||
 	    txn_set_xf(t, XF_SOURCE, "LOCAL") < 0)
-		fail(111, "out of memory");
+		fail(EXIT_TEMP, "out of memory");
 	free(t->auth);
 	t->auth = NULL;
 	drop_xparams(t->x, &t->nx);
@@ -270,7 +270,7 @@ copy_body(struct stream_reader *r, struct stream_writer *w, int *read_failed)
 	*read_failed = 0;
 	while ((rc = stream_read_line(r, &l, &n)) == 1) {
 		if (size_limit && r->body_bytes > size_limit)
-			fail(100, "message larger than message_size_limit "
+			fail(EXIT_PERM, "message larger than message_size_limit "
 			    "(%llu octets)", size_limit);
 		if (stream_write_line(w, l, n) < 0)
 			return -1;
@@ -296,7 +296,7 @@ store(struct stream_reader *r, struct txn *t)
 		struct entry *p = realloc(ent, n * sizeof *p);
 
 		if (p == NULL)
-			fail(111, "out of memory");
+			fail(EXIT_TEMP, "out of memory");
 		ent = p;
 		aent = n;
 	}
@@ -309,7 +309,7 @@ store(struct stream_reader *r, struct txn *t)
 	}
 	if (untrusted) {
 		if (nent == UNTRUSTED_TXN_MAX)
-			fail(100, "more than %d transactions in one input",
+			fail(EXIT_PERM, "more than %d transactions in one input",
 			    UNTRUSTED_TXN_MAX);
 		distrust(t);
 		id = NULL;
@@ -323,22 +323,22 @@ store(struct stream_reader *r, struct txn *t)
 	nent++;
 	give_to_spool_owner(fd, e->qid);
 	if (txn_set_xf(t, XF_IDENT, e->qid) < 0)
-		fail(111, "out of memory");
+		fail(EXIT_TEMP, "out of memory");
 	snprintf(e->from, sizeof e->from, "%s", t->from ? t->from : "");
 	e->nrcpt = t->nrcpt;
 	if (stream_writer_init(&w, fd, 0) < 0)
-		fail(111, "out of memory");
+		fail(EXIT_TEMP, "out of memory");
 	if (stream_write_head(&w, t) < 0 || (untrusted &&
 	    write_received(&w, e->qid) < 0) || copy_body(r, &w, &rfail) < 0) {
 		if (rfail)
 			fail(r->exit_code, "%s", r->err);
-		fail(111, "unable to write %s/tmp/%s: %s", spool, e->qid,
+		fail(EXIT_TEMP, "unable to write %s/tmp/%s: %s", spool, e->qid,
 		    strerror(errno));
 	}
 	e->size = r->body_bytes;
 	/* Kept open, and so locked, until the rename (lock_tmp). */
 	if (stream_flush(&w) < 0 || fsync(fd) < 0)
-		fail(111, "unable to write %s/tmp/%s: %s", spool, e->qid,
+		fail(EXIT_TEMP, "unable to write %s/tmp/%s: %s", spool, e->qid,
 		    strerror(errno));
 	stream_writer_free(&w);
 }
@@ -368,11 +368,11 @@ give_to_spool_owner(int fd, const char *qid)
 		return;
 	if (!checked) {
 		if (fstat(spool_fd, &st) < 0)
-			fail(111, "unable to stat %s: %s", spool, strerror(errno));
+			fail(EXIT_TEMP, "unable to stat %s: %s", spool, strerror(errno));
 		checked = 1;
 	}
 	if (st.st_uid != 0 && fchown(fd, st.st_uid, st.st_gid) < 0)
-		fail(111, "unable to give %s/tmp/%s to the spool's owner: %s",
+		fail(EXIT_TEMP, "unable to give %s/tmp/%s to the spool's owner: %s",
 		    spool, qid, strerror(errno));
 }
 
@@ -461,7 +461,7 @@ main(int argc, char **argv)
 		snprintf(name, sizeof name, "tmp/%s", ent[i].qid);
 		snprintf(name2, sizeof name2, "incoming/%s", ent[i].qid);
 		if (renameat(spool_fd, name, spool_fd, name2) < 0)
-			fail(111, "unable to move %s into %s/incoming: %s", name,
+			fail(EXIT_TEMP, "unable to move %s into %s/incoming: %s", name,
 			    spool, strerror(errno));
 		ent[i].renamed = 1;
 	}
@@ -471,7 +471,7 @@ main(int argc, char **argv)
 			close(ent[i].fd);
 	dfd = openat(spool_fd, "incoming", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd) < 0)
-		fail(111, "unable to sync %s/incoming: %s", spool, strerror(errno));
+		fail(EXIT_TEMP, "unable to sync %s/incoming: %s", spool, strerror(errno));
 	close(dfd);
 	for (i = 0; i < nent; i++)
 		log_info("qid=%s from=<%s> nrcpt=%zu size=%llu uid=%ld",

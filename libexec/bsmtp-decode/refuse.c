@@ -63,7 +63,7 @@ refuse_input(struct decode *d, const char *fmt, ...)
 	vsnprintf(reason, sizeof reason, fmt, ap);
 	va_end(ap);
 	if (bsmtp_dir(dir, sizeof dir, "refused") < 0)
-		die(111, "the bsmtp_dir setting is too long");
+		die(EXIT_TEMP, "the bsmtp_dir setting is too long");
 	snprintf(path, sizeof path, "%s/%lld.%ld", dir, (long long)time(NULL),
 	    (long)getpid());
 	snprintf(tmp, sizeof tmp, "%s/.tmp.%ld", dir, (long)getpid());
@@ -73,6 +73,6 @@ refuse_input(struct decode *d, const char *fmt, ...)
 	log_warn("status=refused id=<%s> sender=<%s> kept=%s reason=\"%s\"",
 	    d->h.id[0] ? d->h.id : "-", d->h.from[0] ? d->h.from : "-", path,
 	    reason);
-	die(100, "%s%s (refused, kept in %s)", reason[0] == '5' ? "" : "5.6.0 ",
+	die(EXIT_PERM, "%s%s (refused, kept in %s)", reason[0] == '5' ? "" : "5.6.0 ",
 	    reason, path);
 }

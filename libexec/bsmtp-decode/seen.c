@@ -30,7 +30,7 @@ static void
 seen_dir(char *buf, size_t size)
 {
 	if (bsmtp_dir(buf, size, "seen") < 0)
-		die(111, "the bsmtp_dir setting is too long");
+		die(EXIT_TEMP, "the bsmtp_dir setting is too long");
 }
 
 static void
@@ -46,7 +46,7 @@ seen_path(const char *id, char *buf, size_t size)
 	sha256_final(&s, h);
 	sha256_hex(h, sizeof h, hex);
 	if (snprintf(buf, size, "%s/%s", dir, hex) >= (int)size)
-		die(111, "the bsmtp_dir setting is too long");
+		die(EXIT_TEMP, "the bsmtp_dir setting is too long");
 }
 
 /* Remove the records older than the window, when an hour has passed. */

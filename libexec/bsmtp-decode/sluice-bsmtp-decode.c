@@ -26,7 +26,7 @@
 static void
 usage(void)
 {
-	die(100, "usage: sluice-bsmtp-decode [-b] [-o] < message");
+	die(EXIT_PERM, "usage: sluice-bsmtp-decode [-b] [-o] < message");
 }
 
 /* The whole input into an unlinked file: it is read more than once. */
@@ -85,7 +85,7 @@ check_sender(struct decode *d)
 		refuse_input(d, "5.7.1 %s is not a tunnel sender (table "
 		    "bsmtp_senders)", d->h.from);
 	if (bsmtp_opt(val, "secret", d->secret, sizeof d->secret) < 0)
-		die(111, "4.3.5 table bsmtp_senders: secret too long");
+		die(EXIT_TEMP, "4.3.5 table bsmtp_senders: secret too long");
 	d->relay = bsmtp_opt(val, "relay", flag, sizeof flag) != 0;
 }
 
@@ -101,10 +101,10 @@ queue(struct decode *d)
 	if (q == NULL || *q == '\0')
 		q = "sluice-enqueue";
 	if (strlen(q) >= sizeof buf)
-		die(111, "SLUICE_QUEUE is too long");
+		die(EXIT_TEMP, "SLUICE_QUEUE is too long");
 	strcpy(buf, q);
 	if (prog_split_chain(buf, argvs, 1, QUEUE_ARGS) != 1)
-		die(111, "SLUICE_QUEUE is not one program with arguments: %s", q);
+		die(EXIT_TEMP, "SLUICE_QUEUE is not one program with arguments: %s", q);
 	if ((pid = fork()) < 0)
 		die_sys("unable to fork");
 	if (pid == 0) {

@@ -155,7 +155,7 @@ apop(struct sess *s)
 
 	snprintf(text, sizeof text, "%s%s", s->ts, s->p->pass);
 	if (EVP_Digest(text, strlen(text), md, &mdlen, EVP_md5(), NULL) != 1)
-		die(111, "MD5 is not available for APOP");
+		die(EXIT_TEMP, "MD5 is not available for APOP");
 	for (i = 0; i < mdlen; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	snprintf(arg, sizeof arg, "%s %s", s->p->user, hex);

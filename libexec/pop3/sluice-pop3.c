@@ -21,7 +21,7 @@
 static void
 usage(void)
 {
-	die(100, "usage: sluice-pop3 [-p profile]...");
+	die(EXIT_PERM, "usage: sluice-pop3 [-p profile]...");
 }
 
 /* All sessions one profile needs; 0, or 111 when a later run must go on. */

@@ -28,7 +28,7 @@ state_dir(char *buf, size_t size)
 	n = d && *d ? snprintf(buf, size, "%s", d) :
 	    snprintf(buf, size, "%s/pop3", conf_spool());
 	if (n < 0 || (size_t)n >= size)
-		die(111, "the pop3_dir setting is too long");
+		die(EXIT_TEMP, "the pop3_dir setting is too long");
 }
 
 /* Profile names become file names: only [a-z0-9._-], never leading '.'. */
@@ -37,7 +37,7 @@ check_name(const char *name)
 {
 	if (name[0] == '.' || name[strspn(name,
 	    "abcdefghijklmnopqrstuvwxyz0123456789._-")] != '\0')
-		die(111, "profile name %s: only a-z, 0-9, '.', '_' and '-' please",
+		die(EXIT_TEMP, "profile name %s: only a-z, 0-9, '.', '_' and '-' please",
 		    name);
 }
 
