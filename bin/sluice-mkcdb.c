@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "fsutil.h"
+#include "handoff.h"
 #include "log.h"
 #include "table.h"
 
@@ -269,11 +270,11 @@ main(int argc, char **argv)
 	    close(fd) < 0)
 		cleanup_fail(EXIT_TEMP, "%s:%lu: unable to write: %s", tmpname, 0,
 		    strerror(errno));
-	if (rename(tmpname, out) < 0)
+	if (handoff_commit(-1, AT_FDCWD, tmpname, out, 0) < 0)
 		cleanup_fail(EXIT_TEMP, "%s:%lu: unable to rename: %s", out, 0,
 		    strerror(errno));
 	tmpname[0] = '\0';
-	if (fsync_dir(out, 0) < 0)
+	if (handoff_sync_dir(AT_FDCWD, out) < 0)
 		die_sys("unable to sync the folder of %s", out);
 	return 0;
 }

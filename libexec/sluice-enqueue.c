@@ -26,6 +26,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "fsutil.h"
+#include "handoff.h"
 #include "log.h"
 #include "qid.h"
 #include "stream.h"
@@ -111,7 +112,7 @@ create_tmp(const char *qid)
 	int fd;
 
 	snprintf(name, sizeof name, "tmp/%s", qid);
-	fd = openat(spool_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = handoff_open(spool_fd, name, O_EXCL, 0600);
 	if (fd < 0 && errno == ENOENT) {
 		/* A fresh spool: make the two folders this program needs. */
 		char p[4096];
@@ -121,8 +122,7 @@ create_tmp(const char *qid)
 		    path_join(p, sizeof p, spool, "incoming") < 0 ||
 		    mkdir_p(p, 0700) < 0 || give_dir_to_spool_owner("incoming") < 0)
 			return -1;
-		fd = openat(spool_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		    0600);
+		fd = handoff_open(spool_fd, name, O_EXCL, 0600);
 	}
 	return fd;
 }
@@ -428,7 +428,7 @@ main(int argc, char **argv)
 	struct txn t;
 	char name[64], name2[64];
 	size_t i;
-	int rc, dfd;
+	int rc;
 
 	(void)argc;
 	check_caller();
@@ -460,7 +460,8 @@ main(int argc, char **argv)
 	for (i = 0; i < nent; i++) {
 		snprintf(name, sizeof name, "tmp/%s", ent[i].qid);
 		snprintf(name2, sizeof name2, "incoming/%s", ent[i].qid);
-		if (renameat(spool_fd, name, spool_fd, name2) < 0)
+		/* Kept open (and locked) until all are in; one folder fsync. */
+		if (handoff_commit(-1, spool_fd, name, name2, 0) < 0)
 			fail(EXIT_TEMP, "unable to move %s into %s/incoming: %s", name,
 			    spool, strerror(errno));
 		ent[i].renamed = 1;
@@ -469,10 +470,8 @@ main(int argc, char **argv)
 	for (i = 0; i < nent; i++)
 		if (ent[i].fd >= 0)
 			close(ent[i].fd);
-	dfd = openat(spool_fd, "incoming", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0)
+	if (handoff_sync_folder(spool_fd, "incoming") < 0)
 		fail(EXIT_TEMP, "unable to sync %s/incoming: %s", spool, strerror(errno));
-	close(dfd);
 	for (i = 0; i < nent; i++)
 		log_info("qid=%s from=<%s> nrcpt=%zu size=%llu uid=%ld",
 		    ent[i].qid, ent[i].from, ent[i].nrcpt, ent[i].size,

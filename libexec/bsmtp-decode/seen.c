@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "decode.h"
 #include "fsutil.h"
+#include "handoff.h"
 #include "log.h"
 
 #define PRUNE_EVERY 3600
@@ -105,10 +106,10 @@ seen_add(const char *id)
 	snprintf(tmp, sizeof tmp, "%s/.tmp.%ld", dir, (long)getpid());
 	if (mkdir_p(dir, 0700) < 0)
 		die_sys("unable to make %s", dir);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+	if ((fd = handoff_open(AT_FDCWD, tmp, O_TRUNC, 0600)) < 0)
 		die_sys("unable to create %s", tmp);
-	n = dprintf(fd, "%s\n", id);
-	if (n < 0 || fsync(fd) < 0 || close(fd) < 0 || rename(tmp, p) < 0 ||
-	    fsync_dir(p, 0) < 0)
+	if ((n = dprintf(fd, "%s\n", id)) < 0)
+		handoff_abort(fd, AT_FDCWD, tmp);
+	if (n < 0 || handoff_commit(fd, AT_FDCWD, tmp, p, HANDOFF_DURABLE) < 0)
 		die_sys("unable to record tunnel id %s in %s", id, dir);
 }

@@ -15,7 +15,9 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "fmt.h"
 #include "fsutil.h"
+#include "handoff.h"
 #include "log.h"
 #include "pop3.h"
 
@@ -109,11 +111,15 @@ uidl_compact(struct uidl *u, const struct strset *on_server)
 
 	if (u->done.n + u->refused.n <= on_server->n)
 		return;
-	snprintf(tmp, sizeof tmp, "%s.tmp", u->path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
-	    put_set(fd, 'D', &u->done, on_server) < 0 ||
-	    put_set(fd, 'R', &u->refused, on_server) < 0 || fsync(fd) < 0 ||
-	    close(fd) < 0 || rename(tmp, u->path) < 0 || fsync_dir(u->path, 0) < 0)
+	if (fmt_path(tmp, sizeof tmp, "%s.tmp", u->path) < 0 ||
+	    (fd = handoff_open(AT_FDCWD, tmp, O_TRUNC, 0600)) < 0)
+		die_sys("unable to rewrite %s", u->path);
+	if (put_set(fd, 'D', &u->done, on_server) < 0 ||
+	    put_set(fd, 'R', &u->refused, on_server) < 0) {
+		handoff_abort(fd, AT_FDCWD, tmp);
+		die_sys("unable to rewrite %s", u->path);
+	}
+	if (handoff_commit(fd, AT_FDCWD, tmp, u->path, HANDOFF_DURABLE) < 0)
 		die_sys("unable to rewrite %s", u->path);
 	close(u->fd);
 	u->fd = open(u->path, O_RDWR | O_APPEND | O_CLOEXEC);
