@@ -17,6 +17,7 @@
 #include "bsmtp.h"
 #include "conf.h"
 #include "dsn.h"
+#include "fmt.h"
 #include "log.h"
 #include "qid.h"
 #include "route.h"
@@ -586,7 +587,8 @@ encode_txn(struct enc *e, struct stream_reader *rd, struct txn *t)
 			i++;
 			continue;
 		}
-		snprintf(mailbox, sizeof mailbox, "%s", m);
+		if (fmt_buf(mailbox, sizeof mailbox, "%s", m) < 0)
+			die(EXIT_TEMP, "4.3.5 BSMTP mailbox too long: %.100s", m);
 		take_share(t, i, mailbox, &part);
 		share_send(e, t, &part, mailbox);
 	}

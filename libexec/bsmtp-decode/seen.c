@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "decode.h"
+#include "fmt.h"
 #include "fsutil.h"
 #include "handoff.h"
 #include "log.h"
@@ -71,7 +72,8 @@ prune(time_t now)
 	while ((e = readdir(dh)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		if (fmt_path(p, sizeof p, "%s/%s", dir, e->d_name) < 0)
+			continue;
 		if (stat(p, &st) == 0 && st.st_mtime + window() < now)
 			unlink(p);
 	}
@@ -103,8 +105,8 @@ seen_add(const char *id)
 
 	seen_dir(dir, sizeof dir);
 	seen_path(id, p, sizeof p);
-	snprintf(tmp, sizeof tmp, "%s/.tmp.%ld", dir, (long)getpid());
-	if (mkdir_p(dir, 0700) < 0)
+	if (fmt_path(tmp, sizeof tmp, "%s/.tmp.%ld", dir, (long)getpid()) < 0 ||
+	    mkdir_p(dir, 0700) < 0)
 		die_sys("unable to make %s", dir);
 	if ((fd = handoff_open(AT_FDCWD, tmp, O_TRUNC, 0600)) < 0)
 		die_sys("unable to create %s", tmp);

@@ -57,7 +57,8 @@ uidl_load(struct uidl *u, const char *profile)
 	state_dir(dir, sizeof dir);
 	if (mkdir_p(dir, 0700) < 0)
 		die_sys("unable to make %s", dir);
-	snprintf(u->path, sizeof u->path, "%s/%s.uidl", dir, profile);
+	if (fmt_path(u->path, sizeof u->path, "%s/%s.uidl", dir, profile) < 0)
+		die_sys("unable to open %s/%s.uidl", dir, profile);
 	u->fd = open(u->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (u->fd < 0 || rbuf_init(&r, u->fd, BUF_SIZE) < 0)
 		die_sys("unable to open %s", u->path);
