@@ -21,6 +21,7 @@
 #include "log.h"
 #include "qid.h"
 #include "route.h"
+#include "stage.h"
 #include "bodyfile.h"
 #include "stream.h"
 #include "table.h"
@@ -642,29 +643,38 @@ setup(struct enc *e)
 		die_nomem();
 }
 
+static void
+encode_stage_txn(struct stream_reader *rd, struct stream_writer *w,
+    struct txn *t, struct bodyfile *sp, void *ctx)
+{
+	(void)w;	/* e->out */
+	(void)sp;	/* e->sp */
+	encode_txn(ctx, rd, t);
+}
+
+/* The tunnels still open become messages; then the output goes. */
+static void
+encode_stage_end(struct stream_writer *w, int failed, void *ctx)
+{
+	if (failed)
+		return;
+	emit_all(ctx);
+	if (stream_flush(w) < 0)
+		die_sys("unable to write");
+}
+
 int
 main(int argc, char **argv)
 {
 	static struct enc e;
-	struct stream_reader rd;
-	struct txn t;
-	int rc;
+	const struct stage s = { .txn = encode_stage_txn, .ctx = &e, .body = &e.sp,
+	    .out = &e.out, .end = encode_stage_end };
 
 	log_init(argv[0]);
 	if (argc > 1)
 		die(EXIT_PERM, "usage: sluice-bsmtp-encode < stream > stream");
 	setup(&e);
-	if (stream_reader_init(&rd, 0, "stdin") < 0)
-		die_nomem();
-	txn_init(&t);
-	while ((rc = stream_read_txn(&rd, &t)) == 1)
-		encode_txn(&e, &rd, &t);
-	if (rc < 0)
-		die(rd.exit_code, "%s", rd.err);
-	emit_all(&e);
-	if (stream_flush(&e.out) < 0)
-		die_sys("unable to write");
-	txn_free(&t);
+	stage_run_with(&s);
 	bodyfile_close(&e.sp);
 	table_close(&e.tunnels);
 	return 0;
