@@ -4,9 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bodyfile.h"
 #include "buf.h"
 #include "log.h"
-#include "bodyfile.h"
 
 #define HOLD_MEM (1024 * 1024)	/* output held in memory before the file */
 

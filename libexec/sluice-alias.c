@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "bodyfile.h"
 #include "buf.h"
 #include "conf.h"
 #include "dsn.h"
@@ -21,7 +22,6 @@
 #include "local.h"
 #include "log.h"
 #include "route.h"
-#include "bodyfile.h"
 #include "stage.h"
 #include "stream.h"
 #include "strset.h"

@@ -14,6 +14,7 @@
 
 #include "addr.h"
 #include "b64.h"
+#include "bodyfile.h"
 #include "bsmtp.h"
 #include "conf.h"
 #include "dsn.h"
@@ -22,7 +23,6 @@
 #include "qid.h"
 #include "route.h"
 #include "stage.h"
-#include "bodyfile.h"
 #include "stream.h"
 #include "table.h"
 #include "text.h"

@@ -11,12 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bodyfile.h"
 #include "envelope.h"
 #include "hold.h"
 #include "log.h"
 #include "prog.h"
 #include "stage.h"
-#include "bodyfile.h"
 #include "stream.h"
 #include "text.h"
 

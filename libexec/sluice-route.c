@@ -10,12 +10,12 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "bodyfile.h"
 #include "conf.h"
 #include "dsn.h"
 #include "local.h"
 #include "log.h"
 #include "route.h"
-#include "bodyfile.h"
 #include "stage.h"
 #include "stream.h"
 #include "table.h"

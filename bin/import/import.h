@@ -21,9 +21,9 @@
 
 #include <stddef.h>
 
+#include "bodyfile.h"
 #include "buf.h"
 #include "hold.h"
-#include "bodyfile.h"
 #include "stream.h"
 
 #define ENV_LINE_MAX 1024	/* a line of a .WRK file or an x-sender: line */

@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "bodyfile.h"
 #include "conf.h"
 #include "log.h"
 #include "qid.h"
-#include "bodyfile.h"
 #include "submit.h"
 #include "xtext.h"
 

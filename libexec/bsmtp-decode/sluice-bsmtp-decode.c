@@ -14,12 +14,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bodyfile.h"
 #include "buf.h"
 #include "conf.h"
 #include "decode.h"
 #include "log.h"
 #include "prog.h"
-#include "bodyfile.h"
 
 #define QUEUE_ARGS 16
 

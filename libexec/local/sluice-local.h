@@ -25,9 +25,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "bodyfile.h"
 #include "buf.h"
 #include "header.h"
-#include "bodyfile.h"
 #include "stream.h"
 #include "strset.h"
 #include "table.h"

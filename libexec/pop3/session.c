@@ -14,10 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bodyfile.h"
 #include "buf.h"
 #include "log.h"
 #include "pop3.h"
-#include "bodyfile.h"
 
 struct msg {
 	unsigned long n;

@@ -15,8 +15,8 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "qid.h"
 #include "bodyfile.h"
+#include "qid.h"
 #include "stream.h"
 #include "strset.h"
 

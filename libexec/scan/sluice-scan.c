@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bodyfile.h"
 #include "conf.h"
 #include "dsn.h"
 #include "log.h"
@@ -23,7 +24,6 @@
 #include "qid.h"
 #include "quarantine.h"
 #include "scanner.h"
-#include "bodyfile.h"
 #include "stage.h"
 #include "stream.h"
 #include "tag.h"

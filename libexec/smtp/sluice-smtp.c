@@ -19,11 +19,11 @@
  */
 #include "smtp.h"
 
+#include "bodyfile.h"
 #include "conf.h"
 #include "log.h"
 #include "priv.h"
 #include "prog.h"
-#include "bodyfile.h"
 
 #include <errno.h>
 #include <signal.h>

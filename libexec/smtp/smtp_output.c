@@ -5,10 +5,10 @@
  */
 #include "smtp.h"
 
+#include "bodyfile.h"
 #include "dsn.h"
 #include "log.h"
 #include "prog.h"
-#include "bodyfile.h"
 #include "xtext.h"
 
 #include <stdio.h>
