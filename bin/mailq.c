@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fmt.h"
 #include "log.h"
 #include "qdest.h"
 #include "qid.h"
@@ -117,7 +118,8 @@ scan_dir(const char *spool, const char *sub, char mark, enum sortkey sort,
 	const char *why;
 	DIR *d;
 
-	snprintf(path, sizeof path, "%s/%s", spool, sub);
+	if (fmt_path(path, sizeof path, "%s/%s", spool, sub) < 0)
+		die_sys("unable to read %s/%s", spool, sub);
 	if ((d = opendir(path)) == NULL) {
 		if (errno == ENOENT) {
 			*keep = -1;
@@ -163,7 +165,8 @@ count_dir(const char *spool, const char *sub)
 	long n = 0;
 	DIR *d;
 
-	snprintf(path, sizeof path, "%s/%s", spool, sub);
+	if (fmt_path(path, sizeof path, "%s/%s", spool, sub) < 0)
+		return 0;
 	if ((d = opendir(path)) == NULL)
 		return 0;
 	while ((de = readdir(d)) != NULL)

@@ -19,7 +19,7 @@
 #include "log.h"
 #include "prog.h"
 #include "settings.h"
-#include "spool.h"
+#include "bodyfile.h"
 #include "table.h"
 #include "usage.h"
 
@@ -128,7 +128,7 @@ check_compiles(const char *src)
 		report(0, "sluice-mkcdb not found: %s not compiled to check it", src);
 		return;
 	}
-	snprintf(out, sizeof out, "%s/sluice-check.%ld.cdb", spool_tmpdir(),
+	snprintf(out, sizeof out, "%s/sluice-check.%ld.cdb", bodyfile_tmpdir(),
 	    (long)getpid());
 	if (pipe(p) < 0 || (pid = fork()) < 0)
 		die_sys("unable to run sluice-mkcdb");

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "fsutil.h"
+#include "handoff.h"
 #include "log.h"
 #include "settings.h"
 #include "table.h"
@@ -136,12 +137,12 @@ flush_entry(struct cdb_make *cm, struct entry *e, const char *file, int check)
 		int rc = cdb_make_exists(cm, e->key, (unsigned)e->klen);
 
 		if (rc < 0)
-			cleanup_fail(111, "%s:%lu: %s", file, e->line, strerror(errno));
+			cleanup_fail(EXIT_TEMP, "%s:%lu: %s", file, e->line, strerror(errno));
 		if (rc > 0)
-			cleanup_fail(100, "%s:%lu: duplicate key %s", file, e->line, e->key);
+			cleanup_fail(EXIT_PERM, "%s:%lu: duplicate key %s", file, e->line, e->key);
 		if (cdb_make_add(cm, e->key, (unsigned)e->klen, e->val,
 		    (unsigned)e->vlen) < 0)
-			cleanup_fail(111, "%s:%lu: unable to write: %s", file, e->line,
+			cleanup_fail(EXIT_TEMP, "%s:%lu: unable to write: %s", file, e->line,
 			    strerror(errno));
 	}
 	e->have = 0;
@@ -202,24 +203,24 @@ main(int argc, char **argv)
 		if (fd < 0)
 			die_sys("unable to create %s", tmpname);
 		if (cdb_make_start(&cm, fd) < 0)
-			cleanup_fail(111, "%s:%lu: %s", tmpname, 0, strerror(errno));
+			cleanup_fail(EXIT_TEMP, "%s:%lu: %s", tmpname, 0, strerror(errno));
 	}
 	while ((rc = rbuf_getline(&rb, &line, &len, LINE_MAX_MKCDB + 1)) != 0) {
 		size_t i = 0, k0, v0, vend;
 
 		lineno++;
 		if (rc == -1)
-			cleanup_fail(111, "%s:%lu: read error: %s", file, lineno,
+			cleanup_fail(EXIT_TEMP, "%s:%lu: read error: %s", file, lineno,
 			    strerror(rb.err));
 		if (rc == -2)
-			cleanup_fail(100, "%s:%lu: %s", file, lineno,
+			cleanup_fail(EXIT_PERM, "%s:%lu: %s", file, lineno,
 			    "line longer than 8192 octets");
 		if (len > 0 && line[len - 1] == '\n')
 			len--;
 		if (len > 0 && line[len - 1] == '\r')
 			len--;
 		if (memchr(line, '\0', len) != NULL)
-			cleanup_fail(100, "%s:%lu: %s", file, lineno, "NUL octet in line");
+			cleanup_fail(EXIT_PERM, "%s:%lu: %s", file, lineno, "NUL octet in line");
 		/* Blank lines and comments. */
 		while (i < len && is_space(line[i]))
 			i++;
@@ -231,10 +232,10 @@ main(int argc, char **argv)
 		if (i > 0) {
 			/* Continuation of the previous value. */
 			if (!e.have)
-				cleanup_fail(100, "%s:%lu: %s", file, lineno,
+				cleanup_fail(EXIT_PERM, "%s:%lu: %s", file, lineno,
 				    "continuation line with no entry before it");
 			if (e.vlen + 1 + (vend - i) >= TABLE_VAL_MAX)
-				cleanup_fail(100, "%s:%lu: %s", file, lineno,
+				cleanup_fail(EXIT_PERM, "%s:%lu: %s", file, lineno,
 				    "value longer than 65535 octets");
 			if (e.vlen > 0)
 				e.val[e.vlen++] = ' ';
@@ -246,13 +247,13 @@ main(int argc, char **argv)
 		k0 = i;
 		i = key_end(line, i, vend, aliases);
 		if (i - k0 >= TABLE_KEY_MAX)
-			cleanup_fail(100, "%s:%lu: %s", file, lineno,
+			cleanup_fail(EXIT_PERM, "%s:%lu: %s", file, lineno,
 			    "key longer than 1023 octets");
 		/* "*.example.org" is the same as ".example.org": all subdomains. */
 		if (i - k0 > 2 && line[k0] == '*' && line[k0 + 1] == '.')
 			k0++;
 		else if (line[k0] == '*' && i - k0 == 1)
-			cleanup_fail(100, "%s:%lu: %s", file, lineno,
+			cleanup_fail(EXIT_PERM, "%s:%lu: %s", file, lineno,
 			    "a lone * is not a key; use @domain or .domain");
 		for (e.klen = 0; k0 + e.klen < i; e.klen++) {
 			char ch = line[k0 + e.klen];
@@ -267,7 +268,7 @@ main(int argc, char **argv)
 			i++;
 		v0 = i;
 		if (vend - v0 >= TABLE_VAL_MAX)
-			cleanup_fail(100, "%s:%lu: %s", file, lineno,
+			cleanup_fail(EXIT_PERM, "%s:%lu: %s", file, lineno,
 			    "value longer than 65535 octets");
 		memcpy(e.val, line + v0, vend - v0);
 		e.vlen = vend - v0;
@@ -279,13 +280,13 @@ main(int argc, char **argv)
 		return 0;
 	if (cdb_make_finish(&cm) < 0 || keep_mode(fd, in, out) < 0 || fsync(fd) < 0 ||
 	    close(fd) < 0)
-		cleanup_fail(111, "%s:%lu: unable to write: %s", tmpname, 0,
+		cleanup_fail(EXIT_TEMP, "%s:%lu: unable to write: %s", tmpname, 0,
 		    strerror(errno));
-	if (rename(tmpname, out) < 0)
-		cleanup_fail(111, "%s:%lu: unable to rename: %s", out, 0,
+	if (handoff_commit(-1, AT_FDCWD, tmpname, out, 0) < 0)
+		cleanup_fail(EXIT_TEMP, "%s:%lu: unable to rename: %s", out, 0,
 		    strerror(errno));
 	tmpname[0] = '\0';
-	if (fsync_dir(out, 0) < 0)
+	if (handoff_sync_dir(AT_FDCWD, out) < 0)
 		die_sys("unable to sync the folder of %s", out);
 	return 0;
 }

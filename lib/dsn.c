@@ -410,9 +410,9 @@ original_part(struct stream_writer *w, const struct dsn *d, int full,
 		return -1;
 	if (d->body == NULL)
 		return 0;
-	if (spool_rewind(d->body) < 0)
+	if (bodyfile_rewind(d->body) < 0)
 		return -1;
-	while ((rc = spool_getline(d->body, &l, &len)) == 1) {
+	while ((rc = bodyfile_getline(d->body, &l, &len)) == 1) {
 		if (!full && len == 0)
 			break;
 		if (stream_write_line(w, l, len) < 0)
@@ -431,9 +431,9 @@ header_8bit(const struct dsn *d)
 	size_t len;
 	int rc;
 
-	if (d->body == NULL || spool_rewind(d->body) < 0)
+	if (d->body == NULL || bodyfile_rewind(d->body) < 0)
 		return d->body == NULL ? 0 : -1;
-	while ((rc = spool_getline(d->body, &l, &len)) == 1 && len > 0)
+	while ((rc = bodyfile_getline(d->body, &l, &len)) == 1 && len > 0)
 		if (text_has8bit(l, len))
 			return 1;
 	return rc < 0 ? -1 : 0;

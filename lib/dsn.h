@@ -35,7 +35,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "spool.h"
+#include "bodyfile.h"
 #include "stream.h"
 
 /*
@@ -66,7 +66,7 @@ struct dsn {
 	const char *qid;	/* its queue id, or NULL */
 	time_t arrival;		/* 0: unknown (from qid when given) */
 	enum dsn_action action;
-	struct spool *body;	/* the original body, spooled */
+	struct bodyfile *body;	/* the original body, spooled */
 };
 
 /* Whether a recipient with these NOTIFY flags wants this kind of notice. */

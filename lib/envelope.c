@@ -120,7 +120,7 @@ qid_of(const struct txn *t)
 }
 
 void
-envelope_write(struct stream_writer *w, struct txn *t, struct spool *body,
+envelope_write(struct stream_writer *w, struct txn *t, struct bodyfile *body,
     unsigned long long size, int eight, int warn)
 {
 	if (eight && t->body != BODY_8BITMIME) {
@@ -139,6 +139,6 @@ envelope_write(struct stream_writer *w, struct txn *t, struct spool *body,
 	}
 	if (stream_write_head(w, t) < 0)
 		die_sys("unable to write");
-	if (spool_write_stream(body, w) < 0)
+	if (bodyfile_write_stream(body, w) < 0)
 		die_sys("unable to copy a body through a temporary file");
 }

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "spool.h"
+#include "bodyfile.h"
 #include "stream.h"
 
 /* Read the qualify_domain setting; exits 111 when it is not a domain. */
@@ -25,7 +25,7 @@ int envelope_norm(struct txn *t, const char *name, char *err, size_t errsz);
  * (RFC 1870): one below size is raised to it, and an 8-bit body (eight)
  * is marked BODY=8BITMIME; warn logs both.  A write error is fatal.
  */
-void envelope_write(struct stream_writer *w, struct txn *t, struct spool *body,
+void envelope_write(struct stream_writer *w, struct txn *t, struct bodyfile *body,
     unsigned long long size, int eight, int warn);
 
 #endif

@@ -1,36 +1,10 @@
 #include "fsutil.h"
+#include "fmt.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
-
-int
-fsync_dir(const char *path, int dir)
-{
-	char d[4096];
-	const char *slash;
-	int fd, rc;
-
-	if (dir)
-		snprintf(d, sizeof d, "%s", path);
-	else if ((slash = strrchr(path, '/')) == NULL)
-		strcpy(d, ".");
-	else if (slash == path)
-		strcpy(d, "/");
-	else if ((size_t)(slash - path) >= sizeof d)
-		return errno = ENAMETOOLONG, -1;
-	else
-		snprintf(d, sizeof d, "%.*s", (int)(slash - path), path);
-	fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
 
 int
 mkdir_p(const char *path, unsigned mode)
@@ -55,9 +29,5 @@ mkdir_p(const char *path, unsigned mode)
 int
 path_join(char *buf, size_t size, const char *a, const char *b)
 {
-	int n = snprintf(buf, size, "%s/%s", a, b);
-
-	if (n < 0 || (size_t)n >= size)
-		return errno = ENAMETOOLONG, -1;
-	return 0;
+	return fmt_path(buf, size, "%s/%s", a, b) < 0 ? -1 : 0;
 }

@@ -1,12 +1,13 @@
 #ifndef FSUTIL_H
 #define FSUTIL_H
 
-/* Crash-safe file hand-off helpers: fsync a folder, write-then-rename. */
+/*
+ * Folders and paths: make a folder and its parents, join a path.  (The
+ * crash-safe hand-off of a file, with its folder's fsync, is handoff.h.)
+ */
 
 #include <stddef.h>
 
-/* fsync the folder that holds path (or the folder itself if dir is 1). */
-int fsync_dir(const char *path, int dir);
 /* mkdir -p with mode, for spool and mailbox folders. */
 int mkdir_p(const char *path, unsigned mode);
 /* Join into buf; -1 with ENAMETOOLONG if it does not fit. */

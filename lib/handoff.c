@@ -1,80 +1,90 @@
 #include "handoff.h"
 
 #include <errno.h>
-#include <signal.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "prog.h"
-
-/* The queue program; 0 when none is running. */
-static pid_t child;
-
-static void
-child_stop(void)
+int
+handoff_open(int dirfd, const char *tmp, int oflags, mode_t mode)
 {
-	/* A failure of ours: the queue program must commit nothing. */
-	if (child > 0) {
-		kill(child, SIGTERM);
-		(void)prog_wait(child);
-		child = 0;
-	}
-}
-
-void
-handoff_start(char **argv)
-{
-	char path[4096];
-	int p[2];
-
-	if (prog_path(argv[0], path, sizeof path) < 0)
-		die(EXIT_TEMP, "4.3.5 queue program not found: %.200s", argv[0]);
-	if (pipe(p) < 0 || (child = fork()) < 0)
-		die_sys("4.3.0 unable to start %s", argv[0]);
-	if (child == 0) {
-		if (dup2(p[0], 0) < 0)
-			_exit(EXIT_TEMP);
-		close(p[0]);
-		close(p[1]);
-		signal(SIGPIPE, SIG_DFL);
-		execv(path, argv);
-		dprintf(2, "%s: fatal: 4.3.0 unable to run %s: %s\n", log_prog, path,
-		    strerror(errno));
-		_exit(EXIT_TEMP);
-	}
-	if (dup2(p[1], 1) < 0)
-		die_sys("4.3.0 unable to start %s", argv[0]);
-	close(p[0]);
-	close(p[1]);
-	atexit(child_stop);
+	return openat(dirfd, tmp, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+	    oflags, mode);
 }
 
 int
-handoff_finish(void)
+handoff_commit(int fd, int dirfd, const char *tmp, const char *final,
+    unsigned flags)
 {
-	int st;
+	int e;
 
-	close(1);
-	st = prog_wait(child);
-	child = 0;
-	return st;
+	if (fd >= 0) {
+		if ((flags & HANDOFF_SYNC_FILE) && fsync(fd) < 0) {
+			handoff_abort(fd, dirfd, tmp);
+			return -1;
+		}
+		if (close(fd) < 0) {
+			handoff_abort(-1, dirfd, tmp);
+			return -1;
+		}
+	}
+	/*
+	 * Paths take rename(2) itself, the call the crash tests (t/34) stop a
+	 * program at; a folder's descriptor takes renameat(2).
+	 */
+	if ((dirfd == AT_FDCWD ? rename(tmp, final) :
+	    renameat(dirfd, tmp, dirfd, final)) < 0) {
+		e = errno;
+		(void)unlinkat(dirfd, tmp, 0);
+		errno = e;
+		return -1;
+	}
+	if ((flags & HANDOFF_SYNC_DIR) && handoff_sync_dir(dirfd, final) < 0)
+		return -1;
+	return 0;
 }
 
 void
-handoff_reject(struct stream_writer *w, const char *reason)
+handoff_abort(int fd, int dirfd, const char *tmp)
 {
-	int st;
+	int e = errno;
 
-	if (w->out.total > 0 || w->out.len > 0) {
-		if (stream_flush(w) < 0)
-			die_sys("unable to write");
-		st = handoff_finish();
-		if (st != 0)
-			log_warn("the queue program exited %d with the notice", st);
-	}
-	die(EXIT_PERM, "5.7.1 %s", reason);
+	if (fd >= 0)
+		close(fd);
+	(void)unlinkat(dirfd, tmp, 0);
+	errno = e;
+}
+
+int
+handoff_sync_dir(int dirfd, const char *name)
+{
+	char d[PATH_MAX];
+	const char *slash = strrchr(name, '/');
+	size_t n;
+
+	if (slash == NULL)
+		return handoff_sync_folder(dirfd, ".");
+	if (slash == name)
+		return handoff_sync_folder(dirfd, "/");
+	if ((n = (size_t)(slash - name)) >= sizeof d)
+		return errno = ENAMETOOLONG, -1;
+	memcpy(d, name, n);
+	d[n] = '\0';
+	return handoff_sync_folder(dirfd, d);
+}
+
+int
+handoff_sync_folder(int dirfd, const char *folder)
+{
+	int fd = openat(dirfd, folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc, e;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
 }

@@ -4,18 +4,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bodyfile.h"
 #include "buf.h"
 #include "log.h"
-#include "spool.h"
 
 #define HOLD_MEM (1024 * 1024)	/* output held in memory before the file */
 
 void
 hold_init(struct hold *h)
 {
-	const char *d = spool_tmpdir();
+	const char *d = bodyfile_tmpdir();
 
-	h->fd = spool_tmpfile(d);
+	h->fd = bodyfile_tmpfile(d);
 	if (h->fd < 0 && errno == ENAMETOOLONG)
 		die(EXIT_TEMP, "TMPDIR name too long");
 	if (h->fd < 0)

@@ -405,7 +405,7 @@ write_head_some(struct stream_writer *w, struct txn *t, const unsigned char *yes
 
 int
 matrix_txn(struct matrix *m, const char *stage, struct stream_reader *rd,
-    struct stream_writer *w, struct txn *t, struct spool *sp, int *read_failed)
+    struct stream_writer *w, struct txn *t, struct bodyfile *sp, int *read_failed)
 {
 	const char *row = m->present ? row_of(m, stage) : NULL;
 	unsigned char *yes;
@@ -428,8 +428,8 @@ matrix_txn(struct matrix *m, const char *stage, struct stream_reader *rd,
 		return MATRIX_NONE;
 	}
 	/* Some: the others go on as a transaction of their own, unchanged. */
-	if (spool_reset(sp) < 0 || spool_from_stream(sp, rd, read_failed) < 0 ||
-	    write_head_some(w, t, yes, 0) < 0 || spool_write_stream(sp, w) < 0) {
+	if (bodyfile_reset(sp) < 0 || bodyfile_from_stream(sp, rd, read_failed) < 0 ||
+	    write_head_some(w, t, yes, 0) < 0 || bodyfile_write_stream(sp, w) < 0) {
 		free(yes);
 		return -1;
 	}

@@ -57,7 +57,7 @@
 #include <stddef.h>
 
 #include "cidr.h"
-#include "spool.h"
+#include "bodyfile.h"
 #include "stream.h"
 #include "table.h"
 
@@ -120,6 +120,6 @@ int matrix_applies_rcpt(struct matrix *, const char *stage, const struct txn *t,
     size_t i);
 /* The decision and its reading and writing, as shown above. */
 int matrix_txn(struct matrix *, const char *stage, struct stream_reader *rd,
-    struct stream_writer *w, struct txn *t, struct spool *sp, int *read_failed);
+    struct stream_writer *w, struct txn *t, struct bodyfile *sp, int *read_failed);
 
 #endif

@@ -1,9 +1,4 @@
-/*
- * ESMTP parameters of MAIL and RCPT: SIZE (RFC 1870), BODY (RFC 6152),
- * SMTPUTF8 (RFC 6531), RET, ENVID, NOTIFY, ORCPT (RFC 3461), AUTH
- * (RFC 4954), and sluice's private X- parameters (sluice-stream(5)).
- */
-#include "stream.h"
+#include "param.h"
 #include "xtext.h"
 #include "addr.h"
 

@@ -1,6 +1,7 @@
 #include "route.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,8 +180,8 @@ route_set(struct rcpt *rc, const char *s)
 	char enc[STREAM_XVAL_MAX + 1];
 
 	if (xtext_encode(s, strlen(s), enc, sizeof enc) < 0)
-		return -1;
-	return xparam_set(rc->x, &rc->nx, "X-ROUTE", enc);
+		return errno = EOVERFLOW, -1;
+	return xparam_set(rc->x, &rc->nx, "X-ROUTE", enc) < 0 ? -1 : 0;
 }
 
 int

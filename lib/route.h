@@ -48,7 +48,12 @@ struct route {
 int route_parse(const char *s, struct route *r, const char **err);
 /* A recipient's X-ROUTE decoded into r: 1, 0 when it has none, -1 invalid. */
 int route_get(const struct rcpt *rc, struct route *r, const char **err);
-/* Set X-ROUTE to the text form s, xtext-encoded; 0, or -1 when it does not fit. */
+/*
+ * Set X-ROUTE to the text form s, xtext-encoded: 0, or -1 with errno
+ * EOVERFLOW when it does not fit the stream's limit on a value, E2BIG when
+ * the recipient carries all the private parameters it may (xparam_set),
+ * ENOMEM.
+ */
 int route_set(struct rcpt *rc, const char *s);
 
 /*

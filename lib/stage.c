@@ -5,33 +5,55 @@
 void
 stage_run(stage_txn_fn *fn, void *ctx)
 {
+	const struct stage s = { .txn = fn, .ctx = ctx };
+
+	stage_run_with(&s);
+}
+
+/* The body file, opened once, on the first message, and reused. */
+static struct bodyfile *
+body_of(const struct stage *s, struct bodyfile *own, int *made)
+{
+	const char *dir = s->body_dir ? s->body_dir : bodyfile_tmpdir();
+
+	if (s->body != NULL)
+		return s->body;
+	if (!*made) {
+		if (bodyfile_open(own, dir) < 0)
+			die_sys("unable to create a body file in %s", dir);
+		*made = 1;
+	}
+	return own;
+}
+
+void
+stage_run_with(const struct stage *s)
+{
 	struct stream_reader rd;
-	struct stream_writer w;
-	struct spool sp;
+	struct stream_writer stdout_w, *w = s->out ? s->out : &stdout_w;
+	struct bodyfile own;
 	struct txn t;
-	int rc, spooled = 0;
+	int rc, made = 0;
 
 	if (stream_reader_init(&rd, 0, "stdin") < 0 ||
-	    stream_writer_init(&w, 1, 0) < 0)
+	    (s->out == NULL && stream_writer_init(&stdout_w, 1, 0) < 0))
 		die_nomem();
 	txn_init(&t);
-	while ((rc = stream_read_txn(&rd, &t)) == 1) {
-		if (!spooled) {
-			/* Opened once, on the first message, and reused. */
-			if (spool_open(&sp, spool_tmpdir()) < 0)
-				die_sys("unable to create a spool file in %s",
-				    spool_tmpdir());
-			spooled = 1;
-		}
-		fn(&rd, &w, &t, &sp, ctx);
-	}
-	if (rc < 0)
+	while ((rc = stream_read_txn(&rd, &t)) == 1)
+		s->txn(&rd, w, &t, body_of(s, &own, &made), s->ctx);
+	if (rc < 0) {
+		if (s->end != NULL)
+			s->end(w, 1, s->ctx);
 		die(rd.exit_code, "%s", rd.err);
-	if (stream_flush(&w) < 0)
+	}
+	if (s->end != NULL)
+		s->end(w, 0, s->ctx);
+	if (s->out == NULL && stream_flush(w) < 0)
 		die_sys("unable to write");
-	if (spooled)
-		spool_close(&sp);
+	if (made)
+		bodyfile_close(&own);
 	txn_free(&t);
 	stream_reader_free(&rd);
-	stream_writer_free(&w);
+	if (s->out == NULL)
+		stream_writer_free(&stdout_w);
 }

@@ -1,4 +1,5 @@
 #include "stream.h"
+#include "param.h"
 #include "addr.h"
 #include "log.h"
 #include "xtext.h"

@@ -1,5 +1,6 @@
 #include "table.h"
 #include "conf.h"
+#include "fmt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -137,11 +138,13 @@ table_lookup_addr(struct table *t, const char *addr, char *val, size_t vsz,
 	key[at - addr] = '\0';	/* the bare name, as /etc/aliases has it */
 	if ((rc = try(t, key, val, vsz, matched, msz)) != 0)
 		return rc;
-	snprintf(key, sizeof key, "%s", at);
+	if (fmt_buf(key, sizeof key, "%s", at) < 0)
+		return 0;
 	if ((rc = try(t, key, val, vsz, matched, msz)) != 0)
 		return rc;
 	for (d = strchr(at + 1, '.'); d != NULL; d = strchr(d + 1, '.')) {
-		snprintf(key, sizeof key, "@%s", d);
+		if (fmt_buf(key, sizeof key, "@%s", d) < 0)
+			continue;
 		if ((rc = try(t, key, val, vsz, matched, msz)) != 0)
 			return rc;
 	}

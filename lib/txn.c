@@ -1,11 +1,13 @@
-#include "stream.h"
+#include "txn.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "addr.h"
+#include "log.h"
 
 const char *const xf_names[XF_COUNT] = {
 	"NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE",
@@ -147,16 +149,25 @@ xparam_set(struct xparam *x, size_t *n, const char *key, const char *val)
 		if (strcasecmp(x[i].key, key) == 0)
 			return replace(&x[i].val, val);
 	if (*n == STREAM_XPARAM_MAX)
-		return -1;
+		return errno = E2BIG, XPARAM_FULL;
 	if ((x[*n].key = strdup(key)) == NULL)
-		return -1;
+		return XPARAM_NOMEM;
 	x[*n].val = NULL;
 	if (replace(&x[*n].val, val) < 0) {
 		free(x[*n].key);
-		return -1;
+		return XPARAM_NOMEM;
 	}
 	(*n)++;
 	return 0;
+}
+
+void
+xparam_die(int rc, const char *whose)
+{
+	if (rc == XPARAM_FULL)
+		die(EXIT_PERM, "5.3.4 too many private parameters on %s: "
+		    "it carries %d X- parameters already", whose, STREAM_XPARAM_MAX);
+	die_nomem();
 }
 
 void

@@ -1,5 +1,6 @@
 #include "unreach.h"
 #include "fsutil.h"
+#include "handoff.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -60,31 +61,26 @@ unreach_record(const struct unreach *u, const char *key, const char *why)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
 	size_t n = strcspn(why, "\n");
-	int fd, e;
+	int fd;
 
 	if (path_of(u, key, path, sizeof path) < 0)
 		return 1;
 	if (snprintf(tmp, sizeof tmp, "%s/.tmp.%ld", u->dir, (long)getpid()) >=
 	    (int)sizeof tmp)
 		return errno = ENAMETOOLONG, -1;
-	/* A reader sees the old record or the new one, never half of it. */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/*
+	 * A reader sees the old record or the new one, never half of it.  A
+	 * cache: neither the file nor the folder is fsynced, as a record lost
+	 * in a crash costs one more connection attempt.
+	 */
+	fd = handoff_open(AT_FDCWD, tmp, O_TRUNC, 0600);
 	if (fd < 0)
 		return -1;
 	if (write(fd, why, n) != (ssize_t)n || write(fd, "\n", 1) != 1) {
-		e = errno;
-		close(fd);
-		goto fail;
+		handoff_abort(fd, AT_FDCWD, tmp);
+		return -1;
 	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		e = errno;
-		goto fail;
-	}
-	return 0;
-fail:
-	(void)unlink(tmp);
-	errno = e;
-	return -1;
+	return handoff_commit(fd, AT_FDCWD, tmp, path, 0);
 }
 
 int

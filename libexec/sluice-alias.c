@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "bodyfile.h"
 #include "buf.h"
 #include "conf.h"
 #include "dsn.h"
@@ -21,7 +22,6 @@
 #include "local.h"
 #include "log.h"
 #include "route.h"
-#include "spool.h"
 #include "stage.h"
 #include "stream.h"
 #include "strset.h"
@@ -241,14 +241,16 @@ derived(struct ctx *c, struct txn *t, const char *addr)
 	struct rcpt *r;
 	size_t i;
 	long n;
+	int rc;
 
 	if ((r = txn_add_rcpt(t, addr)) == NULL)
 		die_nomem();
 	r->notify = c->orig->notify;
 	for (i = 0; i < c->orig->nx; i++)
 		if (strcasecmp(c->orig->x[i].key, "X-ROUTE") != 0 &&
-		    xparam_set(r->x, &r->nx, c->orig->x[i].key, c->orig->x[i].val) < 0)
-			die_nomem();
+		    (rc = xparam_set(r->x, &r->nx, c->orig->x[i].key,
+		    c->orig->x[i].val)) < 0)
+			xparam_die(rc, c->orig->addr);
 	if (c->orig->orcpt != NULL) {
 		if ((r->orcpt = strdup(c->orig->orcpt)) == NULL)
 			die_nomem();
@@ -295,6 +297,7 @@ emit(struct ctx *c, const char *addr, const char *route)
 	struct rcpt *r;
 	struct route old;
 	const char *err;
+	int rc;
 
 	/* A recipient routed on an earlier pass is told apart by its route. */
 	if (route == NULL && strcmp(addr, c->orig->addr) == 0 &&
@@ -313,10 +316,15 @@ emit(struct ctx *c, const char *addr, const char *route)
 		return 1;
 	}
 	r = derived(c, c->out, addr);
-	if (xparam_set(r->x, &r->nx, "X-EXPANDED", "1") < 0)
-		die(EXIT_PERM, "5.3.4 too many private parameters on %s", c->orig->addr);
-	if (route != NULL && route_set(r, route) < 0)
+	if ((rc = xparam_set(r->x, &r->nx, "X-EXPANDED", "1")) < 0)
+		xparam_die(rc, c->orig->addr);
+	if (route != NULL && route_set(r, route) < 0) {
+		if (errno == E2BIG)
+			xparam_die(XPARAM_FULL, c->orig->addr);
+		if (errno == ENOMEM)
+			die_nomem();
 		die(EXIT_PERM, "5.3.4 route too long for X-ROUTE: %.100s", route);
+	}
 	if (route != NULL || strcasecmp(addr, c->orig->addr) != 0)
 		log_info("qid=%s orcpt=%s rcpt=%s%s%s", c->qid, c->orig->addr, addr,
 		    route ? " route=" : "", route ? route : "");
@@ -546,7 +554,7 @@ expand(struct ctx *c, const char *addr)
 
 static void
 write_txns(struct stream_writer *w, const struct txn *t, struct txn *out,
-    const struct header *h, struct stream_reader *rd, struct spool *sp)
+    const struct header *h, struct stream_reader *rd, struct bodyfile *sp)
 {
 	size_t k, n, pos = 0;
 	struct txn part;
@@ -579,25 +587,25 @@ write_txns(struct stream_writer *w, const struct txn *t, struct txn *out,
 		part = *t;
 		part.rcpt = out->rcpt + k;
 		part.nrcpt = n;
-		if (stream_write_head(w, &part) < 0 || spool_rewind(sp) < 0 ||
-		    spool_write_stream(sp, w) < 0)
+		if (stream_write_head(w, &part) < 0 || bodyfile_rewind(sp) < 0 ||
+		    bodyfile_write_stream(sp, w) < 0)
 			die_sys("unable to write");
 	}
 }
 
 static void
-spool_all(struct spool *sp, const struct header *h, struct stream_reader *rd)
+save_all(struct bodyfile *sp, const struct header *h, struct stream_reader *rd)
 {
 	const char *l;
 	size_t n, pos = 0;
 	int rf = 0;
 
-	if (spool_reset(sp) < 0)
+	if (bodyfile_reset(sp) < 0)
 		die_sys("unable to spool a message");
 	while (header_line(h, &pos, &l, &n))
-		if (spool_write_line(sp, l, n) < 0)
+		if (bodyfile_write_line(sp, l, n) < 0)
 			die_sys("unable to spool a message");
-	if (!h->body_done && spool_from_stream(sp, rd, &rf) < 0) {
+	if (!h->body_done && bodyfile_from_stream(sp, rd, &rf) < 0) {
 		if (rf)
 			die(rd->exit_code, "%s", rd->err);
 		die_sys("unable to spool a message");
@@ -606,7 +614,7 @@ spool_all(struct spool *sp, const struct header *h, struct stream_reader *rd)
 
 static void
 bounce(struct stream_writer *w, const struct txn *t, struct fail *f,
-    struct spool *sp, int to_postmaster)
+    struct bodyfile *sp, int to_postmaster)
 {
 	struct dsn_rcpt *dr;
 	struct txn pm;
@@ -634,7 +642,7 @@ bounce(struct stream_writer *w, const struct txn *t, struct fail *f,
 	}
 	for (k = 0; k < f->t.nrcpt; k += n) {
 		n = f->t.nrcpt - k < STREAM_RCPT_MAX ? f->t.nrcpt - k : STREAM_RCPT_MAX;
-		if (spool_rewind(sp) < 0)
+		if (bodyfile_rewind(sp) < 0)
 			die_sys("unable to read the spooled message");
 		if ((rc = dsn_write(w, &d, dr + k, n)) < 0)
 			die_sys("unable to write a bounce");
@@ -654,6 +662,7 @@ keep_failed(struct txn *out, struct fail *f)
 {
 	char d[DSN_DIAG_MAX + 20], enc[STREAM_XVAL_MAX + 1];
 	size_t i;
+	int rc;
 
 	for (i = 0; i < f->t.nrcpt; i++) {
 		struct rcpt *r;
@@ -663,8 +672,8 @@ keep_failed(struct txn *out, struct fail *f)
 		r = &out->rcpt[out->nrcpt - 1];
 		snprintf(d, sizeof d, "%s %s", f->status[i], f->diag[i]);
 		if (xtext_encode(d, strlen(d), enc, sizeof enc) >= 0 &&
-		    xparam_set(r->x, &r->nx, "X-DEFER", enc) < 0)
-			die_nomem();
+		    (rc = xparam_set(r->x, &r->nx, "X-DEFER", enc)) < 0)
+			xparam_die(rc, r->addr);
 		log_warn("qid=%s rcpt=%s status=%s kept=\"failed double bounce\"",
 		    out->xf[XF_IDENT] ? out->xf[XF_IDENT] : "-", r->addr, f->status[i]);
 	}
@@ -692,7 +701,7 @@ rcpts_normalize(struct txn *t)
 
 static void
 alias_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
-    struct spool *sp, void *ctx)
+    struct bodyfile *sp, void *ctx)
 {
 	struct hdr *h = ctx;
 	struct txn out;
@@ -748,7 +757,7 @@ alias_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 		else if (!h->h.body_done && stream_skip_body(rd) < 0)
 			die(rd->exit_code, "%s", rd->err);
 	} else {
-		spool_all(sp, &h->h, rd);
+		save_all(sp, &h->h, rd);
 		write_txns(w, t, &out, &h->h, rd, sp);
 		bounce(w, t, &fl, sp, 0);
 		bounce(w, t, &lp, sp, loop_to_pm);

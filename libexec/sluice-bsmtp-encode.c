@@ -14,13 +14,15 @@
 
 #include "addr.h"
 #include "b64.h"
+#include "bodyfile.h"
 #include "bsmtp.h"
 #include "conf.h"
 #include "dsn.h"
+#include "fmt.h"
 #include "log.h"
 #include "qid.h"
 #include "route.h"
-#include "spool.h"
+#include "stage.h"
 #include "stream.h"
 #include "table.h"
 #include "text.h"
@@ -56,7 +58,7 @@ struct fail {
 
 struct enc {
 	struct stream_writer out;
-	struct spool sp;	/* the current body */
+	struct bodyfile sp;	/* the current body */
 	struct tunnel *tun[TUNNEL_OPEN_MAX];
 	size_t ntun;
 	struct table tunnels;
@@ -81,18 +83,18 @@ opts_parse(struct opts *o, const char *val, const char *where)
 
 	if (bsmtp_opt(val, "form", v, sizeof v) == 1) {
 		if (strcmp(v, "plain") != 0 && strcmp(v, "sluice") != 0)
-			die(111, "4.3.5 %s: form must be sluice or plain", where);
+			die(EXIT_TEMP, "4.3.5 %s: form must be sluice or plain", where);
 		o->plain = strcmp(v, "plain") == 0;
 	}
 	if (bsmtp_opt(val, "batch", v, sizeof v) == 1)
 		o->batch = strcmp(v, "yes") == 0;
 	if (bsmtp_opt(val, "max_size", v, sizeof v) == 1) {
 		if ((n = conf_parse_size(v)) < 4096)
-			die(111, "4.3.5 %s: max_size must be a size of 4k or more", where);
+			die(EXIT_TEMP, "4.3.5 %s: max_size must be a size of 4k or more", where);
 		o->max = (unsigned long long)n;
 	}
 	if (bsmtp_opt(val, "secret", o->secret, sizeof o->secret) < 0)
-		die(111, "4.3.5 %s: secret too long", where);
+		die(EXIT_TEMP, "4.3.5 %s: secret too long", where);
 }
 
 /* The options of a tunnel: the settings, then its bsmtp_tunnels entry. */
@@ -131,7 +133,7 @@ tunnel_start(struct enc *e, struct tunnel *tn)
 	qid_make(qid);
 	if (snprintf(tn->id, sizeof tn->id, "bsmtp.%s.%lu@%s", qid, ++e->seq,
 	    conf_hostname()) >= (int)sizeof tn->id)
-		die(111, "hostname too long for a Message-ID");
+		die(EXIT_TEMP, "hostname too long for a Message-ID");
 	tn->ntxn = 0;
 	tn->clean7 = 1;
 	if (wbuf_printf(&tn->w.out, "EHLO %s\r\n", conf_hostname()) < 0)
@@ -148,8 +150,8 @@ tunnel_open(struct enc *e, const char *mailbox)
 		die_nomem();
 	snprintf(tn->mailbox, sizeof tn->mailbox, "%s", mailbox);
 	opts_for(e, mailbox, &tn->o);
-	if ((fd = spool_tmpfile(spool_tmpdir())) < 0)
-		die_sys("unable to create a temporary file in %s", spool_tmpdir());
+	if ((fd = bodyfile_tmpfile(bodyfile_tmpdir())) < 0)
+		die_sys("unable to create a temporary file in %s", bodyfile_tmpdir());
 	if (stream_writer_init(&tn->w, fd, STREAM_W_CRLF |
 	    (tn->o.plain ? STREAM_W_PLAIN : STREAM_W_EXPORT)) < 0)
 		die_nomem();
@@ -189,7 +191,7 @@ tunnel_cut(struct tunnel *tn, unsigned long long off)
  * NUL or a CR outside CRLF, which an RFC 2442 batch cannot carry.
  */
 static int
-tunnel_put(struct tunnel *tn, const struct txn *t, struct spool *sp)
+tunnel_put(struct tunnel *tn, const struct txn *t, struct bodyfile *sp)
 {
 	unsigned long long before = tn->w.out.total;
 	const char *l;
@@ -204,9 +206,9 @@ tunnel_put(struct tunnel *tn, const struct txn *t, struct spool *sp)
 	for (i = 0; i < t->nrcpt; i++)
 		if (text_has8bit(t->rcpt[i].addr, strlen(t->rcpt[i].addr)))
 			clean = 0;
-	if (spool_rewind(sp) < 0)
+	if (bodyfile_rewind(sp) < 0)
 		die_sys("unable to read the spooled message");
-	while ((rc = spool_getline(sp, &l, &n)) == 1) {
+	while ((rc = bodyfile_getline(sp, &l, &n)) == 1) {
 		if (memchr(l, '\0', n) != NULL || memchr(l, '\r', n) != NULL)
 			return -1;
 		if (n + (n > 0 && l[0] == '.') > LINE_7BIT_MAX || text_has8bit(l, n))
@@ -296,7 +298,7 @@ emit_header(struct enc *e, struct tunnel *tn, const char *mac)
 	    conf_hostname(), tn->ntxn, tn->ntxn == 1 ? "" : "s", date, tn->id,
 	    tn->clean7 ? "7bit" : "base64");
 	if (n < 0 || (size_t)n >= sizeof line)
-		die(111, "4.3.5 tunnel header too long");
+		die(EXIT_TEMP, "4.3.5 tunnel header too long");
 	for (char *p = line, *q; p != NULL; p = q) {
 		if ((q = strchr(p, '\n')) != NULL)
 			*q++ = '\0';
@@ -453,6 +455,7 @@ fail_keep(struct fail *f, struct txn *t)
 {
 	char d[200], enc[STREAM_XVAL_MAX + 1];
 	size_t i;
+	int xrc;
 
 	for (i = 0; i < f->t.nrcpt; i++) {
 		struct rcpt *rc;
@@ -461,9 +464,10 @@ fail_keep(struct fail *f, struct txn *t)
 			die_nomem();
 		rc = &t->rcpt[t->nrcpt - 1];
 		snprintf(d, sizeof d, "%s %s", f->status[i], f->diag[i]);
-		if (xtext_encode(d, strlen(d), enc, sizeof enc) < 0 ||
-		    xparam_set(rc->x, &rc->nx, "X-DEFER", enc) < 0)
+		if (xtext_encode(d, strlen(d), enc, sizeof enc) < 0)
 			die_nomem();
+		if ((xrc = xparam_set(rc->x, &rc->nx, "X-DEFER", enc)) < 0)
+			xparam_die(xrc, rc->addr);
 	}
 	txn_free(&f->t);
 }
@@ -487,7 +491,7 @@ notice(struct enc *e, struct txn *t, struct txn *r, enum dsn_action action)
 		} else
 			dr[i].status = "2.0.0";
 	}
-	if (spool_rewind(&e->sp) < 0)
+	if (bodyfile_rewind(&e->sp) < 0)
 		die_sys("unable to read the spooled message");
 	if (dsn_write(&e->out, &d, dr, r->nrcpt) < 0)
 		die_sys("unable to write a notice");
@@ -573,9 +577,9 @@ encode_txn(struct enc *e, struct stream_reader *rd, struct txn *t)
 			copy_failed(rd, rf, "unable to write");
 		return;
 	}
-	if (spool_reset(&e->sp) < 0)
+	if (bodyfile_reset(&e->sp) < 0)
 		die_sys("unable to spool a message");
-	if (spool_from_stream(&e->sp, rd, &rf) < 0)
+	if (bodyfile_from_stream(&e->sp, rd, &rf) < 0)
 		copy_failed(rd, rf, "unable to spool a message");
 	txn_init(&part);
 	while (i < t->nrcpt) {
@@ -585,7 +589,8 @@ encode_txn(struct enc *e, struct stream_reader *rd, struct txn *t)
 			i++;
 			continue;
 		}
-		snprintf(mailbox, sizeof mailbox, "%s", m);
+		if (fmt_buf(mailbox, sizeof mailbox, "%s", m) < 0)
+			die(EXIT_TEMP, "4.3.5 BSMTP mailbox too long: %.100s", m);
 		take_share(t, i, mailbox, &part);
 		share_send(e, t, &part, mailbox);
 	}
@@ -593,7 +598,7 @@ encode_txn(struct enc *e, struct stream_reader *rd, struct txn *t)
 	if (e->fail.t.nrcpt > 0 && dsn_is_double(t))
 		fail_keep(&e->fail, t);
 	if (t->nrcpt > 0 && (stream_write_head(&e->out, t) < 0 ||
-	    spool_rewind(&e->sp) < 0 || spool_write_stream(&e->sp, &e->out) < 0))
+	    bodyfile_rewind(&e->sp) < 0 || bodyfile_write_stream(&e->sp, &e->out) < 0))
 		die_sys("unable to write");
 	for (i = 0; i < e->ntun; ) {
 		if (e->tun[i]->o.batch) {
@@ -630,39 +635,48 @@ setup(struct enc *e)
 		long long n = conf_parse_size(v);
 
 		if (n < 4096)
-			die(111, "4.3.5 setting bsmtp_max_size must be a size of 4k or more");
+			die(EXIT_TEMP, "4.3.5 setting bsmtp_max_size must be a size of 4k or more");
 		e->defaults.max = (unsigned long long)n;
 	}
-	if (spool_open(&e->sp, spool_tmpdir()) < 0)
-		die_sys("unable to create a spool file in %s", spool_tmpdir());
+	if (bodyfile_open(&e->sp, bodyfile_tmpdir()) < 0)
+		die_sys("unable to create a body file in %s", bodyfile_tmpdir());
 	if (stream_writer_init(&e->out, 1, 0) < 0)
 		die_nomem();
+}
+
+static void
+encode_stage_txn(struct stream_reader *rd, struct stream_writer *w,
+    struct txn *t, struct bodyfile *sp, void *ctx)
+{
+	(void)w;	/* e->out */
+	(void)sp;	/* e->sp */
+	encode_txn(ctx, rd, t);
+}
+
+/* The tunnels still open become messages; then the output goes. */
+static void
+encode_stage_end(struct stream_writer *w, int failed, void *ctx)
+{
+	if (failed)
+		return;
+	emit_all(ctx);
+	if (stream_flush(w) < 0)
+		die_sys("unable to write");
 }
 
 int
 main(int argc, char **argv)
 {
 	static struct enc e;
-	struct stream_reader rd;
-	struct txn t;
-	int rc;
+	const struct stage s = { .txn = encode_stage_txn, .ctx = &e, .body = &e.sp,
+	    .out = &e.out, .end = encode_stage_end };
 
 	usage_none(argc, argv, "usage: sluice-bsmtp-encode < stream > stream\n"
 	    "See sluice-bsmtp-encode(8).\n");
 	log_init(argv[0]);
 	setup(&e);
-	if (stream_reader_init(&rd, 0, "stdin") < 0)
-		die_nomem();
-	txn_init(&t);
-	while ((rc = stream_read_txn(&rd, &t)) == 1)
-		encode_txn(&e, &rd, &t);
-	if (rc < 0)
-		die(rd.exit_code, "%s", rd.err);
-	emit_all(&e);
-	if (stream_flush(&e.out) < 0)
-		die_sys("unable to write");
-	txn_free(&t);
-	spool_close(&e.sp);
+	stage_run_with(&s);
+	bodyfile_close(&e.sp);
 	table_close(&e.tunnels);
 	return 0;
 }

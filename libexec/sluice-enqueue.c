@@ -26,6 +26,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "fsutil.h"
+#include "handoff.h"
 #include "log.h"
 #include "qid.h"
 #include "stream.h"
@@ -112,7 +113,7 @@ create_tmp(const char *qid)
 	int fd;
 
 	snprintf(name, sizeof name, "tmp/%s", qid);
-	fd = openat(spool_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = handoff_open(spool_fd, name, O_EXCL, 0600);
 	if (fd < 0 && errno == ENOENT) {
 		/* A fresh spool: make the two folders this program needs. */
 		char p[4096];
@@ -122,8 +123,7 @@ create_tmp(const char *qid)
 		    path_join(p, sizeof p, spool, "incoming") < 0 ||
 		    mkdir_p(p, 0700) < 0 || give_dir_to_spool_owner("incoming") < 0)
 			return -1;
-		fd = openat(spool_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		    0600);
+		fd = handoff_open(spool_fd, name, O_EXCL, 0600);
 	}
 	return fd;
 }
@@ -190,12 +190,12 @@ new_tmp(struct entry *e)
 			continue;
 		}
 		if (fd < 0)
-			fail(111, "unable to create %s/tmp/%s: %s", spool, e->qid,
+			fail(EXIT_TEMP, "unable to create %s/tmp/%s: %s", spool, e->qid,
 			    strerror(errno));
 		if ((rc = lock_tmp(fd)) == 0)
 			return fd;
 		if (rc == -1)
-			fail(111, "unable to lock %s/tmp/%s: %s", spool, e->qid,
+			fail(EXIT_TEMP, "unable to lock %s/tmp/%s: %s", spool, e->qid,
 			    strerror(errno));
 		close(fd);
 		qid_make(e->qid);
@@ -226,10 +226,10 @@ distrust(struct txn *t)
 
 	for (i = 0; i < XF_COUNT; i++)
 		if (txn_set_xf(t, (enum xf_attr)i, NULL) < 0)
-			fail(111, "out of memory");
+			fail(EXIT_TEMP, "out of memory");
 	if (txn_set_xf(t, XF_PROTO, "LOCAL") < 0 ||
 	    txn_set_xf(t, XF_SOURCE, "LOCAL") < 0)
-		fail(111, "out of memory");
+		fail(EXIT_TEMP, "out of memory");
 	free(t->auth);
 	t->auth = NULL;
 	drop_xparams(t->x, &t->nx);
@@ -271,7 +271,7 @@ copy_body(struct stream_reader *r, struct stream_writer *w, int *read_failed)
 	*read_failed = 0;
 	while ((rc = stream_read_line(r, &l, &n)) == 1) {
 		if (size_limit && r->body_bytes > size_limit)
-			fail(100, "message larger than message_size_limit "
+			fail(EXIT_PERM, "message larger than message_size_limit "
 			    "(%llu octets)", size_limit);
 		if (stream_write_line(w, l, n) < 0)
 			return -1;
@@ -297,7 +297,7 @@ store(struct stream_reader *r, struct txn *t)
 		struct entry *p = realloc(ent, n * sizeof *p);
 
 		if (p == NULL)
-			fail(111, "out of memory");
+			fail(EXIT_TEMP, "out of memory");
 		ent = p;
 		aent = n;
 	}
@@ -310,7 +310,7 @@ store(struct stream_reader *r, struct txn *t)
 	}
 	if (untrusted) {
 		if (nent == UNTRUSTED_TXN_MAX)
-			fail(100, "more than %d transactions in one input",
+			fail(EXIT_PERM, "more than %d transactions in one input",
 			    UNTRUSTED_TXN_MAX);
 		distrust(t);
 		id = NULL;
@@ -324,22 +324,22 @@ store(struct stream_reader *r, struct txn *t)
 	nent++;
 	give_to_spool_owner(fd, e->qid);
 	if (txn_set_xf(t, XF_IDENT, e->qid) < 0)
-		fail(111, "out of memory");
+		fail(EXIT_TEMP, "out of memory");
 	snprintf(e->from, sizeof e->from, "%s", t->from ? t->from : "");
 	e->nrcpt = t->nrcpt;
 	if (stream_writer_init(&w, fd, 0) < 0)
-		fail(111, "out of memory");
+		fail(EXIT_TEMP, "out of memory");
 	if (stream_write_head(&w, t) < 0 || (untrusted &&
 	    write_received(&w, e->qid) < 0) || copy_body(r, &w, &rfail) < 0) {
 		if (rfail)
 			fail(r->exit_code, "%s", r->err);
-		fail(111, "unable to write %s/tmp/%s: %s", spool, e->qid,
+		fail(EXIT_TEMP, "unable to write %s/tmp/%s: %s", spool, e->qid,
 		    strerror(errno));
 	}
 	e->size = r->body_bytes;
 	/* Kept open, and so locked, until the rename (lock_tmp). */
 	if (stream_flush(&w) < 0 || fsync(fd) < 0)
-		fail(111, "unable to write %s/tmp/%s: %s", spool, e->qid,
+		fail(EXIT_TEMP, "unable to write %s/tmp/%s: %s", spool, e->qid,
 		    strerror(errno));
 	stream_writer_free(&w);
 }
@@ -369,11 +369,11 @@ give_to_spool_owner(int fd, const char *qid)
 		return;
 	if (!checked) {
 		if (fstat(spool_fd, &st) < 0)
-			fail(111, "unable to stat %s: %s", spool, strerror(errno));
+			fail(EXIT_TEMP, "unable to stat %s: %s", spool, strerror(errno));
 		checked = 1;
 	}
 	if (st.st_uid != 0 && fchown(fd, st.st_uid, st.st_gid) < 0)
-		fail(111, "unable to give %s/tmp/%s to the spool's owner: %s",
+		fail(EXIT_TEMP, "unable to give %s/tmp/%s to the spool's owner: %s",
 		    spool, qid, strerror(errno));
 }
 
@@ -429,7 +429,7 @@ main(int argc, char **argv)
 	struct txn t;
 	char name[64], name2[64];
 	size_t i;
-	int rc, dfd;
+	int rc;
 
 	usage_none(argc, argv, "usage: sluice-enqueue < stream\nSee sluice-enqueue(8).\n");
 	check_caller();
@@ -461,8 +461,9 @@ main(int argc, char **argv)
 	for (i = 0; i < nent; i++) {
 		snprintf(name, sizeof name, "tmp/%s", ent[i].qid);
 		snprintf(name2, sizeof name2, "incoming/%s", ent[i].qid);
-		if (renameat(spool_fd, name, spool_fd, name2) < 0)
-			fail(111, "unable to move %s into %s/incoming: %s", name,
+		/* Kept open (and locked) until all are in; one folder fsync. */
+		if (handoff_commit(-1, spool_fd, name, name2, 0) < 0)
+			fail(EXIT_TEMP, "unable to move %s into %s/incoming: %s", name,
 			    spool, strerror(errno));
 		ent[i].renamed = 1;
 	}
@@ -470,10 +471,8 @@ main(int argc, char **argv)
 	for (i = 0; i < nent; i++)
 		if (ent[i].fd >= 0)
 			close(ent[i].fd);
-	dfd = openat(spool_fd, "incoming", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0)
-		fail(111, "unable to sync %s/incoming: %s", spool, strerror(errno));
-	close(dfd);
+	if (handoff_sync_folder(spool_fd, "incoming") < 0)
+		fail(EXIT_TEMP, "unable to sync %s/incoming: %s", spool, strerror(errno));
 	for (i = 0; i < nent; i++)
 		log_info("qid=%s from=<%s> nrcpt=%zu size=%llu uid=%ld",
 		    ent[i].qid, ent[i].from, ent[i].nrcpt, ent[i].size,

@@ -11,11 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bodyfile.h"
 #include "envelope.h"
 #include "hold.h"
 #include "log.h"
 #include "prog.h"
-#include "spool.h"
+#include "stage.h"
 #include "stream.h"
 #include "text.h"
 #include "usage.h"
@@ -50,46 +51,55 @@ importer_compat(char **argv)
 
 /* Normalize the envelope; then the body, unless nothing depends on it. */
 static void
-envelope_txn(struct stream_reader *r, struct txn *t, struct hold *out,
-    struct spool *body)
+envelope_txn(struct stream_reader *r, struct stream_writer *w, struct txn *t,
+    struct bodyfile *body, void *ctx)
 {
 	const char *l;
 	size_t n;
 	char err[700];
 	int rc, rf, eight = 0;
 
+	(void)ctx;
 	if (envelope_norm(t, r->name, err, sizeof err) < 0)
 		die(EXIT_PERM, "%s", err);
 	if (t->body == BODY_8BITMIME && !t->has_size) {
-		if (stream_write_head(&out->w, t) < 0)
+		if (stream_write_head(w, t) < 0)
 			die_sys("unable to write");
-		if (stream_copy_body(r, &out->w, &rf) < 0) {
+		if (stream_copy_body(r, w, &rf) < 0) {
 			if (rf)
 				die(r->exit_code, "%s", r->err);
 			die_sys("unable to write");
 		}
 		return;
 	}
-	if (spool_reset(body) < 0)
+	if (bodyfile_reset(body) < 0)
 		die_sys("unable to truncate a temporary file");
 	while ((rc = stream_read_line(r, &l, &n)) == 1) {
 		eight |= text_has8bit(l, n);
-		if (spool_write_line(body, l, n) < 0)
+		if (bodyfile_write_line(body, l, n) < 0)
 			die_sys("unable to write a temporary file");
 	}
 	if (rc < 0)
 		die(r->exit_code, "%s", r->err);
-	envelope_write(&out->w, t, body, r->body_bytes, eight, 1);
+	envelope_write(w, t, body, r->body_bytes, eight, 1);
+}
+
+/* The whole input was read: the held output goes out. */
+static void
+envelope_end(struct stream_writer *w, int failed, void *ctx)
+{
+	(void)w;
+	if (!failed)
+		hold_commit(ctx, 1);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct stream_reader r;
 	struct hold out;
-	struct spool body;
-	struct txn t;
-	int rc;
+	struct bodyfile body;
+	struct stage s = { .txn = envelope_txn, .ctx = &out, .body = &body,
+	    .out = &out.w, .end = envelope_end };
 
 	usage_help(argc, argv, usage_text);
 	log_init(argv[0]);
@@ -100,17 +110,8 @@ main(int argc, char **argv)
 		usage();
 	envelope_init();
 	hold_init(&out);
-	if (spool_open(&body, spool_tmpdir()) < 0)
-		die_sys("unable to create a temporary file in %s", spool_tmpdir());
-	if (stream_reader_init(&r, 0, "stdin") < 0)
-		die_nomem();
-	txn_init(&t);
-	while ((rc = stream_read_txn(&r, &t)) == 1)
-		envelope_txn(&r, &t, &out, &body);
-	if (rc < 0)
-		die(r.exit_code, "%s", r.err);
-	txn_free(&t);
-	stream_reader_free(&r);
-	hold_commit(&out, 1);
+	if (bodyfile_open(&body, bodyfile_tmpdir()) < 0)
+		die_sys("unable to create a temporary file in %s", bodyfile_tmpdir());
+	stage_run_with(&s);
 	return 0;
 }

@@ -97,7 +97,7 @@ view(const struct retry *rt, const struct txn *t, const char *pick)
 
 static int
 notify(struct retry *rt, struct stream_writer *w, const struct txn *v,
-    const char *qid, enum dsn_action action, time_t arrival, struct spool *sp)
+    const char *qid, enum dsn_action action, time_t arrival, struct bodyfile *sp)
 {
 	struct dsn d;
 	size_t i;
@@ -133,11 +133,12 @@ static int
 write_retry(struct stream_writer *w, struct txn *t, time_t next)
 {
 	char n[32];
+	int rc;
 
 	snprintf(n, sizeof n, "%lld", (long long)next);
 	xparam_del(t->x, &t->nx, "X-DEAD");
-	if (xparam_set(t->x, &t->nx, "X-RETRY", n) < 0)
-		die_nomem();
+	if ((rc = xparam_set(t->x, &t->nx, "X-RETRY", n)) < 0)
+		xparam_die(rc, "MAIL");
 	return stream_write_head(w, t);
 }
 
@@ -157,7 +158,7 @@ judge(struct retry *rt, struct txn *t, time_t arrival, size_t n[5])
 	memset(n, 0, 5 * sizeof n[0]);
 	for (i = 0; i < t->nrcpt; i++) {
 		struct rcpt *r = &t->rcpt[i];
-		int expired;
+		int expired, rc;
 
 		lt = rcpt_lifetime(rt, r);
 		expired = rt->now - arrival >= lt;
@@ -174,8 +175,9 @@ judge(struct retry *rt, struct txn *t, time_t arrival, size_t n[5])
 		n[0] += rt->fail[i];
 		n[1] += rt->warn[i];
 		n[2] += rt->keep[i];
-		if (rt->warn[i] && xparam_set(r->x, &r->nx, "X-WARNED", "1") < 0)
-			die_nomem();
+		if (rt->warn[i] &&
+		    (rc = xparam_set(r->x, &r->nx, "X-WARNED", "1")) < 0)
+			xparam_die(rc, r->addr);
 	}
 	return lt_keep;
 }
@@ -189,7 +191,7 @@ fail_write(void)
 /* The failed recipients: a bounce, or dead/ for a failed double bounce. */
 static void
 bounce(struct retry *rt, struct stream_writer *w, struct txn *t,
-    const char *qid, time_t arrival, struct spool *sp, const size_t n[5])
+    const char *qid, time_t arrival, struct bodyfile *sp, const size_t n[5])
 {
 	struct txn v = view(rt, t, rt->fail);
 	int rc = notify(rt, w, &v, qid, DSN_FAILED, arrival, sp);
@@ -197,9 +199,9 @@ bounce(struct retry *rt, struct stream_writer *w, struct txn *t,
 	if (rc < 0)
 		fail_write();
 	if (rc == DSN_DEAD) {
-		if (xparam_set(v.x, &v.nx, "X-DEAD", "1") < 0)
-			die_nomem();
-		if (stream_write_head(w, &v) < 0 || spool_write_stream(sp, w) < 0)
+		if ((rc = xparam_set(v.x, &v.nx, "X-DEAD", "1")) < 0)
+			xparam_die(rc, "MAIL");
+		if (stream_write_head(w, &v) < 0 || bodyfile_write_stream(sp, w) < 0)
 			fail_write();
 		log_info("qid=%s status=dead nrcpt=%zu reason=\"an undeliverable "
 		    "double bounce; kept in dead/\"", qid, n[0]);
@@ -214,7 +216,7 @@ bounce(struct retry *rt, struct stream_writer *w, struct txn *t,
 /* A remainder that came through the chain: bounce, warn, retry. */
 static void
 judge_remainder(struct retry *rt, struct stream_reader *rd,
-    struct stream_writer *w, struct txn *t, struct spool *sp,
+    struct stream_writer *w, struct txn *t, struct bodyfile *sp,
     const char *qid, time_t arrival)
 {
 	char err[STREAM_XVAL_MAX + 1];
@@ -225,10 +227,10 @@ judge_remainder(struct retry *rt, struct stream_reader *rd,
 
 	/* Notices return the message: spool it only when one is due. */
 	if (n[0] > 0 || n[1] > 0) {
-		if (spool_reset(sp) < 0 || spool_from_stream(sp, rd, &rfail) < 0) {
+		if (bodyfile_reset(sp) < 0 || bodyfile_from_stream(sp, rd, &rfail) < 0) {
 			if (rfail)
 				die(rd->exit_code, "%s", rd->err);
-			die_sys("unable to spool a message in %s", spool_tmpdir());
+			die_sys("unable to spool a message in %s", bodyfile_tmpdir());
 		}
 		if (n[0] > 0)
 			bounce(rt, w, t, qid, arrival, sp, n);
@@ -248,7 +250,7 @@ judge_remainder(struct retry *rt, struct stream_reader *rd,
 	if (n[0] > 0 || n[1] > 0) {
 		struct txn v = view(rt, t, rt->keep);
 
-		if (write_retry(w, &v, next) < 0 || spool_write_stream(sp, w) < 0)
+		if (write_retry(w, &v, next) < 0 || bodyfile_write_stream(sp, w) < 0)
 			fail_write();
 	} else if (write_retry(w, t, next) < 0 ||
 	    stream_copy_body(rd, w, &rfail) < 0) {
@@ -316,19 +318,20 @@ set_reason(const struct retry *rt, struct txn *t)
 {
 	char why[512], enc[STREAM_XVAL_MAX + 1];
 	size_t i;
+	int rc;
 
 	snprintf(why, sizeof why, "4.3.0 %s", rt->reason);
 	if (xtext_encode(why, strlen(why), enc, sizeof enc) < 0)
 		die(EXIT_PERM, "-t: the reason is too long");
 	for (i = 0; i < t->nrcpt; i++)
 		if (xparam_get(t->rcpt[i].x, t->rcpt[i].nx, "X-DEFER") == NULL &&
-		    xparam_set(t->rcpt[i].x, &t->rcpt[i].nx, "X-DEFER", enc) < 0)
-			die_nomem();
+		    (rc = xparam_set(t->rcpt[i].x, &t->rcpt[i].nx, "X-DEFER", enc)) < 0)
+			xparam_die(rc, t->rcpt[i].addr);
 }
 
 static void
 one_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
-    struct spool *sp, void *ctx)
+    struct bodyfile *sp, void *ctx)
 {
 	struct retry *rt = ctx;
 	const char *id = t->xf[XF_IDENT];

@@ -10,12 +10,12 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "bodyfile.h"
 #include "conf.h"
 #include "dsn.h"
 #include "local.h"
 #include "log.h"
 #include "route.h"
-#include "spool.h"
 #include "stage.h"
 #include "stream.h"
 #include "table.h"
@@ -146,7 +146,7 @@ bounce_clear(struct bounce *b)
 /* Write the bounce for b's recipients; those nobody can be told about stay. */
 static void
 bounce_write(struct stream_writer *w, struct txn *t, struct bounce *b,
-    struct spool *sp)
+    struct bodyfile *sp)
 {
 	struct dsn d = { .orig = t, .qid = t->xf[XF_IDENT], .action = DSN_FAILED,
 	    .body = sp };
@@ -173,7 +173,7 @@ bounce_write(struct stream_writer *w, struct txn *t, struct bounce *b,
 
 static void
 route_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
-    struct spool *sp, void *ctx)
+    struct bodyfile *sp, void *ctx)
 {
 	struct bounce *b = ctx;
 	struct route r;
@@ -205,15 +205,21 @@ route_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 			txn_del_rcpt(t, i);
 			continue;
 		}
-		if (route_set(rc_, r.text) < 0)
+		if (route_set(rc_, r.text) < 0) {
+			if (errno == E2BIG)
+				xparam_die(XPARAM_FULL, rc_->addr);
+			if (errno == ENOMEM)
+				die_nomem();
 			die(EXIT_TEMP, "4.3.5 route too long for X-ROUTE: %.100s", r.text);
+		}
 		if (r.ch == ROUTE_DEFER || r.ch == ROUTE_ERROR) {
 			char d[ROUTE_MAX + 1];
 
 			snprintf(d, sizeof d, "%s %s", r.status, r.arg);
-			if (xtext_encode(d, strlen(d), enc, sizeof enc) < 0 ||
-			    xparam_set(rc_->x, &rc_->nx, "X-DEFER", enc) < 0)
+			if (xtext_encode(d, strlen(d), enc, sizeof enc) < 0)
 				die(EXIT_TEMP, "4.3.5 defer text too long: %.100s", d);
+			if ((rc = xparam_set(rc_->x, &rc_->nx, "X-DEFER", enc)) < 0)
+				xparam_die(rc, rc_->addr);
 		}
 		log_info("qid=%s rcpt=%s route=%s", qid, rc_->addr, r.text);
 		i++;
@@ -224,14 +230,14 @@ route_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 		return;
 	}
 	/* A bounce needs the body as well as the message: spool it once. */
-	if (spool_reset(sp) < 0)
+	if (bodyfile_reset(sp) < 0)
 		die_sys("unable to spool a message");
-	if (spool_from_stream(sp, rd, &rf) < 0)
+	if (bodyfile_from_stream(sp, rd, &rf) < 0)
 		goto fail;
 	if (t->nrcpt > 0 && (stream_write_head(w, t) < 0 ||
-	    spool_rewind(sp) < 0 || spool_write_stream(sp, w) < 0))
+	    bodyfile_rewind(sp) < 0 || bodyfile_write_stream(sp, w) < 0))
 		die_sys("unable to write");
-	if (spool_rewind(sp) < 0)
+	if (bodyfile_rewind(sp) < 0)
 		die_sys("unable to read the spooled message");
 	bounce_write(w, t, b, sp);
 	bounce_clear(b);

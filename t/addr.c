@@ -7,6 +7,7 @@
 
 #include "addr.h"
 #include "stream.h"
+#include "param.h"
 #include "xtext.h"
 #include "tap.h"
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "handoff.h"
 #include "import.h"
 #include "log.h"
 
@@ -91,7 +92,7 @@ bad_write(int sfd, unsigned long long from, unsigned long long to,
 	if ((fd = bad_create(base, dst, dsz)) < 0)
 		die_sys("unable to create a file in %s", imp.baddir);
 	bad_copy_range(sfd, from, to, fd, what);
-	if (fsync(fd) < 0 || close(fd) < 0 || fsync_dir(dst, 0) < 0)
+	if (fsync(fd) < 0 || close(fd) < 0 || handoff_sync_dir(AT_FDCWD, dst) < 0)
 		die_sys("unable to write %s", dst);
 }
 
@@ -109,7 +110,7 @@ bad_rename(const char *src, char *dst, size_t dsz)
 	for (i = 0; i < 10000; i++) {
 		bad_name(dst, dsz, bad_base_name(src), i);
 		if (renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE) == 0) {
-			if (fsync_dir(dst, 0) < 0 || fsync_dir(src, 0) < 0)
+			if (handoff_sync_dir(AT_FDCWD, dst) < 0 || handoff_sync_dir(AT_FDCWD, src) < 0)
 				die_sys("unable to sync %s", imp.baddir);
 			return;
 		}

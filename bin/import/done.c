@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "handoff.h"
 #include "import.h"
 #include "log.h"
 
@@ -99,7 +100,7 @@ done_remove(void)
 		if (unlink(p) < 0 && errno != ENOENT)
 			die_sys("unable to remove %s", p);
 		/* Sync each folder once, after its last removal. */
-		if (done_last_in_folder(i) && fsync_dir(p, 0) < 0)
+		if (done_last_in_folder(i) && handoff_sync_dir(AT_FDCWD, p) < 0)
 			die_sys("unable to sync the folder of %s", p);
 	}
 	for (i = 0; i < done.n; i++)

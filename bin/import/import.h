@@ -21,9 +21,9 @@
 
 #include <stddef.h>
 
+#include "bodyfile.h"
 #include "buf.h"
 #include "hold.h"
-#include "spool.h"
 #include "stream.h"
 
 #define ENV_LINE_MAX 1024	/* a line of a .WRK file or an x-sender: line */
@@ -32,7 +32,7 @@
 
 struct importer {
 	struct hold out;	/* the whole output, until the commit */
-	struct spool body;	/* one body, while its envelope is checked */
+	struct bodyfile body;	/* one body, while its envelope is checked */
 	const char *baddir;	/* the malformed folder (-b) */
 	int remove;		/* -d */
 	const char **rflags;	/* -r */

@@ -20,7 +20,7 @@ msg_init(struct msg *m, int filter_headers)
 	m->headers = 1;
 	m->filter = filter_headers;
 	m->cap = -1;
-	if (spool_reset(&imp.body) < 0)
+	if (bodyfile_reset(&imp.body) < 0)
 		die_sys("unable to truncate a temporary file");
 }
 
@@ -29,7 +29,7 @@ msg_put(struct msg *m, const char *l, size_t n)
 {
 	m->eight |= text_has8bit(l, n);
 	m->size += n + 2;
-	if (spool_write_line(&imp.body, l, n) < 0)
+	if (bodyfile_write_line(&imp.body, l, n) < 0)
 		die_sys("unable to write a temporary file");
 }
 

@@ -123,8 +123,8 @@ main(int argc, char **argv)
 		check_removal_safe();
 	envelope_init();
 	hold_init(&imp.out);
-	if (spool_open(&imp.body, spool_tmpdir()) < 0)
-		die_sys("unable to create a temporary file in %s", spool_tmpdir());
+	if (bodyfile_open(&imp.body, bodyfile_tmpdir()) < 0)
+		die_sys("unable to create a temporary file in %s", bodyfile_tmpdir());
 	if (imp.baddir == NULL)
 		bad_default(src, mode != 'm');
 

@@ -43,7 +43,7 @@ split_reason(const char *reason, char *status, size_t size, const char **text)
 
 /* The notice into sluice-enqueue; 0, or -1 after a warning. */
 static int
-enqueue_notice(const struct txn *t, struct spool *sp, const char *qid,
+enqueue_notice(const struct txn *t, struct bodyfile *sp, const char *qid,
     const char *reason, int *kind)
 {
 	struct dsn_rcpt *dr = calloc(t->nrcpt ? t->nrcpt : 1, sizeof *dr);
@@ -96,7 +96,7 @@ static int
 notice(struct queue *q, struct qfile *f, const char *reason, int *kind)
 {
 	struct stream_reader r;
-	struct spool sp;
+	struct bodyfile sp;
 	struct txn t;
 	int fd, rfail = 0, rc = -1;
 
@@ -105,14 +105,14 @@ notice(struct queue *q, struct qfile *f, const char *reason, int *kind)
 		txn_free(&t);
 		return -1;
 	}
-	if (spool_open(&sp, spool_tmpdir()) < 0 ||
-	    spool_from_stream(&sp, &r, &rfail) < 0)
+	if (bodyfile_open(&sp, bodyfile_tmpdir()) < 0 ||
+	    bodyfile_from_stream(&sp, &r, &rfail) < 0)
 		log_warn("qid=%s %s", f->qid, rfail ? r.err : strerror(errno));
 	else {
 		rc = enqueue_notice(&t, &sp, f->qid, reason, kind);
 		*kind = *kind == DSN_WRITTEN ? (int)t.nrcpt : -*kind;
 	}
-	spool_close(&sp);
+	bodyfile_close(&sp);
 	stream_reader_free(&r);
 	close(fd);
 	txn_free(&t);

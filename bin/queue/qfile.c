@@ -156,7 +156,7 @@ set_mtime(int dfd, const char *name, int fd, time_t t)
 
 /* The transaction into fd: head, then the body from r or sp; 0 or -1. */
 static int
-write_txn(int fd, struct txn *t, struct stream_reader *r, struct spool *sp)
+write_txn(int fd, struct txn *t, struct stream_reader *r, struct bodyfile *sp)
 {
 	struct stream_writer w;
 	int rfail = 0, rc = -1;
@@ -164,7 +164,7 @@ write_txn(int fd, struct txn *t, struct stream_reader *r, struct spool *sp)
 	if (stream_writer_init(&w, fd, 0) < 0)
 		die_nomem();
 	if (stream_write_head(&w, t) == 0 &&
-	    (r ? stream_copy_body(r, &w, &rfail) : spool_write_stream(sp, &w)) == 0 &&
+	    (r ? stream_copy_body(r, &w, &rfail) : bodyfile_write_stream(sp, &w)) == 0 &&
 	    stream_flush(&w) == 0)
 		rc = 0;
 	if (rfail)
@@ -175,7 +175,7 @@ write_txn(int fd, struct txn *t, struct stream_reader *r, struct spool *sp)
 
 int
 qfile_write(struct queue *q, const struct qfile *f, struct txn *t,
-    struct stream_reader *r, struct spool *sp, enum qdir dir, time_t mtime)
+    struct stream_reader *r, struct bodyfile *sp, enum qdir dir, time_t mtime)
 {
 	char tmp[64], to[64];
 	int fd, ok;

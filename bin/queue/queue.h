@@ -12,7 +12,7 @@
 #include <sys/types.h>
 
 #include "qid.h"
-#include "spool.h"
+#include "bodyfile.h"
 #include "stream.h"
 
 /* The spool's folders a message may be in, as the tool sees them. */
@@ -56,7 +56,7 @@ char (*qfile_list(struct queue *, unsigned mask, size_t *n))[QID_LEN + 1];
  * dir/QID with mtime (0: now) and sync dir.  0, or -1 after a warning.
  */
 int qfile_write(struct queue *, const struct qfile *, struct txn *t,
-    struct stream_reader *r, struct spool *sp, enum qdir dir, time_t mtime);
+    struct stream_reader *r, struct bodyfile *sp, enum qdir dir, time_t mtime);
 /* Rename a message into another folder, mtime set (0: keep); 0 or -1. */
 int qfile_move(struct queue *, struct qfile *, enum qdir to, time_t mtime);
 /* Wake a running runner (a byte on the trigger); harmless without one. */

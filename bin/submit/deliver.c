@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "bodyfile.h"
 #include "conf.h"
 #include "log.h"
 #include "qid.h"
-#include "spool.h"
 #include "submit.h"
 #include "xtext.h"
 
@@ -127,11 +127,11 @@ emit_file(void *ctx, const char *s, size_t n)
 static int
 header_to_file(struct deliver *d, int *body)
 {
-	const char *dir = spool_tmpdir(), *pending;
+	const char *dir = bodyfile_tmpdir(), *pending;
 	const struct txn *r;
 	struct wbuf tw;
 	size_t plen, i;
-	int tfd = spool_tmpfile(dir);
+	int tfd = bodyfile_tmpfile(dir);
 
 	if (tfd < 0)
 		die(EX_TEMPFAIL, "unable to create a file in %s: %s", dir,

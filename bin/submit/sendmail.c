@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fmt.h"
 #include "log.h"
 #include "prog.h"
 #include "submit.h"
@@ -81,10 +82,9 @@ sendmail_aliases(void)
 	char src[4096], dst[4200], self[4096];
 	char *av[] = { "sluice-mkcdb", "-o", dst, src, NULL };
 
-	if ((size_t)snprintf(src, sizeof src, "%s/aliases", conf_dir()) >=
-	    sizeof src)
+	if (fmt_path(src, sizeof src, "%s/aliases", conf_dir()) < 0 ||
+	    fmt_path(dst, sizeof dst, "%s.cdb", src) < 0)
 		die(EX_CONFIG, "the configuration folder's name is too long");
-	snprintf(dst, sizeof dst, "%s.cdb", src);
 	/* Installed next to sendmail, maybe not on PATH. */
 	if (prog_sibling("sluice-mkcdb", self, sizeof self) == 0)
 		av[0] = self;

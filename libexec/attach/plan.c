@@ -133,7 +133,7 @@ plan_free(struct plan *pl)
 }
 
 int
-plan_walk(struct plan *pl, struct spool *sp)
+plan_walk(struct plan *pl, struct bodyfile *sp)
 {
 	const char *l;
 	size_t n;
@@ -145,9 +145,9 @@ plan_walk(struct plan *pl, struct spool *sp)
 	pl->removing = 0;
 	pl->file_open = 0;
 	mime_reset(pl->walker);
-	if (spool_rewind(sp) < 0)
+	if (bodyfile_rewind(sp) < 0)
 		return -1;
-	while ((rc = spool_getline(sp, &l, &n)) == 1)
+	while ((rc = bodyfile_getline(sp, &l, &n)) == 1)
 		mime_line(pl->walker, l, n);
 	mime_end(pl->walker);
 	pl->flags = mime_flags(pl->walker);
@@ -215,7 +215,7 @@ put_message_fields(struct stream_writer *w)
 }
 
 int
-plan_copy(const struct plan *pl, struct spool *sp, struct stream_writer *w,
+plan_copy(const struct plan *pl, struct bodyfile *sp, struct stream_writer *w,
     const char *tag, const char *text)
 {
 	const struct cut *c = pl->cut, *ce = pl->cut + pl->n;
@@ -224,9 +224,9 @@ plan_copy(const struct plan *pl, struct spool *sp, struct stream_writer *w,
 	const char *l;
 	size_t n;
 
-	if (spool_rewind(sp) < 0 || (tag != NULL && put(w, tag) < 0))
+	if (bodyfile_rewind(sp) < 0 || (tag != NULL && put(w, tag) < 0))
 		return -1;
-	for (; (rc = spool_getline(sp, &l, &n)) == 1; i++) {
+	for (; (rc = bodyfile_getline(sp, &l, &n)) == 1; i++) {
 		for (; c < ce && c->first == i && c->end == i; c++)
 			if (put_cut(w, c, text) < 0)
 				return -1;

@@ -24,7 +24,7 @@
 
 #include "mime.h"
 #include "rules.h"
-#include "spool.h"
+#include "bodyfile.h"
 #include "stream.h"
 
 #define PLAN_NAME_MAX 200
@@ -53,13 +53,13 @@ struct plan {
 void plan_init(struct plan *, const struct rules *);
 void plan_free(struct plan *);
 /* Pass 1 over the spooled message: 0, or -1 on a read error. */
-int plan_walk(struct plan *, struct spool *sp);
+int plan_walk(struct plan *, struct bodyfile *sp);
 /*
  * Pass 2: write the message with the parts removed, tag (a header field
  * line, or NULL) first and old fields of its name dropped, text in place
  * of each part (%s: what the part was), and the final ".".  0 or -1.
  */
-int plan_copy(const struct plan *, struct spool *sp, struct stream_writer *w,
+int plan_copy(const struct plan *, struct bodyfile *sp, struct stream_writer *w,
     const char *tag, const char *text);
 
 #endif

@@ -14,7 +14,7 @@
 
 #include "conf.h"
 #include "dsn.h"
-#include "handoff.h"
+#include "prequeue.h"
 #include "log.h"
 #include "matrix.h"
 #include "plan.h"
@@ -120,7 +120,7 @@ out:
 }
 
 static void
-bounce(struct stream_writer *w, struct txn *t, struct spool *sp, const char *diag)
+bounce(struct stream_writer *w, struct txn *t, struct bodyfile *sp, const char *diag)
 {
 	struct dsn d = { .orig = t, .qid = t->xf[XF_IDENT], .action = DSN_FAILED,
 	    .body = sp };
@@ -137,14 +137,14 @@ bounce(struct stream_writer *w, struct txn *t, struct spool *sp, const char *dia
 	}
 	/* The notice never carries the refused parts back: headers only. */
 	t->ret = RET_HDRS;
-	if (spool_rewind(sp) < 0 || dsn_write(w, &d, dr, t->nrcpt) < 0)
+	if (bodyfile_rewind(sp) < 0 || dsn_write(w, &d, dr, t->nrcpt) < 0)
 		die_sys("unable to write a bounce");
 	t->ret = ret;
 	free(dr);
 }
 
 static void
-act(struct attach *a, struct stream_writer *w, struct txn *t, struct spool *sp)
+act(struct attach *a, struct stream_writer *w, struct txn *t, struct bodyfile *sp)
 {
 	char what[FOUND_MAX], tag[998], reason[FOUND_MAX + 100];
 	enum action ac = a->action;
@@ -161,7 +161,7 @@ act(struct attach *a, struct stream_writer *w, struct txn *t, struct spool *sp)
 	snprintf(reason, sizeof reason, "message refused: it holds parts not accepted "
 	    "here: %s", what);
 	if (ac == A_REJECT)
-		handoff_reject(w, reason);
+		prequeue_reject(w, reason);
 	if (ac == A_BOUNCE) {
 		bounce(w, t, sp, reason + sizeof "message refused: " - 1);
 		return;
@@ -173,7 +173,7 @@ act(struct attach *a, struct stream_writer *w, struct txn *t, struct spool *sp)
 
 static void
 attach_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
-    struct spool *sp, void *ctx)
+    struct bodyfile *sp, void *ctx)
 {
 	struct attach *a = ctx;
 	int rf = 0, m = a->rules.n ? matrix_txn(&a->mx, "attach", rd, w, t, sp, &rf) :
@@ -184,7 +184,7 @@ attach_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 		goto fail;
 	if (m == MATRIX_NONE)
 		return;
-	if (m == MATRIX_ALL && (spool_reset(sp) < 0 || spool_from_stream(sp, rd, &rf) < 0))
+	if (m == MATRIX_ALL && (bodyfile_reset(sp) < 0 || bodyfile_from_stream(sp, rd, &rf) < 0))
 		goto fail;
 	if (plan_walk(&a->plan, sp) < 0)
 		die_sys("unable to read the spooled message");
@@ -192,7 +192,7 @@ attach_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 		act(a, w, t, sp);
 		return;
 	}
-	if (stream_write_head(w, t) < 0 || spool_write_stream(sp, w) < 0)
+	if (stream_write_head(w, t) < 0 || bodyfile_write_stream(sp, w) < 0)
 		die_sys("unable to write");
 	return;
 fail:
@@ -245,10 +245,10 @@ main(int argc, char **argv)
 	settings(&a);
 	if (argc > 2) {
 		a.before_queue = 1;
-		handoff_start(argv + 2);
+		prequeue_start(argv + 2);
 	}
 	stage_run(attach_txn, &a);
 	plan_free(&a.plan);
 	matrix_free(&a.mx);
-	return a.before_queue ? handoff_finish() : 0;
+	return a.before_queue ? prequeue_finish() : 0;
 }

@@ -107,17 +107,17 @@ received(struct decode *d, struct stream_writer *w)
 		    dom ? dom + 1 : "unknown", d->h.from);
 	if (n < 0 || (size_t)n >= sizeof line || stream_write_line(w, line,
 	    (size_t)n) < 0)
-		die(111, "unable to write a Received: field");
+		die(EXIT_TEMP, "unable to write a Received: field");
 	if (!d->plain) {
 		n = snprintf(line, sizeof line, "\tby %s (sluice-bsmtp-decode) with "
 		    "BSMTP id <%s>;", conf_hostname(), d->h.id);
 		if (n < 0 || (size_t)n >= sizeof line || stream_write_line(w, line,
 		    (size_t)n) < 0)
-			die(111, "unable to write a Received: field");
+			die(EXIT_TEMP, "unable to write a Received: field");
 	}
 	n = snprintf(line, sizeof line, "\t%s", date);
 	if (stream_write_line(w, line, (size_t)n) < 0)
-		die(111, "unable to write a Received: field");
+		die(EXIT_TEMP, "unable to write a Received: field");
 }
 
 /* One transaction out, without AUTH=: another host's claim, not ours. */
@@ -138,7 +138,7 @@ put_txn(struct decode *d, struct stream_reader *rd, struct txn *t)
 		if (!rf)
 			die_sys("unable to write a temporary file");
 		if (rd->in.err)
-			die(111, "%s", rd->err);
+			die(EXIT_TEMP, "%s", rd->err);
 		refuse_input(d, "%s", rd->err);
 	}
 }
@@ -163,7 +163,7 @@ batch_read(struct decode *d)
 	}
 	if (rc < 0) {
 		if (rd.in.err)
-			die(111, "%s", rd.err);
+			die(EXIT_TEMP, "%s", rd.err);
 		refuse_input(d, "%s", rd.err);
 	}
 	if (d->ntxn == 0)

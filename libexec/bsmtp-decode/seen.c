@@ -15,7 +15,9 @@
 
 #include "conf.h"
 #include "decode.h"
+#include "fmt.h"
 #include "fsutil.h"
+#include "handoff.h"
 #include "log.h"
 
 #define PRUNE_EVERY 3600
@@ -30,7 +32,7 @@ static void
 seen_dir(char *buf, size_t size)
 {
 	if (bsmtp_dir(buf, size, "seen") < 0)
-		die(111, "the bsmtp_dir setting is too long");
+		die(EXIT_TEMP, "the bsmtp_dir setting is too long");
 }
 
 static void
@@ -46,7 +48,7 @@ seen_path(const char *id, char *buf, size_t size)
 	sha256_final(&s, h);
 	sha256_hex(h, sizeof h, hex);
 	if (snprintf(buf, size, "%s/%s", dir, hex) >= (int)size)
-		die(111, "the bsmtp_dir setting is too long");
+		die(EXIT_TEMP, "the bsmtp_dir setting is too long");
 }
 
 /* Remove the records older than the window, when an hour has passed. */
@@ -70,7 +72,8 @@ prune(time_t now)
 	while ((e = readdir(dh)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		if (fmt_path(p, sizeof p, "%s/%s", dir, e->d_name) < 0)
+			continue;
 		if (stat(p, &st) == 0 && st.st_mtime + window() < now)
 			unlink(p);
 	}
@@ -102,13 +105,13 @@ seen_add(const char *id)
 
 	seen_dir(dir, sizeof dir);
 	seen_path(id, p, sizeof p);
-	snprintf(tmp, sizeof tmp, "%s/.tmp.%ld", dir, (long)getpid());
-	if (mkdir_p(dir, 0700) < 0)
+	if (fmt_path(tmp, sizeof tmp, "%s/.tmp.%ld", dir, (long)getpid()) < 0 ||
+	    mkdir_p(dir, 0700) < 0)
 		die_sys("unable to make %s", dir);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+	if ((fd = handoff_open(AT_FDCWD, tmp, O_TRUNC, 0600)) < 0)
 		die_sys("unable to create %s", tmp);
-	n = dprintf(fd, "%s\n", id);
-	if (n < 0 || fsync(fd) < 0 || close(fd) < 0 || rename(tmp, p) < 0 ||
-	    fsync_dir(p, 0) < 0)
+	if ((n = dprintf(fd, "%s\n", id)) < 0)
+		handoff_abort(fd, AT_FDCWD, tmp);
+	if (n < 0 || handoff_commit(fd, AT_FDCWD, tmp, p, HANDOFF_DURABLE) < 0)
 		die_sys("unable to record tunnel id %s in %s", id, dir);
 }

@@ -14,12 +14,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bodyfile.h"
 #include "buf.h"
 #include "conf.h"
 #include "decode.h"
 #include "log.h"
 #include "prog.h"
-#include "spool.h"
 #include "usage.h"
 
 #define QUEUE_ARGS 16
@@ -40,10 +40,10 @@ save_input(void)
 {
 	char buf[BUF_SIZE];
 	ssize_t k;
-	int fd = spool_tmpfile(spool_tmpdir());
+	int fd = bodyfile_tmpfile(bodyfile_tmpdir());
 
 	if (fd < 0)
-		die_sys("unable to create a temporary file in %s", spool_tmpdir());
+		die_sys("unable to create a temporary file in %s", bodyfile_tmpdir());
 	while ((k = read(0, buf, sizeof buf)) != 0) {
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -90,7 +90,7 @@ check_sender(struct decode *d)
 		refuse_input(d, "5.7.1 %s is not a tunnel sender (table "
 		    "bsmtp_senders)", d->h.from);
 	if (bsmtp_opt(val, "secret", d->secret, sizeof d->secret) < 0)
-		die(111, "4.3.5 table bsmtp_senders: secret too long");
+		die(EXIT_TEMP, "4.3.5 table bsmtp_senders: secret too long");
 	d->relay = bsmtp_opt(val, "relay", flag, sizeof flag) != 0;
 }
 
@@ -106,10 +106,10 @@ queue(struct decode *d)
 	if (q == NULL || *q == '\0')
 		q = "sluice-enqueue";
 	if (strlen(q) >= sizeof buf)
-		die(111, "SLUICE_QUEUE is too long");
+		die(EXIT_TEMP, "SLUICE_QUEUE is too long");
 	strcpy(buf, q);
 	if (prog_split_chain(buf, argvs, 1, QUEUE_ARGS) != 1)
-		die(111, "SLUICE_QUEUE is not one program with arguments: %s", q);
+		die(EXIT_TEMP, "SLUICE_QUEUE is not one program with arguments: %s", q);
 	if ((pid = fork()) < 0)
 		die_sys("unable to fork");
 	if (pid == 0) {
@@ -146,8 +146,8 @@ main(int argc, char **argv)
 	/* Nothing to keep for the postmaster, and no refused/ file per call. */
 	if (lseek(d.raw_fd, 0, SEEK_END) == 0)
 		die(EXIT_PERM, "5.6.0 empty input: no message and no batch");
-	if ((d.batch_fd = spool_tmpfile(spool_tmpdir())) < 0)
-		die_sys("unable to create a temporary file in %s", spool_tmpdir());
+	if ((d.batch_fd = bodyfile_tmpfile(bodyfile_tmpdir())) < 0)
+		die_sys("unable to create a temporary file in %s", bodyfile_tmpdir());
 	if (table_open(&d.domains, "domains") < 0 ||
 	    table_open(&d.routes, "routes") < 0)
 		die_sys("unable to open table domains or routes");

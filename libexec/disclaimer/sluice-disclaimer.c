@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "conf.h"
-#include "handoff.h"
+#include "prequeue.h"
 #include "insert.h"
 #include "log.h"
 #include "matrix.h"
@@ -32,15 +32,15 @@ qid_of(const struct txn *t)
 
 /* The body from the spool (spooled) or straight from the stream. */
 static void
-walk(struct disclaimer *s, struct stream_reader *rd, struct spool *sp, int spooled)
+walk(struct disclaimer *s, struct stream_reader *rd, struct bodyfile *sp, int spooled)
 {
 	const char *l;
 	size_t n;
 	int rc;
 
-	if (spooled && spool_rewind(sp) < 0)
+	if (spooled && bodyfile_rewind(sp) < 0)
 		die_sys("unable to read the spooled message");
-	while ((rc = spooled ? spool_getline(sp, &l, &n) : stream_read_line(rd, &l, &n)) == 1)
+	while ((rc = spooled ? bodyfile_getline(sp, &l, &n) : stream_read_line(rd, &l, &n)) == 1)
 		insert_line(&s->ins, l, n);
 	if (rc < 0 && spooled)
 		die_sys("unable to read the spooled message");
@@ -50,7 +50,7 @@ walk(struct disclaimer *s, struct stream_reader *rd, struct spool *sp, int spool
 
 static void
 disclaimer_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
-    struct spool *sp, void *ctx)
+    struct bodyfile *sp, void *ctx)
 {
 	struct disclaimer *s = ctx;
 	const struct dtext *d;
@@ -67,7 +67,7 @@ disclaimer_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 		die(EXIT_TEMP, "4.3.5 %s", err);
 	if (d->text == NULL && d->html == NULL) {
 		if (stream_write_head(w, t) < 0 || (m == MATRIX_SOME ?
-		    spool_write_stream(sp, w) : stream_copy_body(rd, w, &rf)) < 0)
+		    bodyfile_write_stream(sp, w) : stream_copy_body(rd, w, &rf)) < 0)
 			goto fail;
 		return;
 	}
@@ -108,11 +108,11 @@ main(int argc, char **argv)
 		die(EXIT_TEMP, "4.3.5 %s", err);
 	if (argc > 2) {
 		s.before_queue = 1;
-		handoff_start(argv + 2);
+		prequeue_start(argv + 2);
 	}
 	insert_init(&s.ins, w);
 	stage_run(disclaimer_txn, &s);
 	insert_free(&s.ins);
 	matrix_free(&s.mx);
-	return s.before_queue ? handoff_finish() : 0;
+	return s.before_queue ? prequeue_finish() : 0;
 }

@@ -16,7 +16,7 @@
 #include "dnsbl.h"
 #include "log.h"
 #include "prog.h"
-#include "spool.h"
+#include "bodyfile.h"
 #include "stream.h"
 
 #define FIELD "X-Sluice-DNSBL"
@@ -343,14 +343,14 @@ dnsbl_stage(const struct dnsbl_conf *conf, char **argv)
 	size_t n, i;
 	int in, out = 1, unanswered = 0;
 
-	if ((in = spool_tmpfile(spool_tmpdir())) < 0)
-		die_sys("unable to create a temporary file in %s", spool_tmpdir());
+	if ((in = bodyfile_tmpfile(bodyfile_tmpdir())) < 0)
+		die_sys("unable to create a temporary file in %s", bodyfile_tmpdir());
 	e = read_txns(in, &n, &b, conf);
 	dnsbl_run(&b, conf, "mode=stage");
 	if (argv[0] != NULL) {
 		refuse_input(e, n, &b, conf);
-		if ((out = spool_tmpfile(spool_tmpdir())) < 0)
-			die_sys("unable to create a temporary file in %s", spool_tmpdir());
+		if ((out = bodyfile_tmpfile(bodyfile_tmpdir())) < 0)
+			die_sys("unable to create a temporary file in %s", bodyfile_tmpdir());
 	} else {
 		for (i = 0; i < b.n && !unanswered; i++)
 			unanswered = b.c[i].result == DNSBL_UNANSWERED;

@@ -17,9 +17,9 @@ local_box_copy(struct local *L, struct wbuf *w, const struct copy *c,
 	int rc;
 
 	if (wbuf_printf(w, "Return-Path: <%s>\nDelivered-To: %s\n", c->from,
-	    c->rcpt) < 0 || spool_rewind(&L->sp) < 0)
+	    c->rcpt) < 0 || bodyfile_rewind(&L->sp) < 0)
 		return -1;
-	while ((rc = spool_getline(&L->sp, &l, &n)) == 1) {
+	while ((rc = bodyfile_getline(&L->sp, &l, &n)) == 1) {
 		if (mboxrd) {
 			/* mboxrd: one more '>' on every line that reads ">*From ". */
 			for (i = 0; i < n && l[i] == '>'; i++)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "handoff.h"
 #include "log.h"
 #include "sluice-local.h"
 
@@ -29,7 +30,7 @@ local_maildir_sync(struct local *L)
 
 	while (L->nsync > 0) {
 		L->nsync--;
-		if (fsync_dir(L->pending_sync[L->nsync], 1) < 0) {
+		if (handoff_sync_folder(AT_FDCWD, L->pending_sync[L->nsync]) < 0) {
 			log_warn("unable to sync %s: %s", L->pending_sync[L->nsync],
 			    strerror(errno));
 			rc = -1;
@@ -50,7 +51,7 @@ sync_later(struct local *L, const char *dir)
 	if (L->nsync == SYNC_MAX && local_maildir_sync(L) < 0)
 		return -1;
 	if ((L->pending_sync[L->nsync] = strdup(dir)) == NULL)
-		return fsync_dir(dir, 1);
+		return handoff_sync_folder(AT_FDCWD, dir);
 	L->nsync++;
 	return 0;
 }
@@ -68,7 +69,7 @@ maildir_make(const char *dir)
 		if (mkdir_p(p, 0700) < 0)
 			return -1;
 	}
-	if (fsync_dir(dir, 1) < 0 || fsync_dir(dir, 0) < 0)
+	if (handoff_sync_folder(AT_FDCWD, dir) < 0 || handoff_sync_dir(AT_FDCWD, dir) < 0)
 		return -1;
 	return 0;
 }
@@ -118,7 +119,7 @@ write_tmp(struct local *L, const char *dir, const char *tmp,
 	struct wbuf w;
 	int fd, made = 0;
 
-	while ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+	while ((fd = handoff_open(AT_FDCWD, tmp, O_EXCL, 0600)) < 0) {
 		if (errno != ENOENT || made++)
 			return local_result_sys(res, "unable to create", tmp), -1;
 		if (maildir_make(dir) < 0)
@@ -169,12 +170,12 @@ local_maildir_deliver(struct local *L, const char *dir, const struct copy *c,
 	}
 	if (write_tmp(L, dir, tmp, c, res) < 0)
 		return;
-	if (rename(tmp, fin) < 0) {
+	/* new/ is synced below, at once or with the others at the end. */
+	if (handoff_commit(-1, AT_FDCWD, tmp, fin, 0) < 0) {
 		local_result_sys(res, "unable to deliver into the Maildir", newdir);
-		unlink(tmp);
 		return;
 	}
-	if ((now ? fsync_dir(newdir, 1) : sync_later(L, newdir)) < 0)
+	if ((now ? handoff_sync_folder(AT_FDCWD, newdir) : sync_later(L, newdir)) < 0)
 		return local_result_sys(res, "unable to sync", newdir);
 	clean_tmp(dir);
 	local_result_set(res, 0, "2.0.0", "delivered to maildir %s", dir);

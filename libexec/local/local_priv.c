@@ -87,8 +87,8 @@ local_priv_deliver(struct local *L, enum priv_kind kind, const char *arg,
 	q.has_orcpt = c->orcpt != NULL;
 	snprintf(q.qid, sizeof q.qid, "%s", L->qid);
 	/* Flushed, so that the privileged part reads the whole body. */
-	if (spool_rewind(&L->sp) < 0)
-		return local_result_sys(res, "unable to write", "the spool file");
+	if (bodyfile_rewind(&L->sp) < 0)
+		return local_result_sys(res, "unable to write", "the body file");
 	if (L->priv_fd < 0 || send_req(L->priv_fd, &q, L->sp.fd) < 0)
 		return local_result_set(res, 4, "4.3.0", "the privileged delivery "
 		    "process is gone");
@@ -239,7 +239,7 @@ serve(struct local *L, int sock)
 	int body, rc;
 
 	while ((rc = recv_req(sock, &q, &body)) == 1) {
-		if (spool_adopt(&L->sp, body) < 0)
+		if (bodyfile_adopt(&L->sp, body) < 0)
 			local_result_set(&res, 4, "4.3.0", "out of memory");
 		else if (q.kind == PRIV_SYSTEM)
 			system_box(L, &q, &res);
@@ -247,7 +247,7 @@ serve(struct local *L, int sock)
 			as_default_privs(L, &q, &res);
 		else
 			break;
-		spool_close(&L->sp);
+		bodyfile_close(&L->sp);
 		if (send(sock, &res, sizeof res, MSG_NOSIGNAL) != (ssize_t)sizeof res)
 			_exit(EXIT_TEMP);
 	}

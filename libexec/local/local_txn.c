@@ -24,29 +24,29 @@
  * header are looked at, as sluice-alias does: lib/header.h).
  */
 static void
-spool_body(struct local *L, struct stream_reader *rd)
+save_body(struct local *L, struct stream_reader *rd)
 {
 	const char *l;
 	size_t n, pos = 0;
 	int rf = 0;
 
 	strset_clear(&L->loops);
-	if (spool_reset(&L->sp) < 0)
-		die_sys("unable to reset the spool file");
+	if (bodyfile_reset(&L->sp) < 0)
+		die_sys("unable to reset the body file");
 	if (header_read(&L->hdr, rd) < 0)
 		die(rd->exit_code, "%s", rd->err);
 	if (header_addrs(&L->hdr, "Delivered-To", &L->loops) < 0)
 		die_nomem();
 	while (header_line(&L->hdr, &pos, &l, &n))
-		if (spool_write_line(&L->sp, l, n) < 0)
-			die_sys("unable to write the spool file");
-	if (!L->hdr.body_done && spool_from_stream(&L->sp, rd, &rf) < 0) {
+		if (bodyfile_write_line(&L->sp, l, n) < 0)
+			die_sys("unable to write the body file");
+	if (!L->hdr.body_done && bodyfile_from_stream(&L->sp, rd, &rf) < 0) {
 		if (rf)
 			die(rd->exit_code, "%s", rd->err);
-		die_sys("unable to write the spool file");
+		die_sys("unable to write the body file");
 	}
-	if (spool_rewind(&L->sp) < 0)
-		die_sys("unable to write the spool file");
+	if (bodyfile_rewind(&L->sp) < 0)
+		die_sys("unable to write the body file");
 }
 
 static void
@@ -80,13 +80,14 @@ set_defer(struct rcpt *r, const struct result *res)
 {
 	char text[sizeof res->text + 16], enc[STREAM_XVAL_MAX + 1];
 	size_t n;
+	int rc;
 
 	snprintf(text, sizeof text, "%s %s", res->status, local_result_text(res));
 	n = strlen(text);
 	while (xtext_encode(text, n, enc, sizeof enc) < 0)
 		n -= n / 8 + 1;
-	if (xparam_set(r->x, &r->nx, "X-DEFER", enc) < 0)
-		die_nomem();
+	if ((rc = xparam_set(r->x, &r->nx, "X-DEFER", enc)) < 0)
+		xparam_die(rc, r->addr);
 }
 
 /*
@@ -226,7 +227,7 @@ local_txn_process(struct local *L, struct stream_reader *rd,
 		free(local);
 		return pass(rd, w, t);
 	}
-	spool_body(L, rd);
+	save_body(L, rd);
 	txn_init(&o.failed);
 	txn_init(&o.done);
 	dead = dsn_is_double(t);
@@ -245,7 +246,7 @@ local_txn_process(struct local *L, struct stream_reader *rd,
 			txn_del_rcpt(t, i);
 	free(local);
 	if (t->nrcpt > 0 && (stream_write_head(w, t) < 0 ||
-	    spool_write_stream(&L->sp, w) < 0))
+	    bodyfile_write_stream(&L->sp, w) < 0))
 		die_sys("unable to write the output");
 	notice(L, w, t, &o.failed, o.fres, DSN_FAILED);
 	notice(L, w, t, &o.done, o.sres, DSN_DELIVERED);

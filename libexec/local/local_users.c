@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "fmt.h"
 #include "local.h"
 #include "route.h"
 #include "sluice-local.h"
@@ -64,10 +65,10 @@ deliver_mailbox(struct local *L, const char *key, const char *val,
 	if (val[0] == '\0')
 		return local_result_set(res, 4, "4.3.0", "empty mailbox for %s in "
 		    "table users", key);
-	if (val[0] == '/')
-		snprintf(box, sizeof box, "%s", val);
-	else
-		snprintf(box, sizeof box, "%s/%s", L->mailroot, val);
+	if ((val[0] == '/' ? fmt_path(box, sizeof box, "%s", val) :
+	    fmt_path(box, sizeof box, "%s/%s", L->mailroot, val)) < 0)
+		return local_result_set(res, 4, "4.3.5", "mailbox name too long "
+		    "for %s in table users", key);
 	local_box_deliver(L, box, c, 0, res);
 }
 

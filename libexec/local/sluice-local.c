@@ -19,11 +19,12 @@
 #include "log.h"
 #include "priv.h"
 #include "sluice-local.h"
+#include "stage.h"
 #include "usage.h"
 
 /* The queue's own tmp/ when we can write there, so the body stays on its disk. */
 static const char *
-spool_dir(void)
+body_dir(void)
 {
 	static char dir[4096];
 	struct stat st;
@@ -31,7 +32,7 @@ spool_dir(void)
 	if (path_join(dir, sizeof dir, conf_spool(), "tmp") == 0 &&
 	    stat(dir, &st) == 0 && access(dir, W_OK) == 0)
 		return dir;
-	return spool_tmpdir();
+	return bodyfile_tmpdir();
 }
 
 /* The tables and settings of sluice-local(8) ENVIRONMENT. */
@@ -87,14 +88,29 @@ drop_privileges(struct local *L)
 		    spool);
 }
 
+static void
+local_stage_txn(struct stream_reader *rd, struct stream_writer *w,
+    struct txn *t, struct bodyfile *sp, void *ctx)
+{
+	(void)sp;	/* L->sp, the one the privileged part reads too */
+	local_txn_process(ctx, rd, w, t);
+}
+
+/* Nothing is reported delivered before its Maildir folder is synced. */
+static void
+local_stage_end(struct stream_writer *w, int failed, void *ctx)
+{
+	(void)w;
+	if (local_maildir_sync(ctx) < 0 && !failed)
+		die(EXIT_TEMP, "unable to sync Maildir folders: delivered mail may be lost");
+}
+
 int
 main(int argc, char **argv)
 {
 	static struct local L;
-	struct stream_reader rd;
-	struct stream_writer w;
-	struct txn t;
-	int rc;
+	const struct stage s = { .txn = local_stage_txn, .ctx = &L, .body = &L.sp,
+	    .end = local_stage_end };
 
 	usage_none(argc, argv, "usage: sluice-local < stream > stream\nSee sluice-local(8).\n");
 	log_init(argv[0]);
@@ -104,23 +120,9 @@ main(int argc, char **argv)
 	drop_privileges(&L);
 	if (header_init(&L.hdr) < 0)
 		die_nomem();
-	if (spool_open(&L.sp, spool_dir()) < 0)
-		die_sys("unable to make a spool file in %s", spool_dir());
-	if (stream_reader_init(&rd, 0, "stdin") < 0 ||
-	    stream_writer_init(&w, 1, 0) < 0)
-		die_nomem();
-	txn_init(&t);
-	while ((rc = stream_read_txn(&rd, &t)) == 1)
-		local_txn_process(&L, &rd, &w, &t);
-	if (rc < 0) {
-		local_maildir_sync(&L);
-		die(rd.exit_code, "%s", rd.err);
-	}
-	/* Nothing is reported delivered before its Maildir folder is synced. */
-	if (local_maildir_sync(&L) < 0)
-		die(EXIT_TEMP, "unable to sync Maildir folders: delivered mail may be lost");
-	if (stream_flush(&w) < 0)
-		die_sys("unable to write the output");
+	if (bodyfile_open(&L.sp, body_dir()) < 0)
+		die_sys("unable to make a body file in %s", body_dir());
+	stage_run_with(&s);
 	local_priv_stop(&L);
 	return 0;
 }

@@ -25,9 +25,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "bodyfile.h"
 #include "buf.h"
 #include "header.h"
-#include "spool.h"
 #include "stream.h"
 #include "strset.h"
 #include "table.h"
@@ -79,7 +79,7 @@ struct local {
 	pid_t priv_pid;
 	int sync_now;		/* in the privileged part: sync Maildirs at once */
 	/* The transaction at hand. */
-	struct spool sp;	/* its body */
+	struct bodyfile sp;	/* its body */
 	struct header hdr;	/* its header, as read */
 	struct strset loops;	/* the Delivered-To addresses of its header */
 	const char *qid;

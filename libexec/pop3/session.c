@@ -14,10 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bodyfile.h"
 #include "buf.h"
 #include "log.h"
 #include "pop3.h"
-#include "spool.h"
 
 struct msg {
 	unsigned long n;
@@ -155,7 +155,7 @@ apop(struct sess *s)
 
 	snprintf(text, sizeof text, "%s%s", s->ts, s->p->pass);
 	if (EVP_Digest(text, strlen(text), md, &mdlen, EVP_md5(), NULL) != 1)
-		die(111, "MD5 is not available for APOP");
+		die(EXIT_TEMP, "MD5 is not available for APOP");
 	for (i = 0; i < mdlen; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	snprintf(arg, sizeof arg, "%s %s", s->p->user, hex);
@@ -310,8 +310,8 @@ session_run(const struct profile *p, struct uidl *u, unsigned *fed)
 		fail(&s, "connect");
 		return SESSION_TEMP;
 	}
-	if ((s.file = spool_tmpfile(spool_tmpdir())) < 0)
-		die_sys("unable to create a temporary file in %s", spool_tmpdir());
+	if ((s.file = bodyfile_tmpfile(bodyfile_tmpdir())) < 0)
+		die_sys("unable to create a temporary file in %s", bodyfile_tmpdir());
 	rc = SESSION_TEMP;
 	if (login(&s) == 0 && list(&s, u) == 0) {
 		rc = messages(&s, u, fed);

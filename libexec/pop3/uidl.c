@@ -15,7 +15,9 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "fmt.h"
 #include "fsutil.h"
+#include "handoff.h"
 #include "log.h"
 #include "pop3.h"
 
@@ -28,7 +30,7 @@ state_dir(char *buf, size_t size)
 	n = d && *d ? snprintf(buf, size, "%s", d) :
 	    snprintf(buf, size, "%s/pop3", conf_spool());
 	if (n < 0 || (size_t)n >= size)
-		die(111, "the pop3_dir setting is too long");
+		die(EXIT_TEMP, "the pop3_dir setting is too long");
 }
 
 /* Profile names become file names: only [a-z0-9._-], never leading '.'. */
@@ -37,7 +39,7 @@ check_name(const char *name)
 {
 	if (name[0] == '.' || name[strspn(name,
 	    "abcdefghijklmnopqrstuvwxyz0123456789._-")] != '\0')
-		die(111, "profile name %s: only a-z, 0-9, '.', '_' and '-' please",
+		die(EXIT_TEMP, "profile name %s: only a-z, 0-9, '.', '_' and '-' please",
 		    name);
 }
 
@@ -55,7 +57,8 @@ uidl_load(struct uidl *u, const char *profile)
 	state_dir(dir, sizeof dir);
 	if (mkdir_p(dir, 0700) < 0)
 		die_sys("unable to make %s", dir);
-	snprintf(u->path, sizeof u->path, "%s/%s.uidl", dir, profile);
+	if (fmt_path(u->path, sizeof u->path, "%s/%s.uidl", dir, profile) < 0)
+		die_sys("unable to open %s/%s.uidl", dir, profile);
 	u->fd = open(u->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (u->fd < 0 || rbuf_init(&r, u->fd, BUF_SIZE) < 0)
 		die_sys("unable to open %s", u->path);
@@ -109,11 +112,15 @@ uidl_compact(struct uidl *u, const struct strset *on_server)
 
 	if (u->done.n + u->refused.n <= on_server->n)
 		return;
-	snprintf(tmp, sizeof tmp, "%s.tmp", u->path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
-	    put_set(fd, 'D', &u->done, on_server) < 0 ||
-	    put_set(fd, 'R', &u->refused, on_server) < 0 || fsync(fd) < 0 ||
-	    close(fd) < 0 || rename(tmp, u->path) < 0 || fsync_dir(u->path, 0) < 0)
+	if (fmt_path(tmp, sizeof tmp, "%s.tmp", u->path) < 0 ||
+	    (fd = handoff_open(AT_FDCWD, tmp, O_TRUNC, 0600)) < 0)
+		die_sys("unable to rewrite %s", u->path);
+	if (put_set(fd, 'D', &u->done, on_server) < 0 ||
+	    put_set(fd, 'R', &u->refused, on_server) < 0) {
+		handoff_abort(fd, AT_FDCWD, tmp);
+		die_sys("unable to rewrite %s", u->path);
+	}
+	if (handoff_commit(fd, AT_FDCWD, tmp, u->path, HANDOFF_DURABLE) < 0)
 		die_sys("unable to rewrite %s", u->path);
 	close(u->fd);
 	u->fd = open(u->path, O_RDWR | O_APPEND | O_CLOEXEC);

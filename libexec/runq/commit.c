@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "handoff.h"
 #include "log.h"
 #include "prog.h"
 #include "runq.h"
@@ -43,7 +44,7 @@ stage_file(struct runq *rq, const struct txn *t, const char *qid,
 	if (rq->nstaged == rq->astaged)
 		rq->staged = runq_grow(rq->staged, &rq->astaged, 64, sizeof *rq->staged);
 	snprintf(name, sizeof name, "tmp/%s.%s.runq", qid, dir);
-	fd = openat(rq->spool_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = handoff_open(rq->spool_fd, name, O_TRUNC, 0600);
 	if (fd < 0)
 		return -1;
 	memcpy(rq->staged[rq->nstaged].qid, qid, QID_LEN + 1);
@@ -53,7 +54,7 @@ stage_file(struct runq *rq, const struct txn *t, const char *qid,
 		close(fd);
 		return -1;
 	}
-	if (stream_write_head(&w, t) == 0 && spool_write_stream(&rq->sp, &w) == 0 &&
+	if (stream_write_head(&w, t) == 0 && bodyfile_write_stream(&rq->sp, &w) == 0 &&
 	    stream_flush(&w) == 0 && fsync(fd) == 0 &&
 	    (mtime == 0 || qdir_set_mtime(fd, NULL, mtime) == 0))
 		rc = 0;
@@ -119,7 +120,7 @@ commit_staged(struct runq *rq)
 			if (rename_dead(rq, from, s->qid) < 0)
 				return -1;
 			dead = 1;
-		} else if (renameat(rq->spool_fd, from, rq->spool_fd, to) < 0)
+		} else if (handoff_commit(-1, rq->spool_fd, from, to, 0) < 0)
 			return -1;
 	}
 	if (rq->nstaged > 0 && qdir_sync(rq, "deferred") < 0)
@@ -219,7 +220,7 @@ requeue(struct runq *rq, struct stream_reader *rd, struct txn *t,
 		}
 		log_info("qid=%s split_from=%s nrcpt=%zu", qid, in->qid, t->nrcpt);
 	}
-	if (spool_reset(&rq->sp) < 0 || spool_from_stream(&rq->sp, rd, &rfail) < 0) {
+	if (bodyfile_reset(&rq->sp) < 0 || bodyfile_from_stream(&rq->sp, rd, &rfail) < 0) {
 		log_warn("%s", rfail ? rd->err : strerror(errno));
 		return -1;
 	}

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "handoff.h"
 #include "log.h"
 #include "qlock.h"
 #include "runq.h"
@@ -132,13 +133,7 @@ qdir_request_flush(struct runq *rq)
 int
 qdir_sync(const struct runq *rq, const char *name)
 {
-	int fd = openat(rq->spool_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
+	return handoff_sync_folder(rq->spool_fd, name);
 }
 
 int

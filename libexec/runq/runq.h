@@ -15,8 +15,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "bodyfile.h"
 #include "qid.h"
-#include "spool.h"
 #include "stream.h"
 #include "strset.h"
 
@@ -100,7 +100,7 @@ struct runq {
 	/* commit */
 	struct staged *staged;
 	size_t nstaged, astaged;
-	struct spool sp;	/* a remainder's body on its way back */
+	struct bodyfile sp;	/* a remainder's body on its way back */
 	time_t next_tmp_clean;	/* 0 until the first look at tmp/ */
 };
 

@@ -432,8 +432,8 @@ main(int argc, char **argv)
 	    O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
 		die_sys("unable to open %s/trigger", rq.spool);
 	if (path_join(tmp, sizeof tmp, rq.spool, "tmp") < 0 ||
-	    spool_open(&rq.sp, tmp) < 0)
-		die_sys("unable to make a spool file in %s/tmp", rq.spool);
+	    bodyfile_open(&rq.sp, tmp) < 0)
+		die_sys("unable to make a body file in %s/tmp", rq.spool);
 	log_info("start chain=\"%s\" batch_size=%zu concurrency=%zu%s%s%s",
 	    default_chain(), rq.batch_size, rq.concurrency, rq.once ? " once" : "",
 	    rq.flush_target ? " dest=" : "", rq.flush_target ? rq.flush_target : "");

@@ -6,11 +6,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "fsutil.h"
+#include "handoff.h"
 #include "tag.h"
 
 static int
-write_txn(int fd, const struct txn *t, const char *header, struct spool *sp)
+write_txn(int fd, const struct txn *t, const char *header, struct bodyfile *sp)
 {
 	struct stream_writer w;
 	int rc;
@@ -28,34 +30,24 @@ write_txn(int fd, const struct txn *t, const char *header, struct spool *sp)
 
 int
 quarantine_write(const char *spooldir, const char *qid, const struct txn *t,
-    const char *header, struct spool *sp, char *path, size_t psize)
+    const char *header, struct bodyfile *sp, char *path, size_t psize)
 {
 	char dir[4096], tmp[4096], dst[4096];
-	int fd, e, n;
+	int fd;
 
-	n = snprintf(dir, sizeof dir, "%s/quarantine", spooldir);
-	if (n < 0 || (size_t)n >= sizeof dir ||
-	    snprintf(tmp, sizeof tmp, "%s/tmp/%s.quarantine.%ld", spooldir, qid,
-	    (long)getpid()) >= (int)sizeof tmp ||
-	    snprintf(dst, sizeof dst, "%s/%s", dir, qid) >= (int)sizeof dst)
-		return errno = ENAMETOOLONG, -1;
+	if (fmt_path(dir, sizeof dir, "%s/quarantine", spooldir) < 0 ||
+	    fmt_path(tmp, sizeof tmp, "%s/tmp/%s.quarantine.%ld", spooldir, qid,
+	    (long)getpid()) < 0 ||
+	    fmt_path(dst, sizeof dst, "%s/%s", dir, qid) < 0 ||
+	    fmt_path(path, psize, "quarantine/%s", qid) < 0)
+		return -1;
 	if (mkdir_p(dir, 0750) < 0)
 		return -1;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0)
+	if ((fd = handoff_open(AT_FDCWD, tmp, O_TRUNC, 0640)) < 0)
 		return -1;
-	if (write_txn(fd, t, header, sp) < 0 || fsync(fd) < 0) {
-		e = errno;
-		close(fd);
-		unlink(tmp);
-		return errno = e, -1;
-	}
-	if (close(fd) < 0 || rename(tmp, dst) < 0) {
-		e = errno;
-		unlink(tmp);
-		return errno = e, -1;
-	}
-	if (fsync_dir(dir, 1) < 0)
+	if (write_txn(fd, t, header, sp) < 0) {
+		handoff_abort(fd, AT_FDCWD, tmp);
 		return -1;
-	snprintf(path, psize, "quarantine/%s", qid);
-	return 0;
+	}
+	return handoff_commit(fd, AT_FDCWD, tmp, dst, HANDOFF_DURABLE);
 }

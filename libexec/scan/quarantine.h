@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "spool.h"
+#include "bodyfile.h"
 #include "stream.h"
 
 /*
@@ -19,6 +19,6 @@
  * "quarantine/QID".  0, or -1 with errno set.
  */
 int quarantine_write(const char *spooldir, const char *qid, const struct txn *t,
-    const char *header, struct spool *sp, char *path, size_t psize);
+    const char *header, struct bodyfile *sp, char *path, size_t psize);
 
 #endif

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fmt.h"
 
 static void
 verdict(struct scanner *s, enum verdict v, const char *name, const char *where)
@@ -44,8 +45,8 @@ obj_open(struct scanner *s, struct scanobj *o, const char *what)
 		}
 		return 0;
 	}
-	snprintf(o->path, sizeof o->path, "%s/sluice-scan.XXXXXX", s->tmpdir);
-	if ((o->fd = mkostemp(o->path, O_CLOEXEC)) < 0) {
+	if (fmt_path(o->path, sizeof o->path, "%s/sluice-scan.XXXXXX",
+	    s->tmpdir) < 0 || (o->fd = mkostemp(o->path, O_CLOEXEC)) < 0) {
 		snprintf(err, sizeof err, "cannot create a file in %.200s: %s", s->tmpdir,
 		    strerror(errno));
 		verdict(s, V_ERROR, err, what);

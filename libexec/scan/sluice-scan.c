@@ -13,9 +13,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bodyfile.h"
 #include "conf.h"
 #include "dsn.h"
-#include "handoff.h"
+#include "prequeue.h"
 #include "log.h"
 #include "matrix.h"
 #include "mime.h"
@@ -25,7 +26,6 @@
 #include "qid.h"
 #include "quarantine.h"
 #include "scanner.h"
-#include "spool.h"
 #include "stage.h"
 #include "stream.h"
 #include "tag.h"
@@ -139,7 +139,7 @@ w_end(void *ctx, const struct mime_part *p)
 
 /* Scan the spooled message: the verdict is in s->sc. */
 static void
-scan_message(struct scan *s, struct spool *sp)
+scan_message(struct scan *s, struct bodyfile *sp)
 {
 	const char *l;
 	size_t n;
@@ -149,9 +149,9 @@ scan_message(struct scan *s, struct spool *sp)
 	s->stop = 0;
 	s->subject[0] = '\0';
 	mime_reset(s->walker);
-	if (spool_rewind(sp) < 0)
+	if (bodyfile_rewind(sp) < 0)
 		die_sys("unable to read the spooled message");
-	while (!s->stop && (rc = spool_getline(sp, &l, &n)) == 1) {
+	while (!s->stop && (rc = bodyfile_getline(sp, &l, &n)) == 1) {
 		scanner_write(&s->sc, &s->raw, "the message", l, n);
 		scanner_write(&s->sc, &s->raw, "the message", "\r\n", 2);
 		mime_line(s->walker, l, n);
@@ -183,14 +183,14 @@ qid_of(const struct txn *t)
 }
 
 static void
-pass(struct stream_writer *w, struct txn *t, struct spool *sp, const char *tag)
+pass(struct stream_writer *w, struct txn *t, struct bodyfile *sp, const char *tag)
 {
 	if (stream_write_head(w, t) < 0 || tag_copy(w, sp, tag) < 0)
 		die_sys("unable to write");
 }
 
 static void
-bounce(struct stream_writer *w, struct txn *t, struct spool *sp, const char *diag)
+bounce(struct stream_writer *w, struct txn *t, struct bodyfile *sp, const char *diag)
 {
 	struct dsn d = { .orig = t, .qid = t->xf[XF_IDENT], .action = DSN_FAILED,
 	    .body = sp };
@@ -208,7 +208,7 @@ bounce(struct stream_writer *w, struct txn *t, struct spool *sp, const char *dia
 	}
 	/* The notice never carries the content back: headers only. */
 	t->ret = RET_HDRS;
-	if (spool_rewind(sp) < 0 || (rc = dsn_write(w, &d, dr, t->nrcpt)) < 0)
+	if (bodyfile_rewind(sp) < 0 || (rc = dsn_write(w, &d, dr, t->nrcpt)) < 0)
 		die_sys("unable to write a bounce");
 	t->ret = ret;
 	free(dr);
@@ -231,7 +231,7 @@ notify(struct scan *s, struct stream_writer *w, const struct txn *t,
 }
 
 static void
-act(struct scan *s, struct stream_writer *w, struct txn *t, struct spool *sp)
+act(struct scan *s, struct stream_writer *w, struct txn *t, struct bodyfile *sp)
 {
 	const char *word = s->sc.v == V_INFECTED ? "infected" : "suspicious";
 	enum action a = s->sc.v == V_INFECTED ? s->infected : s->suspicious;
@@ -258,14 +258,14 @@ act(struct scan *s, struct stream_writer *w, struct txn *t, struct spool *sp)
 	if (a == A_TAG)
 		pass(w, t, sp, tag);
 	else if (a == A_REJECT && s->before_queue)
-		handoff_reject(w, reason);
+		prequeue_reject(w, reason);
 	else if (a == A_REJECT || a == A_BOUNCE)
 		bounce(w, t, sp, reason + sizeof "message refused: " - 1);
 }
 
 static void
 scan_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
-    struct spool *sp, void *ctx)
+    struct bodyfile *sp, void *ctx)
 {
 	struct scan *s = ctx;
 	char tag[TAG_MAX + 1];
@@ -280,9 +280,9 @@ scan_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 			goto fail;
 		return;
 	}
-	if (m == MATRIX_ALL && spool_reset(sp) < 0)
+	if (m == MATRIX_ALL && bodyfile_reset(sp) < 0)
 		die_sys("unable to spool a message");
-	if (m == MATRIX_ALL && spool_from_stream(sp, rd, &rf) < 0)
+	if (m == MATRIX_ALL && bodyfile_from_stream(sp, rd, &rf) < 0)
 		goto fail;
 	scan_message(s, sp);
 	if (s->sc.v == V_ERROR && s->on_error == E_SUSPICIOUS)
@@ -365,7 +365,7 @@ settings(struct scan *s)
 	t = conf_size("scan_max_size", 25 * 1024 * 1024);
 	s->sc.max_size = t < 1 ? 25 * 1024 * 1024 : (unsigned long long)t;
 	s->sc.ext.timeout = s->sc.timeout;
-	s->sc.tmpdir = spool_tmpdir();
+	s->sc.tmpdir = bodyfile_tmpdir();
 	s->infected = action_setting("scan_infected_action", "reject");
 	s->suspicious = action_setting("scan_suspicious_action", "tag");
 	e = conf_get("scan_error_action", "defer");
@@ -406,10 +406,10 @@ main(int argc, char **argv)
 	settings(&s);
 	if (argc > 2) {
 		s.before_queue = 1;
-		handoff_start(argv + 2);
+		prequeue_start(argv + 2);
 	}
 	stage_run(scan_txn, &s);
 	mime_free(s.walker);
 	matrix_free(&s.mx);
-	return s.before_queue ? handoff_finish() : 0;
+	return s.before_queue ? prequeue_finish() : 0;
 }

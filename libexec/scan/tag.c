@@ -44,17 +44,17 @@ is_tag(const char *l, size_t n)
 }
 
 int
-tag_copy(struct stream_writer *w, struct spool *sp, const char *tag)
+tag_copy(struct stream_writer *w, struct bodyfile *sp, const char *tag)
 {
 	const char *l;
 	size_t n;
 	int rc, header = 1, dropping = 0;
 
-	if (spool_rewind(sp) < 0)
+	if (bodyfile_rewind(sp) < 0)
 		return -1;
 	if (tag != NULL && stream_write_line(w, tag, strlen(tag)) < 0)
 		return -1;
-	while ((rc = spool_getline(sp, &l, &n)) == 1) {
+	while ((rc = bodyfile_getline(sp, &l, &n)) == 1) {
 		if (header) {
 			if (n == 0)
 				header = 0;

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "spool.h"
+#include "bodyfile.h"
 #include "stream.h"
 
 #define TAG_FIELD "X-Sluice-Scan"
@@ -25,6 +25,6 @@ void tag_make(char *buf, size_t size, const char *verdict, const char *name,
  * Write the spooled body to w, tag (a field line, or NULL) first, our
  * fields of the message's header left out, and the final ".".  0 or -1.
  */
-int tag_copy(struct stream_writer *w, struct spool *sp, const char *tag);
+int tag_copy(struct stream_writer *w, struct bodyfile *sp, const char *tag);
 
 #endif

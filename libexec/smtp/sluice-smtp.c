@@ -19,11 +19,11 @@
  */
 #include "smtp.h"
 
+#include "bodyfile.h"
 #include "conf.h"
 #include "log.h"
 #include "priv.h"
 #include "prog.h"
-#include "spool.h"
 #include "usage.h"
 
 #include <errno.h>
@@ -87,7 +87,7 @@ main(int argc, char **argv)
 {
 	struct smtp s;
 	struct stream_writer out;
-	const char *tmp = spool_tmpdir();
+	const char *tmp = bodyfile_tmpdir();
 
 	usage_none(argc, argv, "usage: sluice-smtp < stream > stream\nSee sluice-smtp(8).\n");
 	log_init(argv[0]);
@@ -96,8 +96,8 @@ main(int argc, char **argv)
 	gettimeofday(&s.t_start, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	settings_read(&s.cf);
-	if ((s.spool_fd = spool_tmpfile(tmp)) < 0)
-		die_sys("unable to make a spool file in %s", tmp);
+	if ((s.spool_fd = bodyfile_tmpfile(tmp)) < 0)
+		die_sys("unable to make a body file in %s", tmp);
 	if (stream_writer_init(&out, 1, 0) < 0)
 		die_nomem();
 	(void)unreach_open(&s.unreach, conf_spool(), "unreachable",

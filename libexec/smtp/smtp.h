@@ -74,7 +74,7 @@ struct rstate {
 
 struct msg {
 	struct txn t;
-	off_t off;		/* wire body in the spool file */
+	off_t off;		/* wire body in the body file */
 	unsigned long long len;
 	int eight;		/* body has 8-bit octets or BODY=8BITMIME */
 	struct rstate *rs;

@@ -5,10 +5,10 @@
  */
 #include "smtp.h"
 
+#include "bodyfile.h"
 #include "dsn.h"
 #include "log.h"
 #include "prog.h"
-#include "spool.h"
 #include "xtext.h"
 
 #include <stdio.h>
@@ -19,7 +19,7 @@
 /* Read message m's wire body back as lines: to a stream, or a spool. */
 static void
 wire_lines(const struct smtp *s, const struct msg *m, struct stream_writer *w,
-    struct spool *sp)
+    struct bodyfile *sp)
 {
 	char buf[65536], line[STREAM_TEXT_MAX + 8];
 	unsigned long long left = m->len;
@@ -52,7 +52,7 @@ wire_lines(const struct smtp *s, const struct msg *m, struct stream_writer *w,
 				n--;
 			}
 			if ((w && stream_write_line(w, l, n) < 0) ||
-			    (sp && spool_write_line(sp, l, n) < 0))
+			    (sp && bodyfile_write_line(sp, l, n) < 0))
 				die_sys("unable to write the output");
 		}
 	}
@@ -101,7 +101,7 @@ notices(const struct smtp *s, struct stream_writer *out, struct msg *m)
 {
 	struct dsn_rcpt *r = calloc(m->t.nrcpt, sizeof *r);
 	char (*diag)[TEXT_MAX] = calloc(m->t.nrcpt, TEXT_MAX);
-	struct spool sp;
+	struct bodyfile sp;
 	struct dsn d;
 	size_t n;
 	int pass, spooled = 0, rc;
@@ -113,8 +113,8 @@ notices(const struct smtp *s, struct stream_writer *out, struct msg *m)
 		if (n == 0)
 			continue;
 		if (!spooled) {
-			if (spool_open(&sp, spool_tmpdir()) < 0)
-				die_sys("unable to make a spool file");
+			if (bodyfile_open(&sp, bodyfile_tmpdir()) < 0)
+				die_sys("unable to make a body file");
 			wire_lines(s, m, NULL, &sp);
 			spooled = 1;
 		}
@@ -131,7 +131,7 @@ notices(const struct smtp *s, struct stream_writer *out, struct msg *m)
 			    "failed; dropped", d.qid ? d.qid : "-");
 	}
 	if (spooled)
-		spool_close(&sp);
+		bodyfile_close(&sp);
 	free(r);
 	free(diag);
 }
@@ -142,6 +142,7 @@ settle(struct msg *m)
 {
 	char v[TEXT_MAX + 32], enc[STREAM_XVAL_MAX + 1];
 	size_t k, vl;
+	int xrc;
 
 	for (k = m->t.nrcpt; k-- > 0;) {
 		struct rstate *rs = &m->rs[k];
@@ -159,9 +160,9 @@ settle(struct msg *m)
 			for (vl = strlen(v); xtext_encode(v, vl, enc,
 			    sizeof enc) < 0; vl -= vl / 8 + 1)
 				;
-			if (xparam_set(m->t.rcpt[k].x, &m->t.rcpt[k].nx,
-			    "X-DEFER", enc) < 0)
-				die_nomem();
+			if ((xrc = xparam_set(m->t.rcpt[k].x,
+			    &m->t.rcpt[k].nx, "X-DEFER", enc)) < 0)
+				xparam_die(xrc, m->t.rcpt[k].addr);
 		}
 	}
 }

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "smtpd.h"
 #include "stream.h"
+#include "param.h"
 #include "text.h"
 
 void

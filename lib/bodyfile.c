@@ -1,4 +1,4 @@
-#include "spool.h"
+#include "bodyfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 const char *
-spool_tmpdir(void)
+bodyfile_tmpdir(void)
 {
 	const char *d = getenv("TMPDIR");
 
@@ -17,7 +17,7 @@ spool_tmpdir(void)
 }
 
 int
-spool_tmpfile(const char *dir)
+bodyfile_tmpfile(const char *dir)
 {
 	char tmpl[4096];
 	int fd, n;
@@ -25,7 +25,7 @@ spool_tmpfile(const char *dir)
 	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		/* Some filesystems do not know O_TMPFILE. */
-		n = snprintf(tmpl, sizeof tmpl, "%s/.spool.XXXXXX", dir);
+		n = snprintf(tmpl, sizeof tmpl, "%s/.body.XXXXXX", dir);
 		if (n < 0 || (size_t)n >= sizeof tmpl)
 			return errno = ENAMETOOLONG, -1;
 		fd = mkostemp(tmpl, O_CLOEXEC);
@@ -37,17 +37,17 @@ spool_tmpfile(const char *dir)
 }
 
 int
-spool_open(struct spool *s, const char *dir)
+bodyfile_open(struct bodyfile *s, const char *dir)
 {
 	int fd;
 
-	if ((fd = spool_tmpfile(dir)) < 0)
+	if ((fd = bodyfile_tmpfile(dir)) < 0)
 		return -1;
-	return spool_adopt(s, fd);
+	return bodyfile_adopt(s, fd);
 }
 
 int
-spool_adopt(struct spool *s, int fd)
+bodyfile_adopt(struct bodyfile *s, int fd)
 {
 	memset(s, 0, sizeof *s);
 	s->fd = fd;
@@ -61,7 +61,7 @@ spool_adopt(struct spool *s, int fd)
 }
 
 void
-spool_close(struct spool *s)
+bodyfile_close(struct bodyfile *s)
 {
 	if (s->fd < 0)
 		return;
@@ -72,7 +72,7 @@ spool_close(struct spool *s)
 }
 
 int
-spool_reset(struct spool *s)
+bodyfile_reset(struct bodyfile *s)
 {
 	s->w.len = 0;
 	s->w.err = 0;
@@ -85,7 +85,7 @@ spool_reset(struct spool *s)
 }
 
 int
-spool_write_line(struct spool *s, const char *l, size_t n)
+bodyfile_write_line(struct bodyfile *s, const char *l, size_t n)
 {
 	s->bytes += n + 2;
 	s->lines++;
@@ -95,7 +95,7 @@ spool_write_line(struct spool *s, const char *l, size_t n)
 }
 
 int
-spool_from_stream(struct spool *s, struct stream_reader *r, int *read_failed)
+bodyfile_from_stream(struct bodyfile *s, struct stream_reader *r, int *read_failed)
 {
 	const char *l;
 	size_t n;
@@ -103,7 +103,7 @@ spool_from_stream(struct spool *s, struct stream_reader *r, int *read_failed)
 
 	*read_failed = 0;
 	while ((rc = stream_read_line(r, &l, &n)) == 1)
-		if (spool_write_line(s, l, n) < 0)
+		if (bodyfile_write_line(s, l, n) < 0)
 			return -1;
 	if (rc < 0) {
 		*read_failed = 1;
@@ -113,7 +113,7 @@ spool_from_stream(struct spool *s, struct stream_reader *r, int *read_failed)
 }
 
 int
-spool_rewind(struct spool *s)
+bodyfile_rewind(struct bodyfile *s)
 {
 	if (wbuf_flush(&s->w) < 0)
 		return -1;
@@ -127,7 +127,7 @@ spool_rewind(struct spool *s)
 }
 
 int
-spool_getline(struct spool *s, const char **line, size_t *len)
+bodyfile_getline(struct bodyfile *s, const char **line, size_t *len)
 {
 	int rc = rbuf_getline(&s->r, line, len, BUF_SIZE);
 
@@ -142,15 +142,15 @@ spool_getline(struct spool *s, const char **line, size_t *len)
 }
 
 int
-spool_write_stream(struct spool *s, struct stream_writer *w)
+bodyfile_write_stream(struct bodyfile *s, struct stream_writer *w)
 {
 	const char *l;
 	size_t n;
 	int rc;
 
-	if (spool_rewind(s) < 0)
+	if (bodyfile_rewind(s) < 0)
 		return -1;
-	while ((rc = spool_getline(s, &l, &n)) == 1)
+	while ((rc = bodyfile_getline(s, &l, &n)) == 1)
 		if (stream_write_line(w, l, n) < 0)
 			return -1;
 	if (rc < 0)

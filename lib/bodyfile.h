@@ -1,5 +1,5 @@
-#ifndef SPOOL_H
-#define SPOOL_H
+#ifndef BODYFILE_H
+#define BODYFILE_H
 
 /*
  * A message body spooled once to an unlinked temporary file, so that a
@@ -16,7 +16,7 @@
 #include "buf.h"
 #include "stream.h"
 
-struct spool {
+struct bodyfile {
 	int fd;			/* -1 when closed */
 	struct wbuf w;
 	struct rbuf r;
@@ -29,33 +29,33 @@ struct spool {
  * Create an unlinked file in folder dir (O_TMPFILE, else mkstemp and
  * unlink).  0, or -1 with errno set.
  */
-int spool_open(struct spool *, const char *dir);
+int bodyfile_open(struct bodyfile *, const char *dir);
 /*
- * A spool around fd, a body file another process wrote (sluice-local's
+ * A body file around fd, a body file another process wrote (sluice-local's
  * privileged part gets it over a socket): read from the start after
- * spool_rewind().  0, or -1 with errno set; the spool owns fd then.
+ * bodyfile_rewind().  0, or -1 with errno set; it owns fd then.
  */
-int spool_adopt(struct spool *, int fd);
+int bodyfile_adopt(struct bodyfile *, int fd);
 /* Just the file: its descriptor (close-on-exec), or -1 with errno set. */
-int spool_tmpfile(const char *dir);
+int bodyfile_tmpfile(const char *dir);
 /* The folder for temporary files: $TMPDIR when set and not empty, else /tmp. */
-const char *spool_tmpdir(void);
-void spool_close(struct spool *);
+const char *bodyfile_tmpdir(void);
+void bodyfile_close(struct bodyfile *);
 /* Empty the file and start writing again; 0 or -1. */
-int spool_reset(struct spool *);
-int spool_write_line(struct spool *, const char *s, size_t n);
+int bodyfile_reset(struct bodyfile *);
+int bodyfile_write_line(struct bodyfile *, const char *s, size_t n);
 /*
- * Copy the rest of r's body (through its final ".") into the spool.
+ * Copy the rest of r's body (through its final ".") into the body file.
  * 0; -1 with *read_failed set when the stream was at fault (r->err), or
- * clear when writing the spool failed (errno).
+ * clear when writing the body file failed (errno).
  */
-int spool_from_stream(struct spool *, struct stream_reader *r,
+int bodyfile_from_stream(struct bodyfile *, struct stream_reader *r,
     int *read_failed);
 /* Flush what was written and go back to the first line; 0 or -1. */
-int spool_rewind(struct spool *);
+int bodyfile_rewind(struct bodyfile *);
 /* Next line without its LF: 1, 0 at the end, -1 on a read error. */
-int spool_getline(struct spool *, const char **line, size_t *len);
+int bodyfile_getline(struct bodyfile *, const char **line, size_t *len);
 /* Copy the whole body to a stream writer, with its final "."; 0 or -1. */
-int spool_write_stream(struct spool *, struct stream_writer *w);
+int bodyfile_write_stream(struct bodyfile *, struct stream_writer *w);
 
 #endif
