@@ -34,9 +34,12 @@ enum ret_type { RET_NONE = 0, RET_FULL, RET_HDRS };
 #define NOTIFY_FAILURE 0x04
 #define NOTIFY_DELAY 0x08
 
-/* Postfix XFORWARD attributes, decoded; NULL when absent. */
+/*
+ * Postfix XFORWARD attributes, decoded; NULL when absent.  LOGIN, the
+ * name the client authenticated as (SMTP AUTH), is sluice's own.
+ */
 enum xf_attr { XF_NAME, XF_ADDR, XF_PORT, XF_PROTO, XF_HELO, XF_IDENT,
-	XF_SOURCE, XF_COUNT };
+	XF_SOURCE, XF_LOGIN, XF_COUNT };
 extern const char *const xf_names[XF_COUNT];
 
 struct xparam {

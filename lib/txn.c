@@ -8,7 +8,7 @@
 #include "addr.h"
 
 const char *const xf_names[XF_COUNT] = {
-	"NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE",
+	"NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE", "LOGIN",
 };
 
 void
