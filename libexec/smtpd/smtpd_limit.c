@@ -148,11 +148,13 @@ smtpd_limit_check(struct session *s)
 		return 0;
 	if (usage_path(s, path, sizeof path, 0) < 0)
 		return 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;	/* nothing sent today */
-	(void)flock(fd, LOCK_SH);
-	usage_read(fd, &u);
-	close(fd);
+	/* No file: nothing sent yet, but a declared SIZE may be over already. */
+	u.msgs = u.bytes = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		(void)flock(fd, LOCK_SH);
+		usage_read(fd, &u);
+		close(fd);
+	}
 	if ((lm && u.msgs >= lm) ||
 	    (lb && u.bytes + (s->t.has_size ? s->t.size : 0) > lb)) {
 		log_info("client=%s event=reject reason=daily_limit user=%s "
