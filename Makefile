@@ -196,6 +196,14 @@ install: all
 	  echo "  id $(SLUICE_USER) || useradd -r -M -d /nonexistent -s /usr/sbin/nologin $(SLUICE_USER)"; \
 	  echo "  chown $(SLUICE_USER): $$s && chown $(SLUICE_USER) $$e && chmod 4755 $$e"; \
 	fi
+	@echo "TLS, AUTH, submission (587) and SMTPS (465) with a real certificate:"
+	@echo "  in $(SYSCONFDIR)/config: smtpd_tls_cert $(SYSCONFDIR)/tls/cert.pem, smtpd_tls_key"
+	@echo "  $(SYSCONFDIR)/tls/key.pem (mode 600, owner $(SLUICE_USER)), smtpd_auth yes; users in"
+	@echo "  $(SYSCONFDIR)/smtpd_passwords (name crypt-hash, mode 600, owner $(SLUICE_USER));"
+	@echo "  SLUICE_SMTPD_MODE=submission tcpserver ... 0 587 $(LIBEXECDIR)/sluice-smtpd"
+	@echo "  SLUICE_SMTPD_MODE=submission tcpserver ... 0 465 $(LIBEXECDIR)/sluice-tlsd $(LIBEXECDIR)/sluice-smtpd"
+	@echo "  (doc/operations.md, \"TLS, submission and SMTPS\"); then:"
+	@echo "  swaks -s HOST -p 587 --tls --auth PLAIN --auth-user USER --to SOMEONE"
 
 # uninstall removes what install put in place: the programs, the
 # newaliases link, the man pages.  Never the configuration (edited by the
