@@ -102,6 +102,29 @@ check("no message was queued", echo_files() == [], echo_files())
 EOF
 like "$(cat "$log")" 'event=starttls_pipelined dropped=[1-9]' "the dropped octets are logged"
 
+# --- no delayed-ACK stall after the handshake ---------------------------------
+# After the client's Finished the server has nothing to send; unless it
+# acknowledges at once, a client's next command (EHLO) waits in its Nagle
+# queue for the server's delayed ACK: 40 ms or more, every session.
+py_checks "$port" <<'EOF'
+import ssl
+ctx = ssl.create_default_context(cafile=os.environ["SMTPD_CERT"])
+best = None
+for i in range(10):
+    c = Raw()
+    c.cmd("EHLO x")
+    c.cmd("STARTTLS")
+    c.tls(ctx)
+    t0 = time.monotonic()
+    c.cmd("EHLO x")
+    dt = time.monotonic() - t0
+    best = dt if best is None else min(best, dt)
+    c.cmd("QUIT")
+    c.close()
+check("the first EHLO under TLS is answered without a 40 ms stall (best of 10: %.1f ms)"
+      % (best * 1000), best < 0.030, best)
+EOF
+
 # --- TLS 1.1 and older are refused ----------------------------------------------
 out=$(openssl s_client -connect "127.0.0.1:$port" -starttls smtp -tls1_1 \
     -cipher 'DEFAULT:@SECLEVEL=0' </dev/null 2>&1)
