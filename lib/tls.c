@@ -16,9 +16,14 @@ struct tls_client {
 	SSL_CTX *ctx;
 };
 
+struct tls_server {
+	SSL_CTX *ctx;
+};
+
+/* The socket may be one descriptor, or two (a server on stdin and stdout). */
 struct tls {
 	SSL *ssl;
-	int fd;
+	int rfd, wfd;
 	int verified;
 };
 
@@ -84,9 +89,9 @@ wait_io(struct tls *t, int rc, long long deadline)
 	int e = SSL_get_error(t->ssl, rc);
 
 	if (e == SSL_ERROR_WANT_READ)
-		return clock_wait_fd(t->fd, POLLIN, deadline);
+		return clock_wait_fd(t->rfd, POLLIN, deadline);
 	if (e == SSL_ERROR_WANT_WRITE)
-		return clock_wait_fd(t->fd, POLLOUT, deadline);
+		return clock_wait_fd(t->wfd, POLLOUT, deadline);
 	errno = (e == SSL_ERROR_SYSCALL && errno != 0) ? errno : EPROTO;
 	return -1;
 }
@@ -103,7 +108,7 @@ tls_connect(struct tls_client *c, int fd, const char *servername, int verify,
 		snprintf(err, errsz, "out of memory");
 		return NULL;
 	}
-	t->fd = fd;
+	t->rfd = t->wfd = fd;
 	fl = fcntl(fd, F_GETFL);
 	if (fl >= 0)
 		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
@@ -202,4 +207,95 @@ tls_close(struct tls *t)
 	SSL_shutdown(t->ssl);
 	SSL_free(t->ssl);
 	free(t);
+}
+
+/*
+ * The server side, for sluice-tlsd(8) alone: sluice-smtpd never links
+ * it.  TLS 1.2 and later; no session tickets or cache, since every
+ * connection has a process of its own and could never resume; no
+ * renegotiation (TLS 1.2), which a client could use to make us work.
+ */
+struct tls_server *
+tls_server_new(const char *cert, const char *key, const char *ciphers,
+    char *err, size_t errsz)
+{
+	struct tls_server *sv;
+	SSL_CTX *ctx;
+
+	if ((sv = calloc(1, sizeof *sv)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	if ((ctx = sv->ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		ssl_err(err, errsz, "SSL_CTX_new");
+		free(sv);
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
+		ssl_err(err, errsz, cert);
+	else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
+		ssl_err(err, errsz, key);
+	else if (SSL_CTX_check_private_key(ctx) != 1)
+		ssl_err(err, errsz, "the key does not match the certificate");
+	else if (ciphers != NULL && *ciphers != '\0' &&
+	    SSL_CTX_set_cipher_list(ctx, ciphers) != 1)
+		ssl_err(err, errsz, "cipher list");
+	else
+		return sv;
+	SSL_CTX_free(ctx);
+	free(sv);
+	return NULL;
+}
+
+struct tls *
+tls_accept(struct tls_server *sv, int rfd, int wfd, int timeout_ms, char *err,
+    size_t errsz)
+{
+	long long deadline = clock_now_ms() + timeout_ms;
+	struct tls *t;
+	int rc, fl, i, fds[2] = { rfd, wfd };
+
+	if ((t = calloc(1, sizeof *t)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	t->rfd = rfd;
+	t->wfd = wfd;
+	for (i = 0; i < 2; i++)
+		if ((fl = fcntl(fds[i], F_GETFL)) >= 0)
+			fcntl(fds[i], F_SETFL, fl | O_NONBLOCK);
+	if ((t->ssl = SSL_new(sv->ctx)) == NULL || SSL_set_rfd(t->ssl, rfd) != 1 ||
+	    SSL_set_wfd(t->ssl, wfd) != 1) {
+		ssl_err(err, errsz, "SSL_new");
+		goto fail;
+	}
+	ERR_clear_error();
+	while ((rc = SSL_accept(t->ssl)) != 1) {
+		if (wait_io(t, rc, deadline) < 0) {
+			if (errno == ETIMEDOUT)
+				snprintf(err, errsz, "TLS handshake timed out");
+			else
+				ssl_err(err, errsz, "TLS handshake");
+			goto fail;
+		}
+	}
+	return t;
+fail:
+	if (t->ssl)
+		SSL_free(t->ssl);
+	free(t);
+	return NULL;
+}
+
+void
+tls_facts(struct tls *t, const char **proto, const char **cipher, int *bits)
+{
+	*proto = SSL_get_version(t->ssl);
+	*cipher = SSL_get_cipher_name(t->ssl);
+	*bits = SSL_get_cipher_bits(t->ssl, NULL);
 }

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 struct tls_client;	/* shared settings: an SSL_CTX */
+struct tls_server;	/* a server's certificate and key: an SSL_CTX */
 struct tls;		/* one connection */
 
 /*
@@ -34,6 +35,18 @@ ssize_t tls_write(struct tls *, const void *buf, size_t n, int timeout_ms);
 size_t tls_pending(struct tls *);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384 verified" for logs. */
 const char *tls_describe(struct tls *, char *buf, size_t size);
+/*
+ * The server side (sluice-tlsd alone links it): certificate chain and
+ * key files (PEM), an OpenSSL cipher list for TLS 1.2 (NULL or "" for
+ * OpenSSL's default); TLS 1.2 and later.  NULL with err filled.
+ */
+struct tls_server *tls_server_new(const char *cert, const char *key,
+    const char *ciphers, char *err, size_t errsz);
+/* The server handshake, reading rfd and writing wfd (they may be one). */
+struct tls *tls_accept(struct tls_server *, int rfd, int wfd, int timeout_ms,
+    char *err, size_t errsz);
+/* What was agreed: "TLSv1.3", "TLS_AES_256_GCM_SHA384", 256. */
+void tls_facts(struct tls *, const char **proto, const char **cipher, int *bits);
 /* Sends close_notify (without waiting) and frees; the fd stays open. */
 void tls_close(struct tls *);
 

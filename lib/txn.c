@@ -10,7 +10,7 @@
 #include "log.h"
 
 const char *const xf_names[XF_COUNT] = {
-	"NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE",
+	"NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE", "LOGIN",
 };
 
 void

@@ -32,7 +32,7 @@ enum ret_type { RET_NONE = 0, RET_FULL, RET_HDRS };
 
 /* Postfix XFORWARD attributes, decoded; NULL when absent. */
 enum xf_attr { XF_NAME, XF_ADDR, XF_PORT, XF_PROTO, XF_HELO, XF_IDENT,
-	XF_SOURCE, XF_COUNT };
+	XF_SOURCE, XF_LOGIN, XF_COUNT };
 extern const char *const xf_names[XF_COUNT];
 
 struct xparam {

@@ -3,15 +3,17 @@
 # the sendmail line it prints, delivers it to the Maildir, and stops everything
 # it started on SIGINT.
 . "$(dirname "$0")/lib.sh"
-plan 11
+plan 17
 
 port=$(free_port)
+sport=$(free_port)
+subport=$(free_port)
 var=$tmpdir/var
 log=$tmpdir/run.log
 
 # A background job of a script ignores SIGINT, and bash cannot trap a signal
 # ignored at its start: restore the default before exec, as a terminal would.
-VAR=$var PORT=$port "$PY" -c 'import os, signal, sys
+VAR=$var PORT=$port SMTPS_PORT=$sport SUBMISSION_PORT=$subport "$PY" -c 'import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.execv(sys.argv[1], sys.argv[1:])' "$top/t/tools/run.sh" </dev/null >"$log" 2>&1 &
 run=$!
@@ -40,6 +42,21 @@ like "$line" "sendmail test@example.test" "a sendmail line is printed"
 ok $? "the printed sendmail line queues a message" || diag "$(cat "$tmpdir/sm.log")"
 wait_for "grep -l run-sendmail $maildir/* 2>/dev/null | grep -q ." 30
 ok $? "it lands too" || diag "$(cat "$log")"
+
+# SMTPS and submission, on the ports it prints, with the swaks lines it prints.
+sub=$(grep -oE '^  submission +127\.0\.0\.1:[0-9]+' "$log" | grep -oE '[0-9]+$')
+smtps=$(grep -oE '^  SMTPS +127\.0\.0\.1:[0-9]+' "$log" | grep -oE '[0-9]+$')
+ok $([ "$sub" = "$subport" ] && [ "$smtps" = "$sport" ] && port_open "$sub" && port_open "$smtps"; echo $?) \
+    "it prints the SMTPS ($smtps) and submission ($sub) ports, and they answer"
+for p in "$sub" "$smtps"; do
+    line=$(grep -E "^  swaks -s 127\.0\.0\.1 -p $p --tlsc? --auth " "$log" | sed 's/^ *//')
+    (eval "$line --header 'Subject: run-auth-$p'") >"$tmpdir/swaks-$p.log" 2>&1
+    ok $? "the printed 'swaks --tls --auth' line for port $p sends" || diag "$(cat "$tmpdir/swaks-$p.log")"
+    wait_for "grep -l run-auth-$p $maildir/* 2>/dev/null | grep -q ." 30
+    ok $? "and its message lands" || diag "$(cat "$log")"
+done
+is "$(stat -c %a "$var/tls/key.pem" "$var/conf/smtpd_passwords.cdb" | tr '\n' ' ')" "600 600 " \
+    "the key and the password table are readable by their owner alone"
 
 # Everything the script started carries this instance's spool in its environment.
 started() {

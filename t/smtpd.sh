@@ -11,6 +11,14 @@
 #       with the prelude below; each "PASS name" / "FAIL name :: why" line it
 #       prints becomes one TAP result
 #   echo_count DIR [EXT]      how many .msg (or .EXT) files queue-echo wrote
+#   smtpd_cert                a self-signed certificate for mx.example.test
+#       (EC P-256, made once per test): $tmpdir/tls/cert.pem and key.pem,
+#       exported as SMTPD_CERT for the Python checks
+#   smtpd_password USER PASS  a crypt(3) hash of PASS ($6$, by openssl passwd)
+#
+# SMTPD_TLS_WRAP=1 makes smtpd_start run "sluice-tlsd sluice-smtpd": TLS
+# from the first octet, as on port 465.  Raw.tls() in the Python prelude
+# turns a connection into TLS (after STARTTLS's 220, or at once).
 
 # The tables every configuration gets.
 smtpd_tables() {
@@ -44,8 +52,9 @@ smtpd_conf() {
 smtpd_start() {
     # Locals start with _s_ so that the caller's PORTVAR is never shadowed.
     local _s_var=$1 _s_conf=$2 _s_echo=$3 _s_port _s_pid _s_i
-    local -a _s_envs=() _s_opts=()
+    local -a _s_envs=() _s_opts=() _s_cmd=("${SLUICE_SMTPD:-$top/libexec/sluice-smtpd}")
     shift 3
+    [ -z "${SMTPD_TLS_WRAP:-}" ] || _s_cmd=("$top/libexec/sluice-tlsd" "${_s_cmd[@]}")
     while [ $# -gt 0 ] && [ "$1" != -- ]; do _s_envs+=("$1"); shift; done
     [ "${1:-}" = -- ] && { shift; _s_opts=("$@"); }
     mkdir -p "$_s_echo"
@@ -53,7 +62,7 @@ smtpd_start() {
     env SLUICE_CONF="$_s_conf" ECHO_DIR="$_s_echo" SLUICE_QUEUE="$top/t/queue-echo.sh" \
         "${_s_envs[@]}" \
         tcpserver -R -H -l 0 -b 100 "${_s_opts[@]}" 127.0.0.1 "$_s_port" \
-        "${SLUICE_SMTPD:-$top/libexec/sluice-smtpd}" </dev/null >>"$tmpdir/tcpserver-$_s_port.log" 2>&1 &
+        "${_s_cmd[@]}" </dev/null >>"$tmpdir/tcpserver-$_s_port.log" 2>&1 &
     _s_pid=$!
     at_exit "stop_pid $_s_pid"
     for ((_s_i = 0; _s_i < 100; _s_i++)); do
@@ -66,6 +75,18 @@ smtpd_start() {
     done
     bail "tcpserver on port $_s_port did not start: $(cat "$tmpdir/tcpserver-$_s_port.log")"
 }
+
+smtpd_cert() {
+    export SMTPD_CERT=$tmpdir/tls/cert.pem SMTPD_KEY=$tmpdir/tls/key.pem
+    [ -s "$SMTPD_CERT" ] && return 0
+    mkdir -p "$tmpdir/tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout "$SMTPD_KEY" -out "$SMTPD_CERT" -days 30 -subj /CN=mx.example.test \
+        -addext subjectAltName=DNS:mx.example.test >/dev/null 2>&1 ||
+        bail "openssl cannot make a test certificate"
+}
+
+smtpd_password() { printf '%s' "$2" | openssl passwd -6 -stdin; }
 
 echo_count() {
     local n=0 f
@@ -126,6 +147,13 @@ class Raw:
             return False
     def close(self):
         self.s.close()
+    def tls(self, ctx=None):
+        """The handshake on this connection; nothing may be buffered."""
+        import ssl
+        if ctx is None:
+            ctx = ssl.create_default_context(cafile=os.environ["SMTPD_CERT"])
+        self.s = ctx.wrap_socket(self.s, server_hostname="mx.example.test")
+        self.cipher = self.s.cipher()
 
 def echo_files(ext="msg"):
     return sorted(f for f in os.listdir(ECHO) if f.endswith("." + ext))

@@ -19,6 +19,11 @@
  *   smtpd_received.c   the Received: field
  *   smtpd_queue.c      the queue program ($SLUICE_QUEUE): start, wait, reason
  *   smtpd_etrn.c       ETRN (RFC 1985)
+ *   smtpd_tls.c        STARTTLS (RFC 3207) through sluice-tlsd, and the
+ *                      facts of a session that is TLS from the start
+ *   smtpd_auth.c       AUTH PLAIN and LOGIN (RFC 4954) through a
+ *                      checkpassword program, submission's rules
+ *   smtpd_limit.c      the daily limits of an authenticated user
  *
  * A session's whole state is one struct session, passed to every
  * function; there are no file-scope variables.
@@ -46,6 +51,7 @@
 #define ERRORS_MAX 20		/* protocol errors before the server hangs up */
 #define REASON_MAX 200		/* text passed on from the queue program */
 #define QUEUE_ARGS 16
+#define AUTH_USER_MAX 255	/* an XFORWARD value holds it whole */
 
 /* The fixed replies; their codes and texts are in smtpd_reply.c. */
 enum reply_id {
@@ -59,6 +65,10 @@ enum reply_id {
 	RP_LOOKUP_FAIL, RP_LOCAL_ERROR, RP_TIMEOUT, RP_TIME_LIMIT, RP_TOO_MANY_ERRORS,
 	RP_TOO_MANY_CONN,
 	RP_ACCESS_DENIED, RP_ETRN_OK, RP_ETRN_SYNTAX, RP_ETRN_DENIED, RP_ETRN_FAIL,
+	RP_NEED_EHLO, RP_IN_TXN, RP_TLS_READY, RP_TLS_ACTIVE, RP_TLS_UNAVAIL,
+	RP_AUTH_OK, RP_AUTH_BAD, RP_AUTH_TEMP, RP_AUTH_NEED_TLS, RP_AUTH_MECH,
+	RP_AUTH_CANCEL, RP_AUTH_SYNTAX, RP_AUTH_ALREADY, RP_AUTH_REQUIRED,
+	RP_AUTH_TOO_MANY, RP_DAILY_LIMIT,
 	RP_COUNT
 };
 
@@ -100,6 +110,17 @@ struct session {
 	unsigned client_limit;		/* sessions per client address */
 	struct slot slot;		/* the one this session holds */
 	struct table domains, users, aliases;
+	/* TLS (sluice-tlsd) and AUTH */
+	int submission;		/* SLUICE_SMTPD_MODE=submission (RFC 6409) */
+	int tls_offer;		/* smtpd_tls_cert is set: STARTTLS is offered */
+	int tls;		/* the session is encrypted */
+	char tls_proto[32], tls_cipher[64];
+	int tls_bits;
+	int auth_offer;		/* AUTH is offered (under TLS only) */
+	char auth_user[AUTH_USER_MAX + 1];	/* "" until AUTH succeeds */
+	unsigned auth_failures, auth_max_failures;
+	unsigned auth_delay;	/* seconds, times the failures so far */
+	unsigned long long daily_msgs, daily_bytes;	/* 0: no limit */
 	/* transaction */
 	struct txn t;
 	int have_mail;
@@ -122,6 +143,11 @@ void smtpd_session_read_failed(struct session *, const char *where)
     __attribute__((noreturn));
 void smtpd_session_refuse(struct session *) __attribute__((noreturn));
 void smtpd_session_serve(struct session *) __attribute__((noreturn));
+/*
+ * The next line from the client without its line end: 1, or 0 when it
+ * was over-long and has been answered and discarded.
+ */
+int smtpd_session_read(struct session *, char **line, size_t *len);
 
 /* smtpd_reply.c */
 void smtpd_reply(struct session *, enum reply_id);
@@ -163,5 +189,22 @@ const char *smtpd_queue_reason_code(const char *reason, char cls);
 
 /* smtpd_etrn.c */
 void smtpd_etrn(struct session *, char *arg);
+
+/* smtpd_tls.c */
+void smtpd_tls_init(struct session *);
+void smtpd_tls_starttls(struct session *, const char *arg);
+
+/* smtpd_auth.c */
+void smtpd_auth_init(struct session *);
+void smtpd_auth(struct session *, char *arg);
+/* At MAIL: whether it may go on (else answered), and its AUTH= value. */
+int smtpd_auth_mail(struct session *);
+
+/* smtpd_limit.c */
+void smtpd_limit_init(struct session *);
+/* At MAIL: 0, or -1 when the user's daily limit is reached (answered). */
+int smtpd_limit_check(struct session *);
+/* After a message was queued: count it. */
+void smtpd_limit_count(struct session *, unsigned long long size);
 
 #endif

@@ -7,7 +7,9 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <stdio.h>
 #include <strings.h>
+#include <time.h>
 
 #include "clock.h"
 #include "log.h"
@@ -31,6 +33,7 @@
 struct data_scan {
 	int bol, after_crlf, piece_cr, in_hdr;
 	unsigned long hops;
+	int has_date, has_msgid;	/* for submission (RFC 6409 8.2, 8.3) */
 };
 
 /* XFORWARD for the stream: who sent it, and the queue id to use. */
@@ -47,20 +50,76 @@ set_xforward(struct session *s, const char *qid)
 		return -1;
 	if (s->port[0] && txn_set_xf(t, XF_PORT, s->port) < 0)
 		return -1;
+	if (s->auth_user[0] && txn_set_xf(t, XF_LOGIN, s->auth_user) < 0)
+		return -1;
 	return 0;
 }
 
-/* A header field named Received, in any case, WSP allowed before ':'. */
+/* A header field named name, in any case, WSP allowed before ':'. */
 static int
-is_received(const char *l, size_t n)
+is_field(const char *l, size_t n, const char *name)
 {
-	size_t i = 8;
+	size_t i = strlen(name);
 
-	if (n < 9 || strncasecmp(l, "Received", 8) != 0)
+	if (n <= i || strncasecmp(l, name, i) != 0)
 		return 0;
 	while (i < n && (l[i] == ' ' || l[i] == '\t'))
 		i++;
 	return i < n && l[i] == ':';
+}
+
+/*
+ * Whether a line of the header block ends it: the empty line, or one
+ * that is neither a field nor a field's continuation (a message without
+ * the empty line), before which the added fields go.
+ */
+static int
+header_ends(const char *l, size_t n)
+{
+	size_t i = 0;
+
+	if (n == 0)
+		return 1;
+	if (l[0] == ' ' || l[0] == '\t')
+		return 0;
+	while (i < n && (unsigned char)l[i] > 32 && l[i] != 127 && l[i] != ':')
+		i++;
+	if (i == 0)
+		return 1;
+	/* The obsolete syntax's blanks before the colon (RFC 5322 4.5.2). */
+	while (i < n && (l[i] == ' ' || l[i] == '\t'))
+		i++;
+	return i == n || l[i] != ':';
+}
+
+/*
+ * Submission (RFC 6409 8.2, 8.3): the Date: and Message-ID: fields a
+ * message lacks, added at the end of its header block.
+ */
+static void
+complete_header(struct session *s, struct data_scan *ds, const char *qid)
+{
+	char line[TEXT_MAX], date[64];
+	struct tm tm;
+	time_t now = time(NULL);
+	int n;
+
+	if (!s->submission || s->q.in < 0)
+		return;
+	if (!ds->has_date) {
+		gmtime_r(&now, &tm);
+		strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+		n = snprintf(line, sizeof line, "Date: %s", date);
+		if (stream_write_line(&s->q.w, line, (size_t)n) < 0)
+			smtpd_queue_close_input(&s->q);
+	}
+	if (!ds->has_msgid && s->q.in >= 0) {
+		n = snprintf(line, sizeof line, "Message-ID: <%s@%s>", qid, s->hostname);
+		if (n < 0 || (size_t)n >= sizeof line ||
+		    stream_write_line(&s->q.w, line, (size_t)n) < 0)
+			smtpd_queue_close_input(&s->q);
+	}
+	ds->has_date = ds->has_msgid = 1;
 }
 
 /*
@@ -93,10 +152,14 @@ data_line(struct data_scan *ds, const char *l, size_t n, unsigned *bad,
 	if (*tl > TEXT_MAX - 2)
 		*bad |= DATA_LONG_LINE;
 	if (ds->in_hdr) {
-		if (*tl == 0)
+		if (header_ends(*text, *tl))
 			ds->in_hdr = 0;
-		else if (is_received(*text, *tl))
+		else if (is_field(*text, *tl, "Received"))
 			ds->hops++;
+		else if (is_field(*text, *tl, "Date"))
+			ds->has_date = 1;
+		else if (is_field(*text, *tl, "Message-ID"))
+			ds->has_msgid = 1;
 	}
 	return 0;
 }
@@ -111,9 +174,10 @@ data_line(struct data_scan *ds, const char *l, size_t n, unsigned *bad,
  * the final ".", so it commits nothing.  Returns the DATA_* refusal flags.
  */
 static unsigned
-data_read(struct session *s, unsigned long long *size)
+data_read(struct session *s, unsigned long long *size, const char *qid)
 {
-	struct data_scan ds = { 1, 1, 0, 1, 0 };
+	struct data_scan ds = { 1, 1, 0, 1, 0, 0, 0 };
+	int hdr;
 	unsigned bad = 0;
 	const char *l, *text = NULL;
 	size_t n, tl = 0;
@@ -130,8 +194,13 @@ data_read(struct session *s, unsigned long long *size)
 			ds.bol = 0;
 			ds.piece_cr = l[n - 1] == '\r';
 			text = NULL;
-		} else if (data_line(&ds, l, n, &bad, &text, &tl))
-			break;
+		} else {
+			hdr = ds.in_hdr;
+			if (data_line(&ds, l, n, &bad, &text, &tl))
+				break;
+			if (hdr && !ds.in_hdr && !bad)
+				complete_header(s, &ds, qid);
+		}
 		*size += n;
 		if (s->size_limit && *size > s->size_limit)
 			bad |= DATA_TOO_BIG;
@@ -144,6 +213,8 @@ data_read(struct session *s, unsigned long long *size)
 		if (s->q.in >= 0 && stream_write_line(&s->q.w, text, tl) < 0)
 			smtpd_queue_close_input(&s->q);
 	}
+	if (ds.in_hdr && !bad)
+		complete_header(s, &ds, qid);
 	return bad;
 }
 
@@ -185,8 +256,10 @@ data_answer(struct session *s, unsigned bad, int wrote, const char *qid,
 		pass = smtpd_queue_reason_code(reason, '5');
 	else if (id == RP_QUEUE_TEMP)
 		pass = smtpd_queue_reason_code(reason, '4');
-	if (id == RP_QUEUED)
+	if (id == RP_QUEUED) {
 		smtpd_reply_extra(s, id, qid);
+		smtpd_limit_count(s, size);
+	}
 	else if (pass != NULL)
 		smtpd_reply_passed(s, smtpd_reply_code(id), pass);
 	else
@@ -253,7 +326,7 @@ smtpd_data(struct session *s, const char *arg)
 	smtpd_reply(s, RP_DATA);
 	smtpd_session_flush(s);
 	data_deadline(s, 1);
-	bad = data_read(s, &size);
+	bad = data_read(s, &size, qid);
 	data_deadline(s, 0);
 	wrote = 0;
 	if (!bad && s->q.in >= 0 && stream_write_end(&s->q.w) == 0 &&

@@ -8,12 +8,18 @@
 #include "smtpd.h"
 #include "stream.h"
 
+/* RFC 3848 and 6531: S for TLS, A for AUTH (which needs EHLO). */
 const char *
 smtpd_received_proto(const struct session *s)
 {
+	static const char *const esmtp[] = { "ESMTP", "ESMTPS", "ESMTPA", "ESMTPSA" };
+	static const char *const utf8[] = { "UTF8SMTP", "UTF8SMTPS", "UTF8SMTPA",
+	    "UTF8SMTPSA" };
+	int i = (s->tls ? 1 : 0) + (s->auth_user[0] ? 2 : 0);
+
 	if (s->helo != HELO_ESMTP)
 		return "SMTP";
-	return s->t.smtputf8 ? "UTF8SMTP" : "ESMTP";
+	return s->t.smtputf8 ? utf8[i] : esmtp[i];
 }
 
 /* One line of the field; -1 when it would not fit in a text line. */
@@ -63,6 +69,19 @@ smtpd_received_write(struct session *s, const char *qid)
 	    s->name[0] ? s->name : "unknown", s->addr);
 	if (received_line(w, line, sizeof line, n) < 0)
 		return -1;
+	/* As Postfix words them; both are checked for printable ASCII. */
+	if (s->tls) {
+		n = snprintf(line, sizeof line, "\t(using %s with cipher %s (%d bits))",
+		    s->tls_proto, s->tls_cipher, s->tls_bits);
+		if (received_line(w, line, sizeof line, n) < 0)
+			return -1;
+	}
+	if (s->auth_user[0]) {
+		n = snprintf(line, sizeof line, "\t(Authenticated sender: %s)",
+		    s->auth_user);
+		if (received_line(w, line, sizeof line, n) < 0)
+			return -1;
+	}
 	/* RFC 5322 3.6.7: the date follows a ";", with or without "for". */
 	n = snprintf(line, sizeof line, "\tby %s (sluice) with %s id %s%s",
 	    s->hostname, smtpd_received_proto(s), qid, s->t.nrcpt == 1 ? "" : ";");

@@ -17,7 +17,7 @@ static const struct {
 	[RP_SENDER_OK] = { 250, "2.1.0 Sender ok" },
 	[RP_RCPT_OK] = { 250, "2.1.5 Recipient ok" },
 	[RP_QUEUED] = { 250, "2.0.0 Ok: queued as" },
-	[RP_HELP] = { 214, "2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT" },
+	[RP_HELP] = { 214, "2.0.0 Commands: HELO EHLO STARTTLS AUTH MAIL RCPT DATA RSET NOOP VRFY ETRN HELP QUIT" },
 	[RP_VRFY] = { 252, "2.5.0 Cannot VRFY user, but will accept message and attempt delivery" },
 	[RP_BYE] = { 221, "2.0.0 Bye" },
 	[RP_DATA] = { 354, "End data with <CR><LF>.<CR><LF>" },
@@ -64,6 +64,24 @@ static const struct {
 	[RP_TOO_MANY_ERRORS] = { 421, "4.7.0 Too many errors, closing connection" },
 	[RP_TOO_MANY_CONN] = { 421, "4.7.0 Too many connections from your address, try again later" },
 	[RP_ACCESS_DENIED] = { 554, "5.7.1 Access denied" },
+	[RP_NEED_EHLO] = { 503, "5.5.1 Send EHLO first" },
+	[RP_IN_TXN] = { 503, "5.5.1 Not allowed during a mail transaction" },
+	/* RFC 3207 */
+	[RP_TLS_READY] = { 220, "2.0.0 Ready to start TLS" },
+	[RP_TLS_ACTIVE] = { 503, "5.5.1 TLS already active" },
+	[RP_TLS_UNAVAIL] = { 454, "4.7.0 TLS not available due to temporary reason" },
+	/* RFC 4954 */
+	[RP_AUTH_OK] = { 235, "2.7.0 Authentication successful" },
+	[RP_AUTH_BAD] = { 535, "5.7.8 Authentication credentials invalid" },
+	[RP_AUTH_TEMP] = { 454, "4.7.0 Temporary authentication failure" },
+	[RP_AUTH_NEED_TLS] = { 538, "5.7.11 Encryption required for requested authentication mechanism" },
+	[RP_AUTH_MECH] = { 504, "5.5.4 Unrecognized authentication type" },
+	[RP_AUTH_CANCEL] = { 501, "5.0.0 Authentication cancelled" },
+	[RP_AUTH_SYNTAX] = { 501, "5.5.2 Cannot decode response" },
+	[RP_AUTH_ALREADY] = { 503, "5.5.1 Already authenticated" },
+	[RP_AUTH_REQUIRED] = { 530, "5.7.0 Authentication required" },
+	[RP_AUTH_TOO_MANY] = { 421, "4.7.0 Too many failed authentication attempts, closing connection" },
+	[RP_DAILY_LIMIT] = { 450, "4.7.1 Daily sending limit of this user reached, try again tomorrow" },
 };
 
 int

@@ -58,6 +58,9 @@ smtpd_session_init(struct session *s)
 	s->data_ms = v > 0 ? v * 1000 : 0;
 	v = conf_num("smtpd_client_connection_limit", 10);
 	s->client_limit = v < 0 ? 0 : v > 100000 ? 100000 : (unsigned)v;
+	smtpd_tls_init(s);
+	smtpd_auth_init(s);
+	smtpd_limit_init(s);
 	open_table(&s->domains, "domains");
 	open_table(&s->users, "users");
 	open_table(&s->aliases, "aliases");
@@ -126,12 +129,9 @@ smtpd_session_read_failed(struct session *s, const char *where)
 	smtpd_session_exit(s, EXIT_TEMP);
 }
 
-/*
- * The next command line without its line end (CRLF or LF).  Returns 1, or
- * 0 when the line was over-long and has been answered and discarded.
- */
-static int
-read_cmd(struct session *s, char **line, size_t *len)
+/* The next command line (or AUTH response), its line end CRLF or LF. */
+int
+smtpd_session_read(struct session *s, char **line, size_t *len)
 {
 	const char *l;
 	size_t n;
@@ -167,7 +167,7 @@ smtpd_session_refuse(struct session *s)
 	log_info("client=%s event=reject reason=access", s->addr);
 	s->errors = 0;
 	for (;;) {
-		if (read_cmd(s, &l, &n) && strcasecmp(l, "QUIT") == 0) {
+		if (smtpd_session_read(s, &l, &n) && strcasecmp(l, "QUIT") == 0) {
 			smtpd_reply(s, RP_BYE);
 			smtpd_session_exit(s, EXIT_OK);
 		}
@@ -197,8 +197,14 @@ cmd_helo(struct session *s, char *arg, enum helo_kind kind)
 		return;
 	}
 	wbuf_printf(&s->out, "250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n"
-	    "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250-ETRN\r\n"
-	    "250 SMTPUTF8\r\n", s->hostname, s->size_limit);
+	    "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250-ETRN\r\n",
+	    s->hostname, s->size_limit);
+	/* RFC 3207: not again once TLS is on; AUTH only under TLS (RFC 4954). */
+	if (s->tls_offer && !s->tls)
+		wbuf_puts(&s->out, "250-STARTTLS\r\n");
+	if (s->auth_offer && s->tls && s->auth_user[0] == '\0')
+		wbuf_puts(&s->out, "250-AUTH PLAIN LOGIN\r\n");
+	wbuf_puts(&s->out, "250 SMTPUTF8\r\n");
 }
 
 static void
@@ -276,8 +282,11 @@ session_command(struct session *s, char *l, size_t n)
 		smtpd_etrn(s, arg);
 	else if (verb_is(l, n, "QUIT", &arg))
 		cmd_quit(s, arg);
-	else if (verb_is(l, n, "EXPN", &arg) || verb_is(l, n, "STARTTLS", &arg) ||
-	    verb_is(l, n, "AUTH", &arg) || verb_is(l, n, "BDAT", &arg) ||
+	else if (verb_is(l, n, "STARTTLS", &arg))
+		smtpd_tls_starttls(s, arg);
+	else if (verb_is(l, n, "AUTH", &arg))
+		smtpd_auth(s, arg);
+	else if (verb_is(l, n, "EXPN", &arg) || verb_is(l, n, "BDAT", &arg) ||
 	    verb_is(l, n, "TURN", &arg))
 		smtpd_reply(s, RP_NOT_IMPL);
 	else
@@ -292,6 +301,6 @@ smtpd_session_serve(struct session *s)
 	size_t n;
 
 	for (;;)
-		if (read_cmd(s, &l, &n))
+		if (smtpd_session_read(s, &l, &n))
 			session_command(s, l, n);
 }

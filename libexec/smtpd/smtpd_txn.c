@@ -67,10 +67,12 @@ params_check(struct session *s, struct rcpt *r, const char *p, size_t n)
 		return -1;
 	}
 	/*
-	 * The private X- parameters steer later stages (routes, retries) and
-	 * AUTH= is not offered: neither may come from a client.
+	 * The private X- parameters steer later stages (routes, retries): no
+	 * client may set them.  AUTH= only where AUTH is offered; its value
+	 * is ours to set (smtpd_auth_mail).
 	 */
-	if ((r != NULL && r->nx > 0) || (r == NULL && (s->t.nx > 0 || s->t.auth))) {
+	if ((r != NULL && r->nx > 0) || (r == NULL && (s->t.nx > 0 ||
+	    (s->t.auth && !(s->auth_offer && s->tls))))) {
 		smtpd_reply(s, RP_PARAM_UNKNOWN);
 		return -1;
 	}
@@ -99,7 +101,8 @@ smtpd_txn_mail(struct session *s, char *arg)
 		return;
 	}
 	txn_free(&s->t);
-	if (params_check(s, NULL, par, parl) < 0) {
+	if (params_check(s, NULL, par, parl) < 0 || smtpd_auth_mail(s) < 0 ||
+	    smtpd_limit_check(s) < 0) {
 		txn_free(&s->t);
 		return;
 	}

@@ -19,9 +19,15 @@
 #      attachments, MB/s and peak RSS next to the RSS for 1 MB, and each
 #      stage with nothing to do (scan_method none; the matrix, table
 #      content, saying "off") on 10,000 small messages.
+#   f. TLS sessions: the cost of a session in clear, with STARTTLS, and with
+#      TLS from the start (SMTPS), each greeting, EHLO (again after
+#      STARTTLS) and QUIT, 4 clients at once (t/bench/tlssess.py): sessions/s
+#      and the server's CPU per session, for sluice (tcpserver + sluice-smtpd,
+#      without and with a certificate configured, sluice-tlsd for TLS) and
+#      for a private Postfix with the same certificate.
 # Before every timed run of c and d: sync, then a pause (BENCH_SETTLE).
 #
-#   e. DNS-BL at connect: connections per second through tcpserver into
+#   g. DNS-BL at connect: connections per second through tcpserver into
 #      sluice-smtpd alone, behind sluice-dnsbl with no lists and with four lists
 #      against a local DNS server (BENCH_DNSBL_N connections, default 1000).
 # Environment: BENCH_N (messages end to end, default 2000), BENCH_REPS_E2E
@@ -29,7 +35,8 @@
 # default 10000), BENCH_REPS_REMOTE (runs of each system in d, default 1),
 # BENCH_SETTLE (seconds of pause before a timed run, default 10),
 # BENCH_EXEC_RUNS (default 200), BENCH_REPS (best of, for a, default 3),
-# BENCH_SKIP (any of "stream exec content e2e remote postfix dnsbl", space-separated),
+# BENCH_TLS_N (sessions of each kind in f, default 1000),
+# BENCH_SKIP (any of "stream exec content e2e remote tls postfix dnsbl", space-separated),
 # BENCH_KEEP=1 keeps the folder.
 # Everything runs on 127.0.0.1 and is stopped by PID at the end.
 set -u
@@ -688,7 +695,7 @@ if ! skipped remote; then
     echo
 fi
 
-# ---- e. DNS-BL at connect --------------------------------------------------
+# ---- g. DNS-BL at connect --------------------------------------------------
 # Connections per second through tcpserver (connect, 220, QUIT, 221) from
 # 127.0.0.1, 10 at once: sluice-smtpd alone; behind sluice-dnsbl with no
 # lists; behind sluice-dnsbl with four IPv4 lists (unlisted client: four
@@ -697,7 +704,7 @@ fi
 # Also sluice-dnsbl's own exec cost when it has nothing to ask.
 DN=${BENCH_DNSBL_N:-1000}
 if ! skipped dnsbl && [ -x "$tree/libexec/sluice-dnsbl" ]; then
-    echo "e. DNS-BL at connect: $DN connections (greeting, QUIT), 10 at once, from 127.0.0.1"
+    echo "g. DNS-BL at connect: $DN connections (greeting, QUIT), 10 at once, from 127.0.0.1"
     hr
     printf '%-46s %10s %10s\n' "chain" "conn/s" "ok/failed"
     dconf=$b/dnsbl-conf
@@ -751,5 +758,101 @@ if ! skipped dnsbl && [ -x "$tree/libexec/sluice-dnsbl" ]; then
     printf '%-46s %10s µs\n' "exec: sluice-dnsbl /bin/true, no lists" \
         "$(SLUICE_CONF=$dconf TCPREMOTEIP=192.0.2.1 "$b/execbench" "$RUNS" "$tree/libexec/sluice-dnsbl" /bin/true)"
     printf '%-46s %10s µs\n' "exec: /bin/true" "$("$b/execbench" "$RUNS" /bin/true)"
+    echo
+fi
+
+# ---- f. TLS sessions -------------------------------------------------------
+# A session's cost in clear, with STARTTLS and with SMTPS.  sluice pays for
+# OpenSSL only in the sessions that use it (sluice-tlsd is exec'd for them
+# alone), so its plain sessions cost the same with a certificate configured
+# as without.  The server's CPU per session is the machine's busy time
+# (/proc/stat) less the client's own: other load on the machine counts in it.
+TN=${BENCH_TLS_N:-1000}
+
+# tls_row LABEL PORT MODE — one line of the table
+tls_row() {
+    local r rate cpu bad
+    r=$("$PY" "$top/t/bench/tlssess.py" "$2" "$3" "$TN" 4 2>&1) || r=
+    read -r rate cpu bad <<<"$r"
+    if [ -n "$rate" ] && [ "$bad" = 0 ]; then
+        printf '%-44s %10s %14s\n' "$1" "$rate" "$cpu"
+    else
+        printf '%-44s %10s %14s  (%s)\n' "$1" "-" "-" "${r:-failed}"
+    fi
+}
+
+# tls_sluice — three listeners: no certificate, STARTTLS, SMTPS
+tls_sluice() {
+    local p0 p1 p2 pids=() p i
+    mkdir -p "$b/tconf"
+    cp "$b"/conf/* "$b/tconf/"
+    printf 'smtpd_tls_cert\t%s\nsmtpd_tls_key\t%s\n' "$b/tls/cert.pem" "$b/tls/key.pem" >> "$b/tconf/config"
+    "$tree/bin/sluice-mkcdb" -o "$b/tconf/config.cdb" "$b/tconf/config" || return
+    p0=$(free_port) p1=$(free_port) p2=$(free_port)
+    tcpserver -R -H -l 0 -b 100 -c 100 127.0.0.1 "$p0" "$tree/libexec/sluice-smtpd" \
+        </dev/null >"$b/tls-$p0.log" 2>&1 &
+    pids+=($!)
+    SLUICE_CONF=$b/tconf tcpserver -R -H -l 0 -b 100 -c 100 127.0.0.1 "$p1" \
+        "$tree/libexec/sluice-smtpd" </dev/null >"$b/tls-$p1.log" 2>&1 &
+    pids+=($!)
+    SLUICE_CONF=$b/tconf tcpserver -R -H -l 0 -b 100 -c 100 127.0.0.1 "$p2" \
+        "$tree/libexec/sluice-tlsd" "$tree/libexec/sluice-smtpd" </dev/null >"$b/tls-$p2.log" 2>&1 &
+    pids+=($!)
+    for p in "$p0" "$p1" "$p2"; do
+        for ((i = 0; i < 100; i++)); do port_open "$p" && break; sleep 0.1; done
+    done
+    tls_row "sluice, plain, no certificate configured" "$p0" plain
+    tls_row "sluice, plain, STARTTLS offered" "$p1" plain
+    tls_row "sluice, STARTTLS (sluice-tlsd)" "$p1" starttls
+    tls_row "sluice, SMTPS (sluice-tlsd sluice-smtpd)" "$p2" smtps
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+}
+
+# tls_postfix — a private Postfix offering STARTTLS, and SMTPS beside it
+tls_postfix() {
+    local port sport
+    port=$(free_port) sport=$(free_port)
+    pf_dir=$b/postfix-tls
+    mkdir -p "$b/pfmail-tls"
+    if POSTFIX_MAIN_CF="smtpd_tls_cert_file = $b/tls/cert.pem
+smtpd_tls_key_file = $b/tls/key.pem
+smtpd_tls_security_level = may
+smtpd_tls_loglevel = 0" POSTFIX_MASTER_CF="127.0.0.1:$sport inet n - n - - smtpd -o smtpd_tls_wrappermode=yes
+tlsmgr unix - - n 1000? 1 tlsmgr" \
+        "$top/t/tools/postfix.sh" start "$pf_dir" "$port" "$b/pfmail-tls" test \
+        > "$b/postfix-tls-start.log" 2>&1; then
+        tls_row "$pf_name, plain, STARTTLS offered" "$port" plain
+        tls_row "$pf_name, STARTTLS" "$port" starttls
+        tls_row "$pf_name, SMTPS (wrappermode)" "$sport" smtps
+    else
+        echo "Postfix did not start:"; sed 's/^/    /' "$b/postfix-tls-start.log" | tail -5
+    fi
+    "$top/t/tools/postfix.sh" stop "$pf_dir" >/dev/null 2>&1
+    pf_dir=
+}
+
+if ! skipped tls; then
+    echo "f. TLS sessions: $TN of each kind, greeting, EHLO (again after STARTTLS), QUIT,"
+    echo "   4 clients at once (t/bench/tlssess.py); an EC P-256 certificate; server CPU"
+    echo "   is the machine's busy time less the client's"
+    hr
+    printf '%-44s %10s %14s\n' "system, session" "sessions/s" "server ms/sess"
+    mkdir -p "$b/tls"
+    if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout "$b/tls/key.pem" -out "$b/tls/cert.pem" -days 30 -subj /CN=localhost \
+        >/dev/null 2>&1; then
+        echo "openssl cannot make a certificate: skipped"
+    else
+        chmod -R go+rX "$b/tls"
+        settle
+        tls_sluice
+        if have_postfix; then
+            settle
+            tls_postfix
+        else
+            why_no_postfix
+        fi
+    fi
     echo
 fi

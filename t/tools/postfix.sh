@@ -17,6 +17,9 @@
 # so a caller sets relayhost or transport_maps before Postfix first starts,
 # with no reload race.
 #
+# Optional: POSTFIX_MASTER_CF holds more master.cf lines (services), added
+# at its end: a second smtpd with -o overrides, tlsmgr for TLS.
+#
 # Log: DIR/maillog (postlogd, no syslog). Needs root: master runs as root, daemons
 # as user postfix, and deliveries as the owner of MAILDIR_ROOT (or nobody when that
 # owner is root, since virtual(8) never delivers as root). Every folder above DIR
@@ -153,6 +156,7 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
+    [ -z "${POSTFIX_MASTER_CF:-}" ] || printf '%s\n' "$POSTFIX_MASTER_CF" >> "$dir/etc/master.cf"
 
     # post-install makes the queue folders with the right owners and modes.
     postfix -c "$dir/etc" post-install create-missing >"$dir/start.log" 2>&1 ||

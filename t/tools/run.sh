@@ -1,11 +1,16 @@
 #!/bin/bash
 # t/tools/run.sh — `make run`: a working sluice on 127.0.0.1 from this checkout.
 #
-#   t/tools/run.sh            (PORT=2525 VAR=./var SLUICE_USER=sluice by default)
+#   t/tools/run.sh            (PORT=2525 VAR=./var SLUICE_USER=sluice by default;
+#                              SMTPS_PORT=PORT+1, SUBMISSION_PORT=PORT+2)
 #
-# Sets up VAR (conf/ with the default tables, spool/, mail/), starts the
-# listener (tcpserver + sluice-smtpd) and the queue runner (sluice-runq) in
-# the foreground, and stops both, by PID, on Ctrl-C (SIGINT) or SIGTERM.
+# Sets up VAR (conf/ with the default tables, spool/, mail/, tls/), starts
+# the listeners (tcpserver + sluice-smtpd: SMTP with STARTTLS on PORT, SMTPS
+# through sluice-tlsd on SMTPS_PORT, submission on SUBMISSION_PORT) and the
+# queue runner (sluice-runq) in the foreground, and stops them, by PID, on
+# Ctrl-C (SIGINT) or SIGTERM.  On the first start it makes a self-signed
+# certificate for localhost (VAR/tls/cert.pem, key.pem) and a user "test"
+# whose password is in VAR/tls/test-password (table smtpd_passwords).
 # Tables in VAR/conf are copied from conf/ the first time only, so they can be
 # edited; every start recompiles them.
 #
@@ -27,6 +32,7 @@ var=$(realpath -m -s -- "${VAR:-$top/var}") || exit 1
 conf=$var/conf
 spool=$var/spool
 mail=$var/mail
+tls=$var/tls
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "run: $*"; exit 1; }
@@ -47,9 +53,31 @@ put() {
     cat > "$t" && chmod 0644 -- "$t" && mv -f -- "$t" "$1" || { rm -f -- "$t"; die "cannot write $1"; }
 }
 
+# tls_setup — the self-signed certificate and the test user, made once, by
+# the user the servers run as, readable by it alone.
+tls_setup() {
+    local pw
+    own_dir "$tls"
+    if [ ! -s "$tls/cert.pem" ] || [ ! -s "$tls/key.pem" ]; then
+        rm -f -- "$tls/cert.pem" "$tls/key.pem"
+        (umask 077; openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+            -nodes -keyout "$tls/key.pem" -out "$tls/cert.pem" -days 3650 \
+            -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+            >/dev/null 2>&1) || die "openssl cannot make a certificate in $tls"
+    fi
+    if [ ! -s "$conf/smtpd_passwords" ]; then
+        pw=$(openssl rand -hex 8) || die "openssl cannot make a password"
+        (umask 077
+         printf '%s\n' "$pw" > "$tls/test-password" &&
+         printf 'test %s\n' "$(printf '%s' "$pw" | openssl passwd -6 -stdin)" \
+             > "$conf/smtpd_passwords") || die "cannot write $conf/smtpd_passwords"
+    fi
+}
+
 setup() {
     local f b d
     own_dir "$conf"; own_dir "$spool"; own_dir "$mail"
+    tls_setup
     # Left by an interrupted start, or by an older make run.
     rm -f -- "$conf"/*.??????.new "$conf/config.new"
     for f in "$top"/conf/*; do
@@ -61,6 +89,8 @@ setup() {
             { grep -Ev '^[[:space:]]*(spool|mailroot)[[:space:]]' "$f"
               printf '\n# Set by make run (t/tools/run.sh) for this instance:\n'
               printf 'spool\t%s\nmailroot\t%s\n' "$spool" "$mail"
+              printf 'smtpd_tls_cert\t%s\nsmtpd_tls_key\t%s\nsmtpd_auth\tyes\n' \
+                  "$tls/cert.pem" "$tls/key.pem"
             } | put "$conf/config" || exit 1
         elif [ ! -e "$conf/$b" ] && [ ! -L "$conf/$b" ]; then
             put "$conf/$b" < "$f"
@@ -71,6 +101,8 @@ setup() {
         [ ! -L "$f" ] || die "$f is a symbolic link: refusing to compile it; make run's tables are plain files"
         "$top/bin/sluice-mkcdb" -o "$f.cdb" "$f" || die "cannot compile $f"
     done
+    # Password hashes: for the server's user alone (sluice-auth insists).
+    chmod 0600 -- "$conf/smtpd_passwords" "$conf/smtpd_passwords.cdb"
     # The queue's folders (doc/internals.md); sluice-runq makes what it lacks too.
     for d in tmp incoming deferred bad dead quarantine; do
         own_dir "$spool/$d"
@@ -85,11 +117,16 @@ if [ "${1:-}" = --setup ]; then
     exit 0
 fi
 
-case $port in ''|*[!0-9]*) die "bad PORT: $port" ;; esac
-for p in tcpserver; do
-    command -v $p >/dev/null || die "$p is missing: run .ci/deps (package ucspi-tcp)"
+sport=${SMTPS_PORT:-$((port + 1))}
+subport=${SUBMISSION_PORT:-$((port + 2))}
+for p in "$port" "$sport" "$subport"; do
+    case $p in ''|*[!0-9]*) die "bad port: $p (PORT, SMTPS_PORT, SUBMISSION_PORT)" ;; esac
 done
-for p in bin/sluice-mkcdb libexec/sluice-smtpd libexec/sluice-enqueue libexec/sluice-runq; do
+for p in tcpserver openssl; do
+    command -v $p >/dev/null || die "$p is missing: run .ci/deps (packages ucspi-tcp, openssl)"
+done
+for p in bin/sluice-mkcdb libexec/sluice-smtpd libexec/sluice-enqueue libexec/sluice-runq \
+         libexec/sluice-tlsd libexec/sluice-auth; do
     [ -x "$top/$p" ] || die "$p is missing: run make"
 done
 
@@ -201,30 +238,49 @@ stop() {
 }
 trap 'stop 0' INT TERM
 
+# SMTP with STARTTLS (port 25's part), SMTPS (465: sluice-tlsd first) and
+# submission (587: AUTH before MAIL, RFC 6409); 465 is for submission too.
 tcpserver -R -H -l 0 -b 100 -c 100 "${tcpuser[@]}" 127.0.0.1 "$port" \
     "$top/libexec/sluice-smtpd" </dev/null &
+pids+=($!)
+SLUICE_SMTPD_MODE=submission tcpserver -R -H -l 0 -b 100 -c 100 "${tcpuser[@]}" \
+    127.0.0.1 "$sport" "$top/libexec/sluice-tlsd" "$top/libexec/sluice-smtpd" </dev/null &
+pids+=($!)
+SLUICE_SMTPD_MODE=submission tcpserver -R -H -l 0 -b 100 -c 100 "${tcpuser[@]}" \
+    127.0.0.1 "$subport" "$top/libexec/sluice-smtpd" </dev/null &
 pids+=($!)
 "${asuser[@]}" "$top/libexec/sluice-runq" </dev/null &
 pids+=($!)
 
-# Wait until the port answers, or a server dies at its start.
-for ((i = 0; i < 100; i++)); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || { say "run: a server failed to start"; stop 1; }; done
-    sleep 0.1
+# Wait until the ports answer, or a server dies at its start.
+for p in "$port" "$sport" "$subport"; do
+    for ((i = 0; i < 100; i++)); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break
+        for q in "${pids[@]}"; do kill -0 "$q" 2>/dev/null || { say "run: a server failed to start"; stop 1; }; done
+        sleep 0.1
+    done
 done
+pw=$(cat "$tls/test-password" 2>/dev/null) || pw='(see VAR/tls/test-password)'
 
 sm="SLUICE_CONF=$conf SLUICE_LIBEXEC=$top/libexec $top/bin/sendmail"
 [ ${#asuser[@]} = 0 ] || sm="${asuser[*]} env $sm"
 cat >&2 <<EOF
 
-sluice is running: SMTP on 127.0.0.1:$port, queue in $spool
-(tcpserver pid ${pids[0]}, sluice-runq pid ${pids[1]}; Ctrl-C stops both)
+sluice is running, queue in $spool:
+  SMTP, STARTTLS    127.0.0.1:$port
+  SMTPS             127.0.0.1:$sport  (TLS at once; submission: AUTH first)
+  submission        127.0.0.1:$subport  (STARTTLS, then AUTH)
+(tcpserver pids ${pids[0]} ${pids[1]} ${pids[2]}, sluice-runq pid ${pids[3]}; Ctrl-C stops them)
+Certificate: $tls/cert.pem (self-signed, for localhost)
+Test user:   test, password $pw (table $conf/smtpd_passwords)
 
 Send a message:
   swaks -s 127.0.0.1 -p $port --to test@example.test
   printf 'Subject: hello\n\nhi\n' | $sm test@example.test
 It lands in $mail/test/new/
+Submit with TLS and AUTH as the test user (who may relay):
+  swaks -s 127.0.0.1 -p $subport --tls --auth PLAIN --auth-user test --auth-password $pw --to test@example.test
+  swaks -s 127.0.0.1 -p $sport --tlsc --auth PLAIN --auth-user test --auth-password $pw --to test@example.test
 The queue:   SLUICE_SPOOL=$spool $top/bin/mailq
 The tables:  $conf/ (users, domains, access, ...; recompiled at each start)
 
