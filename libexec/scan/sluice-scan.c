@@ -13,14 +13,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bounce.h"
 #include "conf.h"
 #include "dsn.h"
 #include "log.h"
 #include "mime.h"
 #include "mimehdr.h"
 #include "notice.h"
-#include "prog.h"
-#include "qid.h"
+#include "prequeue.h"
 #include "quarantine.h"
 #include "scanner.h"
 #include "spool.h"
@@ -46,9 +46,6 @@ struct scan {
 	int before_queue;
 	const char *host;
 };
-
-/* The queue program when run before the queue (sluice-scan -- PROG). */
-static pid_t child;
 
 /* ---- the walk */
 
@@ -191,28 +188,8 @@ pass(struct stream_writer *w, struct txn *t, struct spool *sp, const char *tag)
 static void
 bounce(struct stream_writer *w, struct txn *t, struct spool *sp, const char *diag)
 {
-	struct dsn d = { .orig = t, .qid = t->xf[XF_IDENT], .action = DSN_FAILED,
-	    .body = sp };
-	struct dsn_rcpt *dr;
-	enum ret_type ret = t->ret;
-	size_t i;
-	int rc;
-
-	if ((dr = calloc(t->nrcpt ? t->nrcpt : 1, sizeof *dr)) == NULL)
-		die_nomem();
-	for (i = 0; i < t->nrcpt; i++) {
-		dr[i].rcpt = &t->rcpt[i];
-		dr[i].status = "5.7.1";
-		dr[i].diag = diag;
-	}
-	/* The notice never carries the content back: headers only. */
-	t->ret = RET_HDRS;
-	if (spool_rewind(sp) < 0 || (rc = dsn_write(w, &d, dr, t->nrcpt)) < 0)
+	if (bounce_write(w, t, sp, "5.7.1", diag) < 0)
 		die_sys("unable to write a bounce");
-	t->ret = ret;
-	free(dr);
-	log_info("qid=%s from=<%s> nrcpt=%zu action=bounce notice=%s", qid_of(t), t->from,
-	    t->nrcpt, rc == DSN_WRITTEN ? "sent" : "none");
 }
 
 static void
@@ -229,47 +206,22 @@ notify(struct scan *s, struct stream_writer *w, const struct txn *t,
 		die_sys("unable to write a notice");
 }
 
-/*
- * Before the queue, refuse: what was written (a notice) is committed by
- * the queue program first, and the reason is the last line on stderr.
- */
-static void __attribute__((noreturn))
-reject(struct stream_writer *w, const char *reason)
-{
-	int st;
-
-	if (w->out.total > 0 || w->out.len > 0) {
-		if (stream_flush(w) < 0)
-			die_sys("unable to write");
-		close(1);
-		st = prog_wait(child);
-		child = 0;
-		if (st != 0)
-			log_warn("the queue program exited %d with the notice", st);
-	}
-	die(EXIT_PERM, "5.7.1 %s", reason);
-}
-
 static void
 act(struct scan *s, struct stream_writer *w, struct txn *t, struct spool *sp)
 {
 	const char *word = s->sc.v == V_INFECTED ? "infected" : "suspicious";
 	enum action a = s->sc.v == V_INFECTED ? s->infected : s->suspicious;
-	char tag[TAG_MAX + 1], reason[400], file[300], done[400], id[QID_LEN + 1];
+	char tag[TAG_MAX + 1], reason[420], file[300], done[400];
 
 	tag_make(tag, sizeof tag, word, s->sc.name, s->sc.where, s->host);
-	snprintf(reason, sizeof reason, "message refused: %s content (%.150s) in %.150s",
+	snprintf(reason, sizeof reason, "5.7.1 message refused: %s content (%.150s) in %.150s",
 	    word, s->sc.name, s->sc.where);
 	log_info("qid=%s verdict=%s name=\"%s\" where=\"%s\" action=%s", qid_of(t), word,
 	    s->sc.name, s->sc.where, actions[a]);
 	snprintf(done, sizeof done, "%s", a == A_REJECT ? "refused" : a == A_BOUNCE ?
 	    "bounced" : a == A_DISCARD ? "discarded" : "tagged");
 	if (a == A_QUARANTINE) {
-		if (qid_valid(qid_of(t)))
-			snprintf(id, sizeof id, "%s", qid_of(t));
-		else
-			qid_make(id);
-		if (quarantine_write(conf_spool(), id, t, tag, sp, file, sizeof file) < 0)
+		if (quarantine_write(conf_spool(), t, tag, sp, file, sizeof file) < 0)
 			die_sys("4.3.0 unable to quarantine a message in %s", conf_spool());
 		log_info("qid=%s quarantined=%s", qid_of(t), file);
 		snprintf(done, sizeof done, "quarantined as %s", file);
@@ -278,9 +230,9 @@ act(struct scan *s, struct stream_writer *w, struct txn *t, struct spool *sp)
 	if (a == A_TAG)
 		pass(w, t, sp, tag);
 	else if (a == A_REJECT && s->before_queue)
-		reject(w, reason);
+		prequeue_reject(w, reason);
 	else if (a == A_REJECT || a == A_BOUNCE)
-		bounce(w, t, sp, reason + sizeof "message refused: " - 1);
+		bounce(w, t, sp, reason + sizeof "5.7.1 message refused: " - 1);
 }
 
 static void
@@ -402,54 +354,10 @@ settings(struct scan *s)
 		die_nomem();
 }
 
-/* ---- before the queue */
-
-static void
-child_stop(void)
-{
-	/* A failure of ours: the queue program must commit nothing. */
-	if (child > 0) {
-		kill(child, SIGTERM);
-		(void)prog_wait(child);
-		child = 0;
-	}
-}
-
-/* Run argv with a pipe from our standard output to its standard input. */
-static void
-child_start(char **argv)
-{
-	char path[4096];
-	int p[2];
-
-	if (prog_path(argv[0], path, sizeof path) < 0)
-		die(EXIT_TEMP, "4.3.5 queue program not found: %.200s", argv[0]);
-	if (pipe(p) < 0 || (child = fork()) < 0)
-		die_sys("4.3.0 unable to start %s", argv[0]);
-	if (child == 0) {
-		if (dup2(p[0], 0) < 0)
-			_exit(EXIT_TEMP);
-		close(p[0]);
-		close(p[1]);
-		signal(SIGPIPE, SIG_DFL);
-		execv(path, argv);
-		dprintf(2, "sluice-scan: fatal: 4.3.0 unable to run %s: %s\n", path,
-		    strerror(errno));
-		_exit(EXIT_TEMP);
-	}
-	if (dup2(p[1], 1) < 0)
-		die_sys("4.3.0 unable to start %s", argv[0]);
-	close(p[0]);
-	close(p[1]);
-	atexit(child_stop);
-}
-
 int
 main(int argc, char **argv)
 {
 	static struct scan s;
-	int st;
-
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1 && (strcmp(argv[1], "--") != 0 || argc < 3))
@@ -457,14 +365,11 @@ main(int argc, char **argv)
 	settings(&s);
 	if (argc > 2) {
 		s.before_queue = 1;
-		child_start(argv + 2);
+		prequeue_start(argv + 2);
 	}
 	stage_run(scan_txn, &s);
 	mime_free(s.walker);
 	if (!s.before_queue)
 		return 0;
-	close(1);
-	st = prog_wait(child);
-	child = 0;
-	return st;
+	return prequeue_finish();
 }
