@@ -56,7 +56,9 @@ PROGS += $(addprefix libexec/sluice-,$(LIBEXEC_DIRS))
 SUBMIT_SRC = $(wildcard bin/submit/*.c)
 PROGS += $(if $(SUBMIT_SRC),bin/sendmail)
 TESTPROGS = $(patsubst %.c,%,$(wildcard t/*.c))
-CONF_TEXT = $(filter-out %.cdb %.in,$(wildcard conf/*))
+# Pattern tables (header_checks, body_checks) are read as text, never compiled.
+CONF_REGEX = $(wildcard conf/*_checks)
+CONF_TEXT = $(filter-out %.cdb %.in $(CONF_REGEX),$(wildcard conf/*))
 CONF_CDB = $(addsuffix .cdb,$(CONF_TEXT))
 
 # Libraries each program needs beyond libsluice and tinycdb.
@@ -165,6 +167,8 @@ install: all
 	for f in $(CONF_TEXT); do t=$(DESTDIR)$(SYSCONFDIR)/$${f#conf/}; \
 	  [ -e $$t ] || install -m 644 $$f $$t; \
 	  [ -e $$t.cdb ] || bin/sluice-mkcdb -o $$t.cdb $$t; done
+	for f in $(CONF_REGEX); do t=$(DESTDIR)$(SYSCONFDIR)/$${f#conf/}; \
+	  [ -e $$t ] || install -m 644 $$f $$t; done
 	for s in 1 5 8; do install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	  for m in man/*.$$s; do [ ! -e $$m ] || install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done; done
 	install -d -m 750 $(DESTDIR)$(SPOOLDIR)

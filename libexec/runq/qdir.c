@@ -23,7 +23,7 @@ void
 qdir_prepare(struct runq *rq)
 {
 	static const char *const sub[] = { "tmp", "incoming", "deferred", "bad",
-		"dead", "quarantine", "flush", "delivered" };
+		"dead", "quarantine", "hold", "flush", "delivered" };
 	size_t i;
 
 	if (mkdir_p(rq->spool, 0700) < 0)

@@ -72,7 +72,7 @@ setup() {
         "$top/bin/sluice-mkcdb" -o "$f.cdb" "$f" || die "cannot compile $f"
     done
     # The queue's folders (doc/internals.md); sluice-runq makes what it lacks too.
-    for d in tmp incoming deferred bad dead quarantine; do
+    for d in tmp incoming deferred bad dead quarantine hold; do
         own_dir "$spool/$d"
     done
     [ ! -L "$spool/trigger" ] || die "$spool/trigger is a symbolic link: refusing"
