@@ -4,7 +4,10 @@
 # stream transaction: no stage crashes, no message is lost or changed (a
 # message a stage tags is the same less its tag line), and Python's email
 # package reads what comes out into as many parts as it read from what went
-# in.  The content stages: sluice-scan (with a private clamd).
+# in.  The content stages: sluice-scan (with a private clamd), sluice-checks
+# (tables whose WARN rules match every line and field) and sluice-spam
+# (with a private spamd; its X-Spam-* fields are left out of the
+# comparison, as they are removed from what comes in).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/scan.sh"
 
@@ -14,8 +17,15 @@ pyemail=/usr/lib/python3.11/test/test_email/data
 
 clamd_start
 scan_conf corpus scan_clamd "$CLAMD_SOCK"
+scan_conf checks
+printf '%s\n' '/^[A-Za-z-]+:/ WARN every field' '/^X-NOTHING/ REJECT never' > "$tmpdir/checks/header_checks"
+printf '%s\n' '/^(.|\n)*$/ WARN every line' > "$tmpdir/checks/body_checks"
+sport=$(free_port)
+spid=$("$tools/spamd.sh" start "$tmpdir/spamd" "$sport") || bail "spamd did not start"
+_t_pids+=("$spid")
+scan_conf spam spam_spamd "127.0.0.1:$sport" spam_max_size 10M
 # Each content stage with its configuration folder.
-stages=("sluice-scan:corpus")
+stages=("sluice-scan:corpus" "sluice-checks:checks" "sluice-spam:spam")
 
 # The corpus as stream files; messages the stream cannot carry (a line over
 # 998 octets: sluice-smtpd refuses them too) are counted and left out.
@@ -53,10 +63,24 @@ for s in "${stages[@]}"; do
             bad="$bad $(basename "$f")(exit $?)"
     done
     is "$bad" "" "$prog: every message runs through, exit 0"
-    "$PY" - "$tmpdir/in" "$tmpdir/out-$prog" <<'PYEOF' > "$tmpdir/check-$prog"
+    "$PY" - "$tmpdir/in" "$tmpdir/out-$prog" "$prog" <<'PYEOF' > "$tmpdir/check-$prog"
 import email, email.policy, os, sys
-ind, outd = sys.argv[1], sys.argv[2]
-lost, changed, unread = [], [], []
+ind, outd, prog = sys.argv[1], sys.argv[2], sys.argv[3]
+
+def no_spam_fields(b):
+    """The message without the X-Spam-* fields of its header."""
+    out, drop, header = [], False, True
+    for l in b.split(b"\n"):
+        if header and l == b"":
+            header = False
+        elif header and drop and l[:1] in (b" ", b"\t"):
+            continue
+        elif header:
+            drop = l.lower().startswith(b"x-spam-") and b":" in l
+            if drop:
+                continue
+        out.append(l)
+    return b"\n".join(out)
 
 def body(stream):
     lines = stream.split(b"\n")
@@ -80,6 +104,8 @@ for name in sorted(os.listdir(ind)):
     b_in, b_out = body(src), body(out)
     if b_out.startswith(b"X-Sluice-Scan: "):
         b_out = b_out.split(b"\n", 1)[1]
+    if prog == "sluice-spam":
+        b_in, b_out = no_spam_fields(b_in), no_spam_fields(b_out)
     if b_out != b_in:
         changed.append(name); continue
     try:
@@ -95,7 +121,12 @@ PYEOF
     is "$(sed -n 's/^changed: *//p' "$tmpdir/check-$prog")" "" "$prog: no message changed"
     is "$(sed -n 's/^unread: *//p' "$tmpdir/check-$prog")" "" \
         "$prog: Python's email package reads every output into the same parts"
-    note "$prog: $(grep -c verdict=clean "$tmpdir/$prog.log") clean," \
-        "$(grep -c 'verdict=suspicious' "$tmpdir/$prog.log") suspicious"
+    case $prog in
+    sluice-scan) note "$prog: $(grep -c verdict=clean "$tmpdir/$prog.log") clean," \
+        "$(grep -c 'verdict=suspicious' "$tmpdir/$prog.log") suspicious" ;;
+    sluice-checks) note "$prog: $(grep -c action=WARN "$tmpdir/$prog.log") lines and fields matched" ;;
+    sluice-spam) note "$prog: $(grep -c verdict=ham "$tmpdir/$prog.log") ham," \
+        "$(grep -c verdict=spam "$tmpdir/$prog.log") spam" ;;
+    esac
 done
 done_testing

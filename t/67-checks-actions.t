@@ -37,6 +37,11 @@ like "$(cat "$tmpdir/checks.log")" 'body_checks:3 action=WARN where="body of par
 unlike "$(cat "$tmpdir/checks.log")" 'action=DISCARD' \
     "a base64 attachment that is not text is not matched"
 
+checks c < "$data/leading-space.in" > "$tmpdir/leading.out"
+diff -u "$data/leading-space.ref" "$tmpdir/leading.out" > "$tmpdir/leading.diff"
+ok $? "a TAG field does not become the continuation of a header's leading white-space line" ||
+    diag "$(cat "$tmpdir/leading.diff")"
+
 checks c < "$data/qp-discard.in" > "$tmpdir/qp.out"
 is "$? $(stat -c %s "$tmpdir/qp.out")" "0 0" "a quoted-printable line with a soft break matches once decoded: discarded"
 like "$(lastlog 2 | head -1)" 'body_checks:4 action=DISCARD where="body" line="Please wire the money today."' \

@@ -5,6 +5,36 @@
 #include "log.h"
 
 static int
+put_tags(struct rewrite *rw)
+{
+	const char *t;
+	size_t i;
+
+	rw->tagged = 1;
+	for (i = 0; i < rw->in->ntags; i++) {
+		t = rw->in->tags[i]->text;
+		if (stream_write_line(rw->w, t, strlen(t)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+
+/*
+ * Write a line of the message; the TAG fields go first, before the first
+ * field: after any white-space lines a broken header starts with, which
+ * would otherwise become the continuation of the last TAG field.
+ */
+static void
+emit(struct rewrite *rw, const char *l, size_t n, int header)
+{
+	if (!rw->tagged && !(header && n > 0 && (l[0] == ' ' || l[0] == '\t')))
+		rw->failed = put_tags(rw) < 0;
+	if (!rw->failed)
+		rw->failed = stream_write_line(rw->w, l, n) < 0;
+}
+
+static int
 w_begin(void *ctx, const struct mime_part *p)
 {
 	struct rewrite *rw = ctx;
@@ -47,13 +77,13 @@ w_raw(void *ctx, const struct mime_part *p, enum mime_raw kind, const char *l,
 		e = edit_at(rw->in, rw->entity - 1, k);
 	}
 	if (e == NULL) {
-		rw->failed = stream_write_line(rw->w, l, n) < 0;
+		emit(rw, l, n, kind == MIME_RAW_HEADER && rw->entity == 1);
 		return;
 	}
 	/* The field's first line becomes the replacement; the rest go. */
 	if (k == e->line && e->rule->action == RA_REPLACE) {
 		t = e->rule->text;
-		rw->failed = stream_write_line(rw->w, t, strlen(t)) < 0;
+		emit(rw, t, strlen(t), 1);
 	}
 }
 
@@ -73,28 +103,28 @@ rewrite_copy(struct rewrite *rw, const struct inspect *in, struct spool *sp,
     struct stream_writer *w)
 {
 	const char *l;
-	size_t n, i;
-	int rc = 0;
+	size_t n;
+	int rc = 0, header = 1;
 
 	if (spool_rewind(sp) < 0)
 		return -1;
-	for (i = 0; i < in->ntags; i++)
-		if (stream_write_line(w, in->tags[i]->text, strlen(in->tags[i]->text)) < 0)
-			return -1;
-	if (in->nedits == 0) {
-		while ((rc = spool_getline(sp, &l, &n)) == 1)
-			if (stream_write_line(w, l, n) < 0)
-				return -1;
-		return rc < 0 ? -1 : stream_write_end(w);
-	}
 	rw->in = in;
 	rw->w = w;
 	rw->entity = rw->line = 0;
 	rw->failed = 0;
+	rw->tagged = in->ntags == 0;
 	mime_reset(rw->walker);
-	while (!rw->failed && (rc = spool_getline(sp, &l, &n)) == 1)
-		mime_line(rw->walker, l, n);
-	mime_end(rw->walker);
+	while (!rw->failed && (rc = spool_getline(sp, &l, &n)) == 1) {
+		if (in->nedits > 0)
+			mime_line(rw->walker, l, n);
+		else
+			emit(rw, l, n, header);
+		header = header && n > 0;
+	}
+	if (in->nedits > 0)
+		mime_end(rw->walker);
+	if (!rw->tagged && !rw->failed)
+		rw->failed = put_tags(rw) < 0;
 	if (rw->failed || rc < 0)
 		return -1;
 	return stream_write_end(w);

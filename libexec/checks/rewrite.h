@@ -20,6 +20,7 @@ struct rewrite {
 	struct stream_writer *w;
 	size_t entity;		/* header block being copied, +1; 0 before any */
 	size_t line;		/* lines of it so far */
+	int tagged;		/* the TAG fields are written */
 	int failed;
 };
 

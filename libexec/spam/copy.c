@@ -140,17 +140,34 @@ missing_subject(const struct copy *c)
 	return c->put(c->ctx, line, n);
 }
 
+static int
+put_ours(const struct copy *c)
+{
+	if (put_lines(c, c->tags) < 0 || (c->env != NULL && envelope(c) < 0))
+		return -1;
+	return 0;
+}
+
 int
 copy_message(const struct copy *c, struct spool *sp)
 {
 	const char *l;
 	size_t n;
-	int rc, header = 1, dropping = 0, subj = 0;
+	int rc, header = 1, dropping = 0, subj = 0, tagged = 0;
 
-	if (spool_rewind(sp) < 0 || put_lines(c, c->tags) < 0 ||
-	    (c->env != NULL && envelope(c) < 0))
+	if (spool_rewind(sp) < 0)
 		return -1;
 	while ((rc = spool_getline(sp, &l, &n)) == 1) {
+		/*
+		 * Our fields go before the first field: after any white-space
+		 * lines a broken header starts with, which would otherwise
+		 * become the continuation of our last field.
+		 */
+		if (!tagged && !(header && n > 0 && (l[0] == ' ' || l[0] == '\t'))) {
+			if (put_ours(c) < 0)
+				return -1;
+			tagged = 1;
+		}
 		if (header && n == 0) {
 			header = 0;
 			/* A message without a Subject gets one with the prefix alone. */
@@ -171,5 +188,7 @@ copy_message(const struct copy *c, struct spool *sp)
 		if (c->put(c->ctx, l, n) < 0)
 			return -1;
 	}
-	return rc < 0 ? -1 : 0;
+	if (rc < 0 || (!tagged && put_ours(c) < 0))
+		return -1;
+	return 0;
 }
