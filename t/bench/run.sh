@@ -16,7 +16,10 @@
 #      same sinks in the same run, timed from release to empty queue;
 #   e. content stages: MIME walking and sluice-scan (clamd, a command) on a
 #      20 MB message with ten attachments, MB/s and peak RSS next to the RSS
-#      for 1 MB, and sluice-scan with nothing to do on 10,000 small messages.
+#      for 1 MB, the same for sluice-checks (a table of rules on every header
+#      field and text line) and sluice-spam (the message over spam_max_size:
+#      its spool and copy, spamd aside), and sluice-scan, sluice-checks and
+#      sluice-spam with nothing to do on 10,000 small messages.
 # Before every timed run of c and d: sync, then a pause (BENCH_SETTLE).
 #
 # Environment: BENCH_N (messages end to end, default 2000), BENCH_REPS_E2E
@@ -309,6 +312,19 @@ PYEOF
     else
         echo "clamd is missing (run .ci/deps): skipped"
     fi
+    # sluice-checks with rules on every field and text line; sluice-spam
+    # with its spool and tagged copy (the message over spam_max_size: spamd's
+    # own time is not ours to measure).
+    printf 'spool %s\n' "$b/spool" > "$b/cconf/config"
+    printf '%s\n' '/^Subject: .*(lottery|casino)/i REJECT' '/^X-Mailer: Mass/ HOLD' \
+        '/^Content-Type: .*name="?[^"]*\.(exe|scr)"?/i REJECT' > "$b/cconf/header_checks"
+    printf '%s\n' '/bank password/ REJECT' '/^Dear (winner|beneficiary)/i HOLD' > "$b/cconf/body_checks"
+    "$tree/bin/sluice-mkcdb" -o "$b/cconf/config.cdb" "$b/cconf/config"
+    SLUICE_CONF=$b/cconf crow "sluice-checks, 5 rules" "$tree/libexec/sluice-checks"
+    printf 'spam_spamd 127.0.0.1:9\nspam_max_size 1k\n' > "$b/cconf/config"
+    "$tree/bin/sluice-mkcdb" -o "$b/cconf/config.cdb" "$b/cconf/config"
+    SLUICE_CONF=$b/cconf crow "sluice-spam, copy (spamd aside)" "$tree/libexec/sluice-spam"
+    rm -f "$b/cconf/header_checks" "$b/cconf/body_checks"
     # Nothing to do: the cost of the stage in the chain, per message.
     line=$(printf 'x%.0s' $(seq 76))
     awk -v l="$line" 'BEGIN {
@@ -327,6 +343,16 @@ PYEOF
     printf '%-34s %9s msg/s  (stream copy %s msg/s; %s µs more per message)\n' \
         "sluice-scan, nothing to do" "$(rate 10000 "$tn")" "$(rate 10000 "$tc")" \
         "$(awk -v a="$tn" -v c="$tc" 'BEGIN { printf "%.1f", (a - c) * 1000 / 10000 }')"
+    # No table, no spamd: each stage copies the stream through.
+    printf 'header_checks none\nbody_checks none\nspam_spamd none\n' > "$b/cconf/config"
+    "$tree/bin/sluice-mkcdb" -o "$b/cconf/config.cdb" "$b/cconf/config"
+    for p in checks spam; do
+        read -r tn _ stn < <(SLUICE_CONF=$b/cconf crun "$b/csmall.in" "$tree/libexec/sluice-$p")
+        printf '%-34s %9s msg/s  (stream copy %s msg/s; %s µs more per message)%s\n' \
+            "sluice-$p, nothing to do" "$(rate 10000 "$tn")" "$(rate 10000 "$tc")" \
+            "$(awk -v a="$tn" -v c="$tc" 'BEGIN { printf "%.1f", (a - c) * 1000 / 10000 }')" \
+            "$([ "$stn" = 0 ] || echo "  (exit $stn)")"
+    done
     rm -f "$b/c20.in" "$b/c1.in" "$b/csmall.in"
     echo
 fi
