@@ -66,6 +66,7 @@ for s in "${stages[@]}"; do
     "$PY" - "$tmpdir/in" "$tmpdir/out-$prog" "$prog" <<'PYEOF' > "$tmpdir/check-$prog"
 import email, email.policy, os, sys
 ind, outd, prog = sys.argv[1], sys.argv[2], sys.argv[3]
+lost, changed, unread = [], [], []
 
 def no_spam_fields(b):
     """The message without the X-Spam-* fields of its header."""
@@ -117,6 +118,8 @@ print("lost:", " ".join(lost))
 print("changed:", " ".join(changed))
 print("unread:", " ".join(unread))
 PYEOF
+    grep -q '^unread:' "$tmpdir/check-$prog"
+    ok $? "$prog: the Python check ran to its end" || diag "$(cat "$tmpdir/check-$prog")"
     is "$(sed -n 's/^lost: *//p' "$tmpdir/check-$prog")" "" "$prog: no message lost"
     is "$(sed -n 's/^changed: *//p' "$tmpdir/check-$prog")" "" "$prog: no message changed"
     is "$(sed -n 's/^unread: *//p' "$tmpdir/check-$prog")" "" \
