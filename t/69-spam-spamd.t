@@ -1,6 +1,6 @@
 #!/bin/bash
 # sluice-spam against a real spamd (t/tools/spamd.sh, the packaged rules):
-# GTUBE is spam (score over 1000) and a plain note is ham, over TCP and over
+# GTUBE is spam (score about 1000: its rule scores 1000, others add or take a few) and a plain note is ham, over TCP and over
 # a Unix socket; each action on spam: tag (forged X-Spam-* fields removed),
 # subject (prefixed once, also when the message comes round again),
 # discard, bounce (headers only), forward (the envelope kept in header
@@ -47,14 +47,14 @@ conf tag
 spam tag < "$tmpdir/gtube.in" > "$tmpdir/tag.out"
 is "$?" 0 "GTUBE: exit 0"
 like "$(body "$tmpdir/tag.out" | head -4 | tr '\n' '|')" \
-    '^X-Spam-Flag: YES\|X-Spam-Score: 10[0-9][0-9]\.[0-9]\|X-Spam-Level: \*{50}\|X-Spam-Status: Yes, score=10[0-9][0-9]\.[0-9] required=5\.0 tests=' \
-    "GTUBE is tagged spam with a score over 1000, the fields first"
+    '^X-Spam-Flag: YES\|X-Spam-Score: (9[0-9][0-9]|1[0-9][0-9][0-9])\.[0-9]\|X-Spam-Level: \*{50}\|X-Spam-Status: Yes, score=(9[0-9][0-9]|1[0-9][0-9][0-9])\.[0-9] required=5\.0 tests=' \
+    "GTUBE is tagged spam with a score about 1000, the fields first"
 like "$(body "$tmpdir/tag.out" | sed -n '/^X-Spam-Status/,/^[^ \t]/p' | tr -d '\n\t')" 'tests=.*GTUBE' \
     "X-Spam-Status names the rules (GTUBE), folded"
 is "$(grep -c -e '^X-Spam-Flag' -e 'forged' "$tmpdir/tag.out")" 1 "the sender's own X-Spam-* fields are removed"
 diff <(body "$tmpdir/gtube.in" | grep -v '^X-Spam-') <(body "$tmpdir/tag.out" | sed '/^X-Spam-/d;/^\t/d') >/dev/null
 ok $? "the rest of the message is as it came"
-like "$(lastlog 2 | head -1)" 'qid=06b1350a0000300001234 verdict=spam score=10[0-9][0-9]\.[0-9] required=5\.0 tests=.*GTUBE' "logged"
+like "$(lastlog 2 | head -1)" 'qid=06b1350a0000300001234 verdict=spam score=(9[0-9][0-9]|1[0-9][0-9][0-9])\.[0-9] required=5\.0 tests=.*GTUBE' "logged"
 
 sed 's/^DATA$/&\n orphan: a header that starts with a continuation line/' "$tmpdir/gtube.in" |
     spam tag > "$tmpdir/orphan.out"
@@ -87,7 +87,7 @@ conf bounce spam_action bounce
 spam bounce < "$tmpdir/gtube.in" > "$tmpdir/bounce.out"
 like "$(head -2 "$tmpdir/bounce.out" | tr '\n' ' ')" '^MAIL FROM:<> X-NOTICE=bounce RCPT TO:<sender@example.test>' \
     "bounce: a notice to the sender"
-like "$(grep '^Diagnostic-Code' "$tmpdir/bounce.out")" '5\.7\.1|message refused as spam \(score 10[0-9][0-9]\.[0-9], required 5\.0\)' \
+like "$(grep '^Diagnostic-Code' "$tmpdir/bounce.out")" '5\.7\.1|message refused as spam \(score (9[0-9][0-9]|1[0-9][0-9][0-9])\.[0-9], required 5\.0\)' \
     "bounce: saying why"
 grep -q 'text/rfc822-headers' "$tmpdir/bounce.out" && ! grep -q "$gtube" "$tmpdir/bounce.out"
 ok $? "bounce: headers only, never the content"
@@ -163,7 +163,7 @@ except smtplib.SMTPDataError as e:
     print(e.smtp_code, e.smtp_error.decode())
 PYEOF
 }
-like "$(send "$tmpdir/gtube.msg")" '^554 5\.7\.1 message refused as spam \(score 10[0-9][0-9]\.[0-9], required 5\.0\)$' \
+like "$(send "$tmpdir/gtube.msg")" '^554 5\.7\.1 message refused as spam \(score (9[0-9][0-9]|1[0-9][0-9][0-9])\.[0-9], required 5\.0\)$' \
     "before the queue, spam_action reject: 554 5.7.1 during SMTP"
 is "$(send "$tmpdir/ham.msg") $(ls "$spool/incoming" | wc -l)" "250 queued 1" "and ham is queued (only ham)"
 
