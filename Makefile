@@ -75,8 +75,10 @@ PROGS += $(if $(DNSBL_SRC),libexec/sluice-dnsbl)
 QUEUE_SRC = $(wildcard bin/queue/*.c)
 PROGS += $(if $(QUEUE_SRC),bin/sluice-queue)
 TESTPROGS = $(patsubst %.c,%,$(wildcard t/*.c))
-# conf/systemd/ and conf/daemontools/ hold service files, not tables.
-CONF_TEXT = $(filter-out %.cdb %.in $(patsubst %/,%,$(wildcard conf/*/)),$(wildcard conf/*))
+# conf/systemd/ and conf/daemontools/ hold service files, not tables;
+# pattern tables (header_checks, body_checks) are read as text, never compiled.
+CONF_REGEX = $(wildcard conf/*_checks)
+CONF_TEXT = $(filter-out %.cdb %.in $(CONF_REGEX) $(patsubst %/,%,$(wildcard conf/*/)),$(wildcard conf/*))
 SERVICE_SUBST = sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@SPOOLDIR@|$(SPOOLDIR)|g' \
 	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@MAILROOT@|$(MAILROOT)|g' \
 	-e 's|@LOGDIR@|$(LOGDIR)|g' -e 's|@SLUICE_USER@|$(SLUICE_USER)|g' \
@@ -232,6 +234,8 @@ install: all
 	for f in $(CONF_TEXT); do t=$(DESTDIR)$(SYSCONFDIR)/$${f#conf/}; \
 	  [ -e $$t ] || install -m 644 $$f $$t; \
 	  [ -e $$t.cdb ] || bin/sluice-mkcdb -o $$t.cdb $$t; done
+	for f in $(CONF_REGEX); do t=$(DESTDIR)$(SYSCONFDIR)/$${f#conf/}; \
+	  [ -e $$t ] || install -m 644 $$f $$t; done
 	for s in 1 5 7 8; do install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	  for m in man/*.$$s; do [ ! -e $$m ] || install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done; done
 	install -d -m 750 $(DESTDIR)$(SPOOLDIR) $(DESTDIR)$(MAILROOT)

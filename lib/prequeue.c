@@ -5,13 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "prog.h"
 
-/* The queue program; 0 when none is running. */
+/* The one child of a stage: its queue program. */
 static pid_t child;
 
 static void
@@ -54,6 +54,12 @@ prequeue_start(char **argv)
 }
 
 int
+prequeue_active(void)
+{
+	return child > 0;
+}
+
+int
 prequeue_finish(void)
 {
 	int st;
@@ -76,5 +82,5 @@ prequeue_reject(struct stream_writer *w, const char *reason)
 		if (st != 0)
 			log_warn("the queue program exited %d with the notice", st);
 	}
-	die(EXIT_PERM, "5.7.1 %s", reason);
+	die(EXIT_PERM, "%s", reason);
 }

@@ -2,26 +2,29 @@
 #define PREQUEUE_H
 
 /*
- * A content stage before the queue: "stage -- queue-program [args...]",
- * as sluice-smtpd's SLUICE_QUEUE runs it.  The stage's standard output
- * becomes a pipe into the queue program, which commits what the stage
- * writes; the stage's exit status is the queue program's, or its own
- * refusal (exit 100, "5.7.1 ..." on standard error, which sluice-smtpd
- * passes on to the client).  On a failure of the stage the queue program
- * is stopped, so that it commits nothing.
+ * A content stage run before the queue: sluice-smtpd runs
+ * SLUICE_QUEUE="sluice-scan -- sluice-enqueue" for each transaction, so
+ * that the stage can refuse the message during the SMTP dialogue (no
+ * backscatter).  The stage starts the queue program with a pipe from its
+ * own standard output, writes what it passes on, and:
+ *   - at the end, prequeue_finish() closes the pipe and answers with the
+ *     queue program's exit status (what it committed is what smtpd acks);
+ *   - to refuse, prequeue_reject() first lets the queue program commit
+ *     what was already written (a notice to the postmaster), then exits
+ *     100 with the reason, whose enhanced status code smtpd passes on;
+ *   - on any failure of the stage (a die() anywhere), an atexit handler
+ *     kills the queue program, which then commits nothing.
  */
 
 #include "stream.h"
 
-/* Start argv with a pipe from our standard output; exits 111 on failure. */
+/* Start argv (resolved with prog_path) reading our standard output. */
 void prequeue_start(char **argv);
+/* Whether prequeue_start() was called. */
+int prequeue_active(void);
 /* Close our output and wait: the queue program's exit status. */
 int prequeue_finish(void);
-/*
- * Refuse the message being read (exit 100 with "5.7.1 reason"); what was
- * written before (a notice) is flushed and committed by the queue
- * program first.
- */
+/* "5.7.1 text": commit what w holds, then exit 100 with the reason. */
 void prequeue_reject(struct stream_writer *w, const char *reason)
     __attribute__((noreturn));
 

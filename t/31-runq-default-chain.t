@@ -33,4 +33,11 @@ table config "hostname mx.example.test" "mailroot $mr" "scan_method command" "sc
 sluice-runq -1 </dev/null 2>"$tmpdir/runq2.log"
 like "$(cat "$tmpdir/runq2.log")" 'start chain="sluice-envelope \| sluice-alias \| sluice-route \| sluice-scan \| sluice-bsmtp-encode' \
     "sluice-scan joins the chain when scan_method is set"
+table config "hostname mx.example.test" "mailroot $mr" "scan_method command" \
+    "scan_command /bin/true %f" "attach_block *.exe" "spam_spamd 127.0.0.1:9" \
+    "disclaimer_text disc.txt"
+printf '/^Subject: x/ WARN x\n' > "$SLUICE_CONF/header_checks"
+sluice-runq -1 </dev/null 2>"$tmpdir/runq3.log"
+like "$(cat "$tmpdir/runq3.log")" 'start chain="sluice-envelope \| sluice-alias \| sluice-route \| sluice-scan \| sluice-attach \| sluice-checks \| sluice-spam \| sluice-disclaimer \| sluice-bsmtp-encode \| sluice-local \| sluice-smtp \| sluice-retry"' \
+    "every configured content stage joins, after sluice-route, in the documented order"
 done_testing

@@ -8,6 +8,10 @@
 # *.bat, image/* and application/octet-stream) replaces parts one for one;
 # sluice-disclaimer adds a part at most, and leaves the headers it does not
 # need to change as they were.
+# sluice-checks (tables whose WARN rules match every line and field) and
+# sluice-spam (with a private spamd; its X-Spam-* fields are left out of the
+# comparison, as they are removed from what comes in) change no message
+# either.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/scan.sh"
 
@@ -20,8 +24,16 @@ scan_conf corpus scan_clamd "$CLAMD_SOCK"
 scan_conf attach attach_block '*.exe *.bat image/* application/octet-stream'
 scan_conf disclaimer disclaimer_text "$top/t/data/content/disclaimer.txt" \
     disclaimer_html "$top/t/data/content/disclaimer.html"
+scan_conf checks
+printf '%s\n' '/^[A-Za-z-]+:/ WARN every field' '/^X-NOTHING/ REJECT never' > "$tmpdir/checks/header_checks"
+printf '%s\n' '/^(.|\n)*$/ WARN every line' > "$tmpdir/checks/body_checks"
+sport=$(free_port)
+spid=$("$tools/spamd.sh" start "$tmpdir/spamd" "$sport") || bail "spamd did not start"
+_t_pids+=("$spid")
+scan_conf spam spam_spamd "127.0.0.1:$sport" spam_max_size 10M
 # Each content stage with its configuration folder.
-stages=("sluice-scan:corpus" "sluice-attach:attach" "sluice-disclaimer:disclaimer")
+stages=("sluice-scan:corpus" "sluice-attach:attach" "sluice-disclaimer:disclaimer"
+    "sluice-checks:checks" "sluice-spam:spam")
 
 # The corpus as stream files; messages the stream cannot carry (a line over
 # 998 octets: sluice-smtpd refuses them too) are counted and left out.
@@ -64,6 +76,21 @@ import email, email.policy, os, sys
 ind, outd, prog = sys.argv[1], sys.argv[2], sys.argv[3]
 lost, changed, unread = [], [], []
 
+def no_spam_fields(b):
+    """The message without the X-Spam-* fields of its header."""
+    out, drop, header = [], False, True
+    for l in b.split(b"\n"):
+        if header and l == b"":
+            header = False
+        elif header and drop and l[:1] in (b" ", b"\t"):
+            continue
+        elif header:
+            drop = l.lower().startswith(b"x-spam-") and b":" in l
+            if drop:
+                continue
+        out.append(l)
+    return b"\n".join(out)
+
 def body(stream):
     lines = stream.split(b"\n")
     assert lines[2] == b"DATA" and lines[-2] == b"." and lines[-1] == b""
@@ -86,7 +113,9 @@ for name in sorted(os.listdir(ind)):
     b_in, b_out = body(src), body(out)
     if b_out.startswith((b"X-Sluice-Scan: ", b"X-Sluice-Attach: ")):
         b_out = b_out.split(b"\n", 1)[1]
-    if prog == "sluice-scan" and b_out != b_in:
+    if prog == "sluice-spam":
+        b_in, b_out = no_spam_fields(b_in), no_spam_fields(b_out)
+    if prog in ("sluice-scan", "sluice-checks", "sluice-spam") and b_out != b_in:
         changed.append(name); continue
     try:
         n_in, n_out = parts(b_in), parts(b_out)
@@ -98,6 +127,8 @@ print("lost:", " ".join(lost))
 print("changed:", " ".join(changed))
 print("unread:", " ".join(unread))
 PYEOF
+    grep -q '^unread:' "$tmpdir/check-$prog"
+    ok $? "$prog: the Python check ran to its end" || diag "$(cat "$tmpdir/check-$prog")"
     is "$(sed -n 's/^lost: *//p' "$tmpdir/check-$prog")" "" "$prog: no message lost"
     [ "$prog" = sluice-scan ] &&
         is "$(sed -n 's/^changed: *//p' "$tmpdir/check-$prog")" "" "$prog: no message changed"
@@ -107,8 +138,11 @@ PYEOF
     sluice-scan) note "$prog: $(grep -c verdict=clean "$tmpdir/$prog.log") clean," \
         "$(grep -c 'verdict=suspicious' "$tmpdir/$prog.log") suspicious" ;;
     sluice-attach) note "$prog: parts removed from $(grep -c action=remove "$tmpdir/$prog.log") messages" ;;
-    *) note "$prog: added to $(grep -c disclaimer=added "$tmpdir/$prog.log") messages," \
+    sluice-disclaimer) note "$prog: added to $(grep -c disclaimer=added "$tmpdir/$prog.log") messages," \
         "$(grep -c reason=signed "$tmpdir/$prog.log") signed or encrypted" ;;
+    sluice-checks) note "$prog: $(grep -c action=WARN "$tmpdir/$prog.log") lines and fields matched" ;;
+    sluice-spam) note "$prog: $(grep -c verdict=ham "$tmpdir/$prog.log") ham," \
+        "$(grep -c verdict=spam "$tmpdir/$prog.log") spam" ;;
     esac
 done
 done_testing

@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "fmt.h"
 #include "fsutil.h"
 #include "log.h"
 #include "priv.h"
@@ -280,25 +281,62 @@ clamp(long long v, long long lo, long long hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* Whether a setting is set to something else than "none". */
+static int
+wanted(const char *name)
+{
+	const char *v = conf_get(name, NULL);
+
+	return v != NULL && *v != '\0' && strcmp(v, "none") != 0;
+}
+
+/* Whether sluice-checks has a table: set, or header_checks/body_checks here. */
+static int
+checks_wanted(void)
+{
+	static const char *const t[] = { "header_checks", "body_checks" };
+	char path[4096];
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		const char *v = conf_get(t[i], NULL);
+
+		if (v != NULL) {
+			if (strcmp(v, "none") != 0)
+				return 1;
+		} else if (fmt_path(path, sizeof path, "%s/%s", conf_dir(), t[i]) >= 0 &&
+		    access(path, F_OK) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * Without a chain setting the chain is the whole MTA: envelope, aliases,
  * routing, tunnels, local and remote delivery, the policy; and each
- * content stage whose setting says it is wanted (the stages of the
- * content matrix join here as they are configured).  Stages with nothing
- * to do copy the stream through.
+ * content stage whose settings say it is wanted, after sluice-route so
+ * that the channel action matrix sees the channels: sluice-scan
+ * (scan_method), sluice-attach (attach_block), sluice-checks (a header or
+ * body table), sluice-spam (spam_spamd), sluice-disclaimer
+ * (disclaimer_text or disclaimer_html).  Stages with nothing to do for a
+ * batch copy it through.
  */
 static const char *
 default_chain(void)
 {
-	static char buf[512];
-	const char *scan = conf_get("scan_method", NULL);
+	static char buf[1024];
 
 	if (conf_get("chain", NULL) != NULL)
 		return conf_get("chain", NULL);
-	snprintf(buf, sizeof buf, "sluice-envelope | sluice-alias | "
-	    "sluice-route%s | sluice-bsmtp-encode | sluice-local | sluice-smtp | "
-	    POLICY, scan != NULL && strcmp(scan, "none") != 0 ?
-	    " | sluice-scan" : "");
+	snprintf(buf, sizeof buf, "sluice-envelope | sluice-alias | sluice-route"
+	    "%s%s%s%s%s | sluice-bsmtp-encode | sluice-local | sluice-smtp | "
+	    POLICY,
+	    wanted("scan_method") ? " | sluice-scan" : "",
+	    wanted("attach_block") ? " | sluice-attach" : "",
+	    checks_wanted() ? " | sluice-checks" : "",
+	    wanted("spam_spamd") ? " | sluice-spam" : "",
+	    wanted("disclaimer_text") || wanted("disclaimer_html") ?
+	    " | sluice-disclaimer" : "");
 	return buf;
 }
 

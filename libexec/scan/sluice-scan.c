@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bodyfile.h"
+#include "bounce.h"
 #include "conf.h"
 #include "dsn.h"
 #include "prequeue.h"
@@ -22,8 +23,7 @@
 #include "mime.h"
 #include "mimehdr.h"
 #include "notice.h"
-#include "prog.h"
-#include "qid.h"
+#include "prequeue.h"
 #include "quarantine.h"
 #include "scanner.h"
 #include "stage.h"
@@ -192,28 +192,8 @@ pass(struct stream_writer *w, struct txn *t, struct bodyfile *sp, const char *ta
 static void
 bounce(struct stream_writer *w, struct txn *t, struct bodyfile *sp, const char *diag)
 {
-	struct dsn d = { .orig = t, .qid = t->xf[XF_IDENT], .action = DSN_FAILED,
-	    .body = sp };
-	struct dsn_rcpt *dr;
-	enum ret_type ret = t->ret;
-	size_t i;
-	int rc;
-
-	if ((dr = calloc(t->nrcpt ? t->nrcpt : 1, sizeof *dr)) == NULL)
-		die_nomem();
-	for (i = 0; i < t->nrcpt; i++) {
-		dr[i].rcpt = &t->rcpt[i];
-		dr[i].status = "5.7.1";
-		dr[i].diag = diag;
-	}
-	/* The notice never carries the content back: headers only. */
-	t->ret = RET_HDRS;
-	if (bodyfile_rewind(sp) < 0 || (rc = dsn_write(w, &d, dr, t->nrcpt)) < 0)
+	if (bounce_write(w, t, sp, "5.7.1", diag) < 0)
 		die_sys("unable to write a bounce");
-	t->ret = ret;
-	free(dr);
-	log_info("qid=%s from=<%s> nrcpt=%zu action=bounce notice=%s", qid_of(t), t->from,
-	    t->nrcpt, rc == DSN_WRITTEN ? "sent" : "none");
 }
 
 static void
@@ -235,21 +215,17 @@ act(struct scan *s, struct stream_writer *w, struct txn *t, struct bodyfile *sp)
 {
 	const char *word = s->sc.v == V_INFECTED ? "infected" : "suspicious";
 	enum action a = s->sc.v == V_INFECTED ? s->infected : s->suspicious;
-	char tag[TAG_MAX + 1], reason[400], file[300], done[400], id[QID_LEN + 1];
+	char tag[TAG_MAX + 1], reason[420], file[300], done[400];
 
 	tag_make(tag, sizeof tag, word, s->sc.name, s->sc.where, s->host);
-	snprintf(reason, sizeof reason, "message refused: %s content (%.150s) in %.150s",
+	snprintf(reason, sizeof reason, "5.7.1 message refused: %s content (%.150s) in %.150s",
 	    word, s->sc.name, s->sc.where);
 	log_info("qid=%s verdict=%s name=\"%s\" where=\"%s\" action=%s", qid_of(t), word,
 	    s->sc.name, s->sc.where, actions[a]);
 	snprintf(done, sizeof done, "%s", a == A_REJECT ? "refused" : a == A_BOUNCE ?
 	    "bounced" : a == A_DISCARD ? "discarded" : "tagged");
 	if (a == A_QUARANTINE) {
-		if (qid_valid(qid_of(t)))
-			snprintf(id, sizeof id, "%s", qid_of(t));
-		else
-			qid_make(id);
-		if (quarantine_write(conf_spool(), id, t, tag, sp, file, sizeof file) < 0)
+		if (quarantine_write(conf_spool(), t, tag, sp, file, sizeof file) < 0)
 			die_sys("4.3.0 unable to quarantine a message in %s", conf_spool());
 		log_info("qid=%s quarantined=%s", qid_of(t), file);
 		snprintf(done, sizeof done, "quarantined as %s", file);
@@ -260,7 +236,7 @@ act(struct scan *s, struct stream_writer *w, struct txn *t, struct bodyfile *sp)
 	else if (a == A_REJECT && s->before_queue)
 		prequeue_reject(w, reason);
 	else if (a == A_REJECT || a == A_BOUNCE)
-		bounce(w, t, sp, reason + sizeof "message refused: " - 1);
+		bounce(w, t, sp, reason + sizeof "5.7.1 message refused: " - 1);
 }
 
 static void

@@ -104,7 +104,7 @@ setup() {
     # Password hashes: for the server's user alone (sluice-auth insists).
     chmod 0600 -- "$conf/smtpd_passwords" "$conf/smtpd_passwords.cdb"
     # The queue's folders (doc/internals.md); sluice-runq makes what it lacks too.
-    for d in tmp incoming deferred bad dead quarantine; do
+    for d in tmp incoming deferred bad dead quarantine hold; do
         own_dir "$spool/$d"
     done
     [ ! -L "$spool/trigger" ] || die "$spool/trigger is a symbolic link: refusing"
