@@ -63,6 +63,32 @@ static const struct {
 	[RP_TIME_LIMIT] = { 421, "4.4.2 Time limit exceeded, closing connection" },
 	[RP_TOO_MANY_ERRORS] = { 421, "4.7.0 Too many errors, closing connection" },
 	[RP_TOO_MANY_CONN] = { 421, "4.7.0 Too many connections from your address, try again later" },
+	/* Access rules and limits (smtpd_access.c, smtpd_sender.c, smtpd_limits.c). */
+	[RP_TOO_MANY_NET_CONN] = { 421, "4.7.0 Too many connections from your network, try again later" },
+	[RP_ACCESS_TEMP] = { 421, "4.7.1 Access denied, try again later" },
+	[RP_MAIL_DENIED] = { 550, "5.7.1 Mail from your host is not accepted here" },
+	[RP_MAIL_DENIED_TEMP] = { 450, "4.7.1 Mail from your host is not accepted now, try again later" },
+	/* RFC 7372: 5.7.25, reverse DNS validation failed. */
+	[RP_NO_RDNS] = { 550, "5.7.25 Client host rejected: cannot find your reverse hostname" },
+	[RP_NO_RDNS_TEMP] = { 450, "4.7.25 Client host rejected: cannot find your reverse hostname" },
+	[RP_FCRDNS] = { 550, "5.7.25 Client host rejected: your reverse hostname does not resolve to your address" },
+	[RP_FCRDNS_TEMP] = { 450, "4.7.25 Client host rejected: your reverse hostname does not resolve to your address" },
+	[RP_RDNS_DNS_TEMP] = { 450, "4.7.25 Client host rejected: reverse DNS lookup failed, try again later" },
+	[RP_HELO_MISMATCH] = { 550, "5.7.1 Helo command rejected: the HELO name does not match your address" },
+	[RP_HELO_MISMATCH_TEMP] = { 450, "4.7.1 Helo command rejected: the HELO name does not match your address" },
+	[RP_HELO_DNS_TEMP] = { 450, "4.7.1 Helo command rejected: DNS lookup failed, try again later" },
+	[RP_SENDER_DENIED] = { 553, "5.7.1 Sender address rejected: access denied" },
+	[RP_SENDER_DENIED_TEMP] = { 450, "4.7.1 Sender address rejected: not accepted now, try again later" },
+	[RP_SENDER_DOMAIN] = { 550, "5.1.8 Sender address rejected: domain has no MX or A record" },
+	[RP_SENDER_DOMAIN_TEMP] = { 450, "4.1.8 Sender address rejected: domain has no MX or A record" },
+	/* RFC 7505 3.3 */
+	[RP_SENDER_NULL_MX] = { 550, "5.7.27 Sender address rejected: domain does not accept mail (null MX)" },
+	[RP_SENDER_NULL_MX_TEMP] = { 450, "4.7.27 Sender address rejected: domain does not accept mail (null MX)" },
+	[RP_SENDER_DNS_TEMP] = { 451, "4.4.3 Sender address rejected: DNS lookup failed, try again later" },
+	[RP_HEADER_SENDER] = { 550, "5.7.1 Message refused: a sender in its header is not accepted" },
+	[RP_HEADER_SENDER_TEMP] = { 451, "4.7.1 Message refused: a sender in its header is not accepted now, try again later" },
+	[RP_MSG_RATE] = { 450, "4.7.1 Too many messages from your address, slow down and try again later" },
+	[RP_RCPT_RATE] = { 450, "4.7.1 Too many recipients from your address, slow down and try again later" },
 	[RP_ACCESS_DENIED] = { 554, "5.7.1 Access denied" },
 };
 
