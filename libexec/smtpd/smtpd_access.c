@@ -90,10 +90,10 @@ smtpd_access_init(struct session *s)
 	c->rate_window = v < 1 || v > 7 * 86400 ? 60 : (long)v;
 	v = conf_time("smtpd_error_delay", 1);
 	c->error_delay = v < 0 || v > 600 ? 1000 : v * 1000;
-	v = conf_time("smtpd_error_delay_max", 10);
-	c->error_delay_max = v < 0 || v > 3600 ? 10000 : v * 1000;
-	v = conf_num("smtpd_error_delay_after", 3);
-	c->error_delay_after = v < 0 || v > ERRORS_MAX ? 3 : (unsigned)v;
+	v = conf_time("smtpd_error_delay_max", 5);
+	c->error_delay_max = v < 0 || v > 3600 ? 5000 : v * 1000;
+	v = conf_num("smtpd_error_delay_after", 5);
+	c->error_delay_after = v < 0 || v > ERRORS_MAX ? 5 : (unsigned)v;
 	c->dnsbl = dnsbl_refusal();
 	if (table_open(&s->senders, "sender_access") < 0)
 		die(EXIT_TEMP, "unable to open table sender_access: %s", strerror(errno));
