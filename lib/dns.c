@@ -4,6 +4,7 @@
 #include <ares.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #define T_A_ 1
 #define T_MX_ 15
+#define T_PTR_ 12
 #define T_AAAA_ 28
 #define C_IN_ 1
 
@@ -27,6 +29,7 @@ struct q {
 	int ares;	/* ares status, for words */
 	struct dns_mx *mx;
 	struct dns_addr *a;
+	char (*names)[DNS_NAME_MAX + 1];
 	size_t max, n;
 };
 
@@ -175,6 +178,47 @@ parse_addrs(struct q *q, const unsigned char *abuf, int alen)
 	    q->n > 0 ? DNS_OK : DNS_NODATA;
 }
 
+/* Keep one PTR name, lowercased, without its trailing dot, once. */
+static void
+add_name(struct q *q, const char *h)
+{
+	size_t i, n = strlen(h);
+
+	if (n > 0 && h[n - 1] == '.')
+		n--;
+	if (n == 0 || n > DNS_NAME_MAX || q->n >= q->max)
+		return;
+	for (i = 0; i < n; i++)
+		q->names[q->n][i] = (char)(h[i] >= 'A' && h[i] <= 'Z' ? h[i] + 32 : h[i]);
+	q->names[q->n][n] = '\0';
+	for (i = 0; i < q->n; i++)
+		if (strcmp(q->names[i], q->names[q->n]) == 0)
+			return;
+	q->n++;
+}
+
+static void
+parse_ptr(struct q *q, const unsigned char *abuf, int alen)
+{
+	/* c-ares copies an address into the hostent: any will do. */
+	static const unsigned char any[4];
+	struct hostent *h = NULL;
+	char **al;
+	int rc;
+
+	rc = ares_parse_ptr_reply(abuf, alen, any, sizeof any, AF_INET, &h);
+	q->ares = rc;
+	if (rc != ARES_SUCCESS) {
+		q->status = classify(rc);
+		return;
+	}
+	add_name(q, h->h_name);
+	for (al = h->h_aliases; al != NULL && *al != NULL; al++)
+		add_name(q, *al);
+	ares_free_hostent(h);
+	q->status = q->n > 0 ? DNS_OK : DNS_NODATA;
+}
+
 static void
 answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
@@ -188,6 +232,8 @@ answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	}
 	if (q->type == T_MX_)
 		parse_mx(q, abuf, alen);
+	else if (q->type == T_PTR_)
+		parse_ptr(q, abuf, alen);
 	else
 		parse_addrs(q, abuf, alen);
 }
@@ -313,6 +359,26 @@ dns_mx(struct dns *d, const char *domain, struct dns_mx *mx, size_t max,
 		}
 	}
 	return DNS_OK;
+}
+
+int
+dns_ptr(struct dns *d, const char *name, char (*names)[DNS_NAME_MAX + 1],
+    size_t max, size_t *n, char *err, size_t errsz)
+{
+	struct q q;
+
+	memset(&q, 0, sizeof q);
+	q.type = T_PTR_;
+	q.names = names;
+	q.max = max;
+	q.status = DNS_TEMP;
+	q.ares = ARES_ETIMEOUT;
+	ares_query(d->ch, name, C_IN_, T_PTR_, answer, &q);
+	run(d);
+	*n = q.n;
+	if (q.status != DNS_OK)
+		snprintf(err, errsz, "PTR lookup of %s: %s", name, words(&q));
+	return q.status;
 }
 
 static int

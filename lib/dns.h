@@ -53,6 +53,13 @@ int dns_mx(struct dns *, const char *domain, struct dns_mx *mx, size_t max,
  */
 int dns_addrs(struct dns *, const char *host, struct dns_addr *a, size_t max,
     size_t *n, char *err, size_t errsz);
+/*
+ * PTR records of name ("7.2.0.192.in-addr.arpa", cidr_reverse()): the
+ * host names, lowercased, without a trailing dot, into names[0..max).
+ * DNS_OK when there is at least one; same return values as above.
+ */
+int dns_ptr(struct dns *, const char *name, char (*names)[DNS_NAME_MAX + 1],
+    size_t max, size_t *n, char *err, size_t errsz);
 /* A records only (DNS-BL style lookups); same return values. */
 int dns_a(struct dns *, const char *name, struct dns_addr *a, size_t max,
     size_t *n, char *err, size_t errsz);

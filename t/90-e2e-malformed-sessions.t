@@ -10,7 +10,8 @@
 . "$(dirname "$0")/smtpd.sh"      # py_checks and its Raw client
 . "$(dirname "$0")/e2e.sh"
 
-e2e_setup message_size_limit 100k
+# No tarpit: the sessions below make errors on purpose, 20 in one of them.
+e2e_setup message_size_limit 100k smtpd_error_delay 0
 e2e_smtpd port
 
 # A prelude for every script below: what is in the queue, by marker.

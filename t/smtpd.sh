@@ -3,7 +3,7 @@
 #
 #   smtpd_conf NAME [SETTING VALUE]...   a configuration folder $tmpdir/NAME
 #       with the tables below, compiled by sluice-mkcdb, a spool NAME/spool,
-#       and the settings given
+#       smtpd_error_delay 0 (no tarpit) unless given, and the settings given
 #   smtpd_start PORTVAR CONF ECHODIR [ENV=VALUE...] [-- TCPSERVER-OPTIONS...]
 #       sluice-smtpd under a real tcpserver on a free port, handing each
 #       transaction to t/queue-echo.sh, which saves it in ECHODIR
@@ -40,6 +40,8 @@ smtpd_conf() {
     mkdir -p "$d/spool"
     printf 'hostname mx.example.test\n' > "$d/config"
     case " $* " in *" spool "*) ;; *) printf 'spool %s\n' "$d/spool" >> "$d/config" ;; esac
+    # No tarpit unless a test asks for one: many tests make errors on purpose.
+    case " $* " in *" smtpd_error_delay "*) ;; *) printf 'smtpd_error_delay 0\n' >> "$d/config" ;; esac
     while [ $# -ge 2 ]; do
         printf '%s %s\n' "$1" "$2" >> "$d/config"
         shift 2

@@ -36,7 +36,6 @@ main(int argc, char **argv)
 	/* Static: the session holds a table value of TABLE_VAL_MAX octets. */
 	static struct session sess;
 	struct session *s = &sess;
-	const char *verdict;
 
 	usage_none(argc, argv, "usage: sluice-smtpd (no arguments: the client is "
 	    "standard input and output)\nSee sluice-smtpd(8).\n");
@@ -48,15 +47,12 @@ main(int argc, char **argv)
 	signal(SIGCHLD, SIG_DFL);
 	smtpd_session_init(s);
 	smtpd_client_identify(s);
+	smtpd_access_init(s);
 	send_timeout(s->in.timeout);
 	if (s->session_ms)
 		s->in.deadline = s->session_end = clock_now_ms() + s->session_ms;
-	verdict = getenv("RELAYCLIENT") ? "relay" : smtpd_policy_access(s);
-	if (verdict == NULL || strcmp(verdict, "relay") != 0)
-		smtpd_policy_slot(s);
-	if (verdict != NULL && strcmp(verdict, "reject") == 0)
-		smtpd_session_refuse(s);
-	s->relay = verdict != NULL;
-	wbuf_printf(&s->out, "220 %s ESMTP sluice\r\n", s->hostname);
+	smtpd_access_connect(s);
+	smtpd_limits_connect(s);
+	smtpd_access_greet(s);
 	smtpd_session_serve(s);
 }

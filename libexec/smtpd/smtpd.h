@@ -11,8 +11,19 @@
  *                      HELO/EHLO, VRFY, RSET, QUIT, the error count
  *   smtpd_reply.c      every fixed reply, with its enhanced status code
  *   smtpd_client.c     who is talking (tcpserver's variables, the socket)
- *   smtpd_policy.c     access, the per-client session slots, relaying and
- *                      which recipients exist
+ *   smtpd_access.c     who may connect and what each client may do: the
+ *                      access table, the default, per-peer settings, the
+ *                      greeting, the client checks at MAIL (reverse DNS,
+ *                      HELO, a refusal passed by sluice-dnsbl)
+ *   smtpd_sender.c     senders refused: table sender_access on MAIL FROM
+ *                      and on the header's sender fields, the sender
+ *                      domain's MX or A
+ *   smtpd_dns.c        the DNS lookups of those checks, done only when a
+ *                      rule needs them
+ *   smtpd_limits.c     limits per client: sessions per address and per
+ *                      /24 or /64, messages and recipients per window, the
+ *                      delay on errors
+ *   smtpd_policy.c     relaying and which recipients exist
  *   smtpd_txn.c        MAIL and RCPT: the transaction's envelope
  *   smtpd_data.c       DATA: reading to the final ".", its refusals
  *                      (bare CR/LF, long lines, size, hop count), the answer
@@ -35,6 +46,7 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "dns.h"
 #include "slot.h"
 #include "stream.h"
 #include "table.h"
@@ -64,6 +76,13 @@ enum reply_id {
 	RP_BARE_EOL, RP_LONG_LINE, RP_TOO_MANY_HOPS, RP_QUEUE_PERM, RP_QUEUE_TEMP, RP_QUEUE_START,
 	RP_LOOKUP_FAIL, RP_LOCAL_ERROR, RP_TIMEOUT, RP_TIME_LIMIT, RP_TOO_MANY_ERRORS,
 	RP_TOO_MANY_CONN,
+	RP_TOO_MANY_NET_CONN, RP_ACCESS_TEMP, RP_MAIL_DENIED, RP_MAIL_DENIED_TEMP,
+	RP_NO_RDNS, RP_NO_RDNS_TEMP, RP_FCRDNS, RP_FCRDNS_TEMP, RP_RDNS_DNS_TEMP,
+	RP_HELO_MISMATCH, RP_HELO_MISMATCH_TEMP, RP_HELO_DNS_TEMP,
+	RP_SENDER_DENIED, RP_SENDER_DENIED_TEMP, RP_SENDER_DOMAIN,
+	RP_SENDER_DOMAIN_TEMP, RP_SENDER_NULL_MX, RP_SENDER_NULL_MX_TEMP,
+	RP_SENDER_DNS_TEMP, RP_HEADER_SENDER, RP_HEADER_SENDER_TEMP,
+	RP_MSG_RATE, RP_RCPT_RATE,
 	RP_ACCESS_DENIED, RP_ETRN_OK, RP_ETRN_SYNTAX, RP_ETRN_DENIED, RP_ETRN_FAIL,
 	RP_NEED_EHLO, RP_IN_TXN, RP_TLS_READY, RP_TLS_ACTIVE, RP_TLS_UNAVAIL,
 	RP_AUTH_OK, RP_AUTH_BAD, RP_AUTH_TEMP, RP_AUTH_NEED_TLS, RP_AUTH_MECH,
@@ -73,6 +92,35 @@ enum reply_id {
 };
 
 enum helo_kind { HELO_NONE, HELO_SMTP, HELO_ESMTP };
+
+/* What a rule does to a client that breaks it: nothing, 5xx, or 4xx. */
+enum action { ACT_NONE, ACT_REJECT, ACT_TEMPFAIL };
+
+/* What the reverse DNS says of the client (smtpd_dns.c). */
+enum rdns { RDNS_UNCHECKED, RDNS_OK, RDNS_NONE, RDNS_MISMATCH, RDNS_TEMP };
+
+/* The access table's word on this client (smtpd_access.c). */
+struct access {
+	int allow;		/* allow or relay: let in, no client checks */
+	int relay;		/* may relay */
+	enum action connect;	/* reject or tempfail at connect */
+	enum action mail;	/* mail=reject or mail=tempfail at MAIL */
+	long long size;		/* size=N, -1: none */
+	char key[256];		/* the entry that matched, for the log (cut) */
+};
+
+/* The access and limit settings (sluice-smtpd(8), ACCESS and LIMITS). */
+struct access_conf {
+	enum action deflt;		/* smtpd_client_default */
+	enum action rdns, fcrdns, helo, sender_domain;
+	int name_keys;			/* access has entries by host name */
+	unsigned net_limit;		/* sessions per /24 or /64 */
+	unsigned long msg_rate, rcpt_rate;	/* per window; 0: none */
+	long rate_window;		/* seconds */
+	long long error_delay, error_delay_max;	/* ms */
+	unsigned error_delay_after;	/* errors that cost nothing */
+	const char *dnsbl;		/* $SLUICE_DNSBL, checked; NULL: none */
+};
 
 /* The queue program: resolved at the first DATA, started for each. */
 struct queue {
@@ -96,6 +144,20 @@ struct session {
 	char name[256];		/* "" when unknown */
 	char port[8];
 	int relay;
+	/*
+	 * Set by AUTH: an authenticated client may relay and is spared the
+	 * client checks (reverse DNS, HELO, sender rules, SLUICE_DNSBL).
+	 */
+	int authenticated;
+	struct access acc;
+	struct access_conf ac;
+	enum rdns rdns;
+	char ptr_name[256];	/* the first PTR name, verified or not */
+	/* The HELO check's verdict (RP_OK or a refusal) for that name. */
+	char helo_checked[HELO_MAX + 1];
+	enum reply_id helo_verdict;
+	struct dns *dns;	/* opened at the first lookup */
+	struct table senders;	/* sender_access */
 	enum helo_kind helo;
 	char helo_name[HELO_MAX + 1];
 	unsigned errors;
@@ -109,6 +171,7 @@ struct session {
 	long long session_end;		/* clock_now_ms() deadline, 0: none */
 	unsigned client_limit;		/* sessions per client address */
 	struct slot slot;		/* the one this session holds */
+	struct slot net_slot;		/* and of its /24 or /64 */
 	struct table domains, users, aliases;
 	/* TLS (sluice-tlsd) and AUTH */
 	int submission;		/* SLUICE_SMTPD_MODE=submission (RFC 6409) */
@@ -161,9 +224,40 @@ const char *smtpd_reply_text(enum reply_id);
 /* smtpd_client.c */
 void smtpd_client_identify(struct session *);
 
+/* smtpd_access.c */
+void smtpd_access_init(struct session *);
+void smtpd_access_connect(struct session *);
+void smtpd_access_greet(struct session *);
+int smtpd_access_exempt(const struct session *);
+int smtpd_access_mail(struct session *);
+int smtpd_access_rcpt(struct session *);
+
+/* smtpd_sender.c */
+int smtpd_sender_mail(struct session *, const struct addr *, const char *fmt);
+/* Header field checks while DATA is read (see smtpd_data.c). */
+struct sender_hdr {
+	int on;			/* checking, and still in the header */
+	int keep;		/* the field being read is one to check */
+	size_t len;
+	char field[TEXT_MAX * 2];
+	enum reply_id verdict;	/* RP_OK, or the refusal */
+};
+void smtpd_sender_hdr_start(struct session *, struct sender_hdr *);
+void smtpd_sender_hdr_line(struct session *, struct sender_hdr *,
+    const char *l, size_t n);
+
+/* smtpd_dns.c */
+void smtpd_dns_client(struct session *);
+int smtpd_dns_helo(struct session *);
+int smtpd_dns_sender_domain(struct session *, const char *domain);
+
+/* smtpd_limits.c */
+void smtpd_limits_connect(struct session *);
+int smtpd_limits_mail(struct session *);
+int smtpd_limits_rcpt(struct session *);
+void smtpd_limits_error_delay(struct session *);
+
 /* smtpd_policy.c */
-const char *smtpd_policy_access(struct session *);
-void smtpd_policy_slot(struct session *);
 enum reply_id smtpd_policy_rcpt(struct session *, const struct addr *,
     const char *full);
 

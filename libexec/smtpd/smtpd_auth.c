@@ -315,6 +315,7 @@ smtpd_auth(struct session *s, char *arg)
 	if (rc == AUTH_GOOD) {
 		strcpy(s->auth_user, user);
 		s->relay = 1;
+		s->authenticated = 1;
 		log_info("client=%s event=auth mech=%s user=%s", s->addr, mech, user);
 		smtpd_reply(s, RP_AUTH_OK);
 	} else if (rc == AUTH_TEMP) {

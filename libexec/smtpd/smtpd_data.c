@@ -2,7 +2,8 @@
  * DATA: the envelope and the Received: field into the queue program's
  * stream, then the message, read up to the final "." and copied as it
  * arrives; the refusals found on the way (size, bare CR or LF, long
- * lines, too many Received: fields); and the answer, from the refusal or
+ * lines, too many Received: fields, a sender in the header that table
+ * sender_access refuses); and the answer, from the refusal or
  * the queue program's exit status.
  */
 #include <errno.h>
@@ -22,6 +23,7 @@
 #define DATA_LONG_LINE 0x02
 #define DATA_BARE_EOL 0x04
 #define DATA_HOPS 0x08
+#define DATA_SENDER 0x10	/* a sender in the header refused */
 
 /*
  * Where the reading of DATA is: whether the next octets start a line,
@@ -174,7 +176,8 @@ data_line(struct data_scan *ds, const char *l, size_t n, unsigned *bad,
  * the final ".", so it commits nothing.  Returns the DATA_* refusal flags.
  */
 static unsigned
-data_read(struct session *s, unsigned long long *size, const char *qid)
+data_read(struct session *s, unsigned long long *size, const char *qid,
+    struct sender_hdr *sh)
 {
 	struct data_scan ds = { 1, 1, 0, 1, 0, 0, 0 };
 	int hdr;
@@ -198,6 +201,11 @@ data_read(struct session *s, unsigned long long *size, const char *qid)
 			hdr = ds.in_hdr;
 			if (data_line(&ds, l, n, &bad, &text, &tl))
 				break;
+			if (sh->on && text != NULL) {
+				smtpd_sender_hdr_line(s, sh, text, tl);
+				if (sh->verdict != RP_OK)
+					bad |= DATA_SENDER;
+			}
 			if (hdr && !ds.in_hdr && !bad)
 				complete_header(s, &ds, qid);
 		}
@@ -220,7 +228,7 @@ data_read(struct session *s, unsigned long long *size, const char *qid)
 
 /* The reply for the refusal flags, or for the queue program's status. */
 static enum reply_id
-data_verdict(unsigned bad, int wrote, int st)
+data_verdict(unsigned bad, int wrote, int st, enum reply_id sender)
 {
 	if (bad & DATA_TOO_BIG)
 		return RP_TOO_BIG;
@@ -230,6 +238,8 @@ data_verdict(unsigned bad, int wrote, int st)
 		return RP_BARE_EOL;
 	if (bad & DATA_HOPS)
 		return RP_TOO_MANY_HOPS;
+	if (bad & DATA_SENDER)
+		return sender;
 	if (st == 0 && wrote)
 		return RP_QUEUED;
 	return st == EXIT_PERM ? RP_QUEUE_PERM : RP_QUEUE_TEMP;
@@ -241,7 +251,7 @@ data_verdict(unsigned bad, int wrote, int st)
  */
 static void
 data_answer(struct session *s, unsigned bad, int wrote, const char *qid,
-    unsigned long long size)
+    unsigned long long size, enum reply_id sender)
 {
 	char reason[REASON_MAX + 1];
 	const char *pass = NULL;
@@ -251,7 +261,7 @@ data_answer(struct session *s, unsigned bad, int wrote, const char *qid,
 	if (bad)
 		smtpd_queue_close_input(&s->q);
 	st = smtpd_queue_wait(&s->q, reason, sizeof reason);
-	id = data_verdict(bad, wrote, st);
+	id = data_verdict(bad, wrote, st, sender);
 	if (id == RP_QUEUE_PERM)
 		pass = smtpd_queue_reason_code(reason, '5');
 	else if (id == RP_QUEUE_TEMP)
@@ -302,6 +312,7 @@ void
 smtpd_data(struct session *s, const char *arg)
 {
 	char qid[QID_LEN + 1];
+	struct sender_hdr sh;
 	unsigned long long size;
 	unsigned bad;
 	int wrote;
@@ -326,13 +337,14 @@ smtpd_data(struct session *s, const char *arg)
 	smtpd_reply(s, RP_DATA);
 	smtpd_session_flush(s);
 	data_deadline(s, 1);
-	bad = data_read(s, &size, qid);
+	smtpd_sender_hdr_start(s, &sh);
+	bad = data_read(s, &size, qid, &sh);
 	data_deadline(s, 0);
 	wrote = 0;
 	if (!bad && s->q.in >= 0 && stream_write_end(&s->q.w) == 0 &&
 	    stream_flush(&s->q.w) == 0)
 		wrote = 1;
 	smtpd_queue_close_input(&s->q);
-	data_answer(s, bad, wrote, qid, size);
+	data_answer(s, bad, wrote, qid, size, sh.verdict);
 	smtpd_txn_reset(s);
 }

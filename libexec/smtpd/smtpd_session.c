@@ -74,6 +74,7 @@ smtpd_session_exit(struct session *s, int code)
 	 * last reply must find it free.
 	 */
 	slot_release(&s->slot);
+	slot_release(&s->net_slot);
 	wbuf_flush(&s->out);
 	_exit(code);
 }
@@ -87,6 +88,7 @@ smtpd_session_error(struct session *s)
 		log_info("client=%s event=too_many_errors", s->addr);
 		smtpd_session_exit(s, EXIT_TEMP);
 	}
+	smtpd_limits_error_delay(s);
 }
 
 /*

@@ -1,6 +1,7 @@
 /*
- * The transaction's envelope: MAIL and RCPT with their parameters, each
- * recipient checked by the policy at RCPT time, and the reset that RSET,
+ * The transaction's envelope: MAIL and RCPT with their parameters, the
+ * sender checked by the access rules and limits at MAIL time, each
+ * recipient by the policy at RCPT time, and the reset that RSET,
  * HELO/EHLO and the end of DATA make.
  */
 #include <stdlib.h>
@@ -124,6 +125,12 @@ smtpd_txn_mail(struct session *s, char *arg)
 		txn_free(&s->t);
 		return;
 	}
+	/* The access rules, then the rate: a refused MAIL is not counted. */
+	if (smtpd_access_mail(s) < 0 || smtpd_sender_mail(s, &a, fmt) < 0 ||
+	    smtpd_limits_mail(s) < 0) {
+		txn_free(&s->t);
+		return;
+	}
 	if (txn_set_from(&s->t, fmt) < 0) {
 		smtpd_reply(s, RP_LOCAL_ERROR);
 		txn_free(&s->t);
@@ -229,5 +236,7 @@ smtpd_txn_rcpt(struct session *s, char *arg)
 		smtpd_reply(s, RP_BAD_RCPT);
 		return;
 	}
+	if (smtpd_access_rcpt(s) < 0 || smtpd_limits_rcpt(s) < 0)
+		return;
 	rcpt_add(s, &a, fmt, par, parl);
 }
