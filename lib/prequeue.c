@@ -82,5 +82,8 @@ prequeue_reject(struct stream_writer *w, const char *reason)
 		if (st != 0)
 			log_warn("the queue program exited %d with the notice", st);
 	}
-	die(EXIT_PERM, "%s", reason);
+	/* A reason without its own enhanced status code gets 5.7.1. */
+	if (reason[0] >= '2' && reason[0] <= '5' && reason[1] == '.')
+		die(EXIT_PERM, "%s", reason);
+	die(EXIT_PERM, "5.7.1 %s", reason);
 }

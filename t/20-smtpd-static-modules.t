@@ -3,7 +3,7 @@
 # over 800 lines, into one program that is linked statically (it is
 # executed once per connection) and without OpenSSL; c-ares, for the DNS
 # lookups of the access rules, is linked in statically too (a session that
-# needs no lookup never starts it: t/29-smtpd-access-dns.t).  A sanitizer
+# needs no lookup never starts it: t/20-smtpd-access-dns.t).  A sanitizer
 # build is dynamic: only the libraries are checked then.
 . "$(dirname "$0")/lib.sh"
 

@@ -1,5 +1,5 @@
 # t/dnsbl.sh — shared set-up for the sluice-dnsbl tests
-# (t/28-dnsbl-*.t, t/63-dnsbl-*.t), sourced after t/lib.sh: a private
+# (t/21-dnsbl-*.t, t/20-smtpd-sender-access.t), sourced after t/lib.sh: a private
 # configuration folder and a real DNS server on loopback (t/tools/dnsbl-dns.py,
 # dnslib) serving DNS-BL zones that follow RFC 5782's test points.
 #
