@@ -33,6 +33,10 @@ table config "hostname mx.example.test" "mailroot $mr" "scan_method command" "sc
 sluice-runq -1 </dev/null 2>"$tmpdir/runq2.log"
 like "$(cat "$tmpdir/runq2.log")" 'start chain="sluice-envelope \| sluice-alias \| sluice-route \| sluice-scan \| sluice-bsmtp-encode' \
     "sluice-scan joins the chain when scan_method is set"
+# Tables of comments only (as shipped) give sluice-checks nothing to do.
+printf '# /^Subject: x/ WARN x\n\n' > "$SLUICE_CONF/header_checks"
+sluice-runq -1 </dev/null 2>"$tmpdir/runq2b.log"
+unlike "$(cat "$tmpdir/runq2b.log")" 'sluice-checks' "a header_checks table of comments only keeps sluice-checks out"
 table config "hostname mx.example.test" "mailroot $mr" "scan_method command" \
     "scan_command /bin/true %f" "attach_block *.exe" "spam_spamd 127.0.0.1:9" \
     "disclaimer_text disc.txt"

@@ -290,22 +290,43 @@ wanted(const char *name)
 	return v != NULL && *v != '\0' && strcmp(v, "none") != 0;
 }
 
-/* Whether sluice-checks has a table: set, or header_checks/body_checks here. */
+/* Whether a pattern table holds a rule: a line that is no comment. */
+static int
+has_rule(const char *path)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+	int found = 0;
+
+	if (f == NULL)
+		return errno != ENOENT;	/* let sluice-checks say what is wrong */
+	while (!found && fgets(line, sizeof line, f) != NULL)
+		found = line[0] != '#' && line[strspn(line, " \t\r\n")] != '\0';
+	fclose(f);
+	return found;
+}
+
+/*
+ * Whether sluice-checks has work: a header or body table (the setting, or
+ * header_checks/body_checks in the configuration folder) with a rule.
+ * The shipped tables hold comments only.
+ */
 static int
 checks_wanted(void)
 {
 	static const char *const t[] = { "header_checks", "body_checks" };
 	char path[4096];
+	const char *v;
 	size_t i;
 
 	for (i = 0; i < 2; i++) {
-		const char *v = conf_get(t[i], NULL);
-
-		if (v != NULL) {
-			if (strcmp(v, "none") != 0)
-				return 1;
-		} else if (fmt_path(path, sizeof path, "%s/%s", conf_dir(), t[i]) >= 0 &&
-		    access(path, F_OK) == 0)
+		if ((v = conf_get(t[i], NULL)) != NULL && strcmp(v, "none") == 0)
+			continue;
+		if (v == NULL)
+			v = t[i];
+		if ((v[0] == '/' ? fmt_path(path, sizeof path, "%s", v) :
+		    fmt_path(path, sizeof path, "%s/%s", conf_dir(), v)) >= 0 &&
+		    has_rule(path))
 			return 1;
 	}
 	return 0;
