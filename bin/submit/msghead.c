@@ -164,8 +164,8 @@ field_line(struct msghead *h, const char *l, size_t n)
  * and Message-ID: are the original's and stay as they are.
  */
 static void
-msghead_added(struct msghead *h, const char *qid, const char *from, emit_fn emit,
-    void *ctx)
+msghead_added(struct msghead *h, const char *qid, const char *from,
+    emit_fn emit, void *ctx)
 {
 	const char *pre = h->resent ? "Resent-" : "";
 	char buf[1200], date[64];

@@ -81,7 +81,7 @@ conn_connect(struct conn *c, const struct target *t, char *err, size_t errsz)
 	return 0;
 }
 
-/* TLS on the connection (after STARTTLS): 0, or -1 with err (see tls_connect). */
+/* TLS on the connection, after STARTTLS: 0, or -1 with err (tls_connect). */
 int
 conn_starttls(struct conn *c, struct tls_client *tc, const char *servername,
     int verify, int timeout_ms, char *err, size_t errsz)
