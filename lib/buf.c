@@ -2,6 +2,7 @@
 #include "clock.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,9 +21,20 @@ rbuf_init(struct rbuf *r, int fd, size_t size)
 }
 
 void
+rbuf_init_mem(struct rbuf *r, int fd, char *mem, size_t size)
+{
+	memset(r, 0, sizeof *r);
+	r->fd = fd;
+	r->buf = mem;
+	r->size = size;
+	r->mem = 1;
+}
+
+void
 rbuf_free(struct rbuf *r)
 {
-	free(r->buf);
+	if (!r->mem)
+		free(r->buf);
 	r->buf = NULL;
 }
 
@@ -72,6 +84,51 @@ rbuf_wait(struct rbuf *r)
 	}
 }
 
+/* The deadline of one read through a transport: the nearer of the two. */
+static long long
+rbuf_io_deadline(const struct rbuf *r)
+{
+	long long idle;
+
+	if (r->timeout == 0)
+		return r->deadline;
+	idle = clock_now_ms() + (long long)r->timeout * 1000;
+	return r->deadline != 0 && r->deadline < idle ? r->deadline : idle;
+}
+
+/* One read(2) or transport read, waiting as the rbuf says; r->err set. */
+static ssize_t
+rbuf_sysread(struct rbuf *r, char *p, size_t n)
+{
+	ssize_t k;
+
+	if (r->io != NULL) {
+		if ((k = r->io->read(r->io->ctx, p, n, rbuf_io_deadline(r))) < 0) {
+			r->err = errno;
+			r->timedout = errno == ETIMEDOUT;
+		}
+		return k;
+	}
+	for (;;) {
+		if (rbuf_wait(r) < 0)
+			return -1;
+		if ((k = read(r->fd, p, n)) >= 0)
+			return k;
+		if (errno == EAGAIN && r->timeout == 0 && r->deadline == 0) {
+			/* A non-blocking descriptor without a deadline: wait. */
+			struct pollfd pf = { .fd = r->fd, .events = POLLIN };
+
+			if (poll(&pf, 1, -1) < 0 && errno != EINTR)
+				break;
+			continue;
+		}
+		if (errno != EINTR && errno != EAGAIN)
+			break;
+	}
+	r->err = errno;
+	return -1;
+}
+
 /* Read more input after the valid bytes; returns bytes read, 0 EOF, -1. */
 static ssize_t
 rbuf_fill(struct rbuf *r)
@@ -85,15 +142,8 @@ rbuf_fill(struct rbuf *r)
 	}
 	if (r->end == r->size)
 		return -2;
-	if (rbuf_wait(r) < 0)
+	if ((n = rbuf_sysread(r, r->buf + r->end, r->size - r->end)) < 0)
 		return -1;
-	do
-		n = read(r->fd, r->buf + r->end, r->size - r->end);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		r->err = errno;
-		return -1;
-	}
 	if (n == 0)
 		r->eof = 1;
 	r->end += (size_t)n;
@@ -152,13 +202,7 @@ rbuf_read(struct rbuf *r, char *dst, size_t n)
 		if (r->eof)
 			return 0;
 		if (n >= r->size) {
-			if (rbuf_wait(r) < 0)
-				return -1;
-			do
-				got = read(r->fd, dst, n);
-			while (got < 0 && errno == EINTR);
-			if (got < 0)
-				r->err = errno;
+			got = rbuf_sysread(r, dst, n);
 			if (got == 0)
 				r->eof = 1;
 			return got;
@@ -183,6 +227,12 @@ rbuf_pending(const struct rbuf *r)
 	return r->end - r->start;
 }
 
+void
+rbuf_unread(struct rbuf *r, size_t n)
+{
+	r->start -= n <= r->start ? n : r->start;
+}
+
 int
 wbuf_init(struct wbuf *w, int fd, size_t size)
 {
@@ -194,9 +244,20 @@ wbuf_init(struct wbuf *w, int fd, size_t size)
 }
 
 void
+wbuf_init_mem(struct wbuf *w, int fd, char *mem, size_t size)
+{
+	memset(w, 0, sizeof *w);
+	w->fd = fd;
+	w->buf = mem;
+	w->size = size;
+	w->mem = 1;
+}
+
+void
 wbuf_free(struct wbuf *w)
 {
-	free(w->buf);
+	if (!w->mem)
+		free(w->buf);
 	w->buf = NULL;
 }
 
@@ -219,6 +280,50 @@ write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+/* Wait until fd takes output, until the deadline (0: none); 0 or -1. */
+static int
+wbuf_wait(const struct wbuf *w)
+{
+	struct pollfd p = { .fd = w->fd, .events = POLLOUT };
+	long long left = -1;
+	int n;
+
+	for (;;) {
+		if (w->deadline != 0 && (left = w->deadline - clock_now_ms()) <= 0)
+			return errno = ETIMEDOUT, -1;
+		n = poll(&p, 1, left < 0 ? -1 : left > INT_MAX ? INT_MAX : (int)left);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+/* All of p through the transport, or to a descriptor that may block or not. */
+static int
+wbuf_write_all(struct wbuf *w, const char *p, size_t n)
+{
+	ssize_t k;
+
+	if (w->io == NULL && w->deadline == 0)
+		return write_all(w->fd, p, n);
+	while (n > 0) {
+		if (w->io != NULL)
+			k = w->io->write(w->io->ctx, p, n, w->deadline);
+		else
+			k = write(w->fd, p, n);
+		if (k > 0) {
+			p += k;
+			n -= (size_t)k;
+		} else if (w->io != NULL || (errno != EAGAIN && errno != EINTR)) {
+			return -1;
+		} else if (errno == EAGAIN && wbuf_wait(w) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 wbuf_flush(struct wbuf *w)
 {
@@ -226,7 +331,7 @@ wbuf_flush(struct wbuf *w)
 		errno = w->err;
 		return -1;
 	}
-	if (w->len > 0 && write_all(w->fd, w->buf, w->len) < 0) {
+	if (w->len > 0 && wbuf_write_all(w, w->buf, w->len) < 0) {
 		w->err = errno;
 		return -1;
 	}
@@ -246,7 +351,7 @@ wbuf_put(struct wbuf *w, const void *p, size_t n)
 		if (wbuf_flush(w) < 0)
 			return -1;
 		if (n >= w->size) {
-			if (write_all(w->fd, p, n) < 0) {
+			if (wbuf_write_all(w, p, n) < 0) {
 				w->err = errno;
 				return -1;
 			}

@@ -2,10 +2,15 @@
 #define BUF_H
 
 /*
- * Buffered reading by lines and buffered writing on plain descriptors.
- * Lines are found with memchr in a fixed buffer and returned in place, so
- * a line is never copied before its caller looks at it and memory never
- * grows with input size.
+ * Buffered reading by lines and buffered writing, for files, pipes, the
+ * stream and network sessions.  Lines are found with memchr in a fixed
+ * buffer and returned in place, so a line is never copied before its
+ * caller looks at it and memory never grows with input size.
+ *
+ * By default an rbuf reads and a wbuf writes its descriptor with read(2)
+ * and write(2); a descriptor that is non-blocking (a socket) is waited
+ * for, within the deadline.  A transport (struct buf_io) replaces them:
+ * TLS through lib/tls (tls_buf_io), for example.
  */
 
 #include <stddef.h>
@@ -13,10 +18,23 @@
 
 #define BUF_SIZE 65536
 
+/*
+ * A transport: read and write like read(2) and write(2) (bytes, 0 at the
+ * end of input, -1 with errno), waiting no later than deadline, a
+ * clock_now_ms() value (0: no deadline), and failing with ETIMEDOUT then.
+ */
+struct buf_io {
+	ssize_t (*read)(void *ctx, void *p, size_t n, long long deadline);
+	ssize_t (*write)(void *ctx, const void *p, size_t n, long long deadline);
+	void *ctx;
+};
+
 struct rbuf {
 	int fd;
+	const struct buf_io *io;	/* NULL: read(2) on fd */
 	char *buf;
 	size_t size;	/* allocated */
+	int mem;	/* buf is the caller's */
 	size_t start;	/* first unread byte */
 	size_t end;	/* one past last valid byte */
 	int eof;
@@ -33,14 +51,20 @@ struct rbuf {
 
 struct wbuf {
 	int fd;
+	const struct buf_io *io;	/* NULL: write(2) on fd */
 	char *buf;
 	size_t size;
+	int mem;	/* buf is the caller's */
 	size_t len;
-	int err;	/* sticky errno of a failed write */
+	int err;	/* sticky errno of a failed write; ETIMEDOUT past the deadline */
 	unsigned long long total;	/* bytes accepted so far */
+	/* optional: no output is waited for past this clock_now_ms() value */
+	long long deadline;
 };
 
 int rbuf_init(struct rbuf *, int fd, size_t size);
+/* The same over the caller's memory, which rbuf_free leaves alone. */
+void rbuf_init_mem(struct rbuf *, int fd, char *mem, size_t size);
 void rbuf_free(struct rbuf *);
 /*
  * Next line, up to and including '\n'.  Returns 1 and sets *line and *len;
@@ -53,8 +77,15 @@ int rbuf_getline(struct rbuf *, const char **line, size_t *len, size_t max);
 ssize_t rbuf_read(struct rbuf *, char *dst, size_t n);
 /* Bytes already buffered and unread. */
 size_t rbuf_pending(const struct rbuf *);
+/*
+ * Give back the last n octets of what rbuf_getline just returned: the
+ * next read starts with them.
+ */
+void rbuf_unread(struct rbuf *, size_t n);
 
 int wbuf_init(struct wbuf *, int fd, size_t size);
+/* The same over the caller's memory, which wbuf_free leaves alone. */
+void wbuf_init_mem(struct wbuf *, int fd, char *mem, size_t size);
 void wbuf_free(struct wbuf *);
 int wbuf_put(struct wbuf *, const void *p, size_t n);
 int wbuf_puts(struct wbuf *, const char *s);

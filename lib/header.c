@@ -1,5 +1,6 @@
 #include "header.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,6 +21,32 @@ header_free(struct header *h)
 	h->buf = NULL;
 }
 
+void
+header_reset(struct header *h)
+{
+	h->len = 0;
+	h->has_extra = 0;
+	h->body_done = 0;
+}
+
+int
+header_add(struct header *h, const char *l, size_t n)
+{
+	if (n > STREAM_TEXT_MAX)
+		return -2;
+	/* Past the limit, the rest streams through unexamined. */
+	if (h->len + n + 1 > HEADER_MAX) {
+		memcpy(h->extra, l, n);
+		h->extralen = n;
+		h->has_extra = 1;
+		return -1;
+	}
+	memcpy(h->buf + h->len, l, n);
+	h->buf[h->len + n] = '\n';
+	h->len += n + 1;
+	return n > 0;
+}
+
 int
 header_read(struct header *h, struct stream_reader *rd)
 {
@@ -27,9 +54,7 @@ header_read(struct header *h, struct stream_reader *rd)
 	size_t n;
 	int rc;
 
-	h->len = 0;
-	h->has_extra = 0;
-	h->body_done = 0;
+	header_reset(h);
 	for (;;) {
 		if ((rc = stream_read_line(rd, &l, &n)) < 0)
 			return -1;
@@ -37,17 +62,30 @@ header_read(struct header *h, struct stream_reader *rd)
 			h->body_done = 1;
 			return 0;
 		}
-		/* Past the limit, the rest streams through unexamined. */
-		if (h->len + n + 1 > HEADER_MAX) {
-			memcpy(h->extra, l, n);
-			h->extralen = n;
-			h->has_extra = 1;
+		/* The stream's lines are within STREAM_TEXT_MAX. */
+		if (header_add(h, l, n) <= 0)
+			return 0;
+	}
+}
+
+int
+header_read_from(struct header *h, header_source_fn next, void *ctx)
+{
+	const char *l;
+	size_t n;
+	int rc;
+
+	header_reset(h);
+	for (;;) {
+		if ((rc = next(ctx, &l, &n)) < 0)
+			return -1;
+		if (rc == 0) {
+			h->body_done = 1;
 			return 0;
 		}
-		memcpy(h->buf + h->len, l, n);
-		h->buf[h->len + n] = '\n';
-		h->len += n + 1;
-		if (n == 0)
+		if ((rc = header_add(h, l, n)) == -2)
+			return errno = EMSGSIZE, -1;
+		if (rc <= 0)
 			return 0;
 	}
 }

@@ -2,19 +2,21 @@
 #define HEADER_H
 
 /*
- * A message's header block, read from a stream once, within a limit, and
- * looked at field by field; then written on unchanged.  Every stage that
- * reads a header field reads it through this module, so that they agree
- * on what a field is: folded lines (RFC 5322 2.2.3) are part of the field
- * they continue, and only the first HEADER_MAX octets of a header are
- * examined.
+ * A message's header block, read once, within a limit, and looked at
+ * field by field.  Every program that reads a header field reads it
+ * through this module, so that they agree on what a field is: folded
+ * lines (RFC 5322 2.2.3) are part of the field they continue, and only
+ * the first HEADER_MAX octets of a header are examined.
  *
- * header_read() keeps the header's lines, each ended by LF, through the
- * blank line that ends it.  A line that would take the kept text past the
- * limit is kept apart (extra) and reading stops there: the rest of the
- * body, header or not, is the caller's to copy or skip with the stream
- * reader.  body_done says the whole body was read (a body with no blank
- * line, or ending within the limit).
+ * The lines come from the stream (header_read), from any line source
+ * (header_read_from: a callback over a file, a socket, an rbuf), or one
+ * at a time from a caller with rules of its own (header_add: sendmail's
+ * bare CRs and its header that ends at the first line that is no field,
+ * an importer's mbox quoting).  The header keeps them, each ended by LF,
+ * through the blank line that ends it.  A line that would take the kept
+ * text past the limit is kept apart (extra) and the header ends there:
+ * the rest, header or not, is the caller's to copy or skip.  body_done
+ * says the source ended within the header.
  */
 
 #include <stddef.h>
@@ -43,8 +45,29 @@ struct header_field {
 /* 0, or -1 out of memory. */
 int header_init(struct header *);
 void header_free(struct header *);
+/* Empty it, for the next header. */
+void header_reset(struct header *);
+/*
+ * One more line of the header, without its line end, at most
+ * STREAM_TEXT_MAX octets: 1 while the header goes on; 0 when this blank
+ * line ended it; -1 when the line did not fit under HEADER_MAX, and is
+ * kept apart (extra), ending the header; -2 (nothing kept) when it is
+ * longer than a line may be.
+ */
+int header_add(struct header *, const char *line, size_t len);
 /* Read the next header from rd: 0, or -1 with rd->err and rd->exit_code. */
 int header_read(struct header *, struct stream_reader *rd);
+/*
+ * A line source: the next line without its line end in *line and *len,
+ * returning 1; 0 at the end of the input; -1 when it failed (why is the
+ * source's to say).
+ */
+typedef int (*header_source_fn)(void *ctx, const char **line, size_t *len);
+/*
+ * Read the next header from a line source: 0, or -1 when the source
+ * failed or gave a line longer than STREAM_TEXT_MAX (errno EMSGSIZE).
+ */
+int header_read_from(struct header *, header_source_fn, void *ctx);
 /* Next line of the header (extra included) from *pos, 0 from the start: 1 or 0. */
 int header_line(const struct header *, size_t *pos, const char **line,
     size_t *len);

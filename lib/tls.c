@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -298,4 +299,36 @@ tls_facts(struct tls *t, const char **proto, const char **cipher, int *bits)
 	*proto = SSL_get_version(t->ssl);
 	*cipher = SSL_get_cipher_name(t->ssl);
 	*bits = SSL_get_cipher_bits(t->ssl, NULL);
+}
+
+/* A deadline as the timeout of one call; none is the longest there is. */
+static int
+tls_ms_left(long long deadline)
+{
+	long long left;
+
+	if (deadline == 0)
+		return INT_MAX;
+	left = deadline - clock_now_ms();
+	return left < 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+static ssize_t
+tls_buf_read(void *ctx, void *p, size_t n, long long deadline)
+{
+	return tls_read(ctx, p, n, tls_ms_left(deadline));
+}
+
+static ssize_t
+tls_buf_write(void *ctx, const void *p, size_t n, long long deadline)
+{
+	return tls_write(ctx, p, n, tls_ms_left(deadline));
+}
+
+void
+tls_buf_io(struct tls *t, struct buf_io *io)
+{
+	io->read = tls_buf_read;
+	io->write = tls_buf_write;
+	io->ctx = t;
 }

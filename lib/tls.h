@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "buf.h"
+
 struct tls_client;	/* shared settings: an SSL_CTX */
 struct tls_server;	/* a server's certificate and key: an SSL_CTX */
 struct tls;		/* one connection */
@@ -31,6 +33,11 @@ struct tls *tls_connect(struct tls_client *, int fd, const char *servername,
 /* Like read(2)/write(2): bytes, 0 at a clean close, -1 with errno (ETIMEDOUT). */
 ssize_t tls_read(struct tls *, void *buf, size_t n, int timeout_ms);
 ssize_t tls_write(struct tls *, const void *buf, size_t n, int timeout_ms);
+/*
+ * A transport for lib/buf over t: an rbuf or wbuf given it reads or
+ * writes through TLS, within its deadline.
+ */
+void tls_buf_io(struct tls *, struct buf_io *);
 /* Bytes already decrypted and waiting. */
 size_t tls_pending(struct tls *);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384 verified" for logs. */

@@ -132,11 +132,67 @@ loops(void)
 	txn_free(&t);
 }
 
+/* Lines of a source of the test's own, none after a NULL. */
+struct lines {
+	const char *const *l;
+	size_t i;
+};
+
+static int
+next_line(void *ctx, const char **line, size_t *len)
+{
+	struct lines *s = ctx;
+
+	if (s->l[s->i] == NULL)
+		return 0;
+	*line = s->l[s->i++];
+	*len = strlen(*line);
+	return 1;
+}
+
+/* A header from any line source, and one line at a time. */
+static void
+sources(void)
+{
+	static const char *const text[] = { "From: a@b.test", "To: c@d.test,",
+	    "\te@f.test", "", "body", NULL };
+	static const char *const cut[] = { "Subject: no body", NULL };
+	struct lines src = { text, 0 };
+	struct header h;
+	struct header_field f;
+	char v[64], big[STREAM_TEXT_MAX + 2];
+	size_t pos = 0;
+
+	ok(header_init(&h) == 0 && header_read_from(&h, next_line, &src) == 0 &&
+	    !h.body_done && src.i == 4,
+	    "header_read_from reads a source's lines through the blank one");
+	ok(header_field(&h, &pos, &f) && header_field(&h, &pos, &f) &&
+	    header_is(&f, "to") && header_unfold(&f, v, sizeof v) > 0 &&
+	    strcmp(v, "c@d.test,\te@f.test") == 0,
+	    "its fields are unfolded as the stream's are");
+	src.l = cut, src.i = 0;
+	ok(header_read_from(&h, next_line, &src) == 0 && h.body_done &&
+	    h.len == 17, "a source that ends within the header: body_done");
+	header_reset(&h);
+	ok(header_add(&h, "X: 1", 4) == 1 && header_add(&h, " 2", 2) == 1 &&
+	    header_add(&h, "", 0) == 0 && h.len == 9,
+	    "header_add: 1 while the header goes on, 0 at the blank line");
+	memset(big, 'x', sizeof big);
+	ok(header_add(&h, big, STREAM_TEXT_MAX + 1) == -2 && h.len == 9 &&
+	    !h.has_extra, "a line longer than a line may be is not kept");
+	src.l = (const char *const[]){ big, NULL }, src.i = 0;
+	big[STREAM_TEXT_MAX + 1] = '\0';
+	ok(header_read_from(&h, next_line, &src) == -1,
+	    "header_read_from refuses such a line");
+	header_free(&h);
+}
+
 int
 main(void)
 {
 	fields();
 	loops();
 	limit();
+	sources();
 	return tap_done();
 }

@@ -86,9 +86,12 @@ env_mailbox_rcpts(struct txn *t, struct msg *m)
 				return -1;
 		return 0;
 	}
+	/* A value too long for an address is a malformed one. */
+	if (m->have[MSG_DELIVERED_TO] < 0)
+		return -1;
 	if (m->have[MSG_DELIVERED_TO])
 		return env_rcpt(t, m->hv[MSG_DELIVERED_TO], m->hl[MSG_DELIVERED_TO], 0);
-	if (m->have[MSG_ORIGINAL_TO])
+	if (m->have[MSG_ORIGINAL_TO] > 0)
 		return env_rcpt(t, m->hv[MSG_ORIGINAL_TO], m->hl[MSG_ORIGINAL_TO], 0);
 	return -1;
 }

@@ -23,16 +23,18 @@
 
 #include "bodyfile.h"
 #include "buf.h"
+#include "header.h"
 #include "hold.h"
 #include "stream.h"
 
 #define ENV_LINE_MAX 1024	/* a line of a .WRK file or an x-sender: line */
-#define HDR_VAL_MAX 1000	/* a captured Return-Path:/Delivered-To: value */
+#define HDR_VAL_MAX 1000	/* a captured Return-Path:/Delivered-To: value, unfolded */
 #define RFLAG_MAX STREAM_RCPT_MAX
 
 struct importer {
 	struct hold out;	/* the whole output, until the commit */
 	struct bodyfile body;	/* one body, while its envelope is checked */
+	struct header head;	/* one header, while its fields are read */
 	const char *baddir;	/* the malformed folder (-b) */
 	int remove;		/* -d */
 	const char **rflags;	/* -r */
@@ -84,11 +86,9 @@ int src_line(struct src *, const char **l, size_t *n, size_t max);
 struct msg {
 	int headers;		/* still in the header section */
 	int filter;		/* look at headers: capture and drop */
-	int drop;		/* dropping the current header field */
-	int cap;		/* captured field being continued, or -1 */
 	char hv[3][HDR_VAL_MAX + 1];	/* Return-Path, Delivered-To, X-Original-To */
 	size_t hl[3];
-	int have[3];
+	int have[3];		/* 1; -1 when longer than HDR_VAL_MAX; 0 none */
 	unsigned long blanks;	/* empty lines held back (mbox separator) */
 	unsigned long long size;
 	int eight;

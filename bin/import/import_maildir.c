@@ -30,8 +30,8 @@ import_maildir_file(const char *path)
 		    "sender", path);
 		bad = 1;
 	}
-	if (!bad && env_from(&t, m.hv[MSG_RETURN_PATH], m.hl[MSG_RETURN_PATH],
-	    0) < 0) {
+	if (!bad && (m.have[MSG_RETURN_PATH] < 0 || env_from(&t,
+	    m.hv[MSG_RETURN_PATH], m.hl[MSG_RETURN_PATH], 0) < 0)) {
 		snprintf(err, sizeof err, "%s: malformed Return-Path: header", path);
 		bad = 1;
 	}

@@ -123,6 +123,8 @@ main(int argc, char **argv)
 		check_removal_safe();
 	envelope_init();
 	hold_init(&imp.out);
+	if (header_init(&imp.head) < 0)
+		die_nomem();
 	if (bodyfile_open(&imp.body, bodyfile_tmpdir()) < 0)
 		die_sys("unable to create a temporary file in %s", bodyfile_tmpdir());
 	if (imp.baddir == NULL)

@@ -26,7 +26,7 @@ struct deliver {
 	struct names names;
 	struct txn t;
 	struct input in;
-	struct header h;
+	struct msghead h;
 	char qid[QID_LEN + 1];
 	char from[ADDR_PATH_MAX + 8];
 	char recv[1200];	/* the first line of our Received: field */
@@ -125,7 +125,7 @@ emit_file(void *ctx, const char *s, size_t n)
  * *body says whether a body follows in the input.
  */
 static int
-header_to_file(struct deliver *d, int *body)
+extract_to_file(struct deliver *d, int *body)
 {
 	const char *dir = bodyfile_tmpdir(), *pending;
 	const struct txn *r;
@@ -140,7 +140,7 @@ header_to_file(struct deliver *d, int *body)
 		die(EX_TEMPFAIL, "out of memory");
 	emit_file(&tw, d->recv, strlen(d->recv));
 	wbuf_printf(&tw, "\tid %s; %s\n", d->qid, d->date);
-	*body = header_read(&d->h, d->qid, d->from, emit_file, &tw, &pending,
+	*body = msghead_read(&d->h, d->qid, d->from, emit_file, &tw, &pending,
 	    &plen);
 	if (pending)
 		emit_file(&tw, pending, plen);
@@ -148,7 +148,7 @@ header_to_file(struct deliver *d, int *body)
 		die(EX_TEMPFAIL, "unable to write a temporary file: %s",
 		    strerror(errno));
 	wbuf_free(&tw);
-	r = header_rcpts(&d->h);
+	r = msghead_rcpts(&d->h);
 	for (i = 0; i < r->nrcpt; i++)
 		addrlist_add(&d->t, r->rcpt[i].addr, d->o->notify);
 	if (d->t.nrcpt == 0)
@@ -181,7 +181,7 @@ file_to_queue(int tfd, struct queue *q)
 
 /* Without -t: the header, read and completed on its way to the queue. */
 static int
-header_to_queue(struct deliver *d, struct queue *q)
+head_to_queue(struct deliver *d, struct queue *q)
 {
 	const char *pending;
 	char line[200];
@@ -191,7 +191,7 @@ header_to_queue(struct deliver *d, struct queue *q)
 	queue_emit(q, d->recv, strlen(d->recv));
 	snprintf(line, sizeof line, "\tid %s; %s", d->qid, d->date);
 	queue_emit(q, line, strlen(line));
-	body = header_read(&d->h, d->qid, d->from, queue_emit, q, &pending,
+	body = msghead_read(&d->h, d->qid, d->from, queue_emit, q, &pending,
 	    &plen);
 	if (pending)
 		queue_emit(q, pending, plen);
@@ -214,14 +214,14 @@ deliver(const struct opts *o, int argc, char **argv)
 	set_envelope(&d, argc, argv);
 	input_init(&d.in, 0, (unsigned long long)conf_size("message_size_limit",
 	    35LL << 20), o->dot_ends);
-	header_init(&d.h, o, &d.names, &d.in);
+	msghead_init(&d.h, o, &d.names, &d.in);
 
 	/* Where this message entered, like Postfix's pickup: by whom, when. */
 	strftime(d.date, sizeof d.date, "%a, %d %b %Y %H:%M:%S %z", localtime(&now));
 	snprintf(d.recv, sizeof d.recv, "Received: by %.900s (sluice sendmail, "
 	    "from userid %ld)", conf_hostname(), (long)getuid());
 	if (o->extract)
-		tfd = header_to_file(&d, &body);
+		tfd = extract_to_file(&d, &body);
 	d.t.smtputf8 = d.names.utf8;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -232,7 +232,7 @@ deliver(const struct opts *o, int argc, char **argv)
 	if (o->extract)
 		file_to_queue(tfd, &q);
 	else
-		body = header_to_queue(&d, &q);
+		body = head_to_queue(&d, &q);
 	if (body)
 		while (input_line(&d.in, &l, &n) == 1)
 			queue_emit(&q, l, n);

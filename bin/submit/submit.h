@@ -9,7 +9,7 @@
  *   opts.c        the options of Sendmail and Postfix
  *   addrlist.c    addresses: one qualified, an RFC 5322 list of them
  *   input.c       the message's lines: line ends, bare CRs, the lone "."
- *   header.c      the header: -t, Bcc:, Resent-, the fields added
+ *   msghead.c     the header: -t, Bcc:, Resent-, the fields added
  *   from.c        the added From: field, its name RFC 2047-encoded
  *   queue.c       the hand-off to the queue program through a pipe
  *   deliver.c     -bm: one message read and handed to the queue
@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "header.h"
 #include "stream.h"
 
 #define LINE_MAX_TEXT 998	/* RFC 5322 2.1.1, without the CRLF */
@@ -93,16 +94,13 @@ int input_line(struct input *, const char **line, size_t *len);
 
 typedef void (*emit_fn)(void *ctx, const char *s, size_t n);
 
-enum field { F_OTHER, F_RCPT, F_RESENT_RCPT, F_BCC, F_RESENT_BCC };
-
-struct header {
+struct msghead {
 	const struct opts *o;
 	struct names *names;
 	struct input *in;
 	int first;		/* no line read yet: a From_ line may come */
-	enum field cur;		/* the field being read, for continuations */
-	char *rcptbuf;		/* its unfolded value, when it names recipients */
-	size_t rcptlen;
+	struct header block;	/* the fields read and not yet emitted */
+	char *rcptbuf;		/* a field's unfolded value, when it names recipients */
 	int have_from, have_date, have_msgid;
 	int resent;		/* any Resent- field: a resent message */
 	int have_rfrom, have_rdate, have_rmsgid;
@@ -110,19 +108,20 @@ struct header {
 	struct txn hdr_rcpt, resent_rcpt;
 };
 
-void header_init(struct header *, const struct opts *, struct names *,
+void msghead_init(struct msghead *, const struct opts *, struct names *,
     struct input *);
 /*
  * Read the header block, passing each line to emit, without Bcc: fields
  * and with Date:, From: and Message-ID: added when missing.  Returns 1 if
  * a body follows (its separating empty line already emitted), 0 if the
  * message ended within the header.  *pending gets a first body line that
- * was not separated from the header by an empty line.
+ * was not separated from the header by an empty line.  A field longer
+ * than HEADER_MAX is refused.
  */
-int header_read(struct header *, const char *qid, const char *from,
+int msghead_read(struct msghead *, const char *qid, const char *from,
     emit_fn emit, void *ctx, const char **pending, size_t *plen);
 /* Under -t: the recipients the header names (Resent- ones if any). */
-const struct txn *header_rcpts(const struct header *);
+const struct txn *msghead_rcpts(const struct msghead *);
 
 /*
  * Emit "field: name <addr>", the added From: or Resent-From:, with the

@@ -2,6 +2,8 @@
  * The connection to a POP3 server: TCP with a deadline on every step,
  * then TLS through lib/tls (OpenSSL), with the certificate checked
  * against the profile's host name unless the profile says verify=no.
+ * Reads and writes are lib/buf's, through lib/tls's transport once TLS
+ * is on.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,14 +21,17 @@
 #include "tls.h"
 
 #define CONN_BUF 16384
+#define CONN_OUT (POP3_LINE_MAX * 2)
 
 struct conn {
 	int fd;
 	struct tls_client *tc;
 	struct tls *tls;
 	int timeout_ms;
-	char buf[CONN_BUF];
-	size_t start, end;
+	struct rbuf in;		/* over inmem, outmem: plain, or through io */
+	struct wbuf out;
+	struct buf_io io;	/* TLS */
+	char inmem[CONN_BUF], outmem[CONN_OUT];
 	char line[CONN_BUF + 1];
 	char desc[200];
 };
@@ -86,6 +91,10 @@ conn_open(const struct profile *p, char *err, size_t errsz)
 	}
 	c->fd = fd;
 	c->timeout_ms = p->timeout_ms;
+	rbuf_init_mem(&c->in, fd, c->inmem, sizeof c->inmem);
+	/* The wait for each read: timeout= is whole seconds (1s..1d). */
+	c->in.timeout = (unsigned)(p->timeout_ms / 1000);
+	wbuf_init_mem(&c->out, fd, c->outmem, sizeof c->outmem);
 	snprintf(c->desc, sizeof c->desc, "plain");
 	return c;
 }
@@ -93,7 +102,7 @@ conn_open(const struct profile *p, char *err, size_t errsz)
 int
 conn_tls(struct conn *c, const struct profile *p, char *err, size_t errsz)
 {
-	if (c->end > c->start) {
+	if (rbuf_pending(&c->in) > 0) {
 		/* Plain text sent after our STLS could be an attacker's. */
 		snprintf(err, errsz, "the server sent data before the TLS handshake");
 		return -1;
@@ -104,31 +113,10 @@ conn_tls(struct conn *c, const struct profile *p, char *err, size_t errsz)
 	    errsz);
 	if (c->tls == NULL)
 		return -1;
+	tls_buf_io(c->tls, &c->io);
+	c->in.io = c->out.io = &c->io;
 	tls_describe(c->tls, c->desc, sizeof c->desc);
 	return 0;
-}
-
-static ssize_t
-conn_write(struct conn *c, const char *s, size_t n)
-{
-	long long deadline = clock_now_ms() + c->timeout_ms;
-	size_t done = 0;
-	ssize_t k;
-
-	while (done < n) {
-		if (c->tls)
-			k = tls_write(c->tls, s + done, n - done, c->timeout_ms);
-		else if ((k = write(c->fd, s + done, n - done)) < 0 &&
-		    (errno == EAGAIN || errno == EINTR)) {
-			if (clock_wait_fd(c->fd, POLLOUT, deadline) < 0)
-				return -1;
-			continue;
-		}
-		if (k < 0)
-			return -1;
-		done += (size_t)k;
-	}
-	return (ssize_t)n;
 }
 
 int
@@ -144,59 +132,33 @@ conn_printf(struct conn *c, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= sizeof buf - 2)
 		return errno = EMSGSIZE, -1;
 	memcpy(buf + n, "\r\n", 2);
-	return conn_write(c, buf, (size_t)n + 2) < 0 ? -1 : 0;
-}
-
-/* More input into the buffer; 0, or -1 with errno. */
-static int
-fill(struct conn *c)
-{
-	long long deadline = clock_now_ms() + c->timeout_ms;
-	ssize_t k;
-
-	if (c->start > 0) {
-		memmove(c->buf, c->buf + c->start, c->end - c->start);
-		c->end -= c->start;
-		c->start = 0;
-	}
-	for (;;) {
-		if (c->tls)
-			k = tls_read(c->tls, c->buf + c->end, sizeof c->buf - c->end,
-			    c->timeout_ms);
-		else if ((k = read(c->fd, c->buf + c->end, sizeof c->buf - c->end)) < 0 &&
-		    (errno == EAGAIN || errno == EINTR)) {
-			if (clock_wait_fd(c->fd, POLLIN, deadline) < 0)
-				return -1;
-			continue;
-		}
-		if (k == 0)
-			errno = ECONNRESET;
-		if (k <= 0)
-			return -1;
-		c->end += (size_t)k;
-		return 0;
-	}
+	c->out.deadline = clock_now_ms() + c->timeout_ms;
+	return wbuf_put(&c->out, buf, (size_t)n + 2) < 0 ||
+	    wbuf_flush(&c->out) < 0 ? -1 : 0;
 }
 
 int
 conn_getline(struct conn *c, char **line, size_t *len, int *partial)
 {
-	char *nl;
+	const char *l;
 	size_t n;
+	int rc;
 
-	for (;;) {
-		nl = memchr(c->buf + c->start, '\n', c->end - c->start);
-		if (nl != NULL || c->end - c->start == sizeof c->buf)
-			break;
-		if (fill(c) < 0)
-			return -1;
-	}
-	/* A full buffer without LF: hand it out as a piece, but keep a CR. */
-	n = nl ? (size_t)(nl - (c->buf + c->start)) : c->end - c->start - 1;
-	memcpy(c->line, c->buf + c->start, n);
-	c->start += n + (nl != NULL);
-	*partial = nl == NULL;
-	if (nl != NULL && n > 0 && c->line[n - 1] == '\r')
+	rc = rbuf_getline(&c->in, &l, &n, sizeof c->inmem);
+	if (rc == -1)
+		return errno = c->in.err, -1;
+	if (rc == 0 || (rc == 1 && l[n - 1] != '\n'))
+		return errno = ECONNRESET, -1;
+	/*
+	 * A full buffer without LF is handed out as a piece, but without its
+	 * last octet, which may be the CR of a CRLF.
+	 */
+	*partial = rc == -2;
+	if (*partial)
+		rbuf_unread(&c->in, 1);
+	n--;
+	memcpy(c->line, l, n);
+	if (!*partial && n > 0 && c->line[n - 1] == '\r')
 		n--;
 	c->line[n] = '\0';
 	*line = c->line;

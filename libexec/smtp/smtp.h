@@ -115,10 +115,10 @@ struct conn {
 	int fd;
 	struct tls *tls;
 	const int *timeout_ms;	/* per phase */
-	char in[8192];
-	size_t ip, il;
-	char out[16384];
-	size_t ol;
+	struct rbuf in;		/* over inmem, outmem: plain, or through io */
+	struct wbuf out;
+	struct buf_io io;	/* TLS, once STARTTLS is done */
+	char inmem[8192], outmem[16384];
 	int broken;		/* no further I/O */
 	int timed_out;		/* it broke by a timeout */
 	char err[TEXT_MAX];	/* why it broke */
@@ -249,6 +249,9 @@ int resolve_dest(struct job *, const struct dest *, char *status, char *err,
 /* smtp_conn.c */
 void conn_init(struct conn *, const struct target *, const int *timeout_ms);
 int conn_connect(struct conn *, const struct target *, char *err, size_t errsz);
+struct tls_client;
+int conn_starttls(struct conn *, struct tls_client *, const char *servername,
+    int verify, int timeout_ms, char *err, size_t errsz);
 void conn_fail(struct conn *, enum phase, const char *what);
 int conn_rawwrite(struct conn *, const char *p, size_t n, enum phase);
 int conn_flush(struct conn *, enum phase);

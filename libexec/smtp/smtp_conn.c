@@ -1,6 +1,7 @@
 /*
- * A connection to one server: buffered writes and reads of reply lines,
- * each I/O within its phase's deadline, in the clear or over TLS.  The
+ * A connection to one server: buffered writes and reads of reply lines
+ * (lib/buf), each I/O within its phase's deadline, in the clear or over
+ * TLS (lib/tls's transport for lib/buf).  The
  * first failure breaks the connection for good and says why in c->err.
  */
 #include "smtp.h"
@@ -32,6 +33,8 @@ conn_init(struct conn *c, const struct target *t, const int *timeout_ms)
 	memset(c, 0, sizeof *c);
 	c->fd = -1;
 	c->timeout_ms = timeout_ms;
+	rbuf_init_mem(&c->in, -1, c->inmem, sizeof c->inmem);
+	wbuf_init_mem(&c->out, -1, c->outmem, sizeof c->outmem);
 	snprintf(c->name, sizeof c->name, "%s", t->name);
 	dns_ntop(&t->a, c->ip_s, sizeof c->ip_s);
 	c->port = t->port;
@@ -74,6 +77,20 @@ conn_connect(struct conn *c, const struct target *t, char *err, size_t errsz)
 		c->fd = -1;
 		return -1;
 	}
+	c->in.fd = c->out.fd = c->fd;
+	return 0;
+}
+
+/* TLS on the connection, after STARTTLS: 0, or -1 with err (tls_connect). */
+int
+conn_starttls(struct conn *c, struct tls_client *tc, const char *servername,
+    int verify, int timeout_ms, char *err, size_t errsz)
+{
+	if ((c->tls = tls_connect(tc, c->fd, servername, verify, timeout_ms, err,
+	    errsz)) == NULL)
+		return -1;
+	tls_buf_io(c->tls, &c->io);
+	c->in.io = c->out.io = &c->io;
 	return 0;
 }
 
@@ -88,53 +105,33 @@ conn_fail(struct conn *c, enum phase ph, const char *what)
 	    c->name, c->ip_s, phase_words[ph]);
 }
 
+/* Why I/O failed, in the words of the log: errno says. */
+static const char *
+conn_why(void)
+{
+	return errno == ETIMEDOUT ? "conversation timed out" : "lost connection";
+}
+
+/* Write p now, within the phase's deadline: 0, or -1 when it broke. */
 int
 conn_rawwrite(struct conn *c, const char *p, size_t n, enum phase ph)
 {
-	long long deadline = clock_now_ms() + c->timeout_ms[ph];
-	ssize_t k;
-
-	while (n > 0 && !c->broken) {
-		if (c->tls)
-			k = tls_write(c->tls, p, n,
-			    (int)(deadline - clock_now_ms()));
-		else
-			k = write(c->fd, p, n);
-		if (k > 0) {
-			p += k;
-			n -= (size_t)k;
-			continue;
-		}
-		if (c->tls || (errno != EAGAIN && errno != EINTR)) {
-			conn_fail(c, ph, errno == ETIMEDOUT ? "conversation timed out" :
-			    "lost connection");
-			return -1;
-		}
-		if (clock_wait_fd(c->fd, POLLOUT, deadline) < 0)
-			conn_fail(c, ph, "conversation timed out");
+	if (c->broken) {
+		c->out.len = 0;
+		return -1;
 	}
-	return c->broken ? -1 : 0;
+	c->out.deadline = clock_now_ms() + c->timeout_ms[ph];
+	if (wbuf_put(&c->out, p, n) < 0 || wbuf_flush(&c->out) < 0) {
+		conn_fail(c, ph, conn_why());
+		return -1;
+	}
+	return 0;
 }
 
 int
 conn_flush(struct conn *c, enum phase ph)
 {
-	int rc = conn_rawwrite(c, c->out, c->ol, ph);
-
-	c->ol = 0;
-	return rc;
-}
-
-static int
-conn_put(struct conn *c, const char *s, size_t n, enum phase ph)
-{
-	if (c->ol + n > sizeof c->out && conn_flush(c, ph) < 0)
-		return -1;
-	if (n > sizeof c->out)
-		return conn_rawwrite(c, s, n, ph);
-	memcpy(c->out + c->ol, s, n);
-	c->ol += n;
-	return 0;
+	return conn_rawwrite(c, "", 0, ph);
 }
 
 int
@@ -151,66 +148,58 @@ conn_printf(struct conn *c, enum phase ph, const char *f, ...)
 		conn_fail(c, ph, "command too long");
 		return -1;
 	}
-	return conn_put(c, b, (size_t)n, ph);
-}
-
-/* Read more input within deadline: 0, or -1 when the connection broke. */
-static int
-conn_fill(struct conn *c, long long deadline, enum phase ph)
-{
-	ssize_t k;
-
-	for (;;) {
-		c->ip = c->il = 0;
-		if (c->tls)
-			k = tls_read(c->tls, c->in, sizeof c->in,
-			    (int)(deadline - clock_now_ms()));
-		else
-			k = read(c->fd, c->in, sizeof c->in);
-		if (k > 0) {
-			c->il = (size_t)k;
-			return 0;
-		}
-		if (k == 0) {
-			conn_fail(c, ph, "lost connection");
-			return -1;
-		}
-		if (!c->tls && (errno == EAGAIN || errno == EINTR)) {
-			if (clock_wait_fd(c->fd, POLLIN, deadline) < 0) {
-				conn_fail(c, ph, "conversation timed out");
-				return -1;
-			}
-			continue;
-		}
-		conn_fail(c, ph, errno == ETIMEDOUT ? "conversation timed out" :
-		    "lost connection");
+	/* A broken connection takes what fits, and writes nothing. */
+	if (c->broken && (size_t)n > c->out.size - c->out.len) {
+		c->out.len = 0;
 		return -1;
 	}
+	/* What does not fit in the buffer goes out now, within this phase. */
+	c->out.deadline = clock_now_ms() + c->timeout_ms[ph];
+	if (wbuf_put(&c->out, b, (size_t)n) < 0) {
+		conn_fail(c, ph, conn_why());
+		return -1;
+	}
+	return 0;
 }
 
-/* One reply line (without CRLF) into line, cut at max - 1; 0 or -1. */
+/*
+ * One reply line (without CRLF) into line, cut at max - 1, within the
+ * phase's deadline; 0 or -1.  A line end that never comes is a lost
+ * connection.
+ */
 static int
 conn_getline(struct conn *c, char *line, size_t max, enum phase ph)
 {
-	long long deadline = clock_now_ms() + c->timeout_ms[ph];
-	size_t n = 0;
-	char ch;
+	const char *l;
+	size_t n, k = 0;
+	int rc;
 
-	for (;;) {
-		while (c->ip < c->il) {
-			ch = c->in[c->ip++];
-			if (ch == '\n') {
-				if (n > 0 && line[n - 1] == '\r')
-					n--;
-				line[n] = '\0';
-				return 0;
-			}
-			if (n + 1 < max)
-				line[n++] = ch;
-		}
-		if (c->broken || conn_fill(c, deadline, ph) < 0)
+	/* A broken connection still gives the replies it has buffered. */
+	if (c->broken)
+		c->in.eof = 1;
+	c->in.deadline = clock_now_ms() + c->timeout_ms[ph];
+	do {
+		rc = rbuf_getline(&c->in, &l, &n, sizeof c->inmem);
+		if (rc == -1) {
+			errno = c->in.err;
+			conn_fail(c, ph, conn_why());
 			return -1;
-	}
+		}
+		if (rc == 0 || (rc == 1 && l[n - 1] != '\n')) {
+			conn_fail(c, ph, "lost connection");
+			return -1;
+		}
+		if (rc == 1)
+			n--;
+		if (k + n >= max)
+			n = k < max - 1 ? max - 1 - k : 0;
+		memcpy(line + k, l, n);
+		k += n;
+	} while (rc == -2);
+	if (k > 0 && line[k - 1] == '\r')
+		k--;
+	line[k] = '\0';
+	return 0;
 }
 
 /* The enhanced status code, when the server gave one (RFC 3463). */

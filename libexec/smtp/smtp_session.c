@@ -243,9 +243,8 @@ session_tls(struct job *j, struct target *t, struct conn *c, char *status,
 		return -1;
 	if (r.code != 220)
 		return 0;
-	c->tls = tls_connect(j->tc, c->fd, t->name, j->tls_level == TLS_VERIFY,
-	    cf->timeout_ms[PH_HELO], e2, sizeof e2);
-	if (c->tls == NULL) {
+	if (conn_starttls(c, j->tc, t->name, j->tls_level == TLS_VERIFY,
+	    cf->timeout_ms[PH_HELO], e2, sizeof e2) < 0) {
 		snprintf(status, STATUS_MAX, "4.7.5");
 		fmt(err, errsz, "TLS with %s[%s]: %s", c->name, c->ip_s, e2);
 		conn_close(c);
