@@ -14,6 +14,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "table.h"
+#include "tabsrc.h"
 
 #define LINE_MAX_MKCDB 8192
 
@@ -21,12 +22,6 @@ static void
 usage(void)
 {
 	die(EXIT_PERM, "usage: sluice-mkcdb [-c] [-o output.cdb] table");
-}
-
-static int
-is_space(char c)
-{
-	return c == ' ' || c == '\t';
 }
 
 struct entry {
@@ -125,7 +120,8 @@ main(int argc, char **argv)
 			cleanup_fail(111, "%s:%lu: %s", tmpname, 0, strerror(errno));
 	}
 	while ((rc = rbuf_getline(&rb, &line, &len, LINE_MAX_MKCDB + 1)) != 0) {
-		size_t i = 0, k0, v0, vend;
+		struct tabsrc_line tl;
+		const char *why;
 
 		lineno++;
 		if (rc == -1)
@@ -134,61 +130,32 @@ main(int argc, char **argv)
 		if (rc == -2)
 			cleanup_fail(100, "%s:%lu: %s", file, lineno,
 			    "line longer than 8192 octets");
-		if (len > 0 && line[len - 1] == '\n')
-			len--;
-		if (len > 0 && line[len - 1] == '\r')
-			len--;
-		if (memchr(line, '\0', len) != NULL)
-			cleanup_fail(100, "%s:%lu: %s", file, lineno, "NUL octet in line");
-		/* Blank lines and comments. */
-		while (i < len && is_space(line[i]))
-			i++;
-		if (i == len || line[i] == '#')
+		if (tabsrc_parse(line, len, &tl, &why) < 0)
+			cleanup_fail(100, "%s:%lu: %s", file, lineno, why);
+		if (tl.kind == TABSRC_NONE)
 			continue;
-		vend = len;
-		while (vend > i && is_space(line[vend - 1]))
-			vend--;
-		if (i > 0) {
-			/* Continuation of the previous value. */
+		if (tl.kind == TABSRC_CONT) {
 			if (!e.have)
 				cleanup_fail(100, "%s:%lu: %s", file, lineno,
 				    "continuation line with no entry before it");
-			if (e.vlen + 1 + (vend - i) >= TABLE_VAL_MAX)
+			if (e.vlen + 1 + tl.vlen >= TABLE_VAL_MAX)
 				cleanup_fail(100, "%s:%lu: %s", file, lineno,
 				    "value longer than 65535 octets");
 			if (e.vlen > 0)
 				e.val[e.vlen++] = ' ';
-			memcpy(e.val + e.vlen, line + i, vend - i);
-			e.vlen += vend - i;
+			memcpy(e.val + e.vlen, tl.val, tl.vlen);
+			e.vlen += tl.vlen;
 			continue;
 		}
 		flush_entry(&cm, &e, file, check);
-		k0 = i;
-		while (i < vend && !is_space(line[i]))
-			i++;
-		if (i - k0 >= TABLE_KEY_MAX)
-			cleanup_fail(100, "%s:%lu: %s", file, lineno,
-			    "key longer than 1023 octets");
-		/* "*.example.org" is the same as ".example.org": all subdomains. */
-		if (i - k0 > 2 && line[k0] == '*' && line[k0 + 1] == '.')
-			k0++;
-		else if (line[k0] == '*' && i - k0 == 1)
-			cleanup_fail(100, "%s:%lu: %s", file, lineno,
-			    "a lone * is not a key; use @domain or .domain");
-		for (e.klen = 0; k0 + e.klen < i; e.klen++) {
-			char ch = line[k0 + e.klen];
+		for (e.klen = 0; e.klen < tl.klen; e.klen++) {
+			char ch = tl.key[e.klen];
 
 			e.key[e.klen] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
 		}
 		e.key[e.klen] = '\0';
-		while (i < vend && is_space(line[i]))
-			i++;
-		v0 = i;
-		if (vend - v0 >= TABLE_VAL_MAX)
-			cleanup_fail(100, "%s:%lu: %s", file, lineno,
-			    "value longer than 65535 octets");
-		memcpy(e.val, line + v0, vend - v0);
-		e.vlen = vend - v0;
+		memcpy(e.val, tl.val, tl.vlen);
+		e.vlen = tl.vlen;
 		e.line = lineno;
 		e.have = 1;
 	}
