@@ -3,6 +3,11 @@
 #   make            build everything (C11, -Wall -Wextra -Werror -O2)
 #   make check      install missing test tools, build, run the whole suite
 #   make check SAN=1    the same, built with ASan and UBSan
+#   make check VALGRIND=1   the program tests with each program run under
+#                   valgrind (slow: T='t/20-*.t ...' picks the tests)
+#   make fuzz       build the fuzz targets of t/fuzz with clang and libFuzzer
+#                   and run each for FUZZ_TIME seconds (default 60);
+#                   FUZZ_TARGETS='addr mime' picks some (doc/fuzzing.md)
 #   make run        build and start a mail server on 127.0.0.1:2525 (PORT=,
 #                   VAR=./var; as root, servers run as SLUICE_USER=sluice)
 #   make bench      print throughput and memory figures, next to Postfix
@@ -131,6 +136,47 @@ endif
 t/%: t/%.c $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_$@) $(LIBS)
 
+# ---- fuzz targets (t/fuzz, doc/fuzzing.md) ----
+# Each t/fuzz/NAME.c is linked twice: with t/fuzz/main.c, which replays
+# files (make check runs every corpus through it), and with libFuzzer.
+FUZZ_COMMON = t/fuzz/util.c t/fuzz/txncheck.c
+FUZZ_NAMES = $(basename $(notdir $(filter-out t/fuzz/main.c $(FUZZ_COMMON),$(wildcard t/fuzz/*.c))))
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_TIME ?= 60
+FUZZ_SRC_import = $(filter-out bin/import/sluice-import.c,$(IMPORT_SRC))
+FUZZ_INC_import = -Ibin/import
+FUZZ_SRC_bsmtp = $(addprefix libexec/bsmtp-decode/,head.c unwrap.c batch.c)
+FUZZ_INC_bsmtp = -Ilibexec/bsmtp-decode
+FUZZ_SRC_pop3 = libexec/pop3/session.c
+FUZZ_INC_pop3 = -Ilibexec/pop3
+FUZZ_LIBS_pop3 = -lssl -lcrypto
+FUZZ_REPLAY = $(addprefix t/fuzz/build/replay-,$(FUZZ_NAMES))
+FUZZ_CC ?= clang
+FUZZ_SAN = address,undefined
+FUZZ_CFLAGS = -std=c11 -g -O1 -fno-omit-frame-pointer $(WARN) $(DEFS) -Ilib -It/fuzz \
+	-fno-sanitize-recover=undefined
+FUZZ_LIB_OBJ = $(patsubst lib/%.c,t/fuzz/build/lib/%.o,$(LIB_SRC))
+FUZZ_LIBA = t/fuzz/build/libsluice-fuzz.a
+
+t/fuzz/build/lib/%.o: lib/%.c lib/*.h
+	@mkdir -p t/fuzz/build/lib
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c -o $@ $<
+$(FUZZ_LIBA): $(FUZZ_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(FUZZ_LIB_OBJ)
+define fuzz_target
+t/fuzz/build/replay-$(1): t/fuzz/$(1).c t/fuzz/main.c $$(FUZZ_COMMON) t/fuzz/*.h $$(FUZZ_SRC_$(1)) $$(LIBA) .build-flags
+	@mkdir -p t/fuzz/build
+	$$(CC) $$(CFLAGS_ALL) -It/fuzz $$(FUZZ_INC_$(1)) $$(LDFLAGS_ALL) -o $$@ t/fuzz/$(1).c t/fuzz/main.c $$(FUZZ_COMMON) $$(FUZZ_SRC_$(1)) $$(LIBA) $$(FUZZ_LIBS_$(1)) $$(LIBS)
+t/fuzz/build/fuzz-$(1): t/fuzz/$(1).c $$(FUZZ_COMMON) t/fuzz/*.h $$(FUZZ_SRC_$(1)) $$(FUZZ_LIBA)
+	$$(FUZZ_CC) $$(FUZZ_CFLAGS) $$(FUZZ_INC_$(1)) -fsanitize=fuzzer,$$(FUZZ_SAN) -o $$@ t/fuzz/$(1).c $$(FUZZ_COMMON) $$(FUZZ_SRC_$(1)) $$(FUZZ_LIBA) $$(FUZZ_LIBS_$(1)) $$(LIBS)
+endef
+$(foreach f,$(FUZZ_NAMES),$(eval $(call fuzz_target,$(f))))
+
+fuzz: deps
+	$(MAKE) $(addprefix t/fuzz/build/fuzz-,$(FUZZ_TARGETS))
+	t/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
+
 conf/%.cdb: conf/% bin/sluice-mkcdb
 	bin/sluice-mkcdb -o $@ $<
 
@@ -146,7 +192,7 @@ export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 endif
 
 check: deps
-	$(MAKE) all $(TESTPROGS)
+	$(MAKE) all $(TESTPROGS) $(FUZZ_REPLAY)
 	prove -j2 -f t/
 
 run: deps
@@ -196,8 +242,9 @@ uninstall:
 clean:
 	rm -rf lib/musl
 	rm -f lib/*.o $(LIBA) $(PROGS) $(TESTPROGS) conf/*.cdb .build-flags
+	rm -rf t/fuzz/build
 
 distclean: clean
 	rm -rf var
 
-.PHONY: all check run bench install uninstall clean distclean deps FORCE
+.PHONY: all check fuzz run bench install uninstall clean distclean deps FORCE
