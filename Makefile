@@ -147,6 +147,7 @@ FUZZ_SRC_import = $(filter-out bin/import/sluice-import.c,$(IMPORT_SRC))
 FUZZ_INC_import = -Ibin/import
 FUZZ_SRC_bsmtp = $(addprefix libexec/bsmtp-decode/,head.c unwrap.c batch.c)
 FUZZ_INC_bsmtp = -Ilibexec/bsmtp-decode
+FUZZ_LDFLAGS_bsmtp = $(foreach f,rbuf_init rbuf_free wbuf_init wbuf_free txn_init,-Wl,--wrap=$(f))
 FUZZ_SRC_pop3 = libexec/pop3/session.c
 FUZZ_INC_pop3 = -Ilibexec/pop3
 FUZZ_LIBS_pop3 = -lssl -lcrypto
@@ -167,9 +168,9 @@ $(FUZZ_LIBA): $(FUZZ_LIB_OBJ)
 define fuzz_target
 t/fuzz/build/replay-$(1): t/fuzz/$(1).c t/fuzz/main.c $$(FUZZ_COMMON) t/fuzz/*.h $$(FUZZ_SRC_$(1)) $$(LIBA) .build-flags
 	@mkdir -p t/fuzz/build
-	$$(CC) $$(CFLAGS_ALL) -It/fuzz $$(FUZZ_INC_$(1)) $$(LDFLAGS_ALL) -o $$@ t/fuzz/$(1).c t/fuzz/main.c $$(FUZZ_COMMON) $$(FUZZ_SRC_$(1)) $$(LIBA) $$(FUZZ_LIBS_$(1)) $$(LIBS)
+	$$(CC) $$(CFLAGS_ALL) -It/fuzz $$(FUZZ_INC_$(1)) $$(LDFLAGS_ALL) $$(FUZZ_LDFLAGS_$(1)) -o $$@ t/fuzz/$(1).c t/fuzz/main.c $$(FUZZ_COMMON) $$(FUZZ_SRC_$(1)) $$(LIBA) $$(FUZZ_LIBS_$(1)) $$(LIBS)
 t/fuzz/build/fuzz-$(1): t/fuzz/$(1).c $$(FUZZ_COMMON) t/fuzz/*.h $$(FUZZ_SRC_$(1)) $$(FUZZ_LIBA)
-	$$(FUZZ_CC) $$(FUZZ_CFLAGS) $$(FUZZ_INC_$(1)) -fsanitize=fuzzer,$$(FUZZ_SAN) -o $$@ t/fuzz/$(1).c $$(FUZZ_COMMON) $$(FUZZ_SRC_$(1)) $$(FUZZ_LIBA) $$(FUZZ_LIBS_$(1)) $$(LIBS)
+	$$(FUZZ_CC) $$(FUZZ_CFLAGS) $$(FUZZ_INC_$(1)) -fsanitize=fuzzer,$$(FUZZ_SAN) $$(FUZZ_LDFLAGS_$(1)) -o $$@ t/fuzz/$(1).c $$(FUZZ_COMMON) $$(FUZZ_SRC_$(1)) $$(FUZZ_LIBA) $$(FUZZ_LIBS_$(1)) $$(LIBS)
 endef
 $(foreach f,$(FUZZ_NAMES),$(eval $(call fuzz_target,$(f))))
 
