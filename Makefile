@@ -2,7 +2,8 @@
 #
 #   make            build everything (C11, -Wall -Wextra -Werror -O2)
 #   make check      install missing test tools, build, run the whole suite
-#   make check SAN=1    the same, built with ASan and UBSan
+#   make check SAN=1    the same, built with ASan and UBSan (LeakSanitizer
+#                   for the long-running programs: t/asan/README)
 #   make check VALGRIND=1   the program tests with each program run under
 #                   valgrind (slow: T='t/20-*.t ...' picks the tests)
 #   make fuzz       build the fuzz targets of t/fuzz with clang and libFuzzer
@@ -185,16 +186,32 @@ deps:
 	@.ci/deps
 
 # Under SAN=1 a sanitizer report makes a program exit 66, which no test
-# expects.  Leak checking is off: the programs are short-lived filters that
-# free their memory by exiting, and reports of that would bury real ones.
+# expects, and is written into t/wrap/log/ (a daemon's exit status is seen
+# by no test): make check fails when one is there.  Leak checking is on for
+# the long-running programs only, each named by a file in t/asan/ (see
+# its README): the others are short-lived filters that free their memory
+# by exiting, and reports of that would bury real ones.
 ifeq ($(SAN),1)
-export ASAN_OPTIONS ?= detect_leaks=0:exitcode=66
-export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+export ASAN_OPTIONS ?= detect_leaks=0:exitcode=66:log_path=$(CURDIR)/t/wrap/log/asan:include_if_exists=$(CURDIR)/t/asan/%b
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/t/wrap/log/ubsan
 endif
 
+# VALGRIND=1 puts a script per program first on PATH that runs it under
+# valgrind (t/tools/mkwrap.sh).  Under SAN=1 and VALGRIND=1, a report in
+# t/wrap/log/ fails the check.  T= names the tests to run.
+T ?= t/
 check: deps
 	$(MAKE) all $(TESTPROGS) $(FUZZ_REPLAY)
-	prove -j2 -f t/
+ifeq ($(VALGRIND),1)
+	t/tools/mkwrap.sh valgrind t/wrap
+	SLUICE_TEST_WRAP=$(CURDIR)/t/wrap SLUICE_SMTPD=$(CURDIR)/t/wrap/sluice-smtpd \
+	  prove -j2 -f $(T); rc=$$?; t/tools/wraplog.sh t/wrap/log && exit $$rc
+else ifeq ($(SAN),1)
+	rm -rf t/wrap/log && mkdir -p t/wrap/log
+	prove -j2 -f $(T); rc=$$?; t/tools/wraplog.sh t/wrap/log && exit $$rc
+else
+	prove -j2 -f $(T)
+endif
 
 run: deps
 	$(MAKE) all
@@ -243,7 +260,7 @@ uninstall:
 clean:
 	rm -rf lib/musl
 	rm -f lib/*.o $(LIBA) $(PROGS) $(TESTPROGS) conf/*.cdb .build-flags
-	rm -rf t/fuzz/build
+	rm -rf t/fuzz/build t/wrap
 
 distclean: clean
 	rm -rf var

@@ -18,12 +18,14 @@
 # (default 600; 0 turns it off) is stopped and fails. Don't use `set -e`: a
 # failed `ok` returns 1.
 #
-# PATH gets "$top/bin:$top/libexec" first, so tests run the programs of this tree.
+# PATH gets "$top/bin:$top/libexec" first, so tests run the programs of this tree
+# (behind SLUICE_TEST_WRAP, which make check SAN=1 and VALGRIND=1 set to a folder
+# of scripts that run each program under a checker: t/tools/mkwrap.sh).
 # Daemons never inherit the test's standard output: prove would wait for them.
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tools=$top/t/tools
-PATH=$top/bin:$top/libexec:$PATH
+PATH=${SLUICE_TEST_WRAP:+$SLUICE_TEST_WRAP:}$top/bin:$top/libexec:$PATH
 export PATH
 # Debian's python3-* modules load only under this python (see TESTING.md).
 PY=/usr/bin/python3
