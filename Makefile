@@ -40,6 +40,11 @@ DEFS = -D_GNU_SOURCE -DSLUICE_CONFDIR='"$(SYSCONFDIR)"' \
        -DSLUICE_BINDIR='"$(BINDIR)"'
 CFLAGS_ALL = -std=c11 $(OPT) $(WARN) $(DEFS) -Ilib $(CFLAGS)
 LDFLAGS_ALL = $(LDFLAGS)
+# VALGRIND=1: dynamic glibc programs (valgrind replaces malloc only
+# there), with their symbols, so that its reports name the lines.
+ifeq ($(VALGRIND),1)
+CFLAGS_ALL += -g
+endif
 ifeq ($(SAN),1)
 OPT = -O1 -g
 CFLAGS_ALL += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -71,7 +76,7 @@ LIBS_libexec/sluice-smtp = -lcares -lssl -lcrypto
 LIBS_t/dest = -lcares
 LIBS_libexec/sluice-pop3 = -lssl -lcrypto
 # Exec'd per connection: static linking saves about 0.2 ms each (not with SAN=1).
-LIBS_libexec/sluice-smtpd = $(if $(filter 1,$(SAN)),,-static)
+LIBS_libexec/sluice-smtpd = $(if $(filter 1,$(SAN) $(VALGRIND)),,-static)
 
 # The programs exec'd once per connection or per message.  Starting a
 # glibc program costs 0.4-0.6 ms here (its CPU probing traps in a VM);
@@ -79,9 +84,10 @@ LIBS_libexec/sluice-smtpd = $(if $(filter 1,$(SAN)),,-static)
 # there (.ci/deps installs musl-tools) and this is the default gcc build,
 # these are linked static against musl.  tinycdb's archive is used as it
 # is: it needs only calls musl provides for the glibc ABI.  FAST=0 turns
-# this off; clang and SAN=1 builds use their own compiler for everything.
+# this off; clang, SAN=1 and VALGRIND=1 builds use their own compiler for
+# everything.
 MUSL_CC := $(shell command -v musl-gcc 2>/dev/null)
-FAST ?= $(if $(and $(MUSL_CC),$(filter cc gcc,$(notdir $(CC))),$(if $(filter 1,$(SAN)),,yes)),1,0)
+FAST ?= $(if $(and $(MUSL_CC),$(filter cc gcc,$(notdir $(CC))),$(if $(filter 1,$(SAN) $(VALGRIND)),,yes)),1,0)
 # sluice-retry, the policy stage, ends every chain: one more exec per batch.
 FAST_PROGS = libexec/sluice-smtpd libexec/sluice-enqueue libexec/sluice-retry
 MUSL_OBJ = $(patsubst lib/%.c,lib/musl/%.o,$(filter-out lib/dns.c lib/tls.c,$(LIB_SRC)))
@@ -92,8 +98,8 @@ all: $(PROGS) $(CONF_CDB)
 
 # Rebuild everything when the compiler or its flags change (SAN=1 and back).
 .build-flags: FORCE
-	@echo '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL)' | cmp -s - $@ || \
-	  echo '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL)' > $@
+	@echo '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) FAST=$(FAST)' | cmp -s - $@ || \
+	  echo '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) FAST=$(FAST)' > $@
 FORCE:
 
 lib/%.o: lib/%.c lib/*.h .build-flags
