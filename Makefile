@@ -2,7 +2,13 @@
 #
 #   make            build everything (C11, -Wall -Wextra -Werror -O2)
 #   make check      install missing test tools, build, run the whole suite
-#   make check SAN=1    the same, built with ASan and UBSan
+#   make check SAN=1    the same, built with ASan and UBSan (LeakSanitizer
+#                   for the long-running programs: t/asan/README)
+#   make check VALGRIND=1   the program tests with each program run under
+#                   valgrind (slow: T='t/20-*.t ...' picks the tests)
+#   make fuzz       build the fuzz targets of t/fuzz with clang and libFuzzer
+#                   and run each for FUZZ_TIME seconds (default 60);
+#                   FUZZ_TARGETS='addr mime' picks some (doc/fuzzing.md)
 #   make run        build and start a mail server on 127.0.0.1:2525 (PORT=,
 #                   VAR=./var; as root, servers run as SLUICE_USER=sluice)
 #   make bench      print throughput and memory figures, next to Postfix
@@ -43,6 +49,11 @@ DEFS = -D_GNU_SOURCE -DSLUICE_CONFDIR='"$(SYSCONFDIR)"' \
        -DSLUICE_BINDIR='"$(BINDIR)"'
 CFLAGS_ALL = -std=c11 $(OPT) $(WARN) $(DEFS) -Ilib $(CFLAGS)
 LDFLAGS_ALL = $(LDFLAGS)
+# VALGRIND=1: dynamic glibc programs (valgrind replaces malloc only
+# there), with their symbols, so that its reports name the lines.
+ifeq ($(VALGRIND),1)
+CFLAGS_ALL += -g
+endif
 ifeq ($(SAN),1)
 OPT = -O1 -g
 CFLAGS_ALL += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -98,7 +109,7 @@ LIBS_libexec/sluice-tlsd = -lssl -lcrypto
 LIBS_libexec/sluice-auth = -lcrypt
 # Exec'd per connection: static linking saves about 0.2 ms each (not with SAN=1).
 # c-ares serves the access rules' DNS lookups, made only when a rule needs them.
-LIBS_libexec/sluice-smtpd = -lcares $(if $(filter 1,$(SAN)),,-static)
+LIBS_libexec/sluice-smtpd = -lcares $(if $(filter 1,$(SAN) $(VALGRIND)),,-static)
 
 # The programs exec'd once per connection or per message.  Starting a
 # glibc program costs 0.4-0.6 ms here (its CPU probing traps in a VM);
@@ -106,9 +117,10 @@ LIBS_libexec/sluice-smtpd = -lcares $(if $(filter 1,$(SAN)),,-static)
 # there (.ci/deps installs musl-tools) and this is the default gcc build,
 # these are linked static against musl.  tinycdb's archive is used as it
 # is: it needs only calls musl provides for the glibc ABI.  FAST=0 turns
-# this off; clang and SAN=1 builds use their own compiler for everything.
+# this off; clang, SAN=1 and VALGRIND=1 builds use their own compiler for
+# everything.
 MUSL_CC := $(shell command -v musl-gcc 2>/dev/null)
-FAST ?= $(if $(and $(MUSL_CC),$(filter cc gcc,$(notdir $(CC))),$(if $(filter 1,$(SAN)),,yes)),1,0)
+FAST ?= $(if $(and $(MUSL_CC),$(filter cc gcc,$(notdir $(CC))),$(if $(filter 1,$(SAN) $(VALGRIND)),,yes)),1,0)
 # sluice-retry, the policy stage, ends every chain: one more exec per batch.
 FAST_PROGS = libexec/sluice-smtpd libexec/sluice-enqueue libexec/sluice-retry
 # Those of one file; a program with a folder has its own rule below.
@@ -122,8 +134,8 @@ all: $(PROGS) $(CONF_CDB)
 
 # Rebuild everything when the compiler or its flags change (SAN=1 and back).
 .build-flags: FORCE
-	@echo '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL)' | cmp -s - $@ || \
-	  echo '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL)' > $@
+	@echo '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) FAST=$(FAST)' | cmp -s - $@ || \
+	  echo '$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) FAST=$(FAST)' > $@
 FORCE:
 
 lib/%.o: lib/%.c lib/*.h .build-flags
@@ -204,6 +216,48 @@ t/smtp-report: t/smtp-report.c libexec/smtp/smtp_report.c libexec/smtp/smtp.h $(
 t/%: t/%.c $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(LIBS_$@) $(LIBS)
 
+# ---- fuzz targets (t/fuzz, doc/fuzzing.md) ----
+# Each t/fuzz/NAME.c is linked twice: with t/fuzz/main.c, which replays
+# files (make check runs every corpus through it), and with libFuzzer.
+FUZZ_COMMON = t/fuzz/util.c t/fuzz/txncheck.c
+FUZZ_NAMES = $(basename $(notdir $(filter-out t/fuzz/main.c $(FUZZ_COMMON),$(wildcard t/fuzz/*.c))))
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_TIME ?= 60
+FUZZ_SRC_import = $(filter-out bin/import/sluice-import.c,$(IMPORT_SRC))
+FUZZ_INC_import = -Ibin/import
+FUZZ_SRC_bsmtp = $(addprefix libexec/bsmtp-decode/,head.c unwrap.c batch.c)
+FUZZ_INC_bsmtp = -Ilibexec/bsmtp-decode
+FUZZ_LDFLAGS_bsmtp = $(foreach f,rbuf_init rbuf_free wbuf_init wbuf_free txn_init,-Wl,--wrap=$(f))
+FUZZ_SRC_pop3 = libexec/pop3/session.c
+FUZZ_INC_pop3 = -Ilibexec/pop3
+FUZZ_LIBS_pop3 = -lssl -lcrypto
+FUZZ_REPLAY = $(addprefix t/fuzz/build/replay-,$(FUZZ_NAMES))
+FUZZ_CC ?= clang
+FUZZ_SAN = address,undefined
+FUZZ_CFLAGS = -std=c11 -g -O1 -fno-omit-frame-pointer $(WARN) $(DEFS) -Ilib -It/fuzz \
+	-fno-sanitize-recover=undefined
+FUZZ_LIB_OBJ = $(patsubst lib/%.c,t/fuzz/build/lib/%.o,$(LIB_SRC))
+FUZZ_LIBA = t/fuzz/build/libsluice-fuzz.a
+
+t/fuzz/build/lib/%.o: lib/%.c lib/*.h
+	@mkdir -p t/fuzz/build/lib
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c -o $@ $<
+$(FUZZ_LIBA): $(FUZZ_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(FUZZ_LIB_OBJ)
+define fuzz_target
+t/fuzz/build/replay-$(1): t/fuzz/$(1).c t/fuzz/main.c $$(FUZZ_COMMON) t/fuzz/*.h $$(FUZZ_SRC_$(1)) $$(LIBA) .build-flags
+	@mkdir -p t/fuzz/build
+	$$(CC) $$(CFLAGS_ALL) -It/fuzz $$(FUZZ_INC_$(1)) $$(LDFLAGS_ALL) $$(FUZZ_LDFLAGS_$(1)) -o $$@ t/fuzz/$(1).c t/fuzz/main.c $$(FUZZ_COMMON) $$(FUZZ_SRC_$(1)) $$(LIBA) $$(FUZZ_LIBS_$(1)) $$(LIBS)
+t/fuzz/build/fuzz-$(1): t/fuzz/$(1).c $$(FUZZ_COMMON) t/fuzz/*.h $$(FUZZ_SRC_$(1)) $$(FUZZ_LIBA)
+	$$(FUZZ_CC) $$(FUZZ_CFLAGS) $$(FUZZ_INC_$(1)) -fsanitize=fuzzer,$$(FUZZ_SAN) $$(FUZZ_LDFLAGS_$(1)) -o $$@ t/fuzz/$(1).c $$(FUZZ_COMMON) $$(FUZZ_SRC_$(1)) $$(FUZZ_LIBA) $$(FUZZ_LIBS_$(1)) $$(LIBS)
+endef
+$(foreach f,$(FUZZ_NAMES),$(eval $(call fuzz_target,$(f))))
+
+fuzz: deps
+	$(MAKE) $(addprefix t/fuzz/build/fuzz-,$(FUZZ_TARGETS))
+	t/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
+
 conf/%.cdb: conf/% bin/sluice-mkcdb
 	bin/sluice-mkcdb -o $@ $<
 
@@ -211,16 +265,32 @@ deps:
 	@.ci/deps
 
 # Under SAN=1 a sanitizer report makes a program exit 66, which no test
-# expects.  Leak checking is off: the programs are short-lived filters that
-# free their memory by exiting, and reports of that would bury real ones.
+# expects, and is written into t/wrap/log/ (a daemon's exit status is seen
+# by no test): make check fails when one is there.  Leak checking is on for
+# the long-running programs only, each named by a file in t/asan/ (see
+# its README): the others are short-lived filters that free their memory
+# by exiting, and reports of that would bury real ones.
 ifeq ($(SAN),1)
-export ASAN_OPTIONS ?= detect_leaks=0:exitcode=66
-export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+export ASAN_OPTIONS ?= detect_leaks=0:exitcode=66:log_path=$(CURDIR)/t/wrap/log/asan:include_if_exists=$(CURDIR)/t/asan/%b
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/t/wrap/log/ubsan
 endif
 
+# VALGRIND=1 puts a script per program first on PATH that runs it under
+# valgrind (t/tools/mkwrap.sh).  Under SAN=1 and VALGRIND=1, a report in
+# t/wrap/log/ fails the check.  T= names the tests to run.
+T ?= t/
 check: deps
-	$(MAKE) all $(TESTPROGS)
-	prove -j2 -f t/
+	$(MAKE) all $(TESTPROGS) $(FUZZ_REPLAY)
+ifeq ($(VALGRIND),1)
+	t/tools/mkwrap.sh valgrind t/wrap
+	SLUICE_TEST_WRAP=$(CURDIR)/t/wrap SLUICE_SMTPD=$(CURDIR)/t/wrap/sluice-smtpd \
+	  prove -j2 -f $(T); rc=$$?; t/tools/wraplog.sh t/wrap/log && exit $$rc
+else ifeq ($(SAN),1)
+	rm -rf t/wrap/log && mkdir -p t/wrap/log
+	prove -j2 -f $(T); rc=$$?; t/tools/wraplog.sh t/wrap/log && exit $$rc
+else
+	prove -j2 -f $(T)
+endif
 
 run: deps
 	$(MAKE) all
@@ -291,8 +361,9 @@ uninstall:
 clean:
 	rm -rf lib/musl
 	rm -f lib/*.o $(LIBA) $(PROGS) $(TESTPROGS) conf/*.cdb .build-flags
+	rm -rf t/fuzz/build t/wrap
 
 distclean: clean
 	rm -rf var
 
-.PHONY: all check run bench install uninstall clean distclean deps FORCE
+.PHONY: all check fuzz run bench install uninstall clean distclean deps FORCE

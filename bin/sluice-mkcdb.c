@@ -17,6 +17,7 @@
 #include "log.h"
 #include "settings.h"
 #include "table.h"
+#include "tabsrc.h"
 #include "usage.h"
 
 #define LINE_MAX_MKCDB 8192
@@ -29,33 +30,6 @@ static void
 usage(void)
 {
 	usage_die(usage_text, NULL);
-}
-
-static int
-is_space(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/*
- * Where the key that starts at i ends: at white space; in the aliases
- * table also at a colon (the /etc/aliases form "name: value"), except
- * inside an address literal's brackets (@[IPv6:2001:db8::1]).
- */
-static size_t
-key_end(const char *line, size_t i, size_t end, int aliases)
-{
-	int bracket = 0;
-
-	for (; i < end && !is_space(line[i]); i++) {
-		if (line[i] == '[')
-			bracket = 1;
-		else if (line[i] == ']')
-			bracket = 0;
-		else if (aliases && !bracket && line[i] == ':')
-			break;
-	}
-	return i;
 }
 
 /* Whether a table is the aliases table: -a, or its name (aliases, aliases.cdb). */
@@ -206,7 +180,8 @@ main(int argc, char **argv)
 			cleanup_fail(EXIT_TEMP, "%s:%lu: %s", tmpname, 0, strerror(errno));
 	}
 	while ((rc = rbuf_getline(&rb, &line, &len, LINE_MAX_MKCDB + 1)) != 0) {
-		size_t i = 0, k0, v0, vend;
+		struct tabsrc_line tl;
+		const char *why;
 
 		lineno++;
 		if (rc == -1)
@@ -215,63 +190,32 @@ main(int argc, char **argv)
 		if (rc == -2)
 			cleanup_fail(EXIT_PERM, "%s:%lu: %s", file, lineno,
 			    "line longer than 8192 octets");
-		if (len > 0 && line[len - 1] == '\n')
-			len--;
-		if (len > 0 && line[len - 1] == '\r')
-			len--;
-		if (memchr(line, '\0', len) != NULL)
-			cleanup_fail(EXIT_PERM, "%s:%lu: %s", file, lineno, "NUL octet in line");
-		/* Blank lines and comments. */
-		while (i < len && is_space(line[i]))
-			i++;
-		if (i == len || line[i] == '#')
+		if (tabsrc_parse(line, len, aliases, &tl, &why) < 0)
+			cleanup_fail(EXIT_PERM, "%s:%lu: %s", file, lineno, why);
+		if (tl.kind == TABSRC_NONE)
 			continue;
-		vend = len;
-		while (vend > i && is_space(line[vend - 1]))
-			vend--;
-		if (i > 0) {
-			/* Continuation of the previous value. */
+		if (tl.kind == TABSRC_CONT) {
 			if (!e.have)
 				cleanup_fail(EXIT_PERM, "%s:%lu: %s", file, lineno,
 				    "continuation line with no entry before it");
-			if (e.vlen + 1 + (vend - i) >= TABLE_VAL_MAX)
+			if (e.vlen + 1 + tl.vlen >= TABLE_VAL_MAX)
 				cleanup_fail(EXIT_PERM, "%s:%lu: %s", file, lineno,
 				    "value longer than 65535 octets");
 			if (e.vlen > 0)
 				e.val[e.vlen++] = ' ';
-			memcpy(e.val + e.vlen, line + i, vend - i);
-			e.vlen += vend - i;
+			memcpy(e.val + e.vlen, tl.val, tl.vlen);
+			e.vlen += tl.vlen;
 			continue;
 		}
 		flush_entry(&cm, &e, file, check);
-		k0 = i;
-		i = key_end(line, i, vend, aliases);
-		if (i - k0 >= TABLE_KEY_MAX)
-			cleanup_fail(EXIT_PERM, "%s:%lu: %s", file, lineno,
-			    "key longer than 1023 octets");
-		/* "*.example.org" is the same as ".example.org": all subdomains. */
-		if (i - k0 > 2 && line[k0] == '*' && line[k0 + 1] == '.')
-			k0++;
-		else if (line[k0] == '*' && i - k0 == 1)
-			cleanup_fail(EXIT_PERM, "%s:%lu: %s", file, lineno,
-			    "a lone * is not a key; use @domain or .domain");
-		for (e.klen = 0; k0 + e.klen < i; e.klen++) {
-			char ch = line[k0 + e.klen];
+		for (e.klen = 0; e.klen < tl.klen; e.klen++) {
+			char ch = tl.key[e.klen];
 
 			e.key[e.klen] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
 		}
 		e.key[e.klen] = '\0';
-		/* The /etc/aliases form: "name: value", the colon right after the name. */
-		if (aliases && i < vend && line[i] == ':')
-			i++;
-		while (i < vend && is_space(line[i]))
-			i++;
-		v0 = i;
-		if (vend - v0 >= TABLE_VAL_MAX)
-			cleanup_fail(EXIT_PERM, "%s:%lu: %s", file, lineno,
-			    "value longer than 65535 octets");
-		memcpy(e.val, line + v0, vend - v0);
-		e.vlen = vend - v0;
+		memcpy(e.val, tl.val, tl.vlen);
+		e.vlen = tl.vlen;
 		e.line = lineno;
 		e.have = 1;
 	}

@@ -443,7 +443,11 @@ stream_write_head(struct stream_writer *w, const struct txn *t)
 	return 0;
 }
 
-/* A body line known to hold no LF, dot-stuffed. */
+/*
+ * A body line known to hold no LF, dot-stuffed.  A line that ends in a CR
+ * (CR CR LF in the input) is ended by CRLF even in the LF form: a reader
+ * takes CR LF as the line end, so a lone LF would lose the CR.
+ */
 static int
 put_line(struct stream_writer *w, const char *s, size_t n)
 {
@@ -451,6 +455,8 @@ put_line(struct stream_writer *w, const char *s, size_t n)
 		return -1;
 	if (wbuf_put(&w->out, s, n) < 0)
 		return -1;
+	if (n > 0 && s[n - 1] == '\r' && !(w->flags & STREAM_W_CRLF))
+		return wbuf_put(&w->out, "\r\n", 2);
 	return eol(w);
 }
 

@@ -24,13 +24,15 @@
 # (default 600; 0 turns it off) is stopped and fails. Don't use `set -e`: a
 # failed `ok` returns 1.
 #
-# PATH gets "$top/bin:$top/libexec" first, so tests run the programs of this tree;
+# PATH gets "$top/bin:$top/libexec" first, so tests run the programs of this tree
+# (behind SLUICE_TEST_WRAP, which make check SAN=1 and VALGRIND=1 set to a folder
+# of scripts that run each program under a checker: t/tools/mkwrap.sh);
 # SLUICE_ALLOW_ROOT=1 lets sluice-smtpd and sluice-smtp run as root.
 # Daemons never inherit the test's standard output: prove would wait for them.
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tools=$top/t/tools
-PATH=$top/bin:$top/libexec:$PATH
+PATH=${SLUICE_TEST_WRAP:+$SLUICE_TEST_WRAP:}$top/bin:$top/libexec:$PATH
 export PATH
 # The suite runs as root on CI machines, and sluice-smtpd and sluice-smtp
 # refuse root (lib/priv.h) unless told they are in a test rig.  A test of

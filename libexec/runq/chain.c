@@ -42,6 +42,7 @@ feed(const struct runq *rq, int out, const struct input *in, size_t n)
 			die_sys("unable to read %s/%s", rq->spool, path);
 		close(fd);
 	}
+	free(buf);
 	_exit(0);
 }
 
