@@ -4,6 +4,7 @@
  * accepts must go through the stream writer and reader unchanged.
  */
 #include "fuzz.h"
+#include "param.h"
 #include "stream.h"
 #include "txncheck.h"
 
