@@ -61,6 +61,8 @@ tabsrc_parse(const char *line, size_t len, int aliases, struct tabsrc_line *l,
 	}
 	k0 = i;
 	i = key_end(line, i, vend, aliases);
+	if (i == k0)
+		return *err = "a line begins with a colon: no key", -1;
 	if (i - k0 >= TABLE_KEY_MAX)
 		return *err = "key longer than 1023 octets", -1;
 	/* "*.example.org" is the same as ".example.org": all subdomains. */

@@ -21,6 +21,7 @@
 #include "fuzz.h"
 #include "import.h"
 #include "log.h"
+#include "header.h"
 
 struct importer imp;
 
@@ -61,6 +62,8 @@ setup(void)
 	log_name("sluice-import");
 	envelope_init();
 	hold_init(&imp.out);
+	if (header_init(&imp.head) < 0)	/* as sluice-import's main */
+		fuzz_fail("out of memory");
 	if (bodyfile_open(&imp.body, root) < 0 ||
 	    (devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
 		fuzz_fail("spool");

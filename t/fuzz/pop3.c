@@ -36,6 +36,10 @@ conn_open(const struct profile *p, char *err, size_t errsz)
 	c->fd = sv[0];
 	sv[0] = -1;		/* conn_close() closes it */
 	c->timeout_ms = p->timeout_ms;
+	/* As conn.c's own conn_open sets its buffers up. */
+	rbuf_init_mem(&c->in, c->fd, c->inmem, sizeof c->inmem);
+	c->in.timeout = (unsigned)(p->timeout_ms / 1000);
+	wbuf_init_mem(&c->out, c->fd, c->outmem, sizeof c->outmem);
 	snprintf(c->desc, sizeof c->desc, "plain");
 	return c;
 }
