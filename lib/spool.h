@@ -44,6 +44,8 @@ void spool_close(struct spool *);
 /* Empty the file and start writing again; 0 or -1. */
 int spool_reset(struct spool *);
 int spool_write_line(struct spool *, const char *s, size_t n);
+/* Whole lines, each with its LF (stream_read_plain), lines of them. */
+int spool_write_plain(struct spool *, const char *p, size_t n, size_t lines);
 /*
  * Copy the rest of r's body (through its final ".") into the spool.
  * 0; -1 with *read_failed set when the stream was at fault (r->err), or
