@@ -675,8 +675,15 @@ remote_sluice() {
     local r=$1 sp=$b/rspool-$r t0 t1 st m0 s0 m1 s1 left
     row_rate=
     mkdir -p "$sp"/{tmp,incoming,deferred,bad,dead,quarantine}
+    # sluice-smtp refuses root: as root, the queue is nobody's, as a
+    # spool belongs to an unprivileged user.
+    as=()
+    if [ "$(id -u)" = 0 ]; then
+        chown -R nobody "$sp"
+        as=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups --)
+    fi
     t0=$(now_ns)
-    SLUICE_CONF=$b/rconf SLUICE_SPOOL=$sp sluice-enqueue < "$b/remote.stream" 2> "$b/renqueue-$r.log"
+    SLUICE_CONF=$b/rconf SLUICE_SPOOL=$sp "${as[@]}" "$tree/libexec/sluice-enqueue" < "$b/remote.stream" 2> "$b/renqueue-$r.log"
     st=$?
     q_sluice=$(ms "$t0" "$(now_ns)")
     if [ $st != 0 ] || [ "$(count_files "$sp/incoming")" != "$RN" ]; then
@@ -687,7 +694,7 @@ remote_sluice() {
     settle
     read -r m0 s0 < <(sink_totals)
     t0=$(now_ns)
-    SLUICE_CONF=$b/rconf SLUICE_SPOOL=$sp timeout $((60 + RN / 50)) sluice-runq -1 2> "$b/rrunq-$r.log"
+    SLUICE_CONF=$b/rconf SLUICE_SPOOL=$sp timeout $((60 + RN / 50)) "${as[@]}" "$tree/libexec/sluice-runq" -1 2> "$b/rrunq-$r.log"
     st=$?
     t1=$(now_ns)
     read -r m1 s1 < <(sink_totals)
