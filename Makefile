@@ -121,10 +121,24 @@ LIBS_libexec/sluice-smtpd = -lcares $(if $(filter 1,$(SAN) $(VALGRIND)),,-static
 # everything.
 MUSL_CC := $(shell command -v musl-gcc 2>/dev/null)
 FAST ?= $(if $(and $(MUSL_CC),$(filter cc gcc,$(notdir $(CC))),$(if $(filter 1,$(SAN) $(VALGRIND)),,yes)),1,0)
-# sluice-retry, the policy stage, ends every chain: one more exec per batch.
-FAST_PROGS = libexec/sluice-smtpd libexec/sluice-enqueue libexec/sluice-retry
+# Every stage of the default chain is exec'd once per batch (seven execs a
+# batch): at 0.4-5 ms each for glibc against 0.1-0.6 ms for musl, that was
+# most of the chain's cost per message (doc/performance.md), so the chain's
+# stages are here too, sluice-smtp with OpenSSL and c-ares (Debian's
+# archives, as sluice-dnsbl's c-ares below), and the content stages that
+# join the chain when configured, but for sluice-disclaimer: it converts
+# charsets with iconv, and musl's iconv knows fewer.  musl reads users and groups from
+# /etc/passwd and /etc/group only (no NSS): sluice-local's pipe and file
+# deliveries run as a user named there; a site whose users live in LDAP
+# builds with FAST=0.
+FAST_PROGS = libexec/sluice-smtpd libexec/sluice-enqueue libexec/sluice-retry \
+	libexec/sluice-envelope libexec/sluice-alias libexec/sluice-route \
+	libexec/sluice-bsmtp-encode libexec/sluice-local libexec/sluice-smtp \
+	libexec/sluice-scan libexec/sluice-attach
 # Those of one file; a program with a folder has its own rule below.
 FAST_ONE = $(filter $(patsubst %.c,%,$(wildcard libexec/*.c)),$(FAST_PROGS))
+# Those with a folder of modules (libexec/local/ ...) and no rule of their own.
+FAST_DIRS = $(filter $(patsubst libexec/sluice-%,%,$(FAST_PROGS)),$(LIBEXEC_DIRS))
 LIBCDB_A = $(shell $(CC) -print-file-name=libcdb.a)
 MUSL_OBJ = $(patsubst lib/%.c,lib/musl/%.o,$(filter-out lib/dns.c lib/tls.c,$(LIB_SRC)))
 MUSL_LIBA = lib/musl/libsluice.a
@@ -155,7 +169,7 @@ define libexec_dir
 libexec/sluice-$(1): $$(wildcard libexec/$(1)/*.c libexec/$(1)/*.h) $$(LIBA) .build-flags
 	$$(CC) $$(CFLAGS_ALL) -Ilibexec/$(1) $$(LDFLAGS_ALL) -o $$@ $$(wildcard libexec/$(1)/*.c) $$(LIBA) $$(LIBS_$$@) $$(LIBS)
 endef
-$(foreach d,$(LIBEXEC_DIRS),$(eval $(call libexec_dir,$(d))))
+$(foreach d,$(if $(filter 1,$(FAST)),$(filter-out $(FAST_DIRS),$(LIBEXEC_DIRS)),$(LIBEXEC_DIRS)),$(eval $(call libexec_dir,$(d))))
 bin/sendmail: $(SUBMIT_SRC) bin/submit/*.h $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) -Ibin/submit $(LDFLAGS_ALL) -o $@ $(SUBMIT_SRC) $(LIBA) $(LIBS)
 # libexec/smtpd/ makes libexec/sluice-smtpd, static: with glibc here (LIBS_
@@ -164,8 +178,10 @@ ifneq ($(FAST),1)
 libexec/sluice-smtpd: $(SMTPD_SRC) libexec/smtpd/*.h $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(SMTPD_SRC) $(LIBA) $(LIBS_$@) $(LIBS)
 endif
+ifneq ($(FAST),1)
 libexec/sluice-smtp: $(SMTP_SRC) libexec/smtp/*.h $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) -Ilibexec/smtp $(LDFLAGS_ALL) -o $@ $(SMTP_SRC) $(LIBA) $(LIBS_$@) $(LIBS)
+endif
 ifneq ($(FAST),1)
 libexec/sluice-dnsbl: $(DNSBL_SRC) libexec/dnsbl/*.h $(LIBA) .build-flags
 	$(CC) $(CFLAGS_ALL) -Ilibexec/dnsbl $(LDFLAGS_ALL) -o $@ $(DNSBL_SRC) $(LIBA) $(LIBS_$@) $(LIBS)
@@ -189,6 +205,25 @@ $(MUSL_LIBA): $(MUSL_OBJ)
 	ar rcs $@ $(MUSL_OBJ)
 $(FAST_ONE): libexec/%: libexec/%.c $(MUSL_LIBA) .build-flags
 	$(MUSL_CC) $(MUSL_CFLAGS) -static -o $@ $< $(MUSL_LIBA) $(LIBCDB_A)
+define musl_dir
+libexec/sluice-$(1): $$(wildcard libexec/$(1)/*.c libexec/$(1)/*.h) $$(MUSL_LIBA) .build-flags
+	$$(MUSL_CC) $$(MUSL_CFLAGS) -Ilibexec/$(1) -static -o $$@ $$(wildcard libexec/$(1)/*.c) $$(MUSL_LIBA) $$(LIBCDB_A)
+endef
+$(foreach d,$(FAST_DIRS),$(eval $(call musl_dir,$(d))))
+# sluice-smtp: OpenSSL's archives as c-ares's (their few glibc calls, and
+# the ucontext calls of its async jobs, which sluice never starts, are in
+# lib/compat/glibc.c).  Its headers are copied as c-ares's are.
+lib/musl/openssl/ssl.h: /usr/include/openssl/ssl.h
+	@mkdir -p lib/musl/openssl
+	cp /usr/include/openssl/*.h lib/musl/openssl/
+	cp /usr/include/$(shell $(CC) -print-multiarch)/openssl/*.h lib/musl/openssl/
+lib/musl/tls.o: lib/tls.c lib/*.h lib/compat/glibc.h lib/musl/openssl/ssl.h lib/musl/cdb.h .build-flags
+	$(MUSL_CC) $(MUSL_CFLAGS) -include lib/compat/glibc.h -c -o $@ $<
+libexec/sluice-smtp: $(SMTP_SRC) libexec/smtp/*.h lib/musl/dns.o lib/musl/tls.o lib/musl/compat.o $(MUSL_LIBA) .build-flags
+	$(MUSL_CC) $(MUSL_CFLAGS) -Ilibexec/smtp -static -o $@ $(SMTP_SRC) lib/musl/dns.o lib/musl/tls.o \
+	    lib/musl/compat.o $(MUSL_LIBA) $(shell $(CC) -print-file-name=libssl.a) \
+	    $(shell $(CC) -print-file-name=libcrypto.a) $(shell $(CC) -print-file-name=libcares.a) \
+	    $(LIBCDB_A)
 # sluice-dnsbl is exec'd per connection too, and needs c-ares: Debian's
 # libcares.a, built for glibc, links against musl given the few glibc
 # calls it makes (lib/compat/glibc.c).  It starts in about 0.07 ms more

@@ -142,17 +142,37 @@ bodyfile_getline(struct bodyfile *s, const char **line, size_t *len)
 }
 
 int
+bodyfile_write_plain(struct bodyfile *s, const char *p, size_t n, size_t lines)
+{
+	s->bytes += n + lines;
+	s->lines += lines;
+	return wbuf_put(&s->w, p, n);
+}
+
+int
 bodyfile_write_stream(struct bodyfile *s, struct stream_writer *w)
 {
 	const char *l;
-	size_t n;
+	size_t n, lines;
 	int rc;
 
 	if (bodyfile_rewind(s) < 0)
 		return -1;
-	while ((rc = bodyfile_getline(s, &l, &n)) == 1)
+	for (;;) {
+		/* Whole plain lines already buffered go out in one block. */
+		n = stream_plain_run(s->r.buf + s->r.start, s->r.end - s->r.start,
+		    &lines);
+		if (n > 0) {
+			if (stream_write_plain(w, s->r.buf + s->r.start, n) < 0)
+				return -1;
+			s->r.start += n;
+			continue;
+		}
+		if ((rc = bodyfile_getline(s, &l, &n)) != 1)
+			break;
 		if (stream_write_line(w, l, n) < 0)
 			return -1;
+	}
 	if (rc < 0)
 		return -1;
 	return stream_write_end(w);

@@ -41,6 +41,20 @@ int stream_read_txn(struct stream_reader *, struct txn *);
  * (truncated input is exit code 111, an over-long line 100).
  */
 int stream_read_line(struct stream_reader *, const char **line, size_t *len);
+/*
+ * Pass-through is most of what stages do, so whole lines go in blocks:
+ * stream_plain_run gives the length of the run of whole lines at p (n
+ * octets) that a copy leaves as they are (LF-ended, no CR before the LF,
+ * no leading dot, within the line limit), their number in *lines;
+ * stream_read_plain takes such a run from the reader's buffer, in place,
+ * counting as stream_read_line would (1), or 0 when the next line is not
+ * plain or not whole yet: stream_read_line takes it then.
+ * stream_write_plain writes such a run (CRLF line ends if the writer has
+ * them).
+ */
+size_t stream_plain_run(const char *p, size_t n, size_t *lines);
+int stream_read_plain(struct stream_reader *, const char **p, size_t *n,
+    size_t *lines);
 /* Read and discard the rest of the body: 0, or -1 as above. */
 int stream_skip_body(struct stream_reader *);
 
@@ -65,6 +79,7 @@ int stream_write_line(struct stream_writer *, const char *s, size_t n);
 int stream_write_end(struct stream_writer *);
 int stream_flush(struct stream_writer *);
 /* Copy the rest of r's body to w, through the final ".". 0 or -1. */
+int stream_write_plain(struct stream_writer *, const char *p, size_t n);
 int stream_copy_body(struct stream_reader *r, struct stream_writer *w,
     int *read_failed);
 

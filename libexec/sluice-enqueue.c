@@ -456,6 +456,9 @@ main(int argc, char **argv)
 		store(&r, &t);
 	if (rc < 0)
 		fail(r.exit_code, "%s", r.err);
+	/* The reader's buffer goes now: LeakSanitizer checks this program too. */
+	txn_free(&t);
+	stream_reader_free(&r);
 	if (nent == 0)
 		return 0;
 	for (i = 0; i < nent; i++) {

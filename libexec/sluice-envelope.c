@@ -74,7 +74,18 @@ envelope_txn(struct stream_reader *r, struct stream_writer *w, struct txn *t,
 	}
 	if (bodyfile_reset(body) < 0)
 		die_sys("unable to truncate a temporary file");
-	while ((rc = stream_read_line(r, &l, &n)) == 1) {
+	for (;;) {
+		size_t lines;
+
+		/* Whole plain lines in blocks (stream.h), others one by one. */
+		if (stream_read_plain(r, &l, &n, &lines) == 1) {
+			eight |= !eight && text_has8bit(l, n);
+			if (bodyfile_write_plain(body, l, n, lines) < 0)
+				die_sys("unable to write a temporary file");
+			continue;
+		}
+		if ((rc = stream_read_line(r, &l, &n)) != 1)
+			break;
 		eight |= text_has8bit(l, n);
 		if (bodyfile_write_line(body, l, n) < 0)
 			die_sys("unable to write a temporary file");

@@ -1,9 +1,10 @@
 /*
- * glibc's fortify checks and arc4random_uniform for musl: see glibc.h.
+ * glibc's fortify checks, arc4random_uniform and ucontext for musl: see glibc.h.
  * A failed check aborts, as glibc's does.
  */
 #include "glibc.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,4 +57,62 @@ arc4random_uniform(uint32_t upper)
 			abort();
 	} while (r < min);
 	return r % upper;
+}
+
+/* OpenSSL's archive (sluice-smtp): its error printing, built fortified. */
+int
+__fprintf_chk(FILE *f, int flag, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	(void)flag;
+	va_start(ap, fmt);
+	n = vfprintf(f, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+int
+__vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap)
+{
+	(void)flag;
+	return vfprintf(f, fmt, ap);
+}
+
+void *
+__memset_chk(void *dst, int c, size_t n, size_t dstlen)
+{
+	if (n > dstlen)
+		abort();
+	return memset(dst, c, n);
+}
+
+/*
+ * OpenSSL's async jobs (ASYNC_start_job) switch stacks with these; musl has
+ * none.  sluice never starts such a job; if something did, failing here
+ * makes OpenSSL report that async is unavailable.
+ */
+int
+getcontext(ucontext_t *u)
+{
+	(void)u;
+	errno = ENOSYS;
+	return -1;
+}
+
+int
+setcontext(const ucontext_t *u)
+{
+	(void)u;
+	errno = ENOSYS;
+	return -1;
+}
+
+void
+makecontext(ucontext_t *u, void (*fn)(void), int argc, ...)
+{
+	(void)u;
+	(void)fn;
+	(void)argc;
 }

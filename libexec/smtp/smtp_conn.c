@@ -81,11 +81,34 @@ conn_connect(struct conn *c, const struct target *t, char *err, size_t errsz)
 	return 0;
 }
 
-/* TLS on the connection, after STARTTLS: 0, or -1 with err (tls_connect). */
+/*
+ * Whether the server has sent anything after its 220 to STARTTLS: a
+ * server speaks next only after our ClientHello, so any octet there, in
+ * the buffer or still in the socket, is plain text a man in the middle
+ * may have put there to be read later as if it came over TLS (the
+ * client's side of CVE-2011-0411).
+ */
+static int
+conn_plaintext_pending(const struct conn *c)
+{
+	char b;
+
+	return rbuf_pending(&c->in) > 0 ||
+	    recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+/*
+ * TLS on the connection, after the 220 to STARTTLS: 0, or -1 with err
+ * (tls_connect's, or "plaintext after STARTTLS").
+ */
 int
 conn_starttls(struct conn *c, struct tls_client *tc, const char *servername,
     int verify, int timeout_ms, char *err, size_t errsz)
 {
+	if (conn_plaintext_pending(c)) {
+		fmt(err, errsz, "plaintext after STARTTLS");
+		return -1;
+	}
 	if ((c->tls = tls_connect(tc, c->fd, servername, verify, timeout_ms, err,
 	    errsz)) == NULL)
 		return -1;

@@ -78,8 +78,11 @@ open_target(struct job *j, size_t ti, struct conn *c, char *status, char *err,
 	int rc;
 
 	rc = session_open(j, &j->t[ti], c, status, err, errsz);
-	if (rc == -2)	/* opportunistic TLS failed: once more in the clear */
+	if (rc == -2) {	/* opportunistic TLS failed: once more in the clear */
+		log_info("qid=- relay=%s[%s]:%u status=tls-failed reason=\"%s\" "
+		    "retry=clear", j->t[ti].name, c->ip_s, j->t[ti].port, err);
 		rc = session_open(j, &j->t[ti], c, status, err, errsz);
+	}
 	j->tried++;
 	j->dead += rc < 0 && c->dead;
 	j->slow += rc < 0 && c->slow;

@@ -6,6 +6,11 @@
       --dsn           offer DSN
       --auth U:P      offer AUTH PLAIN LOGIN (under TLS only) for this login
       --delay S       wait S seconds before answering the end of data
+      --inject        play a man in the middle: answer STARTTLS with the 220
+                      and a whole EHLO reply in one segment, in the clear, and
+                      leave the first EHLO over TLS unanswered, so that a
+                      client that reads the injected reply after the
+                      handshake goes on as if nothing were wrong
 
 Each accepted message is appended to LOGFILE as one JSON line:
 {"session": N, "active": sessions open at that moment, "tls": bool,
@@ -19,6 +24,7 @@ starttls = "--no-starttls" not in opts
 dsn = "--dsn" in opts
 login = opts[opts.index("--auth") + 1] if "--auth" in opts else None
 delay = float(opts[opts.index("--delay") + 1]) if "--delay" in opts else 0
+inject = "--inject" in opts
 lock = threading.Lock()
 counter = [0]
 active = [0]
@@ -46,6 +52,7 @@ class Session(socketserver.StreamRequestHandler):
     def session(self):
         self.tls = False
         self.auth = None
+        self.injected = False
         self.reset()
         self.send("220 mx.tls.test ESMTP test server")
         while True:
@@ -54,7 +61,9 @@ class Session(socketserver.StreamRequestHandler):
                 return
             cmd = line.decode("utf-8", "replace").rstrip("\r\n")
             verb = cmd.split(" ")[0].upper()
-            if verb in ("EHLO", "HELO"):
+            if verb in ("EHLO", "HELO") and self.injected:
+                self.injected = False
+            elif verb in ("EHLO", "HELO"):
                 caps = ["mx.tls.test", "PIPELINING", "8BITMIME", "SIZE 10000000",
                         "SMTPUTF8"]
                 if starttls and not self.tls:
@@ -67,7 +76,12 @@ class Session(socketserver.StreamRequestHandler):
                     self.send("250-" + c)
                 self.send("250 " + caps[-1])
             elif verb == "STARTTLS" and starttls and not self.tls:
-                self.send("220 2.0.0 go ahead")
+                if inject:
+                    self.send("220 2.0.0 go ahead\r\n250-injected\r\n"
+                              "250 PIPELINING")
+                    self.injected = True
+                else:
+                    self.send("220 2.0.0 go ahead")
                 sock = ctx.wrap_socket(self.connection, server_side=True)
                 self.connection = sock
                 self.rfile = sock.makefile("rb")
