@@ -6,6 +6,8 @@
 #   make run        build and start a mail server on 127.0.0.1:2525 (PORT=,
 #                   VAR=./var; as root, servers run as SLUICE_USER=sluice)
 #   make bench      print throughput and memory figures, next to Postfix
+#   make soak       the soak test, SOAK_TIME=seconds (default 3600) of mixed
+#                   load and kill -9 (t/soak/soak.sh; figures in SOAK_OUT=./soak-out)
 #   make install    PREFIX=/usr/local DESTDIR= (stages go to libexec/sluice;
 #                   newaliases is a link to sendmail)
 #                   SLUICE_USER=sluice: owns the spool; sluice-enqueue is
@@ -202,6 +204,12 @@ bench: deps
 	$(MAKE) all
 	@t/bench/run.sh
 
+# Not part of check: it runs for SOAK_TIME seconds (default an hour).
+SOAK_TIME ?= 3600
+soak: deps
+	$(MAKE) all
+	SOAK_TIME=$(SOAK_TIME) t/soak/soak.sh
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)
 	for p in $(filter bin/%,$(PROGS)); do install -m 755 $$p $(DESTDIR)$(BINDIR)/; done
@@ -243,6 +251,6 @@ clean:
 	rm -f lib/*.o $(LIBA) $(PROGS) $(TESTPROGS) conf/*.cdb .build-flags
 
 distclean: clean
-	rm -rf var
+	rm -rf var soak-out
 
-.PHONY: all check run bench install uninstall clean distclean deps FORCE
+.PHONY: all check run bench soak install uninstall clean distclean deps FORCE
