@@ -321,8 +321,24 @@ def status(pid):
 
 
 def queued():
-    return (len(os.listdir(os.path.join(spool, "incoming"))),
-            len(os.listdir(os.path.join(spool, "deferred"))))
+    def n(d):
+        try:
+            return len(os.listdir(os.path.join(spool, d)))
+        except FileNotFoundError:       # before the runner has made it
+            return 0
+    return n("incoming"), n("deferred")
+
+
+def guarded(f, *a):
+    """A thread that dies of an unexpected error says so and is counted:
+    a soak that quietly lost half its load would prove little."""
+    def run():
+        try:
+            f(*a)
+        except Exception as e:
+            counter["thread errors"] += 1
+            print("%s: %r" % (f.__name__, e), file=sys.stderr)
+    return threading.Thread(target=run, name=f.__name__)
 
 
 def sampler():
@@ -354,9 +370,11 @@ def sampler():
 
 
 rq = start_runner()
-threads = [threading.Thread(target=py_client, args=(t,)) for t in range(4)]
-threads += [threading.Thread(target=f) for f in (swaks_client, smtp_source_client,
-                                                   killer, supervisor, sampler)]
+end = time.time() + 20
+while time.time() < end and not os.path.isdir(os.path.join(spool, "delivered")):
+    time.sleep(0.1)
+threads = [guarded(py_client, t) for t in range(4)]
+threads += [guarded(f) for f in (swaks_client, smtp_source_client, killer, supervisor, sampler)]
 for t in threads:
     t.daemon = True
     t.start()
@@ -510,6 +528,8 @@ if orphans:
     faults.append("%d killed runners' chains still running after 120 s" % orphans)
 if stuck:
     faults.append("threads still running: %s" % stuck)
+if counter["thread errors"]:
+    faults.append("%d load, killer or sampler threads died of an error" % counter["thread errors"])
 
 states = collections.Counter(e[0].split()[0] for e in sent.values())
 with open(os.path.join(out, "faults"), "w") as f:
