@@ -279,7 +279,7 @@ rc=$?
 t1=$(now)
 is "$rc" 0 "one host: the chain runs over 5,000 files"
 find "$b/spool" -name '*.bsmtp' | sort | xargs cat |
-    parallel --pipe -k -j3 --block 1M --recend '\n.\n' \
+    parallel --will-cite --pipe -k -j3 --block 1M --recend '\n.\n' \
         "ip netns exec sl$id-mx{%} env SLUICE_CONF=$b/par{%}/conf sh -c '$chain'" \
         > "$b/par.out" 2> "$b/par.err"
 rc=$?
