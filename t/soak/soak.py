@@ -437,6 +437,7 @@ def header(path):
 
 dsn_files = 0
 mids = set()                            # the Message-IDs of delivered copies
+mid_of = {}                             # queue id -> Message-ID, from the copies
 for p in glob.glob(os.path.join(maildir, "*", "new", "*")):
     text = header(p)
     head = text.split("\n\n", 1)[0]
@@ -450,12 +451,15 @@ for p in glob.glob(os.path.join(maildir, "*", "new", "*")):
     m = re.search(r"^Message-ID: <([^>]*)>", head, re.M | re.I)
     if m:
         mids.add(m.group(1))
+        if q:
+            mid_of[q.group(1)] = m.group(1)
     to = re.search(r"^Delivered-To: (\S+)", head, re.M)
     delivered[(q.group(1) if q else "-", to.group(1).lower() if to else "-")] += 1
 sink_copies = 0
 for l in open(sink_record):
     q, mid, rs = l.rstrip("\n").split("\t")
     mids.add(mid.strip("<>"))
+    mid_of[q] = mid.strip("<>")
     for r in rs.split(","):
         delivered[(q, r.lower())] += 1
         sink_copies += 1
@@ -510,9 +514,13 @@ for q, n in server.items():
 # queue program killed after its commit (the client would send it again).
 for m in sorted(m for m, e in sent.items() if e[0] in ("notsent", "dropped") and m in mids):
     faults.append("delivered, yet cut off before its final dot: %s" % m)
+# Nor after a connection that died after the final dot (sluice-smtpd killed
+# between sluice-enqueue's commit and its reply, its log lines lost with it).
 ghost_qids = set(q for (q, r) in delivered if q not in server and q != "-")
 late_451 = ghost_qids & refused_451
-ghosts = ghost_qids - refused_451
+ambiguous = set(m for m, e in sent.items() if e[0] == "ambiguous")
+late_amb = set(q for q in ghost_qids - refused_451 if mid_of.get(q) in ambiguous)
+ghosts = ghost_qids - refused_451 - late_amb
 for q in sorted(ghosts):
     faults.append("delivered, never acknowledged: %s" % q)
 dups = sum(n - 1 for n in delivered.values() if n > 1)
@@ -545,8 +553,8 @@ print("delivered=%d bounced=%d queued=%d by_server_log=%d" % (
     outcome["delivered (by server log)"]))
 print("copies_local=%d copies_remote=%d dsn=%d deferrals=%d" % (
     sum(delivered.values()) - sink_copies, sink_copies, dsn_files, deferrals))
-print("duplicates=%d duplicate_dsn=%d window=%d delivered_after_451=%d" % (
-    dups, dup_dsn, window, len(late_451)))
+print("duplicates=%d duplicate_dsn=%d window=%d delivered_after_451=%d delivered_ambiguous=%d" % (
+    dups, dup_dsn, window, len(late_451), len(late_amb)))
 print("kills=%s runner_restarts=%d smtp_source_runs=%d backlog_pauses=%d" % (
     ",".join("%s:%d" % kv for kv in sorted(kills.items())), counter["runner restarts"],
     counter["smtp-source runs"], counter["backlog pauses"]))
