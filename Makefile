@@ -12,6 +12,8 @@
 #   make run        build and start a mail server on 127.0.0.1:2525 (PORT=,
 #                   VAR=./var; as root, servers run as SLUICE_USER=sluice)
 #   make bench      print throughput and memory figures, next to Postfix
+#   make soak       the soak test, SOAK_TIME=seconds (default 3600) of mixed
+#                   load and kill -9 (t/soak/soak.sh; figures in SOAK_OUT=./soak-out)
 #   make install    PREFIX=/usr/local DESTDIR= (stages go to libexec/sluice;
 #                   newaliases is a link to sendmail; systemd units go to
 #                   SYSTEMDUNITDIR, daemontools run scripts to
@@ -335,6 +337,12 @@ bench: deps
 	$(MAKE) all
 	@t/bench/run.sh
 
+# Not part of check: it runs for SOAK_TIME seconds (default an hour).
+SOAK_TIME ?= 3600
+soak: deps
+	$(MAKE) all
+	SOAK_TIME=$(SOAK_TIME) t/soak/soak.sh
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)
 	for p in $(filter bin/%,$(PROGS)); do install -m 755 $$p $(DESTDIR)$(BINDIR)/; done
@@ -399,6 +407,6 @@ clean:
 	rm -rf t/fuzz/build t/wrap
 
 distclean: clean
-	rm -rf var
+	rm -rf var soak-out
 
-.PHONY: all check fuzz run bench install uninstall clean distclean deps FORCE
+.PHONY: all check fuzz run bench soak install uninstall clean distclean deps FORCE
