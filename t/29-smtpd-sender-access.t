@@ -88,7 +88,7 @@ is "$(rcpt TCPREMOTEIP=192.0.2.9 SLUICE_DNSBL="hello")" "250 2.1.5 Recipient ok"
     "a value that is no 4xx or 5xx reply is ignored"
 
 # Through the real chain: sluice-dnsbl with dnsbl_refuse_at rcpt, then sluice-smtpd.
-. "$top/t/data/dnsbl-test.sh"
+. "$top/t/dnsbl.sh"
 dnsbl_dns
 dnsbl_conf chain dnsbl_refuse_at rcpt smtpd_error_delay 0
 dnsbl_table dnsbl "bl.test ip4 reject"
