@@ -378,9 +378,8 @@ install: all
 	@echo "  in $(SYSCONFDIR)/config: smtpd_tls_cert $(SYSCONFDIR)/tls/cert.pem, smtpd_tls_key"
 	@echo "  $(SYSCONFDIR)/tls/key.pem (mode 600, owner $(SLUICE_USER)), smtpd_auth yes; users in"
 	@echo "  $(SYSCONFDIR)/smtpd_passwords (name crypt-hash, mode 600, owner $(SLUICE_USER));"
-	@echo "  SLUICE_SMTPD_MODE=submission tcpserver ... 0 587 $(LIBEXECDIR)/sluice-smtpd"
-	@echo "  SLUICE_SMTPD_MODE=submission tcpserver ... 0 465 $(LIBEXECDIR)/sluice-tlsd $(LIBEXECDIR)/sluice-smtpd"
-	@echo "  (doc/operations.md, \"TLS, submission and SMTPS\"); then:"
+	@echo "  systemctl enable --now sluice-submission sluice-smtps (ports 587 and 465), or the"
+	@echo "  run scripts in $(SERVICEDIR)/daemontools/ (doc/operations.md, \"TLS, submission and SMTPS\"); then:"
 	@echo "  swaks -s HOST -p 587 --tls --auth PLAIN --auth-user USER --to SOMEONE"
 
 # uninstall removes what install put in place: the programs, the

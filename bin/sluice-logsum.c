@@ -423,6 +423,23 @@ sum_smtpd(struct sum *m, const struct line *ln)
 		tally_adds(&m->refusals, "ETRN refused", C_BOUNCED);
 }
 
+/*
+ * The runner's verdict on a message: a message that left the queue is
+ * sent (delivered=N), bounced, or done (neither); one delivered to some
+ * and bounced for others (status=sent delivered=N bounced=M) is counted
+ * apart, so that "sent" means every recipient was.
+ */
+static void
+sum_runq(struct sum *m, const struct line *ln, const char *v, size_t vn)
+{
+	size_t bn;
+
+	if (vn == 4 && memcmp(v, "sent", 4) == 0 && get(ln, "bounced", &bn) != NULL)
+		tally_adds(&m->msg_status, "sent, some bounced", C_OTHER);
+	else
+		tally_add(&m->msg_status, v, vn, verdict(v, vn));
+}
+
 static void
 sum_line(struct sum *m, const char *s, size_t n)
 {
@@ -451,7 +468,7 @@ sum_line(struct sum *m, const char *s, size_t n)
 		sum_rcpt(m, &ln, a, an);
 	else if (strcmp(ln.prog, "sluice-runq") == 0 &&
 	    (v = get(&ln, "status", &vn)) != NULL && get(&ln, "qid", &an) != NULL)
-		tally_add(&m->msg_status, v, vn, verdict(v, vn));
+		sum_runq(m, &ln, v, vn);
 	else if ((v = get(&ln, "status", &vn)) != NULL && get(&ln, "dest", &an) != NULL)
 		tally_add(&m->events, v, vn, C_OTHER);
 }

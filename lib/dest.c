@@ -92,20 +92,25 @@ dest_lookup(const char *name, struct dest_opts *o, char *err, size_t errsz)
 
 	if (!opened) {
 		if (table_open(&t, "smtp_dest") < 0) {
-			snprintf(err, errsz, "cannot open table smtp_dest: %s",
-			    strerror(errno));
-			return -1;
+			int e = errno;
+
+			snprintf(err, errsz, "unable to read table %s: %s", t.path,
+			    strerror(e));
+			return errno = e, -1;
 		}
 		opened = 1;
 	}
 	rc = table_lookup_domain(&t, name, val, sizeof val);
 	if (rc < 0) {
-		snprintf(err, errsz, "table smtp_dest: lookup of %s failed", name);
-		return -1;
+		int e = errno == EINVAL ? EIO : errno;
+
+		snprintf(err, errsz, "unable to read table %s: lookup of %s failed",
+		    t.path, name);
+		return errno = e, -1;
 	}
 	if (rc == 0)
 		return 0;
 	if (dest_parse(val, o, err, errsz) < 0)
-		return -1;
+		return errno = EINVAL, -1;
 	return 1;
 }

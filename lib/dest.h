@@ -23,7 +23,9 @@ struct dest_opts {
 int dest_parse(const char *text, struct dest_opts *o, char *err, size_t errsz);
 /*
  * Look up name in the table smtp_dest (domain order of table.h) and parse
- * the value over o.  Returns 1 found, 0 absent, -1 with err.
+ * the value over o.  Returns 1 found, 0 absent, -1 with err: errno EINVAL
+ * for an entry that does not parse, another when the table exists but
+ * cannot be read (a temporary failure, never an empty table).
  */
 int dest_lookup(const char *name, struct dest_opts *o, char *err, size_t errsz);
 

@@ -471,6 +471,22 @@ intl_notice(const struct dsn *d, const struct dsn_rcpt *r, size_t n)
 	return 0;
 }
 
+/*
+ * X-NOTICE-FOR=QID,N: the notice reports N recipients of queued message
+ * QID, so that the runner can log what became of it (sluice-runq(8), LOG);
+ * sluice-enqueue drops it.  None for a message not from the queue.
+ */
+static int
+notice_for(struct txn *t, const char *qid, size_t n)
+{
+	char v[QID_LEN + 32];
+
+	if (qid == NULL || !qid_valid(qid))
+		return 0;
+	snprintf(v, sizeof v, "%s,%zu", qid, n);
+	return xparam_set(t->x, &t->nx, "X-NOTICE-FOR", v);
+}
+
 int
 dsn_write(struct stream_writer *w, const struct dsn *d,
     const struct dsn_rcpt *r0, size_t n0)
@@ -499,7 +515,8 @@ dsn_write(struct stream_writer *w, const struct dsn *d,
 
 	txn_init(&t);
 	if (txn_set_from(&t, "") < 0 || txn_add_rcpt(&t, to) == NULL ||
-	    xparam_set(t.x, &t.nx, "X-NOTICE", kind_name[d->action]) < 0)
+	    xparam_set(t.x, &t.nx, "X-NOTICE", kind_name[d->action]) < 0 ||
+	    notice_for(&t, d->qid, n) < 0)
 		goto out;
 	intl = intl_notice(d, r, n);
 	if ((intl || d->orig->body == BODY_8BITMIME) && (h8 = header_8bit(d)) < 0)

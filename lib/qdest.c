@@ -6,6 +6,7 @@
 #include "table.h"
 
 #include <cdb.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -159,23 +160,27 @@ qdest_check(char *name)
 	return 0;
 }
 
-/* Look name up over o; a table fault is logged once. */
-static void
-lookup(const char *name, struct dest_opts *o)
+/*
+ * Look name up over o; a fault is logged once.  0, or -1 with err when
+ * the table cannot be read.
+ */
+static int
+lookup(const char *name, struct dest_opts *o, char *err, size_t errsz)
 {
 	static int warned;
-	char err[256];
 
-	if (name[0] == '\0')
-		return;
-	if (dest_lookup(name, o, err, sizeof err) < 0 && !warned) {
+	if (name[0] == '\0' || dest_lookup(name, o, err, errsz) >= 0)
+		return 0;
+	if (!warned) {
 		warned = 1;
-		log_warn("smtp_dest: %s: %s", name, err);
+		log_warn("smtp_dest: %s: %s%s", name, err, errno == EINVAL ? "" :
+		    ": the messages of the queue wait until it can be read");
 	}
+	return errno == EINVAL ? 0 : -1;
 }
 
-void
-qdest_opts(const struct rcpt *r, struct dest_opts *o)
+int
+qdest_opts(const struct rcpt *r, struct dest_opts *o, char *err, size_t errsz)
 {
 	struct dest_opts a = { 0, 0, -1, -1 }, b = { 0, 0, -1, -1 };
 	char hop[QDEST_NAME_MAX + 1], dom[QDEST_NAME_MAX + 1];
@@ -185,13 +190,15 @@ qdest_opts(const struct rcpt *r, struct dest_opts *o)
 	lower_copy(dom, sizeof dom, d, strlen(d));
 	if (dom[0] == '[')
 		dom[0] = '\0';	/* an address literal has no entry of its own */
-	if (hop[0] != '\0' && strcmp(hop, dom) != 0)
-		lookup(hop, &a);
-	lookup(dom, &b);
 	memset(o, 0, sizeof *o);
+	o->lifetime = -1;
+	if ((hop[0] != '\0' && strcmp(hop, dom) != 0 &&
+	    lookup(hop, &a, err, errsz) < 0) || lookup(dom, &b, err, errsz) < 0)
+		return -1;
 	o->lifetime = a.lifetime >= 0 ? a.lifetime : b.lifetime;
 	o->queue_first = a.queue_first >= 0 ? a.queue_first :
 	    b.queue_first > 0 ? 1 : 0;
+	return 0;
 }
 
 int
@@ -206,7 +213,9 @@ qdest_any_queue_first(void)
 	if (any >= 0)
 		return any;
 	any = 0;
-	if (table_open(&t, "smtp_dest") < 0 || t.fd < 0)
+	if (table_open(&t, "smtp_dest") < 0)
+		return any = 1;
+	if (t.fd < 0)
 		return any;
 	cdb_seqinit(&pos, &t.cdb);
 	while (!any && cdb_seqnext(&pos, &t.cdb) > 0) {

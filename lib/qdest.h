@@ -41,11 +41,19 @@ int qdest_check(char *name);
 /*
  * The recipient's options from table smtp_dest, looked up by its
  * destination, then by its domain; each option comes from the first entry
- * that sets it.  Unset: lifetime -1, queue_first 0.  A table that cannot
- * be read is logged once and counts as empty.
+ * that sets it.  Unset: lifetime -1, queue_first 0.  Returns 0, or -1 when
+ * the table exists but cannot be read (logged once, with err): a
+ * temporary failure, never an empty table, as a lifetime read as the
+ * default could bounce mail that should wait.  An entry that does not
+ * parse is logged once and skipped.
  */
-void qdest_opts(const struct rcpt *r, struct dest_opts *o);
-/* Whether any entry of smtp_dest says queue_first=yes (read once). */
+int qdest_opts(const struct rcpt *r, struct dest_opts *o, char *err,
+    size_t errsz);
+/*
+ * Whether any entry of smtp_dest says queue_first=yes (read once); 1 too
+ * when the table cannot be read, so that each new message is looked up
+ * and waits (qdest_opts fails).
+ */
 int qdest_any_queue_first(void);
 
 #endif

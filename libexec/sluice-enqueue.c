@@ -315,6 +315,8 @@ store(struct stream_reader *r, struct txn *t)
 		distrust(t);
 		id = NULL;
 	}
+	/* The runner's, read from the chain's output: nothing in the queue. */
+	xparam_del(t->x, &t->nx, "X-NOTICE-FOR");
 	if (id != NULL && qid_valid(id) && !in_use(id))
 		memcpy(e->qid, id, QID_LEN + 1);
 	else

@@ -44,13 +44,20 @@ clamp(long long v, long long lo, long long hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* How long the queue keeps trying this recipient: smtp_dest, else queue_lifetime. */
+/*
+ * How long the queue keeps trying this recipient: smtp_dest, else
+ * queue_lifetime.  An smtp_dest that cannot be read is a temporary
+ * failure: its lifetimes unknown, nothing may bounce, so all waits.
+ */
 static long long
 rcpt_lifetime(const struct retry *rt, const struct rcpt *r)
 {
 	struct dest_opts o;
+	char err[512];
 
-	qdest_opts(r, &o);
+	if (qdest_opts(r, &o, err, sizeof err) < 0)
+		die(EXIT_TEMP, "%s: the lifetimes of the destinations are unknown, "
+		    "so every message waits", err);
 	return o.lifetime >= 0 ? o.lifetime : rt->lifetime;
 }
 

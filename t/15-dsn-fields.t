@@ -17,9 +17,9 @@ bounce() {	# bounce MAIL-PARAMS RCPT-PARAMS [FROM] — notice for nobody@example
 field() { grep -m1 "^$1:" "$tmpdir/body"; }
 
 bounce " RET=HDRS ENVID=QQ314159+2B1" " ORCPT=rfc822;Nobody+2Bx@example.test"
-is "$(head -3 "$tmpdir/out")" "MAIL FROM:<> X-NOTICE=bounce
+is "$(head -3 "$tmpdir/out")" "MAIL FROM:<> X-NOTICE=bounce X-NOTICE-FOR=06b000000000000000002,1
 RCPT TO:<s@example.org>
-DATA" "envelope: null sender, X-NOTICE=bounce, to the original sender"
+DATA" "envelope: null sender, X-NOTICE=bounce, for 1 recipient of the queued message, to the original sender"
 like "$(grep -i '^Content-Type: multipart/report' "$tmpdir/body")" 'multipart/report; report-type=delivery-status;' "Content-Type multipart/report; report-type=delivery-status"
 b=$(sed -n 's/^[[:space:]]*boundary="\(.*\)"$/\1/p' "$tmpdir/body")
 is "$(grep -c -- "^--$b\$" "$tmpdir/body")" 3 "three parts"

@@ -101,7 +101,7 @@ is "$(ls -A "$tmpdir/evil")" "" "nothing was written into the caller's spool"
 # 3. Claims in the stream are dropped.
 claimed=0691f3a2c0a1b2c000123
 printf '%s\n' "XFORWARD ADDR=192.0.2.7 NAME=mx.example.org HELO=mx.example.org PROTO=ESMTP SOURCE=REMOTE IDENT=$claimed" \
-    'MAIL FROM:<a@example.org> AUTH=<a@example.org> X-NOTICE=bounce' \
+    'MAIL FROM:<a@example.org> AUTH=<a@example.org> X-NOTICE=bounce X-NOTICE-FOR=0691f3a2c0a1b2c000124,1' \
     'RCPT TO:<b@example.test> X-ROUTE=pipe:/bin/sh X-EXPANDED=1' DATA \
     'Received: by forged (sluice-enqueue, from userid 0)' '' hi . |
     as_user "$enq" 2>/dev/null

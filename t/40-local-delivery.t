@@ -64,7 +64,7 @@ is "$(grep -c '^From s@example.org' "$mr/bob.mbox")" 2 "a stale dot-lock is remo
 txn s@example.org alice@example.test nobody@example.test | run
 is "$?" 0 "a bounce is not a failure of the stage"
 head -3 "$tmpdir/out" > "$tmpdir/h"
-is "$(cat "$tmpdir/h")" "MAIL FROM:<> X-NOTICE=bounce
+is "$(cat "$tmpdir/h")" "MAIL FROM:<> X-NOTICE=bounce X-NOTICE-FOR=06b000000000000000001,1
 RCPT TO:<s@example.org>
 DATA" "the output holds a bounce to the sender"
 like "$(cat "$tmpdir/out")" $'Final-Recipient: rfc822; nobody@example.test\nAction: failed\nStatus: 5.1.1' "the bounce says 5.1.1 for the unknown user"
@@ -105,7 +105,7 @@ like "$(sed -n 1p "$tmpdir/out")" '^XFORWARD IDENT=06b000000000000000001$' "the 
 
 # NOTIFY=SUCCESS: a success notice.
 txn s@example.org alice@example.test | sed 's/^RCPT TO:<alice@example.test>$/& NOTIFY=SUCCESS/' | run
-like "$(cat "$tmpdir/out")" $'MAIL FROM:<> X-NOTICE=success\nRCPT TO:<s@example.org>' "NOTIFY=SUCCESS adds a success notice"
+like "$(cat "$tmpdir/out")" $'MAIL FROM:<> X-NOTICE=success X-NOTICE-FOR=06b000000000000000001,1\nRCPT TO:<s@example.org>' "NOTIFY=SUCCESS adds a success notice"
 like "$(cat "$tmpdir/out")" 'Action: delivered' "with Action: delivered"
 
 # Bad input.

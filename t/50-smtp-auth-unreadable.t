@@ -22,12 +22,12 @@ as_nobody() {	# as_nobody IN OUT ERR — sluice-smtp as nobody
         TMPDIR="$tmpdir/tmp" "$top/libexec/sluice-smtp" < "$1" > "$2" 2> "$3"
 }
 
-chmod 644 "$conf/smtp_auth.cdb"
+chown nobody "$conf/smtp_auth" "$conf/smtp_auth.cdb"
 as_nobody "$tmpdir/in" "$tmpdir/out0" "$tmpdir/err0"
 like "$(cat "$tmpdir/err0")" "to=<r@relay\.test> .* status=deferred reply=\"not sending the password" \
-    "a readable table is read as nobody: its password is found (and kept from a server without TLS)"
+    "a table of nobody's, mode 0600, is read as nobody: its password is found (and kept from a server without TLS)"
 
-chmod 600 "$conf/smtp_auth.cdb"
+chown root "$conf/smtp_auth.cdb"
 rm -f "$tmpdir"/sink/*
 as_nobody "$tmpdir/in" "$tmpdir/out" "$tmpdir/err"
 is $? 0 "an unreadable smtp_auth: exit 0"

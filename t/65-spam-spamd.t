@@ -85,7 +85,7 @@ like "$(lastlog)" 'nrcpt=1 action=discard' "discard: logged"
 
 conf bounce spam_action bounce
 spam bounce < "$tmpdir/gtube.in" > "$tmpdir/bounce.out"
-like "$(head -2 "$tmpdir/bounce.out" | tr '\n' ' ')" '^MAIL FROM:<> X-NOTICE=bounce RCPT TO:<sender@example.test>' \
+like "$(head -2 "$tmpdir/bounce.out" | tr '\n' ' ')" '^MAIL FROM:<> X-NOTICE=bounce X-NOTICE-FOR=[0-9a-f]{21},1 RCPT TO:<sender@example.test>' \
     "bounce: a notice to the sender"
 like "$(grep '^Diagnostic-Code' "$tmpdir/bounce.out")" '5\.7\.1|message refused as spam \(score (9[0-9][0-9]|1[0-9][0-9][0-9])\.[0-9], required 5\.0\)' \
     "bounce: saying why"

@@ -61,6 +61,8 @@ is "$(sed -n 1,9p "$tmpdir/out")" "Grand totals (13 lines of sluice)
        0  refused at SMTP" "a real run's syslog: 3 submitted, 2 delivered, 1 bounced with its notice"
 like "$(cat "$tmpdir/out")" $'Per destination domain\n +sent deferred +bounced +other +domain\n +2 +0 +1 +0 +example.test\n' \
     "counted per destination"
+like "$(cat "$tmpdir/out")" $'Messages by status \\(sluice-runq\\)\n +2 +sent\n +1 +bounced\n' \
+    "the runner's verdicts: 2 messages sent, the one whose only recipient bounced bounced"
 like "$(cat "$tmpdir/out")" $'Local submissions \\(by uid\\)\n +3 +'"$(id -u)"'$' "and the submitters' uid"
 
 done_testing

@@ -283,9 +283,11 @@ start_sink() {
 
 # table NAME LINE... — write $SLUICE_CONF/NAME, one LINE a line, and compile it.
 table() {
-    local name=$1
+    local name=$1 mask=022
     shift
-    printf '%s\n' "$@" > "${SLUICE_CONF:?table needs SLUICE_CONF}/$name"
+    # A table of passwords is its owner's alone, or sluice-smtp refuses it.
+    case $name in smtp_auth|*passwords) mask=077 ;; esac
+    (umask $mask; printf '%s\n' "$@" > "${SLUICE_CONF:?table needs SLUICE_CONF}/$name")
     sluice-mkcdb "$SLUICE_CONF/$name" || bail "sluice-mkcdb $name failed"
 }
 

@@ -158,12 +158,13 @@ act(struct attach *a, struct stream_writer *w, struct txn *t, struct bodyfile *s
 	    notify(a, w, t, what, ac == A_REMOVE ? "removed" : ac == A_BOUNCE ?
 	    "bounced" : "refused") < 0)
 		die_sys("unable to write a notice");
-	snprintf(reason, sizeof reason, "message refused: it holds parts not accepted "
-	    "here: %s", what);
+	/* prequeue_reject() wants "5.7.1 text", which sluice-smtpd replies. */
+	snprintf(reason, sizeof reason, "5.7.1 message refused: it holds parts "
+	    "not accepted here: %s", what);
 	if (ac == A_REJECT)
 		prequeue_reject(w, reason);
 	if (ac == A_BOUNCE) {
-		bounce(w, t, sp, reason + sizeof "message refused: " - 1);
+		bounce(w, t, sp, reason + sizeof "5.7.1 message refused: " - 1);
 		return;
 	}
 	snprintf(tag, sizeof tag, "X-Sluice-Attach: removed %.800s by %.100s", what, a->host);

@@ -236,6 +236,28 @@ requeue(struct runq *rq, struct stream_reader *rd, struct txn *t,
 	return 0;
 }
 
+/*
+ * A failure notice for an input (X-NOTICE-FOR=QID,N, lib/dsn.c): N of its
+ * recipients bounced, for its log line.
+ */
+static void
+count_bounce(const struct txn *t, struct input *in, size_t n)
+{
+	const char *v = xparam_get(t->x, t->nx, "X-NOTICE-FOR");
+	const char *kind = xparam_get(t->x, t->nx, "X-NOTICE");
+	char *end;
+	unsigned long long k;
+	size_t i;
+
+	if (v == NULL || kind == NULL || strcmp(kind, "bounce") != 0 ||
+	    strlen(v) <= QID_LEN || v[QID_LEN] != ',')
+		return;
+	k = strtoull(v + QID_LEN + 1, &end, 10);
+	for (i = 0; *end == '\0' && i < n; i++)
+		if (strncmp(in[i].qid, v, QID_LEN) == 0)
+			in[i].bounced += (size_t)k;
+}
+
 /* A transaction that is no input's: a notice, queued anew; 0 or -1. */
 static int
 notice(struct stream_reader *rd, struct stream_writer *nw, struct txn *t)
@@ -252,6 +274,25 @@ notice(struct stream_reader *rd, struct stream_writer *nw, struct txn *t)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * An input left the queue: what became of its recipients in this run,
+ * from its record of deliveries and the failure notices made for it
+ * (sluice-runq(8), LOG).
+ */
+static void
+log_done(const struct input *in, size_t delivered)
+{
+	if (delivered > 0 && in->bounced > 0)
+		log_info("qid=%s status=sent delivered=%zu bounced=%zu", in->qid,
+		    delivered, in->bounced);
+	else if (delivered > 0)
+		log_info("qid=%s status=sent delivered=%zu", in->qid, delivered);
+	else if (in->bounced > 0)
+		log_info("qid=%s status=bounced bounced=%zu", in->qid, in->bounced);
+	else
+		log_info("qid=%s status=done", in->qid);
 }
 
 /*
@@ -278,10 +319,10 @@ remove_inputs(struct runq *rq, struct input *in, size_t n, int ran)
 			snprintf(path, sizeof path, "deferred/%s", in[i].qid);
 			unlinkat(rq->spool_fd, path, 0);
 		}
+		if (!in[i].seen && !in[i].dead)
+			log_done(&in[i], record_count(rq, in[i].qid));
 		if (ran || !in[i].seen)
 			record_remove(rq, in[i].qid);
-		if (!in[i].seen && !in[i].dead)
-			log_info("qid=%s status=sent", in[i].qid);
 	}
 }
 
@@ -302,6 +343,8 @@ read_output(struct runq *rq, int out, struct input *in, size_t n, int nfd,
 	while ((rc = stream_read_txn(&rd, &t)) == 1) {
 		struct input *i = input_of(&t, in, n);
 
+		if (i == NULL)
+			count_bounce(&t, in, n);
 		if (i == NULL ? notice(&rd, &nw, &t) < 0 : requeue(rq, &rd, &t, i) < 0)
 			break;
 		*nnotice += i == NULL;
@@ -329,8 +372,10 @@ commit_output(struct runq *rq, int out, struct input *in, size_t n, int ran)
 	int nfd, nnotice = 0, ret = -1;
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		in[i].seen = in[i].kept = in[i].dead = 0;
+		in[i].bounced = 0;
+	}
 	nfd = openat(rq->spool_fd, "tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (nfd < 0) {
 		log_warn("unable to make a file in %s/tmp: %s", rq->spool,

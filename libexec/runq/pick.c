@@ -72,7 +72,8 @@ file_matches(const struct runq *rq, const char *path, const char *const *names,
 /*
  * queue_first: a new message whose every recipient is for such a
  * destination is not tried now; it waits in deferred/ for its first retry
- * time or a flush.
+ * time or a flush.  So does every new message while smtp_dest cannot be
+ * read (qdest_opts logs it): which destinations wait is unknown.
  */
 static int
 queue_first(const struct runq *rq, const char *qid)
@@ -87,7 +88,10 @@ queue_first(const struct runq *rq, const char *qid)
 	txn_init(&t);
 	rc = qdir_read_env(rq, path, &t) && t.nrcpt > 0;
 	for (i = 0; rc && i < t.nrcpt; i++) {
-		qdest_opts(&t.rcpt[i], &o);
+		char err[512];
+
+		if (qdest_opts(&t.rcpt[i], &o, err, sizeof err) < 0)
+			break;
 		rc = o.queue_first;
 	}
 	txn_free(&t);

@@ -70,6 +70,24 @@ record_remove(const struct runq *rq, const char *qid)
 		    strerror(errno));
 }
 
+size_t
+record_count(const struct runq *rq, const char *qid)
+{
+	char path[64], buf[4096];
+	size_t n = 0;
+	ssize_t got, i;
+	int fd;
+
+	snprintf(path, sizeof path, "delivered/%s", qid);
+	if ((fd = openat(rq->spool_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return 0;
+	while ((got = read(fd, buf, sizeof buf)) > 0)
+		for (i = 0; i < got; i++)
+			n += buf[i] == '\n';
+	close(fd);
+	return n;
+}
+
 /*
  * A batch is retried: its record must outlive a crash of the machine
  * too, or the retry after one would deliver again.

@@ -40,6 +40,7 @@ struct input {
 	int seen;	/* a remainder came out of the chain */
 	int kept;	/* the remainder was written back */
 	int dead;	/* a part went to dead/ */
+	size_t bounced;	/* recipients in the failure notices made for it */
 };
 
 /* A list of inputs: a batch, the to-do list, the held ones. */
@@ -128,6 +129,8 @@ void qdir_release(const struct runq *, const struct input *in, size_t n);
 /* record.c: the record of delivered recipients */
 void record_init(struct runq *);
 void record_remove(const struct runq *, const char *qid);
+/* How many recipients the record of qid holds (0 when there is none). */
+size_t record_count(const struct runq *, const char *qid);
 void record_sync(const struct runq *, const char *qid);
 
 /* pick.c: what is due */

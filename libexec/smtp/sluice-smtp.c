@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void
 fmt(char *buf, size_t size, const char *f, ...)
@@ -61,24 +62,62 @@ xstrdup(const char *s)
 	return p;
 }
 
+/* A table that exists but cannot be read: noted, and said. */
+static void
+unreadable(struct smtp *s, struct table *t)
+{
+	int e = errno;
+
+	t->fd = -1;
+	log_warn("unable to read table %s: %s: every smtp recipient is "
+	    "deferred", t->path, strerror(e));
+	if (s->table_errno == 0) {
+		s->table_errno = e;
+		s->table_bad = t;
+	}
+}
+
+/*
+ * smtp_auth (or the text it is compiled from) that others may read: the
+ * relay passwords are every local user's.  Refuse to run, naming the file
+ * and its mode; the runner keeps the recipients until it is fixed.
+ */
+static void
+refuse_exposed(const struct table *t)
+{
+	char src[sizeof t->path];
+	struct stat st;
+	size_t n = strlen(t->path);
+
+	snprintf(src, sizeof src, "%s", t->path);
+	if (stat(t->path, &st) == 0 && (st.st_mode & S_IROTH) == 0 && n > 4 &&
+	    strcmp(src + n - 4, ".cdb") == 0) {
+		src[n - 4] = '\0';
+		if (stat(src, &st) < 0)
+			st.st_mode = 0;
+	}
+	die(EXIT_TEMP, "table %s holds relay passwords but others may read it "
+	    "(mode %04o): refusing to use it; make it readable by its owner "
+	    "(and group) alone, as sluice-mkcdb keeps its text's mode", src,
+	    (unsigned)(st.st_mode & 07777));
+}
+
 /*
  * The tables the workers read, opened once here so that every worker
- * inherits them.  smtp_auth holds the relay passwords: one that exists but
- * cannot be read must not make us skip AUTH (the relay would refuse the
- * mail, often for good), so it defers every recipient instead.
+ * inherits them.  One that exists but cannot be read is never taken for
+ * empty: every recipient waits (dest_skip_unreadable_table).
  */
 static void
 open_tables(struct smtp *s)
 {
 	if (table_open(&s->hosts, "smtp_hosts") < 0)
-		s->hosts.fd = -1;
+		unreadable(s, &s->hosts);
 	if (table_open(&s->tls, "smtp_tls") < 0)
-		s->tls.fd = -1;
-	if (table_open(&s->auth, "smtp_auth") < 0) {
-		s->auth_errno = errno;
-		s->auth.fd = -1;
-		log_warn("unable to read table %s: %s: every smtp recipient is "
-		    "deferred", s->auth.path, strerror(s->auth_errno));
+		unreadable(s, &s->tls);
+	if (table_open_secret(&s->auth, "smtp_auth") < 0) {
+		if (errno == EPERM)
+			refuse_exposed(&s->auth);
+		unreadable(s, &s->auth);
 	}
 }
 
@@ -105,8 +144,8 @@ main(int argc, char **argv)
 	input_read(&s, &out);
 	if (s.ndests > 0)
 		open_tables(&s);
-	if (s.auth_errno != 0)
-		dest_skip_unreadable_auth(&s);
+	if (s.table_errno != 0)
+		dest_skip_unreadable_table(&s);
 	dest_skip_unreachable(&s);
 	/* Workers must not inherit unwritten output. */
 	if (stream_flush(&out) < 0)

@@ -107,7 +107,9 @@ struct smtp {
 	struct unreach unreach;
 	/* Tables, opened once by the parent before the workers start. */
 	struct table hosts, tls, auth;
-	int auth_errno;		/* smtp_auth exists but cannot be read */
+	/* The first of them that exists but cannot be read (errno 0: none). */
+	int table_errno;
+	const struct table *table_bad;
 };
 
 /* A connection to one server. */
@@ -216,7 +218,7 @@ void dest_add_msg(struct dest *, size_t mi);
 void dest_defer_all(struct smtp *, size_t di, const char *status,
     const char *text);
 void dest_skip_unreachable(struct smtp *);
-void dest_skip_unreadable_auth(struct smtp *);
+void dest_skip_unreadable_table(struct smtp *);
 
 /* smtp_rcpt.c */
 double rcpt_delay(const struct smtp *, const struct msg *);

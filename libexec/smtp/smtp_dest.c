@@ -250,18 +250,21 @@ dest_skip_unreachable(struct smtp *s)
 }
 
 /*
- * smtp_auth exists but cannot be read: which server needs a login cannot
- * be known, and sending without one would have the relay refuse the mail,
- * so every destination waits for the table to be readable again.
+ * A table exists but cannot be read.  smtp_auth: which server needs a
+ * login cannot be known, and sending without one would have the relay
+ * refuse the mail.  smtp_hosts, smtp_tls: read as empty, mail would go to
+ * other servers, or in clear where TLS is required.  So every destination
+ * waits for the table to be readable again.
  */
 void
-dest_skip_unreadable_auth(struct smtp *s)
+dest_skip_unreadable_table(struct smtp *s)
 {
 	char text[TEXT_MAX];
 	size_t di;
 
-	fmt(text, sizeof text, "unable to read the relay passwords table %s: "
-	    "%s", s->auth.path, strerror(s->auth_errno));
+	fmt(text, sizeof text, "unable to read %stable %s: %s",
+	    s->table_bad == &s->auth ? "the relay passwords " : "",
+	    s->table_bad->path, strerror(s->table_errno));
 	for (di = 0; di < s->ndests; di++)
 		if (s->dests[di].nm > 0)
 			dest_defer_all(s, di, "4.7.0", text);
