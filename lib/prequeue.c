@@ -1,4 +1,5 @@
 #include "prequeue.h"
+#include "usage.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -86,4 +87,19 @@ prequeue_reject(struct stream_writer *w, const char *reason)
 	if (reason[0] >= '2' && reason[0] <= '5' && reason[1] == '.')
 		die(EXIT_PERM, "%s", reason);
 	die(EXIT_PERM, "5.7.1 %s", reason);
+}
+
+char **
+prequeue_args(int argc, char **argv, const char *usage_text)
+{
+	usage_help(argc, argv, usage_text);
+	if (argc > 1 && (strcmp(argv[1], "--") != 0 || argc < 3))
+		usage_die(usage_text, NULL);
+	return argc > 2 ? argv + 2 : NULL;
+}
+
+int
+prequeue_end(void)
+{
+	return prequeue_active() ? prequeue_finish() : 0;
 }

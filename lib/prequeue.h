@@ -18,6 +18,14 @@
 
 #include "stream.h"
 
+/*
+ * A content stage's arguments: none (a filter in the chain), or
+ * "-- queue-program [args...]"; --help and bad usage as lib/usage.h says.
+ * Returns the queue program's argv, or NULL in the chain.
+ */
+char **prequeue_args(int argc, char **argv, const char *usage_text);
+/* The end of a content stage: 0 in the chain, else prequeue_finish(). */
+int prequeue_end(void);
 /* Start argv (resolved with prog_path) reading our standard output. */
 void prequeue_start(char **argv);
 /* Whether prequeue_start() was called. */

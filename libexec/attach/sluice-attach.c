@@ -233,23 +233,22 @@ int
 main(int argc, char **argv)
 {
 	static struct attach a;
+	char **queue;
 
 	static const char usage_text[] =
 	    "usage: sluice-attach [-- queue-program [args...]] < stream > stream\n"
 	    "See sluice-attach(8).\n";
 
-	usage_help(argc, argv, usage_text);
+	queue = prequeue_args(argc, argv, usage_text);
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
-	if (argc > 1 && (strcmp(argv[1], "--") != 0 || argc < 3))
-		usage_die(usage_text, NULL);
 	settings(&a);
-	if (argc > 2) {
+	if (queue != NULL) {
 		a.before_queue = 1;
-		prequeue_start(argv + 2);
+		prequeue_start(queue);
 	}
 	stage_run(attach_txn, &a);
 	plan_free(&a.plan);
 	matrix_free(&a.mx);
-	return a.before_queue ? prequeue_finish() : 0;
+	return prequeue_end();
 }

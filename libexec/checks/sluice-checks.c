@@ -215,26 +215,23 @@ int
 main(int argc, char **argv)
 {
 	static struct checks c;
+	char **queue;
 
 	static const char usage_text[] =
 	    "usage: sluice-checks [-- queue-program [args...]] < stream > stream\n"
 	    "See sluice-checks(8).\n";
 	char err[600];
 
-	usage_help(argc, argv, usage_text);
+	queue = prequeue_args(argc, argv, usage_text);
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
-	if (argc > 1 && (strcmp(argv[1], "--") != 0 || argc < 3))
-		usage_die(usage_text, NULL);
 	settings(&c);
 	if (matrix_load(&c.mx, err, sizeof err) < 0)
 		die(EXIT_TEMP, "4.3.5 %s", err);
-	if (argc > 2) {
+	if (queue != NULL) {
 		c.before_queue = 1;
-		prequeue_start(argv + 2);
+		prequeue_start(queue);
 	}
 	stage_run(checks_txn, &c);
-	if (!c.before_queue)
-		return 0;
-	return prequeue_finish();
+	return prequeue_end();
 }

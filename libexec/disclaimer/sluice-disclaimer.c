@@ -91,6 +91,7 @@ int
 main(int argc, char **argv)
 {
 	static struct disclaimer s;
+	char **queue;
 	struct stream_writer *w = NULL;
 	char err[600];
 
@@ -98,21 +99,19 @@ main(int argc, char **argv)
 	    "usage: sluice-disclaimer [-- queue-program [args...]] < stream > stream\n"
 	    "See sluice-disclaimer(8).\n";
 
-	usage_help(argc, argv, usage_text);
+	queue = prequeue_args(argc, argv, usage_text);
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
-	if (argc > 1 && (strcmp(argv[1], "--") != 0 || argc < 3))
-		usage_die(usage_text, NULL);
 	if (texts_load(&s.texts, err, sizeof err) < 0 ||
 	    matrix_load(&s.mx, err, sizeof err) < 0)
 		die(EXIT_TEMP, "4.3.5 %s", err);
-	if (argc > 2) {
+	if (queue != NULL) {
 		s.before_queue = 1;
-		prequeue_start(argv + 2);
+		prequeue_start(queue);
 	}
 	insert_init(&s.ins, w);
 	stage_run(disclaimer_txn, &s);
 	insert_free(&s.ins);
 	matrix_free(&s.mx);
-	return s.before_queue ? prequeue_finish() : 0;
+	return prequeue_end();
 }

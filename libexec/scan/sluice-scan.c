@@ -373,19 +373,18 @@ int
 main(int argc, char **argv)
 {
 	static struct scan s;
+	char **queue;
 
-	usage_help(argc, argv, usage_text);
+	queue = prequeue_args(argc, argv, usage_text);
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
-	if (argc > 1 && (strcmp(argv[1], "--") != 0 || argc < 3))
-		usage_die(usage_text, NULL);
 	settings(&s);
-	if (argc > 2) {
+	if (queue != NULL) {
 		s.before_queue = 1;
-		prequeue_start(argv + 2);
+		prequeue_start(queue);
 	}
 	stage_run(scan_txn, &s);
 	mime_free(s.walker);
 	matrix_free(&s.mx);
-	return s.before_queue ? prequeue_finish() : 0;
+	return prequeue_end();
 }

@@ -352,26 +352,23 @@ int
 main(int argc, char **argv)
 {
 	static struct spam s;
+	char **queue;
 
 	static const char usage_text[] =
 	    "usage: sluice-spam [-- queue-program [args...]] < stream > stream\n"
 	    "See sluice-spam(8).\n";
 	char err[600];
 
-	usage_help(argc, argv, usage_text);
+	queue = prequeue_args(argc, argv, usage_text);
 	log_init(argv[0]);
 	signal(SIGPIPE, SIG_IGN);
-	if (argc > 1 && (strcmp(argv[1], "--") != 0 || argc < 3))
-		usage_die(usage_text, NULL);
 	settings(&s);
 	if (matrix_load(&s.mx, err, sizeof err) < 0)
 		die(EXIT_TEMP, "4.3.5 %s", err);
-	if (argc > 2) {
+	if (queue != NULL) {
 		s.before_queue = 1;
-		prequeue_start(argv + 2);
+		prequeue_start(queue);
 	}
 	stage_run(spam_txn, &s);
-	if (!s.before_queue)
-		return 0;
-	return prequeue_finish();
+	return prequeue_end();
 }
