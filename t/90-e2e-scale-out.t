@@ -80,7 +80,13 @@ wait_for "[ \"\$(dnsq example.test)\" = 3 ]" 10 || bail "the DNS server did not 
 
 # ---- the hosts ----------------------------------------------------------------
 # host_conf DIR HOSTNAME [SETTING VALUE]... — conf/ spool/ mail/ under DIR.
+# Short SMTP phase timeouts: a host whose link goes down mid-session sends
+# no RST, and the defaults (up to 600 s at the end of data, RFC 5321
+# 4.5.3.2) would hold its messages longer than this test waits.
 common=(retry_min 1s retry_max 2s smtp_connect_timeout 2s smtp_unreachable_ttl 0
+        smtp_helo_timeout 5s smtp_mail_timeout 5s smtp_rcpt_timeout 5s
+        smtp_data_init_timeout 5s smtp_data_block_timeout 5s
+        smtp_data_done_timeout 5s smtp_quit_timeout 5s
         smtp_tls_level none dns_servers "$net.1:$dport" dns_timeout 2s)
 host_conf() {
     local d=$1 name=$2 t
