@@ -12,6 +12,14 @@ cd "$(dirname "$0")/../.." || exit 111
 secs=$1
 shift
 found=
+# User + system seconds of the children waited for so far (bash's times,
+# run in this shell, not in a subshell, whose children are its own).
+cpu_now() {
+    times > t/fuzz/build/times.$$
+    cpu=$(sed -n 2p t/fuzz/build/times.$$ | awk '{ split($1, u, /[ms]/);
+        split($2, s, /[ms]/); printf "%d\n", u[1] * 60 + u[2] + s[1] * 60 + s[2] }')
+    rm -f t/fuzz/build/times.$$
+}
 # The importers sync what they move aside: on tmpfs that costs nothing.
 [ -w /dev/shm ] && export TMPDIR=/dev/shm
 for name in "$@"; do
@@ -32,14 +40,23 @@ for name in "$@"; do
     esac
     echo "fuzz: $name for ${secs}s"
     start=$(date +%s)
+    # CPU seconds too: on a shared machine wall-clock time says little
+    # of how much fuzzing was done (the target's user + system time).
+    cpu_now; cpu0=$cpu
     "$bin" "${opts[@]}" "$work" "t/fuzz/corpus/$name" > "t/fuzz/build/$name.log" 2>&1
     rc=$?
     ran=$(( $(date +%s) - start ))
+    cpu_now; cpu=$(( cpu - cpu0 ))
     total=$(( $(cat "t/fuzz/build/seconds-$name" 2>/dev/null || echo 0) + ran ))
     echo "$total" > "t/fuzz/build/seconds-$name"
+    cputotal=$(( $(cat "t/fuzz/build/cpu-$name" 2>/dev/null || echo 0) + cpu ))
+    echo "$cputotal" > "t/fuzz/build/cpu-$name"
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "t/fuzz/build/$name.log" | tail -n 1)
+    echo "$(( $(cat "t/fuzz/build/execs-$name" 2>/dev/null || echo 0) + ${execs:-0} ))" \
+        > "t/fuzz/build/execs-$name"
     grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss)' \
         "t/fuzz/build/$name.log" | sed "s/^/fuzz: $name: /"
-    echo "fuzz: $name: ran ${ran}s now, ${total}s in all here; exit $rc"
+    echo "fuzz: $name: ran ${ran}s (${cpu}s CPU) now, ${total}s (${cputotal}s CPU) in all here; exit $rc"
     if [ $rc -ne 0 ] || [ -n "$(ls -A "$crash")" ]; then
         echo "fuzz: $name: FOUND something: $crash/ and t/fuzz/build/$name.log" >&2
         found="$found $name"
