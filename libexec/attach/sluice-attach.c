@@ -4,7 +4,6 @@
  * them, a short text in their place, or bounce the message; optionally
  * tell the postmaster.  See sluice-attach(8).
  */
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "content.h"
 #include "dsn.h"
 #include "prequeue.h"
 #include "log.h"
@@ -21,7 +21,6 @@
 #include "rules.h"
 #include "stage.h"
 #include "stream.h"
-#include "usage.h"
 
 enum action { A_REMOVE, A_BOUNCE, A_REJECT };
 static const char *const actions[] = { "remove", "bounce", "reject" };
@@ -35,7 +34,6 @@ struct attach {
 	enum action action;
 	const char *text;
 	int notify_postmaster;
-	int before_queue;
 	const char *host;
 };
 
@@ -150,7 +148,7 @@ act(struct attach *a, struct stream_writer *w, struct txn *t, struct bodyfile *s
 	enum action ac = a->action;
 
 	found(&a->plan, what, sizeof what);
-	if (ac == A_REJECT && !a->before_queue)
+	if (ac == A_REJECT && !prequeue_active())
 		ac = A_BOUNCE;
 	log_info("qid=%s parts=%zu found=\"%s\" action=%s", qid_of(t), a->plan.n, what,
 	    actions[ac]);
@@ -203,8 +201,9 @@ fail:
 }
 
 static void
-settings(struct attach *a)
+settings(void *ctx)
 {
+	struct attach *a = ctx;
 	const char *v = conf_get("attach_block", ""), *act_s;
 	char err[300];
 	size_t i;
@@ -224,31 +223,26 @@ settings(struct attach *a)
 	a->notify_postmaster = strcasecmp(conf_get("attach_notify_postmaster", "no"),
 	    "yes") == 0;
 	a->host = conf_hostname();
-	if (matrix_load(&a->mx, err, sizeof err) < 0)
-		die(EXIT_TEMP, "4.3.5 %s", err);
 	plan_init(&a->plan, &a->rules);
+}
+
+static void
+done(void *ctx)
+{
+	struct attach *a = ctx;
+
+	plan_free(&a->plan);
 }
 
 int
 main(int argc, char **argv)
 {
 	static struct attach a;
-	char **queue;
+	static const struct content_stage cs = {
+		.usage = "usage: sluice-attach [-- queue-program [args...]] < stream > stream\n"
+		    "See sluice-attach(8).\n",
+		.settings = settings, .mx = &a.mx, .txn = attach_txn, .done = done, .ctx = &a,
+	};
 
-	static const char usage_text[] =
-	    "usage: sluice-attach [-- queue-program [args...]] < stream > stream\n"
-	    "See sluice-attach(8).\n";
-
-	queue = prequeue_args(argc, argv, usage_text);
-	log_init(argv[0]);
-	signal(SIGPIPE, SIG_IGN);
-	settings(&a);
-	if (queue != NULL) {
-		a.before_queue = 1;
-		prequeue_start(queue);
-	}
-	stage_run(attach_txn, &a);
-	plan_free(&a.plan);
-	matrix_free(&a.mx);
-	return prequeue_end();
+	return content_stage_run(&cs, argc, argv);
 }

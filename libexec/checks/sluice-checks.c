@@ -7,7 +7,6 @@
  * See sluice-checks(8).
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 
 #include "bounce.h"
 #include "conf.h"
+#include "content.h"
 #include "fsutil.h"
 #include "inspect.h"
 #include "keep.h"
@@ -27,7 +27,6 @@
 #include "stage.h"
 #include "stream.h"
 #include "matrix.h"
-#include "usage.h"
 
 /* The MAIL parameter of a held message: released, it is not checked again. */
 #define HELD_PARAM "X-CHECKS"
@@ -38,7 +37,6 @@ struct checks {
 	struct inspect in;
 	struct rewrite rw;
 	struct matrix mx;	/* which mail this stage acts on (sluice-content(5)) */
-	int before_queue;
 };
 
 static const char *
@@ -122,7 +120,7 @@ act(struct checks *c, struct stream_writer *w, struct txn *t, struct bodyfile *s
 		break;
 	case V_REJECT:
 		reject_text(c->in.why, status, sizeof status, &text);
-		if (c->before_queue) {
+		if (prequeue_active()) {
 			snprintf(reason, sizeof reason, "%s %s", status, text);
 			prequeue_reject(w, reason);
 		}
@@ -194,8 +192,9 @@ table(struct rules *rs, const char *key, int body)
 }
 
 static void
-settings(struct checks *c)
+settings(void *ctx)
 {
+	struct checks *c = ctx;
 	const char *m = conf_get("checks_mime_headers", "yes");
 
 	if (strcasecmp(m, "yes") != 0 && strcasecmp(m, "no") != 0)
@@ -215,23 +214,11 @@ int
 main(int argc, char **argv)
 {
 	static struct checks c;
-	char **queue;
+	static const struct content_stage cs = {
+		.usage = "usage: sluice-checks [-- queue-program [args...]] < stream > stream\n"
+		    "See sluice-checks(8).\n",
+		.settings = settings, .mx = &c.mx, .txn = checks_txn, .ctx = &c,
+	};
 
-	static const char usage_text[] =
-	    "usage: sluice-checks [-- queue-program [args...]] < stream > stream\n"
-	    "See sluice-checks(8).\n";
-	char err[600];
-
-	queue = prequeue_args(argc, argv, usage_text);
-	log_init(argv[0]);
-	signal(SIGPIPE, SIG_IGN);
-	settings(&c);
-	if (matrix_load(&c.mx, err, sizeof err) < 0)
-		die(EXIT_TEMP, "4.3.5 %s", err);
-	if (queue != NULL) {
-		c.before_queue = 1;
-		prequeue_start(queue);
-	}
-	stage_run(checks_txn, &c);
-	return prequeue_end();
+	return content_stage_run(&cs, argc, argv);
 }

@@ -3,11 +3,11 @@
  * chosen by where the message came from, in the parts a reader sees;
  * signed and encrypted messages pass unchanged.  See sluice-disclaimer(8).
  */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "conf.h"
+#include "content.h"
 #include "prequeue.h"
 #include "insert.h"
 #include "log.h"
@@ -15,13 +15,11 @@
 #include "stage.h"
 #include "stream.h"
 #include "texts.h"
-#include "usage.h"
 
 struct disclaimer {
 	struct texts texts;
 	struct matrix mx;
 	struct insert ins;
-	int before_queue;
 };
 
 static const char *
@@ -87,31 +85,35 @@ fail:
 	die_sys("unable to write");
 }
 
+static void
+settings(void *ctx)
+{
+	struct disclaimer *s = ctx;
+	char err[600];
+
+	if (texts_load(&s->texts, err, sizeof err) < 0)
+		die(EXIT_TEMP, "4.3.5 %s", err);
+	/* The writer is each transaction's, given in disclaimer_txn. */
+	insert_init(&s->ins, NULL);
+}
+
+static void
+done(void *ctx)
+{
+	struct disclaimer *s = ctx;
+
+	insert_free(&s->ins);
+}
+
 int
 main(int argc, char **argv)
 {
 	static struct disclaimer s;
-	char **queue;
-	struct stream_writer *w = NULL;
-	char err[600];
+	static const struct content_stage cs = {
+		.usage = "usage: sluice-disclaimer [-- queue-program [args...]] < stream > stream\n"
+		    "See sluice-disclaimer(8).\n",
+		.settings = settings, .mx = &s.mx, .txn = disclaimer_txn, .done = done, .ctx = &s,
+	};
 
-	static const char usage_text[] =
-	    "usage: sluice-disclaimer [-- queue-program [args...]] < stream > stream\n"
-	    "See sluice-disclaimer(8).\n";
-
-	queue = prequeue_args(argc, argv, usage_text);
-	log_init(argv[0]);
-	signal(SIGPIPE, SIG_IGN);
-	if (texts_load(&s.texts, err, sizeof err) < 0 ||
-	    matrix_load(&s.mx, err, sizeof err) < 0)
-		die(EXIT_TEMP, "4.3.5 %s", err);
-	if (queue != NULL) {
-		s.before_queue = 1;
-		prequeue_start(queue);
-	}
-	insert_init(&s.ins, w);
-	stage_run(disclaimer_txn, &s);
-	insert_free(&s.ins);
-	matrix_free(&s.mx);
-	return prequeue_end();
+	return content_stage_run(&cs, argc, argv);
 }

@@ -5,7 +5,6 @@
  * See sluice-scan(8).
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "bodyfile.h"
 #include "bounce.h"
 #include "conf.h"
+#include "content.h"
 #include "dsn.h"
 #include "prequeue.h"
 #include "log.h"
@@ -23,13 +23,11 @@
 #include "mime.h"
 #include "mimehdr.h"
 #include "notice.h"
-#include "prequeue.h"
 #include "quarantine.h"
 #include "scanner.h"
 #include "stage.h"
 #include "stream.h"
 #include "tag.h"
-#include "usage.h"
 
 enum action { A_REJECT, A_BOUNCE, A_DISCARD, A_QUARANTINE, A_TAG };
 static const char *const actions[] = { "reject", "bounce", "discard",
@@ -46,7 +44,6 @@ struct scan {
 	enum action infected, suspicious;
 	enum on_error on_error;
 	int notify_postmaster, notify_sender;
-	int before_queue;
 	const char *host;
 	struct matrix mx;		/* which mail it acts on (sluice-content(5)) */
 };
@@ -233,7 +230,7 @@ act(struct scan *s, struct stream_writer *w, struct txn *t, struct bodyfile *sp)
 	notify(s, w, t, word, done, a);
 	if (a == A_TAG)
 		pass(w, t, sp, tag);
-	else if (a == A_REJECT && s->before_queue)
+	else if (a == A_REJECT && prequeue_active())
 		prequeue_reject(w, reason);
 	else if (a == A_REJECT || a == A_BOUNCE)
 		bounce(w, t, sp, reason + sizeof "5.7.1 message refused: " - 1);
@@ -313,11 +310,11 @@ codes(const char *key, const char *def, struct extscan_codes *c)
 }
 
 static void
-settings(struct scan *s)
+settings(void *ctx)
 {
+	struct scan *s = ctx;
 	const char *m = conf_get("scan_method", "clamd"), *e, *cmd;
 	struct mime_limits lim;
-	char err[300];
 	long long t;
 
 	s->enabled = strcasecmp(m, "none") != 0;
@@ -357,34 +354,29 @@ settings(struct scan *s)
 	s->notify_postmaster = yes("scan_notify_postmaster");
 	s->notify_sender = yes("scan_notify_sender");
 	s->host = conf_hostname();
-	if (matrix_load(&s->mx, err, sizeof err) < 0)
-		die(EXIT_TEMP, "4.3.5 %s", err);
 	mime_limits_conf(&lim);
 	if ((s->walker = mime_new(&(struct mime_ops){ w_begin, NULL, w_data, w_end },
 	    s, &lim)) == NULL)
 		die_nomem();
 }
 
-static const char usage_text[] =
-    "usage: sluice-scan [-- queue-program [args...]] < stream > stream\n"
-    "See sluice-scan(8).\n";
+static void
+done(void *ctx)
+{
+	struct scan *s = ctx;
+
+	mime_free(s->walker);
+}
 
 int
 main(int argc, char **argv)
 {
 	static struct scan s;
-	char **queue;
+	static const struct content_stage cs = {
+		.usage = "usage: sluice-scan [-- queue-program [args...]] < stream > stream\n"
+		    "See sluice-scan(8).\n",
+		.settings = settings, .mx = &s.mx, .txn = scan_txn, .done = done, .ctx = &s,
+	};
 
-	queue = prequeue_args(argc, argv, usage_text);
-	log_init(argv[0]);
-	signal(SIGPIPE, SIG_IGN);
-	settings(&s);
-	if (queue != NULL) {
-		s.before_queue = 1;
-		prequeue_start(queue);
-	}
-	stage_run(scan_txn, &s);
-	mime_free(s.walker);
-	matrix_free(&s.mx);
-	return prequeue_end();
+	return content_stage_run(&cs, argc, argv);
 }

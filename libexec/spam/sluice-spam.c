@@ -5,7 +5,6 @@
  * reject it.  See sluice-spam(8).
  */
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "bounce.h"
 #include "buf.h"
 #include "conf.h"
+#include "content.h"
 #include "copy.h"
 #include "log.h"
 #include "prequeue.h"
@@ -24,7 +24,6 @@
 #include "stage.h"
 #include "stream.h"
 #include "matrix.h"
-#include "usage.h"
 
 /* The MAIL parameter of a message this stage forwarded: not checked again. */
 #define FWD_PARAM "X-SPAM"
@@ -39,7 +38,6 @@ struct spam {
 	double threshold;	/* NAN: spamd's own */
 	enum on_error on_error;
 	struct matrix mx;	/* which mail this stage acts on (sluice-content(5)) */
-	int before_queue;
 	/* this message */
 	struct txn *t;
 	struct bodyfile *sp;
@@ -181,7 +179,7 @@ act(struct spam *s, const struct action *a)
 	case AK_DISCARD:
 		break;
 	case AK_REJECT:
-		if (s->before_queue)
+		if (prequeue_active())
 			prequeue_reject(s->w, s->reason);
 		/* FALLTHROUGH */
 	case AK_BOUNCE:
@@ -226,7 +224,7 @@ act_per_channel(struct spam *s, const struct policy *p)
 		grp[i] = (unsigned char)g;
 	}
 	/* Before the queue a refusal is for the whole transaction. */
-	for (g = 0; g < na && s->before_queue; g++)
+	for (g = 0; g < na && prequeue_active(); g++)
 		if (acts[g].kind == AK_REJECT)
 			prequeue_reject(s->w, s->reason);
 	for (g = 0; g < na; g++) {
@@ -312,8 +310,9 @@ policy(struct policy *p, const char *key, const char *def)
 }
 
 static void
-settings(struct spam *s)
+settings(void *ctx)
 {
+	struct spam *s = ctx;
 	const char *v;
 	static char prefix[200];
 	long long n;
@@ -352,23 +351,11 @@ int
 main(int argc, char **argv)
 {
 	static struct spam s;
-	char **queue;
+	static const struct content_stage cs = {
+		.usage = "usage: sluice-spam [-- queue-program [args...]] < stream > stream\n"
+		    "See sluice-spam(8).\n",
+		.settings = settings, .mx = &s.mx, .txn = spam_txn, .ctx = &s,
+	};
 
-	static const char usage_text[] =
-	    "usage: sluice-spam [-- queue-program [args...]] < stream > stream\n"
-	    "See sluice-spam(8).\n";
-	char err[600];
-
-	queue = prequeue_args(argc, argv, usage_text);
-	log_init(argv[0]);
-	signal(SIGPIPE, SIG_IGN);
-	settings(&s);
-	if (matrix_load(&s.mx, err, sizeof err) < 0)
-		die(EXIT_TEMP, "4.3.5 %s", err);
-	if (queue != NULL) {
-		s.before_queue = 1;
-		prequeue_start(queue);
-	}
-	stage_run(spam_txn, &s);
-	return prequeue_end();
+	return content_stage_run(&cs, argc, argv);
 }
