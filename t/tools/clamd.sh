@@ -17,30 +17,15 @@
 # The caller stops clamd by the printed PID.
 set -eu
 
-py=/usr/bin/python3
+. "$(dirname "$0")/daemon.sh"
 die() { echo "clamd.sh: $*" >&2; exit 1; }
 
 eicar() { printf '%s' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'; }
 
-ping() {
-    "$py" - "$1" <<'PYEOF'
-import socket, sys
-a = sys.argv[1]
-try:
-    if a.startswith("/"):
-        s = socket.socket(socket.AF_UNIX); s.settimeout(2); s.connect(a)
-    else:
-        h, p = a.rsplit(":", 1)
-        s = socket.create_connection((h, int(p)), 2)
-    s.sendall(b"zPING\0")
-    sys.exit(0 if s.recv(64).startswith(b"PONG") else 1)
-except OSError:
-    sys.exit(1)
-PYEOF
-}
+ping() { daemon_ping "$1" 'zPING\0' PONG; }
 
 start() {
-    local dir=$1 port=$2 pid i clamd
+    local dir=$1 port=$2 clamd
     clamd=$(command -v clamd || echo /usr/sbin/clamd)
     [ -x "$clamd" ] || die "clamd is missing (package clamav-daemon, .ci/deps)"
     command -v sigtool >/dev/null || die "sigtool is missing (package clamav, .ci/deps)"
@@ -67,14 +52,7 @@ MaxThreads 8
 CONF
     # A clamd running as root keeps root (no User line); it reads only DIR.
     "$clamd" --config-file="$dir/clamd.conf" </dev/null >>"$dir/clamd.out" 2>&1 &
-    pid=$!
-    for ((i = 0; i < 300; i++)); do
-        ping "$dir/clamd.sock" && { echo "$pid"; return 0; }
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    die "clamd did not start: $(tail -5 "$dir/clamd.out" "$dir/clamd.log" 2>/dev/null)"
+    daemon_wait clamd $! 300 "$dir/clamd.sock" 'zPING\0' PONG "$dir/clamd.out" "$dir/clamd.log"
 }
 
 case ${1:-} in
