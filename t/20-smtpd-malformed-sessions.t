@@ -16,20 +16,12 @@ endings = {"LF.LF": b"\n.\n", "CR.CR": b"\r.\r", "LF.CRLF": b"\n.\r\n",
            "LF.CR": b"\n.\r"}
 for name, end in endings.items():
     c = Raw()
-    c.cmd("EHLO client.example.org")
-    c.cmd("MAIL FROM:<alice@example.org>")
-    c.cmd("RCPT TO:<test@example.test>")
-    r = c.cmd("DATA")
+    r = c.to_data()
     check(name + ": DATA is 354", r.startswith("354 "), r)
     c.send(b"Subject: innocent\r\n\r\nbefore" + end +
            b"MAIL FROM:<admin@example.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n"
            b"Subject: smuggled\r\n\r\nsmuggled\r\n.\r\nQUIT\r\n")
-    got = []
-    try:
-        while True:
-            got.append(c.reply()[-1])
-    except (EOFError, OSError):
-        pass
+    got = c.replies()
     check(name + ": one reply for the whole data, then QUIT: the smuggled commands were never run",
           len(got) == 2 and got[1].startswith("221 "), got)
     check(name + ": the message is refused with 550 5.6.0 (bare CR or LF)",
@@ -41,10 +33,7 @@ check("no stream handed over ever contained the smuggled part", smuggled == [], 
 
 # Dot-stuffing is undone and redone; a lone "." only ends data after CRLF.
 c = Raw()
-c.cmd("EHLO client.example.org")
-c.cmd("MAIL FROM:<alice@example.org>")
-c.cmd("RCPT TO:<test@example.test>")
-c.cmd("DATA")
+c.to_data()
 c.send(b"Subject: dots\r\n\r\n..\r\n...x\r\n.y\r\n\r\n.\r\n")
 r = c.reply()[-1]
 check("a message with dot-stuffed lines is queued", r.startswith("250 "), r)
@@ -74,9 +63,7 @@ c.send(b"Subject: long line\r\n\r\n" + b"y" * 1500 + b"\r\nafter\r\n.\r\n")
 r = c.reply()[-1]
 check("a text line over 1000 octets refuses the message with 554 5.6.0", r.startswith("554 5.6.0 "), r)
 check("nothing was queued", echo_files() == [], echo_files())
-c.cmd("MAIL FROM:<alice@example.org>")
-c.cmd("RCPT TO:<test@example.test>")
-c.cmd("DATA")
+c.to_data(ehlo=None)
 c.send(b"Subject: limit\r\n\r\n" + b"z" * 998 + b"\r\n.\r\n")
 r = c.reply()[-1]
 check("a text line of exactly 1000 octets with CRLF is accepted", r.startswith("250 "), r)
@@ -120,12 +107,7 @@ check("pipelined garbage is answered 500 line by line", got == ["500"] * 6 + ["2
 c.close()
 c = Raw()
 c.send(b"".join(b"GET /%d HTTP/1.0\r\n" % i for i in range(25)))
-got = []
-try:
-    while True:
-        got.append(c.reply()[-1][:9])
-except (EOFError, OSError):
-    pass
+got = c.replies(9)
 check("after 20 errors the server says 421 4.7.0 and hangs up",
       got == ["500 5.5.2"] * 20 + ["421 4.7.0"], got)
 EOF
@@ -135,10 +117,7 @@ py_checks "$port" "$tmpdir/echo" <<'EOF'
 for f in echo_files("trunc"):
     os.unlink(os.path.join(ECHO, f))
 c = Raw()
-c.cmd("EHLO client.example.org")
-c.cmd("MAIL FROM:<a@example.org>")
-c.cmd("RCPT TO:<test@example.test>")
-c.cmd("DATA")
+c.to_data("a@example.org")
 # More than the 64 KB write buffer: the body streams through as it arrives.
 c.send(b"Subject: dropped\r\n\r\n" + b"partial line\r\n" * 15000 + b"no end")
 c.s.shutdown(socket.SHUT_RDWR)

@@ -49,10 +49,7 @@ endings = {"LF.LF": b"\n.\n", "CR.CR": b"\r.\r", "LF.CRLF": b"\n.\r\n", "CRLF.LF
 for name, end in endings.items():
     before = markers()
     c = Raw()
-    c.cmd("EHLO client.example.org")
-    c.cmd("MAIL FROM:<alice@example.org>")
-    c.cmd("RCPT TO:<test@example.test>")
-    r = c.cmd("DATA")
+    r = c.to_data()
     check(name + ": DATA is 354", r.startswith("354 "), r)
     c.send(b"Subject: innocent\r\nX-Marker: outer-" + name.encode() + b"\r\n\r\nbefore" + end +
            b"MAIL FROM:<admin@example.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n"
@@ -86,15 +83,11 @@ check("a 100 KB command line is 500 5.5.2, and the session goes on", r.startswit
 got = good(c, "after-long-command")
 check("a well-formed message after them is accepted", got == ["250", "250", "354", "250"], got)
 
-c.cmd("MAIL FROM:<s@example.org>")
-c.cmd("RCPT TO:<test@example.test>")
-c.cmd("DATA")
+c.to_data("s@example.org", ehlo=None)
 c.send(b"X-Marker: bad-long-line\r\n\r\nshort\r\n" + b"z" * 1500 + b"\r\nafter\r\n.\r\n")
 r = c.reply()[-1]
 check("a text line over 1000 octets is 554 5.6.0 after the data", r.startswith("554 5.6.0 "), r)
-c.cmd("MAIL FROM:<s@example.org>")
-c.cmd("RCPT TO:<test@example.test>")
-c.cmd("DATA")
+c.to_data("s@example.org", ehlo=None)
 c.send(b"X-Marker: bad-too-big\r\n\r\n" + (b"w" * 998 + b"\r\n") * 150 + b".\r\n")
 r = c.reply()[-1]
 check("a message over message_size_limit (100k) is 552 5.3.4 after the data", r.startswith("552 5.3.4 "), r)
@@ -119,12 +112,7 @@ check("pipelined garbage among a transaction's commands is 500 5.5.2, the rest a
 c.send(b"Subject: piped\r\nX-Marker: piped-after-garbage\r\n\r\nfor two\r\n.\r\n"
        b"MAIL FROM:<s@example.org>\r\nRCPT TO:<x@elsewhere.example>\r\nDATA\r\n"
        b"X-Marker: bad-blind-data\r\n\r\nno\r\n.\r\nQUIT\r\n")
-got = []
-try:
-    while True:
-        got.append(c.reply()[-1][:9])
-except (EOFError, OSError):
-    pass
+got = c.replies(9)
 check("the garbage did not break the transaction: 250, then the pipelined MAIL 250, "
       "the RCPT to relay 554 5.7.1, DATA with no recipient 503 5.5.1",
       got[:4] == ["250 2.0.0", "250 2.1.0", "554 5.7.1", "503 5.5.1"], got)
@@ -137,12 +125,7 @@ c = Raw()
 c.send(b"EHLO x\r\nMAIL FROM:<s@example.org>\r\nRCPT TO:<test@example.test>\r\n" +
        b"".join(b"GET /%d HTTP/1.0\r\n" % i for i in range(25)) +
        b"DATA\r\nX-Marker: bad-after-421\r\n\r\nx\r\n.\r\n")
-got = []
-try:
-    while True:
-        got.append(c.reply()[-1][:9])
-except (EOFError, OSError):
-    pass
+got = c.replies(9)
 check("after 20 errors: 421 4.7.0 and the connection closes, DATA never read",
       got[3:] == ["500 5.5.2"] * 20 + ["421 4.7.0"], got)
 check("nothing more is queued", markers() == sorted(before + ["piped-after-garbage"]), markers())
@@ -165,10 +148,7 @@ drops = [
 ]
 for name, data in drops:
     c = Raw()
-    c.cmd("EHLO client.example.org")
-    c.cmd("MAIL FROM:<s@example.org>")
-    c.cmd("RCPT TO:<test@example.test>")
-    r = c.cmd("DATA")
+    c.to_data("s@example.org")
     c.send(data)
     c.s.shutdown(socket.SHUT_WR)
     check("dropped " + name + ": no reply, the connection closes", c.closed() and c.buf == b"", c.buf)

@@ -136,6 +136,25 @@ class Raw:
     def cmd(self, c):
         self.send(c.encode("latin-1") + b"\r\n")
         return self.reply()[-1]
+    def to_data(self, sender="alice@example.org", rcpt="test@example.test",
+                ehlo="client.example.org"):
+        """EHLO (unless ehlo is None), MAIL and RCPT one at a time, then
+        DATA: its reply."""
+        if ehlo is not None:
+            self.cmd("EHLO " + ehlo)
+        self.cmd("MAIL FROM:<%s>" % sender)
+        self.cmd("RCPT TO:<%s>" % rcpt)
+        return self.cmd("DATA")
+    def replies(self, width=None):
+        """The last line of every reply (its first width characters) until
+        the server closes the connection."""
+        got = []
+        try:
+            while True:
+                got.append(self.reply()[-1][:width])
+        except (EOFError, OSError):
+            pass
+        return got
     def closed(self, timeout=30):
         """True when the server closes the connection (after any replies)."""
         self.s.settimeout(timeout)
