@@ -117,18 +117,7 @@ is $? 111 "and defers an Internet client's message, which it must scan"
 
 # ---- before the queue, through sluice-smtpd
 send() {    # send PORT: one message with run.vbs over SMTP; "CODE TEXT"
-    printf '%s\n' "$body" > "$tmpdir/send.msg"
-    "$PY" - "$1" "$tmpdir/send.msg" <<'PYEOF'
-import smtplib, sys
-s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=60)
-try:
-    s.sendmail("alice@example.test", ["bob@example.test"],
-               open(sys.argv[2], "rb").read().replace(b"\n", b"\r\n"))
-    print("250 queued")
-except smtplib.SMTPDataError as e:
-    print(e.smtp_code, e.smtp_error.decode())
-s.quit()
-PYEOF
+    bq_send "$1" alice@example.test bob@example.test < "$data/mixed.in"
 }
 bq() {      # bq NAME ACCESS CONTENT-ROW QUEUE: a server with that table
     smtpd_conf "$1" attach_block '*.vbs' attach_action reject \
@@ -136,17 +125,16 @@ bq() {      # bq NAME ACCESS CONTENT-ROW QUEUE: a server with that table
     printf '%s\n' "$2" > "$tmpdir/$1/access"
     sluice-mkcdb -o "$tmpdir/$1/access.cdb" "$tmpdir/$1/access"
     content_table "$1" content <<< "$3"
-    smtpd_start port "$tmpdir/$1" "$tmpdir/echo" "SLUICE_QUEUE=$4 -- sluice-enqueue"
+    bq_start port "$1" "$4"
 }
-queued() { ls "$tmpdir/spool/incoming" | wc -l; }
 bq b1 '' 'attach from=internet' sluice-attach
 like "$(send "$port")" "^554 5\.7\.1 message refused: it holds parts not accepted here: 'run.vbs'" \
     "before the queue, a client the access table does not know: 554 5.7.1"
-is "$(queued)" 0 "nothing queued"
+is "$(bq_queued)" 0 "nothing queued"
 bq b2 '127 relay' 'attach from=internet' sluice-attach
 is "$(send "$port")" "250 queued" "a relay client: accepted"
 f=$(ls "$tmpdir"/spool/incoming/* | head -1)
-is "$(queued) $(has "$f")" "1 vbs no" "queued with its attachment"
+is "$(bq_queued) $(has "$f")" "1 vbs no" "queued with its attachment"
 rm -f "$tmpdir"/spool/incoming/*
 bq b3 '127 relay' 'disclaimer from=relay to=smtp' sluice-disclaimer
 send "$port" > /dev/null

@@ -12,6 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/scan.sh"
 . "$(dirname "$0")/smtpd.sh"
+. "$(dirname "$0")/content.sh"
 
 clamd_start
 mkdir -p "$tmpdir/spool"/{tmp,incoming,deferred,bad,dead,quarantine}
@@ -20,50 +21,35 @@ mail clean > "$tmpdir/clean.in"
 eicar=$("$tools/clamd.sh" eicar)
 
 # send PORT KIND: one message over SMTP; prints "CODE TEXT" of the DATA reply.
-send() {
-    mail "$2" | sed '1,3d;$d;s/^\.\././' > "$tmpdir/send.msg"
-    "$PY" - "$1" "$tmpdir/send.msg" <<'PYEOF'
-import smtplib, sys
-s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=60)
-try:
-    s.sendmail("sender@example.test", ["test@example.test"],
-               open(sys.argv[2], "rb").read().replace(b"\n", b"\r\n"))
-    print("250 queued")
-except smtplib.SMTPDataError as e:
-    print(e.smtp_code, e.smtp_error.decode())
-s.quit()
-PYEOF
-}
-queued() { ls "$tmpdir/spool/incoming" | wc -l; }
+send() { mail "$2" | bq_send "$1"; }
 
 # ---- before the queue
-q="SLUICE_QUEUE=sluice-scan -- sluice-enqueue"
 smtpd_conf bq scan_clamd "$CLAMD_SOCK" spool "$tmpdir/spool"
-smtpd_start port "$tmpdir/bq" "$tmpdir/echo" "$q"
+bq_start port bq sluice-scan
 like "$(send "$port" base64)" '^554 5\.7\.1 message refused: infected content \(Eicar-Test-Signature' \
     "before the queue: a virus is refused with 554 5.7.1"
-is "$(queued)" 0 "before the queue: nothing of it was queued"
+is "$(bq_queued)" 0 "before the queue: nothing of it was queued"
 is "$(send "$port" clean)" "250 queued" "before the queue: clean mail is accepted"
 f=$(ls "$tmpdir/spool/incoming/"* 2>/dev/null | head -1)
-is "$(queued) $(grep -c '^X-Sluice-Scan' "$f")" "1 0" "it is queued once, with no tag"
+is "$(bq_queued) $(grep -c '^X-Sluice-Scan' "$f")" "1 0" "it is queued once, with no tag"
 grep -q "$(sed -n '/^Content-Disposition/{n;n;p}' "$tmpdir/clean.in" | head -1)" "$f"
 ok $? "its attachment is queued as it came"
 rm -f "$tmpdir/spool/incoming/"*
 
 smtpd_conf bqn scan_clamd "$CLAMD_SOCK" spool "$tmpdir/spool" scan_notify_postmaster yes
-smtpd_start port2 "$tmpdir/bqn" "$tmpdir/echo" "$q"
+bq_start port2 bqn sluice-scan
 like "$(send "$port2" base64)" '^554 5\.7\.1' "before the queue, with a postmaster notice: still 554"
 f=$(ls "$tmpdir/spool/incoming/"* 2>/dev/null | head -1)
-like "$(queued) $(grep -m1 '^RCPT' "$f")" '^1 RCPT TO:<postmaster@mx.example.test>' \
+like "$(bq_queued) $(grep -m1 '^RCPT' "$f")" '^1 RCPT TO:<postmaster@mx.example.test>' \
     "only the notice to the postmaster is queued"
 unlike "$(cat "$f")" "EICAR" "the notice does not carry the virus"
 rm -f "$tmpdir/spool/incoming/"*
 
 smtpd_conf bqd scan_clamd "$tmpdir/nowhere.sock" spool "$tmpdir/spool"
-smtpd_start port3 "$tmpdir/bqd" "$tmpdir/echo" "$q"
+bq_start port3 bqd sluice-scan
 like "$(send "$port3" clean)" '^451 4\.3\.0 virus scan failed' \
     "before the queue, clamd unreachable: 451 4.3.0"
-is "$(queued)" 0 "and nothing is queued unscanned"
+is "$(bq_queued)" 0 "and nothing is queued unscanned"
 
 # ---- in the chain
 for a in bounce reject; do
@@ -95,7 +81,7 @@ diff <(sed '4d' "$tmpdir/spool/$qf") "$tmpdir/virus.in" > /dev/null
 ok $? "quarantine: the message is there whole"
 is "$(ls -A "$tmpdir/spool/tmp" | wc -l)" 0 "quarantine: nothing left in tmp/"
 SLUICE_CONF=$tmpdir/cquar SLUICE_SPOOL=$tmpdir/spool sluice-enqueue < "$tmpdir/spool/$qf" 2>/dev/null
-is "$? $(queued)" "0 1" "a quarantined message is released by sluice-enqueue"
+is "$? $(bq_queued)" "0 1" "a quarantined message is released by sluice-enqueue"
 rm -f "$tmpdir/spool/incoming/"*
 
 scan_conf cnotify scan_clamd "$CLAMD_SOCK" scan_infected_action discard \

@@ -7,43 +7,27 @@
 # tagged when a TAG rule matched.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtpd.sh"
+. "$(dirname "$0")/content.sh"
 
 data=$top/t/data/checks
 spool=$tmpdir/spool
-mkdir -p "$spool"/{tmp,incoming,deferred}
-
-# send PORT FILE: the body of a stream file over SMTP; prints "CODE TEXT" of the DATA reply.
-send() {
-    awk 'f && $0 != "." { print } $0 == "DATA" { f = 1 }' "$2" | sed 's/^\.\././' > "$tmpdir/send.msg"
-    "$PY" - "$1" "$tmpdir/send.msg" <<'PYEOF'
-import smtplib, sys
-s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=60)
-try:
-    s.sendmail("sender@example.test", ["test@example.test"],
-               open(sys.argv[2], "rb").read().replace(b"\n", b"\r\n"))
-    print("250 queued")
-except smtplib.SMTPDataError as e:
-    print(e.smtp_code, e.smtp_error.decode())
-s.quit()
-PYEOF
-}
-queued() { ls "$spool/incoming" | wc -l; }
+send() { bq_send "$1" < "$2"; }	# send PORT FILE: "CODE TEXT" of the DATA reply
 
 smtpd_conf bq spool "$spool"
 cp "$data/header_checks" "$data/body_checks" "$tmpdir/bq/"
-smtpd_start port "$tmpdir/bq" "$tmpdir/echo" "SLUICE_QUEUE=sluice-checks -- sluice-enqueue"
+bq_start port bq sluice-checks
 
 is "$(send "$port" "$data/reject.in")" "554 5.7.0 no lotteries here" \
     "a REJECT rule refuses the message with its status and text"
-is "$(queued)" 0 "nothing of it is queued"
+is "$(bq_queued)" 0 "nothing of it is queued"
 is "$(send "$port" "$data/exe.in")" "554 5.7.1 executables are not accepted" \
     "a rule without a status: 554 5.7.1"
-is "$(send "$port" "$data/qp-discard.in") $(queued)" "250 queued 0" "DISCARD: accepted, nothing queued"
-is "$(send "$port" "$data/hold.in") $(queued) $(ls "$spool/hold" | wc -l)" "250 queued 0 1" \
+is "$(send "$port" "$data/qp-discard.in") $(bq_queued)" "250 queued 0" "DISCARD: accepted, nothing queued"
+is "$(send "$port" "$data/hold.in") $(bq_queued) $(ls "$spool/hold" | wc -l)" "250 queued 0 1" \
     "HOLD: accepted, kept in hold/, nothing queued"
-is "$(send "$port" "$data/clean.in") $(queued)" "250 queued 1" "a clean message is queued"
+is "$(send "$port" "$data/clean.in") $(bq_queued)" "250 queued 1" "a clean message is queued"
 rm -f "$spool/incoming/"*
-is "$(send "$port" "$data/tag.in") $(queued)" "250 queued 1" "a tagged message is queued"
+is "$(send "$port" "$data/tag.in") $(bq_queued)" "250 queued 1" "a tagged message is queued"
 f=$(ls "$spool/incoming/"* | head -1)
 like "$(sed -n '/^DATA$/,$p' "$f" | grep -m2 '^X-Checks:' | tr '\n' ' ')" \
     '^X-Checks: bulk mailer X-Checks: phishing words $' "with its TAG fields"

@@ -11,6 +11,7 @@
 # stopped spamd defers (111), or passes unscanned when so configured.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtpd.sh"
+. "$(dirname "$0")/content.sh"
 
 port=$(free_port)
 SPAMD_PID=$("$tools/spamd.sh" start "$tmpdir/spamd" "$port") || bail "spamd did not start"
@@ -149,23 +150,10 @@ like "$(grep '^X-Spam-Status' "$tmpdir/small.out")" '^X-Spam-Status: unscanned \
     "a message over spam_max_size is passed unscanned, and says so"
 conf before spam_action reject
 smtpd_conf bq spool "$spool" spam_spamd "127.0.0.1:$port" spam_action reject
-smtpd_start sport "$tmpdir/bq" "$tmpdir/echo" "SLUICE_QUEUE=sluice-spam -- sluice-enqueue"
-body "$tmpdir/gtube.in" | sed '$d;s/^\.\././' > "$tmpdir/gtube.msg"
-body "$tmpdir/ham.in" | sed '$d;s/^\.\././' > "$tmpdir/ham.msg"
-send() {
-    "$PY" - "$sport" "$1" <<'PYEOF'
-import smtplib, sys
-s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=60)
-try:
-    s.sendmail("sender@example.test", ["test@example.test"], open(sys.argv[2], "rb").read().replace(b"\n", b"\r\n"))
-    print("250 queued")
-except smtplib.SMTPDataError as e:
-    print(e.smtp_code, e.smtp_error.decode())
-PYEOF
-}
-like "$(send "$tmpdir/gtube.msg")" '^554 5\.7\.1 message refused as spam \(score (9[0-9][0-9]|1[0-9][0-9][0-9])\.[0-9], required 5\.0\)$' \
+bq_start sport bq sluice-spam
+like "$(bq_send "$sport" < "$tmpdir/gtube.in")" '^554 5\.7\.1 message refused as spam \(score (9[0-9][0-9]|1[0-9][0-9][0-9])\.[0-9], required 5\.0\)$' \
     "before the queue, spam_action reject: 554 5.7.1 during SMTP"
-is "$(send "$tmpdir/ham.msg") $(ls "$spool/incoming" | wc -l)" "250 queued 1" "and ham is queued (only ham)"
+is "$(bq_send "$sport" < "$tmpdir/ham.in") $(bq_queued)" "250 queued 1" "and ham is queued (only ham)"
 
 stop_pid "$SPAMD_PID"
 spam tag < "$tmpdir/gtube.in" > "$tmpdir/down.out"

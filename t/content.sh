@@ -1,5 +1,6 @@
-# t/content.sh — helpers for the tests of sluice-attach, sluice-disclaimer and
-# the channel action matrix (t/67..69); source it after t/lib.sh.
+# t/content.sh — helpers for the tests of the content stages and the channel
+# action matrix (t/60..65); source it after t/lib.sh (and t/smtpd.sh for
+# bq_start).
 #
 #   content_conf NAME [SETTING VALUE]...  a configuration folder $tmpdir/NAME:
 #       hostname mx.example.test, the postmaster, the spool $tmpdir/spool,
@@ -9,6 +10,14 @@
 #       stream file: one line per message, "parts=N names=a,b text=T" where
 #       T is yes when every text part a reader sees holds the disclaimer
 #       ("confidential"); "unreadable: why" when it cannot be read
+#   bq_start PORTVAR NAME STAGE   a content stage before the queue:
+#       sluice-smtpd (t/smtpd.sh) with the configuration $tmpdir/NAME and
+#       SLUICE_QUEUE='STAGE -- sluice-enqueue', into the spool $tmpdir/spool
+#   bq_send PORT [FROM [TO]] < stream   the message of a stream transaction
+#       (what follows DATA, unstuffed) over SMTP with smtplib, from FROM to
+#       TO (sender@example.test, test@example.test): "250 queued", or the
+#       refusal of the data as "CODE TEXT"
+#   bq_queued    how many messages the spool's incoming/ holds
 
 data=$top/t/data/content
 
@@ -59,3 +68,27 @@ for f in sys.argv[1:]:
             print("unreadable: %s" % e)
 PYEOF
 }
+
+bq_start() {
+    mkdir -p "$tmpdir/spool"/{tmp,incoming,deferred,bad,dead,quarantine}
+    smtpd_start "$1" "$tmpdir/$2" "$tmpdir/echo" "SLUICE_QUEUE=$3 -- sluice-enqueue"
+}
+
+bq_send() {
+    "$PY" - "$1" "${2:-sender@example.test}" "${3:-test@example.test}" 3<&0 <<'PYEOF'
+import os, smtplib, sys
+lines = os.fdopen(3, "rb").read().split(b"\n")
+start = lines.index(b"DATA") + 1
+body = lines[start:lines.index(b".", start)]
+msg = b"".join((l[1:] if l.startswith(b".") else l) + b"\r\n" for l in body)
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=60)
+try:
+    s.sendmail(sys.argv[2], [sys.argv[3]], msg)
+    print("250 queued")
+except smtplib.SMTPDataError as e:
+    print(e.smtp_code, e.smtp_error.decode())
+s.quit()
+PYEOF
+}
+
+bq_queued() { ls "$tmpdir/spool/incoming" | wc -l; }
