@@ -43,22 +43,38 @@ is_tag(const char *l, size_t n)
 	    (l[k] == ':' || l[k] == ' ' || l[k] == '\t');
 }
 
+/* A line that continues a field; at the top of a header, a broken one. */
+static int
+is_wsp_line(const char *l, size_t n)
+{
+	return n > 0 && (l[0] == ' ' || l[0] == '\t');
+}
+
 int
 tag_copy(struct stream_writer *w, struct bodyfile *sp, const char *tag)
 {
 	const char *l;
 	size_t n;
-	int rc, header = 1, dropping = 0;
+	int rc, header = 1, dropping = 0, tagged = tag == NULL;
 
 	if (bodyfile_rewind(sp) < 0)
 		return -1;
-	if (tag != NULL && stream_write_line(w, tag, strlen(tag)) < 0)
-		return -1;
 	while ((rc = bodyfile_getline(sp, &l, &n)) == 1) {
+		/*
+		 * The tag goes before the first field: after any white-space
+		 * lines a broken header starts with, which would otherwise
+		 * become the continuation of the tag, words of the sender's
+		 * in our verdict.
+		 */
+		if (!tagged && !(header && is_wsp_line(l, n))) {
+			if (stream_write_line(w, tag, strlen(tag)) < 0)
+				return -1;
+			tagged = 1;
+		}
 		if (header) {
 			if (n == 0)
 				header = 0;
-			else if (dropping && (l[0] == ' ' || l[0] == '\t'))
+			else if (dropping && is_wsp_line(l, n))
 				continue;
 			else if ((dropping = is_tag(l, n)))
 				continue;
@@ -66,7 +82,7 @@ tag_copy(struct stream_writer *w, struct bodyfile *sp, const char *tag)
 		if (stream_write_line(w, l, n) < 0)
 			return -1;
 	}
-	if (rc < 0)
+	if (rc < 0 || (!tagged && stream_write_line(w, tag, strlen(tag)) < 0))
 		return -1;
 	return stream_write_end(w);
 }

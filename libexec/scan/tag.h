@@ -5,9 +5,10 @@
  * The scan verdict as a header field (pass-through tagging, DESIGN.md):
  *   X-Sluice-Scan: infected (Eicar-Test-Signature in part 2 "eicar.com")
  *    by mx.example.org
- * A message passes with the field first in its header; fields of that
- * name already in the message's own header are removed, so that nobody
- * can send mail that claims a verdict.
+ * A message passes with the field first in its header (after any
+ * white-space lines a broken header begins with, which would otherwise
+ * continue it); fields of that name already in the message's own header
+ * are removed, so that nobody can send mail that claims a verdict.
  */
 
 #include <stddef.h>
