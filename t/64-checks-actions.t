@@ -39,7 +39,7 @@ unlike "$(cat "$tmpdir/checks.log")" 'action=DISCARD' \
 
 checks c < "$data/leading-space.in" > "$tmpdir/leading.out"
 diff -u "$data/leading-space.ref" "$tmpdir/leading.out" > "$tmpdir/leading.diff"
-ok $? "a TAG field does not become the continuation of a header's leading white-space line" ||
+ok $? "the fields behind a header's leading white-space line are checked, and a TAG field does not become that line's continuation" ||
     diag "$(cat "$tmpdir/leading.diff")"
 
 checks c < "$data/qp-discard.in" > "$tmpdir/qp.out"

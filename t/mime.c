@@ -365,6 +365,18 @@ cases_structure(void)
 	    "a part header without its empty line: the body starts at the first non-field");
 	rec_free(r);
 
+	r = walks(" orphan\n\tsecond\nContent-Type: multipart/mixed; boundary=b\n\n--b\n"
+	    "Content-Type: application/octet-stream; name=x.exe\n"
+	    "Content-Transfer-Encoding: base64\n\nTVo=\n--b--\n");
+	is_trace(r, "1 application/octet-stream base64 x.exe 2 0|- multipart/mixed 7bit 0 0|",
+	    "white-space lines at the top of a header are passed over, the fields after them read");
+	rec_free(r);
+	r = walks("Content-Type: multipart/mixed; boundary=b\n\n--b\n orphan\n"
+	    "Content-Type: text/html\n\n<p>x</p>\n--b--\n");
+	is_trace(r, "1 text/html 7bit 8 0|- multipart/mixed 7bit 0 0|",
+	    "the same in a part's header");
+	rec_free(r);
+
 	r = walks("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: message/rfc822\n\n"
 	    "Subject: inner\nContent-Type: multipart/mixed; boundary=c\n\n--c\n"
 	    "Content-Type: application/octet-stream; name=x.exe\nContent-Transfer-Encoding: base64\n\n"

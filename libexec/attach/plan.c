@@ -221,12 +221,23 @@ plan_copy(const struct plan *pl, struct bodyfile *sp, struct stream_writer *w,
 	const struct cut *c = pl->cut, *ce = pl->cut + pl->n;
 	unsigned long i = 0, hend = pl->have_body ? pl->body - (unsigned long)pl->blank : ~0UL;
 	int mcut = pl->n > 0 && pl->cut[0].kind == CUT_MESSAGE, rc, dropping = 0;
+	int tagged = tag == NULL;
 	const char *l;
 	size_t n;
 
-	if (bodyfile_rewind(sp) < 0 || (tag != NULL && put(w, tag) < 0))
+	if (bodyfile_rewind(sp) < 0)
 		return -1;
 	for (; (rc = bodyfile_getline(sp, &l, &n)) == 1; i++) {
+		/*
+		 * The tag goes before the first field: after any white-space
+		 * lines a broken header starts with, which would otherwise
+		 * become its continuation.
+		 */
+		if (!tagged && !(i < hend && n > 0 && (l[0] == ' ' || l[0] == '\t'))) {
+			if (put(w, tag) < 0)
+				return -1;
+			tagged = 1;
+		}
 		for (; c < ce && c->first == i && c->end == i; c++)
 			if (put_cut(w, c, text) < 0)
 				return -1;
@@ -249,7 +260,7 @@ plan_copy(const struct plan *pl, struct bodyfile *sp, struct stream_writer *w,
 		if (stream_write_line(w, l, n) < 0)
 			return -1;
 	}
-	if (rc < 0)
+	if (rc < 0 || (!tagged && put(w, tag) < 0))
 		return -1;
 	if (mcut && !pl->have_body && (put_message_fields(w) < 0 || put(w, "") < 0))
 		return -1;

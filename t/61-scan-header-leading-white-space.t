@@ -1,10 +1,14 @@
 #!/bin/bash
-# sluice-scan puts its X-Sluice-Scan field before the first field of the
-# header, after any white-space lines a broken header starts with: such a
-# line never becomes the continuation of the verdict (a sender could
-# otherwise append words of its own to it).  The same holds for the copy
-# kept in quarantine/.  No clamd runs: the scanner error is made
-# suspicious, which tags or quarantines the message.
+# A header that begins with white-space lines (continuation lines of no
+# field, a broken header; mail readers skip them and read the fields that
+# follow, as Python's email package does) is read by sluice-scan as a
+# header all the same: the parts of such a message are decoded and
+# scanned, so that an encoded virus cannot hide behind one such line.  And
+# the X-Sluice-Scan field goes before the first field, after those lines:
+# they never become the continuation of the verdict (a sender could
+# otherwise append words of its own to it), in the message passed on and in
+# the copy kept in quarantine/.  The tagging needs no clamd: the scanner
+# error is made suspicious, which tags or quarantines the message.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/scan.sh"
 
@@ -35,4 +39,13 @@ printf 'MAIL FROM:<s@example.org>\nRCPT TO:<r@example.test>\nDATA\n orphan\n\nbo
     scan tag > "$tmpdir/only.out"
 is "$(sed -n '4,6p' "$tmpdir/only.out" | cut -c1-14 | tr '\n' '|')" " orphan|X-Sluice-Scan:||" \
     "a header of a white-space line alone: the tag after it, then the blank line"
+
+# The parts behind the white-space lines are decoded: clamd (its own mail
+# scanning off) sees EICAR only if sluice-scan decoded the base64.
+clamd_start
+scan_conf clamd scan_clamd "$CLAMD_SOCK" scan_infected_action tag
+mail base64 | sed 's/^DATA$/&\n orphan: clean/' > "$tmpdir/virus.in"
+scan clamd < "$tmpdir/virus.in" > "$tmpdir/virus.out"
+like "$? $(grep '^X-Sluice-Scan:' "$tmpdir/virus.out")" '^0 X-Sluice-Scan: infected \(Eicar-Test-Signature' \
+    "a base64 virus behind a leading white-space line is decoded and found"
 done_testing
