@@ -57,3 +57,11 @@ stage_run_with(const struct stage *s)
 	if (s->out == NULL)
 		stream_writer_free(&stdout_w);
 }
+
+void
+stage_fail(const struct stream_reader *rd, int read_failed)
+{
+	if (read_failed)
+		die(rd->exit_code, "%s", rd->err);
+	die_sys("unable to write");
+}

@@ -43,5 +43,12 @@ struct stage {
 
 void stage_run(stage_txn_fn *fn, void *ctx);
 void stage_run_with(const struct stage *);
+/*
+ * The end of a transaction that failed: with read_failed (set by the
+ * stream functions that read), the reader's code and reason; else a write
+ * error, 111.
+ */
+void stage_fail(const struct stream_reader *rd, int read_failed)
+    __attribute__((noreturn));
 
 #endif

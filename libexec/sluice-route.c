@@ -243,9 +243,7 @@ route_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 	bounce_clear(b);
 	return;
 fail:
-	if (rf)
-		die(rd->exit_code, "%s", rd->err);
-	die_sys("unable to write");
+	stage_fail(rd, rf);
 }
 
 int

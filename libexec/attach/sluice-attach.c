@@ -195,9 +195,7 @@ attach_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 		die_sys("unable to write");
 	return;
 fail:
-	if (rf)
-		die(rd->exit_code, "%s", rd->err);
-	die_sys("unable to write");
+	stage_fail(rd, rf);
 }
 
 static void

@@ -159,9 +159,7 @@ checks_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 	act(c, w, t, sp);
 	return;
 fail:
-	if (rf)
-		die(rd->exit_code, "%s", rd->err);
-	die_sys("unable to write");
+	stage_fail(rd, rf);
 }
 
 /*

@@ -80,9 +80,7 @@ disclaimer_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 	    "none reason=signed_or_encrypted" : s->ins.parts ? "added" : "none", s->ins.parts);
 	return;
 fail:
-	if (rf)
-		die(rd->exit_code, "%s", rd->err);
-	die_sys("unable to write");
+	stage_fail(rd, rf);
 }
 
 static void

@@ -274,9 +274,7 @@ scan_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 		act(s, w, t, sp);
 	return;
 fail:
-	if (rf)
-		die(rd->exit_code, "%s", rd->err);
-	die_sys("unable to write");
+	stage_fail(rd, rf);
 }
 
 /* ---- settings */

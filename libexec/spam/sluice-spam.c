@@ -294,9 +294,7 @@ spam_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 	judge(s);
 	return;
 fail:
-	if (rf)
-		die(rd->exit_code, "%s", rd->err);
-	die_sys("unable to write");
+	stage_fail(rd, rf);
 }
 
 static void
