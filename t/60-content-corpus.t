@@ -20,17 +20,17 @@ pyemail=/usr/lib/python3.11/test/test_email/data
 [ -d "$enmime" ] && [ -d "$pyemail" ] || bail "the corpora are missing (.ci/deps)"
 
 clamd_start
-scan_conf corpus scan_clamd "$CLAMD_SOCK"
-scan_conf attach attach_block '*.exe *.bat image/* application/octet-stream'
-scan_conf disclaimer disclaimer_text "$top/t/data/content/disclaimer.txt" \
+content_conf corpus scan_clamd "$CLAMD_SOCK"
+content_conf attach attach_block '*.exe *.bat image/* application/octet-stream'
+content_conf disclaimer disclaimer_text "$top/t/data/content/disclaimer.txt" \
     disclaimer_html "$top/t/data/content/disclaimer.html"
-scan_conf checks
+content_conf checks
 printf '%s\n' '/^[A-Za-z-]+:/ WARN every field' '/^X-NOTHING/ REJECT never' > "$tmpdir/checks/header_checks"
 printf '%s\n' '/^(.|\n)*$/ WARN every line' > "$tmpdir/checks/body_checks"
 sport=$(free_port)
 spid=$("$tools/spamd.sh" start "$tmpdir/spamd" "$sport") || bail "spamd did not start"
 _t_pids+=("$spid")
-scan_conf spam spam_spamd "127.0.0.1:$sport" spam_max_size 10M
+content_conf spam spam_spamd "127.0.0.1:$sport" spam_max_size 10M
 # Each content stage with its configuration folder.
 stages=("sluice-scan:corpus" "sluice-attach:attach" "sluice-disclaimer:disclaimer"
     "sluice-checks:checks" "sluice-spam:spam")

@@ -53,7 +53,7 @@ is "$(bq_queued)" 0 "and nothing is queued unscanned"
 
 # ---- in the chain
 for a in bounce reject; do
-    scan_conf "c$a" scan_clamd "$CLAMD_SOCK" scan_infected_action "$a"
+    content_conf "c$a" scan_clamd "$CLAMD_SOCK" scan_infected_action "$a"
     scan "c$a" < "$tmpdir/virus.in" > "$tmpdir/$a.out"
     like "$? $(grep -c '^MAIL FROM' "$tmpdir/$a.out") $(head -1 "$tmpdir/$a.out")" \
         '^0 1 MAIL FROM:<> .*X-NOTICE=bounce' "$a in the chain: the message becomes a bounce"
@@ -64,12 +64,12 @@ for a in bounce reject; do
     ok $? "$a: the bounce returns the headers only, never the attachment"
 done
 
-scan_conf cdiscard scan_clamd "$CLAMD_SOCK" scan_infected_action discard
+content_conf cdiscard scan_clamd "$CLAMD_SOCK" scan_infected_action discard
 scan cdiscard < "$tmpdir/virus.in" > "$tmpdir/discard.out"
 is "$? $(stat -c %s "$tmpdir/discard.out")" "0 0" "discard: exit 0, nothing passed"
 like "$(tail -1 "$tmpdir/scan.log")" 'verdict=infected .* action=discard' "discard: logged"
 
-scan_conf cquar scan_clamd "$CLAMD_SOCK" scan_infected_action quarantine
+content_conf cquar scan_clamd "$CLAMD_SOCK" scan_infected_action quarantine
 scan cquar < "$tmpdir/virus.in" > "$tmpdir/quar.out"
 is "$? $(stat -c %s "$tmpdir/quar.out")" "0 0" "quarantine: exit 0, nothing passed"
 qf=$(sed -n 's/.*quarantined=//p' "$tmpdir/scan.log" | tail -1)
@@ -84,7 +84,7 @@ SLUICE_CONF=$tmpdir/cquar SLUICE_SPOOL=$tmpdir/spool sluice-enqueue < "$tmpdir/s
 is "$? $(bq_queued)" "0 1" "a quarantined message is released by sluice-enqueue"
 rm -f "$tmpdir/spool/incoming/"*
 
-scan_conf cnotify scan_clamd "$CLAMD_SOCK" scan_infected_action discard \
+content_conf cnotify scan_clamd "$CLAMD_SOCK" scan_infected_action discard \
     scan_notify_postmaster yes scan_notify_sender yes
 scan cnotify < "$tmpdir/virus.in" > "$tmpdir/notify.out"
 is "$(grep '^RCPT' "$tmpdir/notify.out" | tr '\n' ' ')" \
@@ -96,37 +96,37 @@ like "$(grep '^Found:' "$tmpdir/notify.out" | head -1)" 'Eicar-Test-Signature' "
 unlike "$(cat "$tmpdir/notify.out")" "${eicar:0:20}|WDVPIVAl" "notices do not carry the virus"
 
 # Past the MIME limits: suspicious, with its own action.
-scan_conf csusp scan_clamd "$CLAMD_SOCK" mime_max_parts 1 scan_suspicious_action discard \
+content_conf csusp scan_clamd "$CLAMD_SOCK" mime_max_parts 1 scan_suspicious_action discard \
     scan_infected_action tag
 scan csusp < "$tmpdir/clean.in" > "$tmpdir/susp.out"
 is "$(stat -c %s "$tmpdir/susp.out")" 0 "a message past mime_max_parts is suspicious: discarded"
 like "$(tail -1 "$tmpdir/scan.log")" 'verdict=suspicious name="MIME structure past the limits \(parts\)"' \
     "the log says why"
-scan_conf csusptag scan_clamd "$CLAMD_SOCK" mime_max_depth 1
+content_conf csusptag scan_clamd "$CLAMD_SOCK" mime_max_depth 1
 mail nested > "$tmpdir/nested.in"
 scan csusptag < "$tmpdir/clean.in" > "$tmpdir/susptag.out"
 is "$(grep -c '^X-Sluice-Scan' "$tmpdir/susptag.out")" 0 "within the limits: not suspicious"
 
 # Scanner errors.
-scan_conf edefer scan_clamd "$tmpdir/nowhere.sock"
+content_conf edefer scan_clamd "$tmpdir/nowhere.sock"
 scan edefer < "$tmpdir/clean.in" > "$tmpdir/edefer.out"
 is "$? $(stat -c %s "$tmpdir/edefer.out")" "111 0" "scanner unreachable: exit 111, nothing passed"
-scan_conf epass scan_clamd "$tmpdir/nowhere.sock" scan_error_action pass
+content_conf epass scan_clamd "$tmpdir/nowhere.sock" scan_error_action pass
 scan epass < "$tmpdir/clean.in" > "$tmpdir/epass.out"
 like "$(grep '^X-Sluice-Scan' "$tmpdir/epass.out")" '^X-Sluice-Scan: unscanned \(connect .*\) by mx' \
     "scan_error_action pass: passed, tagged unscanned"
-scan_conf esusp scan_clamd "$tmpdir/nowhere.sock" scan_error_action suspicious \
+content_conf esusp scan_clamd "$tmpdir/nowhere.sock" scan_error_action suspicious \
     scan_suspicious_action discard
 scan esusp < "$tmpdir/clean.in" > "$tmpdir/esusp.out"
 is "$? $(stat -c %s "$tmpdir/esusp.out")" "0 0" "scan_error_action suspicious: the suspicious action"
 
-scan_conf none scan_method none
+content_conf none scan_method none
 scan none < "$tmpdir/virus.in" > "$tmpdir/none.out"
 cmp -s "$tmpdir/virus.in" "$tmpdir/none.out"
 ok $? "scan_method none copies the stream through"
 # sluice-mkcdb refuses an unknown action; a table compiled another way
 # is refused when the stage starts.
-scan_conf bad
+content_conf bad
 echo 'scan_infected_action burn' >> "$tmpdir/bad/config"
 sluice-mkcdb "$tmpdir/bad/config" 2>/dev/null
 is "$?" 100 "sluice-mkcdb refuses an unknown action"

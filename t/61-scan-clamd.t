@@ -12,8 +12,8 @@
 . "$(dirname "$0")/scan.sh"
 
 clamd_start
-scan_conf unix scan_clamd "$CLAMD_SOCK" scan_infected_action tag
-scan_conf tcp scan_clamd "$CLAMD_TCP" scan_infected_action tag
+content_conf unix scan_clamd "$CLAMD_SOCK" scan_infected_action tag
+content_conf tcp scan_clamd "$CLAMD_TCP" scan_infected_action tag
 
 for k in plain base64 qp uu uupart xuu nested; do
     mail "$k" > "$tmpdir/$k.in"

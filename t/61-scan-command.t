@@ -30,7 +30,7 @@ PYEOF
 chmod +x "$tmpdir/fakescan"
 export SCANLOG=$tmpdir/scanner.argv
 cmd="$tmpdir/fakescan /ALL /NOBEEP --x=\$(touch${IFS:0:0}$tmpdir/pwned);y %f"
-conf() { scan_conf "$1" scan_method command scan_command "$cmd" scan_clean_codes 0 \
+conf() { content_conf "$1" scan_method command scan_command "$cmd" scan_clean_codes 0 \
     scan_infected_codes "${2:-10,13}" scan_suspicious_codes 8 scan_timeout 2s \
     scan_infected_action tag scan_suspicious_action tag; }
 conf mcafee
@@ -80,17 +80,17 @@ is "$st" 111 "a scanner past scan_timeout is killed: an error"
 ok $([ $((t1 - t0)) -lt 15 ]; echo $?) "within the timeout (took $((t1 - t0)) s)"
 like "$(tail -1 "$tmpdir/scan.log")" 'timed out after 2s' "the reason says so"
 
-SCAN_CONF_UNCHECKED=1 scan_conf badcodes scan_method command scan_command "$cmd" scan_infected_codes "1,x"
+CONTENT_CONF_UNCHECKED=1 content_conf badcodes scan_method command scan_command "$cmd" scan_infected_codes "1,x"
 scan badcodes < "$tmpdir/clean.in" > /dev/null
 like "$? $(tail -1 "$tmpdir/scan.log")" '^111 .*config:[0-9]+: setting scan_infected_codes: bad value' "a bad code list: 111"
-scan_conf nof scan_method command scan_command "$tmpdir/fakescan /ALL"
+content_conf nof scan_method command scan_command "$tmpdir/fakescan /ALL"
 scan nof < "$tmpdir/clean.in" > /dev/null
 like "$? $(tail -1 "$tmpdir/scan.log")" '^111 .*4\.3\.5 setting scan_command' "a command without %f: 111"
 
 # The real thing: clamscan with a one-line local database.
 mkdir -p "$tmpdir/db"
 echo "Eicar-Test-Signature:0:*:$("$tools/clamd.sh" eicar | od -An -tx1 | tr -d ' \n')" > "$tmpdir/db/local.ndb"
-scan_conf clamscan scan_method command scan_timeout 60s scan_infected_action tag \
+content_conf clamscan scan_method command scan_timeout 60s scan_infected_action tag \
     scan_command "/usr/bin/clamscan --no-summary --stdout -d $tmpdir/db %f" \
     scan_clean_codes 0 scan_infected_codes 1
 scan clamscan < "$tmpdir/virus.in" > "$tmpdir/clamscan.out"

@@ -18,7 +18,7 @@ mail clean | sed 's/^DATA$/&\n orphan: by trusted.example (clean)\n\tand its sec
 # The first three lines of the header: the two orphan lines, then a field.
 head3() { sed -n '/^DATA$/{n;p;n;p;n;p}' "$1" | cut -c1-14 | tr '\n' '|'; }
 
-scan_conf tag scan_clamd "$tmpdir/nowhere.sock" scan_error_action suspicious \
+content_conf tag scan_clamd "$tmpdir/nowhere.sock" scan_error_action suspicious \
     scan_suspicious_action tag
 scan tag < "$tmpdir/orphan.in" > "$tmpdir/tag.out"
 is "$? $(grep -c '^X-Sluice-Scan: suspicious' "$tmpdir/tag.out")" "0 1" "the message is tagged suspicious"
@@ -27,7 +27,7 @@ is "$(head3 "$tmpdir/tag.out")" " orphan: by tr|	and its secon|X-Sluice-Scan:|" 
 diff <(sed '/^X-Sluice-Scan:/d' "$tmpdir/tag.out") "$tmpdir/orphan.in" > /dev/null
 ok $? "the rest of the message is as it came"
 
-scan_conf quar scan_clamd "$tmpdir/nowhere.sock" scan_error_action suspicious \
+content_conf quar scan_clamd "$tmpdir/nowhere.sock" scan_error_action suspicious \
     scan_suspicious_action quarantine
 scan quar < "$tmpdir/orphan.in" > /dev/null
 qf=$(sed -n 's/.*quarantined=//p' "$tmpdir/scan.log" | tail -1)
@@ -43,7 +43,7 @@ is "$(sed -n '4,6p' "$tmpdir/only.out" | cut -c1-14 | tr '\n' '|')" " orphan|X-S
 # The parts behind the white-space lines are decoded: clamd (its own mail
 # scanning off) sees EICAR only if sluice-scan decoded the base64.
 clamd_start
-scan_conf clamd scan_clamd "$CLAMD_SOCK" scan_infected_action tag
+content_conf clamd scan_clamd "$CLAMD_SOCK" scan_infected_action tag
 mail base64 | sed 's/^DATA$/&\n orphan: clean/' > "$tmpdir/virus.in"
 scan clamd < "$tmpdir/virus.in" > "$tmpdir/virus.out"
 like "$? $(grep '^X-Sluice-Scan:' "$tmpdir/virus.out")" '^0 X-Sluice-Scan: infected \(Eicar-Test-Signature' \

@@ -8,8 +8,8 @@
 
 [ -x /usr/bin/time ] || bail "/usr/bin/time is missing (package time, .ci/deps)"
 clamd_start
-scan_conf clamd scan_clamd "$CLAMD_SOCK" scan_max_size 100M
-scan_conf command scan_method command scan_command "/usr/bin/test -f %f" scan_max_size 100M
+content_conf clamd scan_clamd "$CLAMD_SOCK" scan_max_size 100M
+content_conf command scan_method command scan_command "/usr/bin/test -f %f" scan_max_size 100M
 export TMPDIR=$tmpdir
 
 # msg MB: a stream transaction of about MB megabytes, most of it one attachment.

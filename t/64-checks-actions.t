@@ -9,19 +9,15 @@
 # through sluice-enqueue, the message is not held again), WARN (the log).
 # A bad rule is refused at start with FILE:LINE; no table is a plain copy.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/content.sh"
 
 data=$top/t/data/checks
 spool=$tmpdir/spool
 mkdir -p "$spool"/{tmp,incoming,deferred}
 # conf NAME [SETTING VALUE]...: a configuration folder with the tables of t/data/checks.
 conf() {
-    local d=$tmpdir/$1
-    shift
-    mkdir -p "$d"
-    cp "$data/header_checks" "$data/body_checks" "$d/"
-    printf 'hostname mx.example.test\nspool %s\n' "$spool" > "$d/config"
-    while [ $# -ge 2 ]; do printf '%s %s\n' "$1" "$2" >> "$d/config"; shift 2; done
-    sluice-mkcdb -o "$d/config.cdb" "$d/config" || bail "sluice-mkcdb failed"
+    content_conf "$@"
+    cp "$data/header_checks" "$data/body_checks" "$tmpdir/$1/"
 }
 checks() { SLUICE_CONF=$tmpdir/$1 sluice-checks "${@:2}" 2>> "$tmpdir/checks.log"; }
 lastlog() { tail -${1:-1} "$tmpdir/checks.log"; }

@@ -22,13 +22,10 @@ mkdir -p "$spool"/{tmp,incoming,deferred}
 
 # conf NAME [SETTING VALUE]...: a configuration folder using this spamd.
 conf() {
-    local d=$tmpdir/$1
-    shift
-    mkdir -p "$d"
-    printf 'hostname mx.example.test\nspool %s\n' "$spool" > "$d/config"
-    case " $* " in *" spam_spamd "*) ;; *) printf 'spam_spamd 127.0.0.1:%s\n' "$port" >> "$d/config" ;; esac
-    while [ $# -ge 2 ]; do printf '%s %s\n' "$1" "$2" >> "$d/config"; shift 2; done
-    sluice-mkcdb -o "$d/config.cdb" "$d/config" || bail "sluice-mkcdb failed"
+    case " $* " in
+    *" spam_spamd "*) content_conf "$@" ;;
+    *) content_conf "$@" spam_spamd "127.0.0.1:$port" ;;
+    esac
 }
 spam() { SLUICE_CONF=$tmpdir/$1 sluice-spam "${@:2}" 2>> "$tmpdir/spam.log"; }
 lastlog() { tail -${1:-1} "$tmpdir/spam.log"; }

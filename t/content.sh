@@ -4,7 +4,9 @@
 #
 #   content_conf NAME [SETTING VALUE]...  a configuration folder $tmpdir/NAME:
 #       hostname mx.example.test, the postmaster, the spool $tmpdir/spool,
-#       the disclaimer texts of t/data/content, and the settings given
+#       the disclaimer texts of t/data/content, and the settings given,
+#       compiled by sluice-mkcdb; CONTENT_CONF_UNCHECKED=1: compiled from
+#       standard input, for a bad setting that sluice-mkcdb would refuse
 #   content_table NAME TABLE < text       a table of that folder, compiled
 #   msgcheck FILE...     Python's email package on each transaction of each
 #       stream file: one line per message, "parts=N names=a,b text=T" where
@@ -27,12 +29,16 @@ content_conf() {
     mkdir -p "$d" "$tmpdir/spool/tmp"
     printf 'hostname mx.example.test\nspool %s\npostmaster postmaster@example.test\n' \
         "$tmpdir/spool" > "$d/config"
-    cp "$data/disclaimer.txt" "$data/disclaimer.html" "$d/"
+    cp "$top/t/data/content/disclaimer.txt" "$top/t/data/content/disclaimer.html" "$d/"
     while [ $# -ge 2 ]; do
         printf '%s %s\n' "$1" "$2" >> "$d/config"
         shift 2
     done
-    sluice-mkcdb -o "$d/config.cdb" "$d/config" || bail "sluice-mkcdb $d/config failed"
+    if [ -n "${CONTENT_CONF_UNCHECKED:-}" ]; then
+        sluice-mkcdb -o "$d/config.cdb" - < "$d/config" || bail "sluice-mkcdb $d/config failed"
+    else
+        sluice-mkcdb -o "$d/config.cdb" "$d/config" || bail "sluice-mkcdb $d/config failed"
+    fi
 }
 
 content_table() {

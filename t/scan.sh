@@ -1,9 +1,7 @@
 # t/scan.sh — helpers for the sluice-scan tests (t/6x-scan-*.t); source it
-# after t/lib.sh.
+# after t/lib.sh.  It sources t/content.sh: content_conf makes their
+# configuration folders.
 #
-#   scan_conf NAME [SETTING VALUE]...  a configuration folder $tmpdir/NAME with
-#       hostname mx.example.test, the spool $tmpdir/spool, and the settings
-#       given, compiled by sluice-mkcdb
 #   clamd_start      a private clamd (t/tools/clamd.sh): sets CLAMD_PID,
 #       CLAMD_SOCK (its Unix socket) and CLAMD_TCP (127.0.0.1:PORT); stopped
 #       by PID at exit
@@ -13,23 +11,7 @@
 #       $tmpdir/scan.log
 #   raw_reply FILE   what clamd says of FILE's octets as they are (no decoding)
 
-scan_conf() {
-    local d=$tmpdir/$1
-    shift
-    mkdir -p "$d" "$tmpdir/spool/tmp"
-    printf 'hostname mx.example.test\nspool %s\npostmaster postmaster@example.test\n' \
-        "$tmpdir/spool" > "$d/config"
-    while [ $# -ge 2 ]; do
-        printf '%s %s\n' "$1" "$2" >> "$d/config"
-        shift 2
-    done
-    if [ -n "$SCAN_CONF_UNCHECKED" ]; then
-        # A bad setting, which sluice-mkcdb refuses: compiled from standard input.
-        sluice-mkcdb -o "$d/config.cdb" - < "$d/config" || bail "sluice-mkcdb $d/config failed"
-    else
-        sluice-mkcdb -o "$d/config.cdb" "$d/config" || bail "sluice-mkcdb $d/config failed"
-    fi
-}
+. "$top/t/content.sh"
 
 clamd_start() {
     local port
