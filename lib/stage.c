@@ -65,3 +65,23 @@ stage_fail(const struct stream_reader *rd, int read_failed)
 		die(rd->exit_code, "%s", rd->err);
 	die_sys("unable to write");
 }
+
+void
+stage_copy(struct stream_reader *rd, struct stream_writer *w, const struct txn *t)
+{
+	int rf = 0;
+
+	if (stream_write_head(w, t) < 0 || stream_copy_body(rd, w, &rf) < 0)
+		stage_fail(rd, rf);
+}
+
+void
+stage_spool(struct stream_reader *rd, struct bodyfile *sp)
+{
+	int rf = 0;
+
+	if (bodyfile_reset(sp) < 0)
+		die_sys("unable to spool a message");
+	if (bodyfile_from_stream(sp, rd, &rf) < 0)
+		stage_fail(rd, rf);
+}

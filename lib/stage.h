@@ -50,5 +50,9 @@ void stage_run_with(const struct stage *);
  */
 void stage_fail(const struct stream_reader *rd, int read_failed)
     __attribute__((noreturn));
+/* A transaction the stage leaves alone: copied through (else stage_fail). */
+void stage_copy(struct stream_reader *rd, struct stream_writer *w, const struct txn *t);
+/* A transaction's body read into sp, emptied first (else stage_fail). */
+void stage_spool(struct stream_reader *rd, struct bodyfile *sp);
 
 #endif

@@ -180,7 +180,7 @@ route_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 	const char *err, *qid = t->xf[XF_IDENT] ? t->xf[XF_IDENT] : "-";
 	char enc[STREAM_XVAL_MAX + 1];
 	size_t i;
-	int rc, rf = 0, dead = dsn_is_double(t);
+	int rc, dead = dsn_is_double(t);
 
 	for (i = 0; i < t->nrcpt; ) {
 		struct rcpt *rc_ = &t->rcpt[i];
@@ -225,15 +225,11 @@ route_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 		i++;
 	}
 	if (b->n == 0) {
-		if (stream_write_head(w, t) < 0 || stream_copy_body(rd, w, &rf) < 0)
-			goto fail;
+		stage_copy(rd, w, t);
 		return;
 	}
 	/* A bounce needs the body as well as the message: spool it once. */
-	if (bodyfile_reset(sp) < 0)
-		die_sys("unable to spool a message");
-	if (bodyfile_from_stream(sp, rd, &rf) < 0)
-		goto fail;
+	stage_spool(rd, sp);
 	if (t->nrcpt > 0 && (stream_write_head(w, t) < 0 ||
 	    bodyfile_rewind(sp) < 0 || bodyfile_write_stream(sp, w) < 0))
 		die_sys("unable to write");
@@ -241,9 +237,6 @@ route_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 		die_sys("unable to read the spooled message");
 	bounce_write(w, t, b, sp);
 	bounce_clear(b);
-	return;
-fail:
-	stage_fail(rd, rf);
 }
 
 int

@@ -178,13 +178,15 @@ attach_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 	int rf = 0, m = a->rules.n ? matrix_txn(&a->mx, "attach", rd, w, t, sp, &rf) :
 	    MATRIX_NONE;
 
-	if (m == -1 || (m == MATRIX_NONE && a->rules.n == 0 &&
-	    (stream_write_head(w, t) < 0 || stream_copy_body(rd, w, &rf) < 0)))
-		goto fail;
-	if (m == MATRIX_NONE)
+	if (m == -1)
+		stage_fail(rd, rf);
+	if (m == MATRIX_NONE) {
+		if (a->rules.n == 0)
+			stage_copy(rd, w, t);
 		return;
-	if (m == MATRIX_ALL && (bodyfile_reset(sp) < 0 || bodyfile_from_stream(sp, rd, &rf) < 0))
-		goto fail;
+	}
+	if (m == MATRIX_ALL)
+		stage_spool(rd, sp);
 	if (plan_walk(&a->plan, sp) < 0)
 		die_sys("unable to read the spooled message");
 	if (a->plan.n > 0) {
@@ -193,9 +195,6 @@ attach_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 	}
 	if (stream_write_head(w, t) < 0 || bodyfile_write_stream(sp, w) < 0)
 		die_sys("unable to write");
-	return;
-fail:
-	stage_fail(rd, rf);
 }
 
 static void

@@ -137,17 +137,13 @@ checks_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 	struct checks *c = ctx;
 	const char *l;
 	size_t n;
-	int rf = 0, rc;
+	int rc;
 
 	if (!checks_apply(c, t)) {
-		if (stream_write_head(w, t) < 0 || stream_copy_body(rd, w, &rf) < 0)
-			goto fail;
+		stage_copy(rd, w, t);
 		return;
 	}
-	if (bodyfile_reset(sp) < 0)
-		die_sys("unable to spool a message");
-	if (bodyfile_from_stream(sp, rd, &rf) < 0)
-		goto fail;
+	stage_spool(rd, sp);
 	inspect_reset(&c->in, qid_of(t));
 	if (bodyfile_rewind(sp) < 0)
 		die_sys("unable to read the spooled message");
@@ -157,9 +153,6 @@ checks_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 		die_sys("unable to read the spooled message");
 	inspect_end(&c->in);
 	act(c, w, t, sp);
-	return;
-fail:
-	stage_fail(rd, rf);
 }
 
 /*

@@ -56,11 +56,13 @@ disclaimer_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 	int rf = 0, m = texts_any(&s->texts) ?
 	    matrix_txn(&s->mx, "disclaimer", rd, w, t, sp, &rf) : MATRIX_NONE;
 
-	if (m == -1 || (m == MATRIX_NONE && !texts_any(&s->texts) &&
-	    (stream_write_head(w, t) < 0 || stream_copy_body(rd, w, &rf) < 0)))
+	if (m == -1)
 		goto fail;
-	if (m == MATRIX_NONE)
+	if (m == MATRIX_NONE) {
+		if (!texts_any(&s->texts))
+			stage_copy(rd, w, t);
 		return;
+	}
 	if (texts_for(&s->texts, t, &d, err, sizeof err) < 0)
 		die(EXIT_TEMP, "4.3.5 %s", err);
 	if (d->text == NULL && d->html == NULL) {

@@ -246,17 +246,14 @@ scan_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 	    MATRIX_NONE;
 
 	if (m == -1)
-		goto fail;
+		stage_fail(rd, rf);
 	if (m == MATRIX_NONE) {
-		if (!s->enabled && (stream_write_head(w, t) < 0 ||
-		    stream_copy_body(rd, w, &rf) < 0))
-			goto fail;
+		if (!s->enabled)
+			stage_copy(rd, w, t);
 		return;
 	}
-	if (m == MATRIX_ALL && bodyfile_reset(sp) < 0)
-		die_sys("unable to spool a message");
-	if (m == MATRIX_ALL && bodyfile_from_stream(sp, rd, &rf) < 0)
-		goto fail;
+	if (m == MATRIX_ALL)
+		stage_spool(rd, sp);
 	scan_message(s, sp);
 	if (s->sc.v == V_ERROR && s->on_error == E_SUSPICIOUS)
 		s->sc.v = V_SUSPICIOUS;
@@ -272,9 +269,6 @@ scan_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 		pass(w, t, sp, NULL);
 	} else
 		act(s, w, t, sp);
-	return;
-fail:
-	stage_fail(rd, rf);
 }
 
 /* ---- settings */

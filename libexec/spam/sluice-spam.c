@@ -277,24 +277,16 @@ spam_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
     struct bodyfile *sp, void *ctx)
 {
 	struct spam *s = ctx;
-	int rf = 0;
 
 	if (!any_applies(s, t)) {
-		if (stream_write_head(w, t) < 0 || stream_copy_body(rd, w, &rf) < 0)
-			goto fail;
+		stage_copy(rd, w, t);
 		return;
 	}
-	if (bodyfile_reset(sp) < 0)
-		die_sys("unable to spool a message");
-	if (bodyfile_from_stream(sp, rd, &rf) < 0)
-		goto fail;
+	stage_spool(rd, sp);
 	s->t = t;
 	s->sp = sp;
 	s->w = w;
 	judge(s);
-	return;
-fail:
-	stage_fail(rd, rf);
 }
 
 static void
