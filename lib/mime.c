@@ -303,11 +303,8 @@ header_line(struct mime *m, struct level *l, const char *s, size_t n, int eol,
 		return;
 	}
 	/*
-	 * A white-space line continues a field; at the top of a header it
-	 * continues none, and mail readers skip it and read the fields that
-	 * follow (Python's email package notes a defect and reads on).  So
-	 * must we, or a part behind such a line would go unseen: it is kept
-	 * in the header, where mimehdr_next() passes over it.
+	 * A white-space line at the top of a header continues no field: mail
+	 * readers skip it and read on, and so do we (mimehdr_next passes it).
 	 */
 	if (!cont && !field_start(s, n) && s[0] != ' ' && s[0] != '\t' &&
 	    !(l->p.depth == 0 && m->hlen == 0 && n >= 5 && memcmp(s, "From ", 5) == 0)) {

@@ -11,7 +11,7 @@
 content_conf a attach_block '*.vbs'
 sed 's/^DATA$/&\n orphan: nothing removed (clean)\n\tand its second line/' "$data/mixed.in" \
     > "$tmpdir/orphan.in"
-SLUICE_CONF=$tmpdir/a sluice-attach < "$tmpdir/orphan.in" > "$tmpdir/orphan.out"
+SLUICE_CONF=$tmpdir/a sluice-attach < "$tmpdir/orphan.in" > "$tmpdir/orphan.out" 2> "$tmpdir/a.log"
 is "$? $(grep -c '^X-Sluice-Attach: removed' "$tmpdir/orphan.out")" "0 1" "run.vbs is removed, and the message says so"
 is "$(sed -n '/^DATA$/{n;p;n;p;n;p}' "$tmpdir/orphan.out" | cut -c1-16 | tr '\n' '|')" \
     " orphan: nothing|	and its second |X-Sluice-Attach:|" \
