@@ -82,6 +82,17 @@ for c, k in per.most_common():
 # creations (doc/performance.md, the accepting side: recently_deleted).
 runs=0
 
+# send PORT — the N messages, timed into t0 and t1 (ns), between pauses
+# that let the server and the profiler settle.
+send() {
+    sleep 0.5
+    t0=$(date +%s%N)
+    smtp-source "${src[@]}" -m "$n" -l 5120 -f a@example.test -t test@example.test \
+        "127.0.0.1:$1" >/dev/null 2>&1
+    t1=$(date +%s%N)
+    sleep 0.3
+}
+
 run_sluice() {
     local tree=$1 port var=$b/var.$((++runs)) out=$b/perf.data
     mkdir -p "$var"
@@ -96,13 +107,7 @@ run_sluice() {
         127.0.0.1 "$port" "$tree/libexec/sluice-smtpd" </dev/null 2>/dev/null &
     srv_pid=$!
     wait_port "$port" || { echo "sluice did not start"; return 1; }
-    # The probe connection of wait_port is one session more: counted below.
-    sleep 0.3
-    t0=$(date +%s%N)
-    smtp-source "${src[@]}" -m "$n" -l 5120 -f a@example.test -t test@example.test \
-        "127.0.0.1:$port" >/dev/null 2>&1
-    t1=$(date +%s%N)
-    sleep 0.3
+    send "$port"
     # perf or strace, then tcpserver under it: stop tcpserver, they follow.
     kill "$(ps -o pid= --ppid "$srv_pid" | tr -d " ")" 2>/dev/null
     wait "$srv_pid" 2>/dev/null
@@ -130,12 +135,7 @@ run_postfix() {
     # master and what it starts from now on (smtpd, cleanup, trivial-rewrite).
     perf record -q -e cpu-clock -F 4000 -g -p "$mp" -o "$out" 2>/dev/null &
     perf_pid=$!
-    sleep 0.5
-    t0=$(date +%s%N)
-    smtp-source "${src[@]}" -m "$n" -l 5120 -f a@example.test -t test@example.test \
-        "127.0.0.1:$port" >/dev/null 2>&1
-    t1=$(date +%s%N)
-    sleep 0.3
+    send "$port"
     kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null
     report postfix "$(find "$pf_dir/spool/incoming" -type f | wc -l)"
     "$top/t/tools/postfix.sh" stop "$pf_dir" >/dev/null 2>&1
