@@ -260,7 +260,12 @@ write_received(struct stream_writer *w, const char *qid)
 	return stream_write_line(w, line, (size_t)n);
 }
 
-/* stream_copy_body(), stopping at message_size_limit when there is one. */
+/*
+ * stream_copy_body(), stopping at message_size_limit when there is one.
+ * Without one (a trusted caller: sluice-smtpd, the runner) the body goes
+ * through stream_copy_body's block copy, a third of the instructions of
+ * a line at a time for a 5 KB message.
+ */
 static int
 copy_body(struct stream_reader *r, struct stream_writer *w, int *read_failed)
 {
@@ -268,6 +273,8 @@ copy_body(struct stream_reader *r, struct stream_writer *w, int *read_failed)
 	size_t n;
 	int rc;
 
+	if (!size_limit)
+		return stream_copy_body(r, w, read_failed);
 	*read_failed = 0;
 	while ((rc = stream_read_line(r, &l, &n)) == 1) {
 		if (size_limit && r->body_bytes > size_limit)
@@ -283,10 +290,16 @@ copy_body(struct stream_reader *r, struct stream_writer *w, int *read_failed)
 	return stream_write_end(w);
 }
 
-/* Copy one transaction, whose envelope is read, into a new tmp file. */
+/*
+ * Copy one transaction, whose envelope is read, into a new tmp file.  The
+ * writer's buffer is static, one for every file in turn: from malloc,
+ * musl maps and unmaps a 64 KiB buffer each time (2 system calls and 2
+ * page faults a message).
+ */
 static void
 store(struct stream_reader *r, struct txn *t)
 {
+	static char wbuf[BUF_SIZE];
 	struct stream_writer w;
 	struct entry *e;
 	const char *id = t->xf[XF_IDENT];
@@ -329,8 +342,8 @@ store(struct stream_reader *r, struct txn *t)
 		fail(EXIT_TEMP, "out of memory");
 	snprintf(e->from, sizeof e->from, "%s", t->from ? t->from : "");
 	e->nrcpt = t->nrcpt;
-	if (stream_writer_init(&w, fd, 0) < 0)
-		fail(EXIT_TEMP, "out of memory");
+	w.flags = 0;
+	wbuf_init_mem(&w.out, fd, wbuf, sizeof wbuf);
 	if (stream_write_head(&w, t) < 0 || (untrusted &&
 	    write_received(&w, e->qid) < 0) || copy_body(r, &w, &rfail) < 0) {
 		if (rfail)
@@ -343,7 +356,6 @@ store(struct stream_reader *r, struct txn *t)
 	if (stream_flush(&w) < 0 || fsync(fd) < 0)
 		fail(EXIT_TEMP, "unable to write %s/tmp/%s: %s", spool, e->qid,
 		    strerror(errno));
-	stream_writer_free(&w);
 }
 
 /* The same for a folder this program had to make: 0, or -1 with errno. */
@@ -446,9 +458,10 @@ main(int argc, char **argv)
 	if (untrusted)
 		size_limit = (unsigned long long)conf_size("message_size_limit",
 		    35LL << 20);
-	spool_fd = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* openat: no extra fcntl after an O_CLOEXEC open (lib/table.c). */
+	spool_fd = openat(AT_FDCWD, spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (spool_fd < 0 && errno == ENOENT && mkdir_p(spool, 0700) == 0)
-		spool_fd = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		spool_fd = openat(AT_FDCWD, spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (spool_fd < 0)
 		die_sys("unable to open the queue %s", spool);
 	if (stream_reader_init(&r, 0, "stdin") < 0)

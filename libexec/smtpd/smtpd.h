@@ -188,12 +188,7 @@ struct session {
 	struct txn t;
 	int have_mail;
 	struct queue q;
-	/*
-	 * Room for a value looked up in a table.  Last, because
-	 * smtpd_session_init clears everything before it: clearing its 64 KiB
-	 * too would cost 16 page faults per connection for nothing, since a
-	 * lookup writes what it returns.
-	 */
+	/* Room for a value looked up in a table; a lookup writes what it returns. */
 	char lookup_val[TABLE_VAL_MAX];
 };
 

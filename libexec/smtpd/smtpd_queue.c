@@ -17,13 +17,16 @@
 #include "smtpd.h"
 #include "stream.h"
 
+/* Once per process: the buffer is static (smtpd_session_init says why). */
 void
 smtpd_queue_init(struct queue *q)
 {
+	static char buf[BUF_SIZE];
+
 	q->pid = -1;
 	q->in = q->err = -1;
-	if (stream_writer_init(&q->w, -1, 0) < 0)
-		die_nomem();
+	q->w.flags = 0;
+	wbuf_init_mem(&q->w.out, -1, buf, sizeof buf);
 }
 
 static int

@@ -25,17 +25,24 @@ open_table(struct table *t, const char *name)
 		die(EXIT_TEMP, "unable to open table %s: %s", name, strerror(errno));
 }
 
-/* The settings (sluice-smtpd(8), SETTINGS) and the tables RCPT reads. */
+/*
+ * The settings (sluice-smtpd(8), SETTINGS) and the tables RCPT reads.  s
+ * is main's static session, all zero as exec left it: clearing it again
+ * would only fault in its pages (about 30 KiB, 8 page faults per
+ * connection), and so would buffers from malloc, which musl maps and
+ * unmaps one by one.  So the buffers are static too, used once per
+ * process.
+ */
 void
 smtpd_session_init(struct session *s)
 {
+	static char inbuf[BUF_SIZE], outbuf[4096];
 	long long v;
 
-	memset(s, 0, offsetof(struct session, lookup_val));
 	s->slot.fd = -1;
 	txn_init(&s->t);
-	if (rbuf_init(&s->in, 0, BUF_SIZE) < 0 || wbuf_init(&s->out, 1, 4096) < 0)
-		die_nomem();
+	rbuf_init_mem(&s->in, 0, inbuf, sizeof inbuf);
+	wbuf_init_mem(&s->out, 1, outbuf, sizeof outbuf);
 	smtpd_queue_init(&s->q);
 	s->hostname = conf_hostname();
 	v = conf_size("message_size_limit", 35LL * 1024 * 1024);
