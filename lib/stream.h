@@ -78,8 +78,14 @@ int stream_write_head(struct stream_writer *, const struct txn *);
 int stream_write_line(struct stream_writer *, const char *s, size_t n);
 int stream_write_end(struct stream_writer *);
 int stream_flush(struct stream_writer *);
-/* Copy the rest of r's body to w, through the final ".". 0 or -1. */
 int stream_write_plain(struct stream_writer *, const char *p, size_t n);
+/*
+ * Whole LF-ended lines p[0..n) into o with CRLF line ends: a plain run
+ * for a wire-form spool (sluice-smtp).  0, or -1 (EINVAL when the last
+ * line has no LF).
+ */
+int stream_put_crlf(struct wbuf *o, const char *p, size_t n);
+/* Copy the rest of r's body to w, through the final ".". 0 or -1. */
 int stream_copy_body(struct stream_reader *r, struct stream_writer *w,
     int *read_failed);
 

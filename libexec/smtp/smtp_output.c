@@ -9,6 +9,7 @@
 #include "dsn.h"
 #include "log.h"
 #include "prog.h"
+#include "text.h"
 #include "xtext.h"
 
 #include <stdio.h>
@@ -16,10 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Read message m's wire body back as lines: to a stream, or a spool. */
+/* Read message m's wire body back as lines, into a body file (notices). */
 static void
-wire_lines(const struct smtp *s, const struct msg *m, struct stream_writer *w,
-    struct bodyfile *sp)
+wire_lines(const struct smtp *s, const struct msg *m, struct bodyfile *sp)
 {
 	char buf[65536], line[STREAM_TEXT_MAX + 8];
 	unsigned long long left = m->len;
@@ -46,13 +46,49 @@ wire_lines(const struct smtp *s, const struct msg *m, struct stream_writer *w,
 			n = ln > 0 && line[ln - 1] == '\r' ? ln - 1 : ln;
 			ln = 0;
 			if (n == 1 && line[0] == '.')
-				return;		/* the end: the caller writes its "." */
+				return;
 			if (n > 0 && line[0] == '.') {
 				l++;
 				n--;
 			}
-			if ((w && stream_write_line(w, l, n) < 0) ||
-			    (sp && bodyfile_write_line(sp, l, n) < 0))
+			if (bodyfile_write_line(sp, l, n) < 0)
+				die_sys("unable to write the output");
+		}
+	}
+}
+
+/*
+ * Message m's wire body back into the stream, without its final ".\r\n".
+ * In the spool every CR is part of a CRLF (spool_line) and every line is
+ * dot-stuffed, as the stream's are: so the stream form is the spool with
+ * its CRs left out, copied in blocks rather than read back line by line.
+ */
+static void
+wire_copy(const struct smtp *s, const struct msg *m, struct stream_writer *w)
+{
+	char buf[65536];
+	unsigned long long left = m->len - 3;
+	off_t off = m->off;
+	const char *p, *cr;
+	size_t n;
+	ssize_t k;
+
+	while (left > 0) {
+		k = pread(s->spool_fd, buf, left > sizeof buf ? sizeof buf :
+		    (size_t)left, off);
+		if (k <= 0)
+			die_sys("unable to read the body spool");
+		off += k;
+		left -= (unsigned long long)k;
+		for (p = buf, n = (size_t)k; n > 0; n -= (size_t)(cr - p) + 1,
+		    p = cr + 1) {
+			cr = w->flags & STREAM_W_CRLF ? NULL : text_find(p, n, '\r');
+			if (cr == NULL) {
+				if (wbuf_put(&w->out, p, n) < 0)
+					die_sys("unable to write the output");
+				break;
+			}
+			if (wbuf_put(&w->out, p, (size_t)(cr - p)) < 0)
 				die_sys("unable to write the output");
 		}
 	}
@@ -115,7 +151,7 @@ notices(const struct smtp *s, struct stream_writer *out, struct msg *m)
 		if (!spooled) {
 			if (bodyfile_open(&sp, bodyfile_tmpdir()) < 0)
 				die_sys("unable to make a body file");
-			wire_lines(s, m, NULL, &sp);
+			wire_lines(s, m, &sp);
 			spooled = 1;
 		}
 		memset(&d, 0, sizeof d);
@@ -190,7 +226,7 @@ output_write(struct smtp *s, struct stream_writer *out)
 			continue;
 		if (stream_write_head(out, &m->t) < 0)
 			die_sys("unable to write the output");
-		wire_lines(s, m, out, NULL);
+		wire_copy(s, m, out);
 		if (stream_write_end(out) < 0)
 			die_sys("unable to write the output");
 	}
