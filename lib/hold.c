@@ -92,22 +92,23 @@ hold_drain(struct hold *h, int fd)
 }
 
 void
-hold_append(struct hold *h, int fd, unsigned long long len)
+hold_append(struct hold *h, int fd, off_t off, unsigned long long len)
 {
 	if (stream_flush(&h->w) < 0)
 		die_sys("unable to write a temporary file");
-	copy_out(fd, 0, len, h->fd);
+	copy_out(fd, off, len, h->fd);
 	h->w.out.total += len;
 }
 
 void
-hold_commit_tail(struct hold *h, int fd, int tail, unsigned long long len)
+hold_commit_tail(struct hold *h, int fd, int tail, off_t off,
+    unsigned long long len)
 {
 	struct stat st;
 
 	hold_drain(h, fd);
 	if (tail >= 0)
-		copy_out(tail, 0, len, fd);
+		copy_out(tail, off, len, fd);
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fsync(fd) < 0)
 		die_sys("unable to sync standard output");
 }
@@ -115,5 +116,5 @@ hold_commit_tail(struct hold *h, int fd, int tail, unsigned long long len)
 void
 hold_commit(struct hold *h, int fd)
 {
-	hold_commit_tail(h, fd, -1, 0);
+	hold_commit_tail(h, fd, -1, 0, 0);
 }

@@ -8,6 +8,8 @@
  * 111.  Errors are fatal (111).
  */
 
+#include <sys/types.h>
+
 #include "stream.h"
 
 struct hold {
@@ -19,15 +21,16 @@ void hold_init(struct hold *);
 /* Copy all of it to fd, and sync fd when it is a regular file. */
 void hold_commit(struct hold *, int fd);
 /*
- * Append the first len octets of file fd to what is held, copied in the
- * kernel (a body spooled elsewhere, without reading it back).
+ * Append len octets of file fd from offset off to what is held, copied in
+ * the kernel (a body spooled elsewhere, or in the input, not read back).
  */
-void hold_append(struct hold *, int fd, unsigned long long len);
+void hold_append(struct hold *, int fd, off_t off, unsigned long long len);
 /*
- * hold_commit, the first len octets of file tail after what is held: the
- * last part of the output goes out from where it already is, copied once.
+ * hold_commit, then len octets of file tail from offset off: the last
+ * part of the output goes out from where it already is, copied once.
  */
-void hold_commit_tail(struct hold *, int fd, int tail, unsigned long long len);
+void hold_commit_tail(struct hold *, int fd, int tail, off_t off,
+    unsigned long long len);
 /*
  * Move all of it into the temporary file and go back to its start; the
  * file's descriptor, to be read by another program.

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 int
 stream_reader_init(struct stream_reader *r, int fd, const char *name)
@@ -304,6 +305,30 @@ stream_read_line(struct stream_reader *r, const char **line, size_t *len)
 	return 1;
 }
 
+unsigned long long
+stream_taken(const struct stream_reader *r)
+{
+	return r->in.total - (r->in.end - r->in.start);
+}
+
+int
+stream_rewind(struct stream_reader *r, unsigned long long at,
+    unsigned long line)
+{
+	/* The file is at r->in.total: back by what was read past at. */
+	if (lseek(r->in.fd, -(off_t)(r->in.total - at), SEEK_CUR) < 0)
+		return rerr(r, EXIT_TEMP, "unable to read the input again: %s",
+		    strerror(errno));
+	r->in.start = r->in.end = 0;
+	r->in.eof = 0;
+	r->in.err = 0;
+	r->in.total = at;
+	r->in_body = 1;
+	r->line = line;
+	r->body_bytes = 0;
+	return 0;
+}
+
 int
 stream_skip_body(struct stream_reader *r)
 {
@@ -460,6 +485,16 @@ put_line(struct stream_writer *w, const char *s, size_t n)
 	if (n > 0 && s[n - 1] == '\r' && !(w->flags & STREAM_W_CRLF))
 		return wbuf_put(&w->out, "\r\n", 2);
 	return eol(w);
+}
+
+size_t
+stream_line_size(const struct stream_writer *w, const char *s, size_t n)
+{
+	size_t eol = w->flags & STREAM_W_CRLF ? 2 : 1;
+
+	if (n > 0 && s[n - 1] == '\r')
+		eol = 2;
+	return (n > 0 && s[0] == '.') + n + eol;
 }
 
 int
