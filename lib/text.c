@@ -14,7 +14,16 @@ text_has8bit(const char *s, size_t n)
 	unsigned char any = 0;
 	size_t i = 0;
 
-	/* Eight octets a step, no early exit: whole blocks go through here. */
+	/* Sixteen or eight octets a step, no early exit: whole blocks go through here. */
+#if defined(__SSE2__)
+	__m128i acc = _mm_setzero_si128();
+
+	for (; i + 16 <= n; i += 16)
+		acc = _mm_or_si128(acc,
+		    _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+	if (_mm_movemask_epi8(acc) != 0)
+		return 1;
+#endif
 	for (; i + 8 <= n; i += 8) {
 		memcpy(&w, s + i, 8);
 		words |= w;

@@ -57,6 +57,22 @@ wire_lines(const struct smtp *s, const struct msg *m, struct bodyfile *sp)
 	}
 }
 
+/* Leave out every CR of p[0..n), in place; the new length. */
+static size_t
+drop_cr(char *p, size_t n)
+{
+	char *d = p;
+	const char *s = p, *e = p + n, *cr;
+
+	while ((cr = text_find(s, (size_t)(e - s), '\r')) != NULL) {
+		memmove(d, s, (size_t)(cr - s));
+		d += cr - s;
+		s = cr + 1;
+	}
+	memmove(d, s, (size_t)(e - s));
+	return (size_t)(d - p) + (size_t)(e - s);
+}
+
 /*
  * Message m's wire body back into the stream, without its final ".\r\n".
  * In the spool every CR is part of a CRLF (spool_line) and every line is
@@ -69,7 +85,6 @@ wire_copy(const struct smtp *s, const struct msg *m, struct stream_writer *w)
 	char buf[65536];
 	unsigned long long left = m->len - 3;
 	off_t off = m->off;
-	const char *p, *cr;
 	size_t n;
 	ssize_t k;
 
@@ -80,17 +95,9 @@ wire_copy(const struct smtp *s, const struct msg *m, struct stream_writer *w)
 			die_sys("unable to read the body spool");
 		off += k;
 		left -= (unsigned long long)k;
-		for (p = buf, n = (size_t)k; n > 0; n -= (size_t)(cr - p) + 1,
-		    p = cr + 1) {
-			cr = w->flags & STREAM_W_CRLF ? NULL : text_find(p, n, '\r');
-			if (cr == NULL) {
-				if (wbuf_put(&w->out, p, n) < 0)
-					die_sys("unable to write the output");
-				break;
-			}
-			if (wbuf_put(&w->out, p, (size_t)(cr - p)) < 0)
-				die_sys("unable to write the output");
-		}
+		n = w->flags & STREAM_W_CRLF ? (size_t)k : drop_cr(buf, (size_t)k);
+		if (wbuf_put(&w->out, buf, n) < 0)
+			die_sys("unable to write the output");
 	}
 }
 
