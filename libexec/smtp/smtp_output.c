@@ -17,6 +17,21 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The next block of the body spool at *off, of *left octets: its length. */
+static size_t
+spool_next(const struct smtp *s, char *buf, size_t size, off_t *off,
+    unsigned long long *left)
+{
+	ssize_t k = pread(s->spool_fd, buf, *left > size ? size : (size_t)*left,
+	    *off);
+
+	if (k <= 0)
+		die_sys("unable to read the body spool");
+	*off += k;
+	*left -= (unsigned long long)k;
+	return (size_t)k;
+}
+
 /* Read message m's wire body back as lines, into a body file (notices). */
 static void
 wire_lines(const struct smtp *s, const struct msg *m, struct bodyfile *sp)
@@ -24,17 +39,11 @@ wire_lines(const struct smtp *s, const struct msg *m, struct bodyfile *sp)
 	char buf[65536], line[STREAM_TEXT_MAX + 8];
 	unsigned long long left = m->len;
 	off_t off = m->off;
-	size_t ln = 0, i;
-	ssize_t k;
+	size_t ln = 0, i, k;
 
 	while (left > 0) {
-		k = pread(s->spool_fd, buf, left > sizeof buf ? sizeof buf :
-		    (size_t)left, off);
-		if (k <= 0)
-			die_sys("unable to read the body spool");
-		off += k;
-		left -= (unsigned long long)k;
-		for (i = 0; i < (size_t)k; i++) {
+		k = spool_next(s, buf, sizeof buf, &off, &left);
+		for (i = 0; i < k; i++) {
 			const char *l = line;
 			size_t n;
 
@@ -86,16 +95,11 @@ wire_copy(const struct smtp *s, const struct msg *m, struct stream_writer *w)
 	unsigned long long left = m->len - 3;
 	off_t off = m->off;
 	size_t n;
-	ssize_t k;
 
 	while (left > 0) {
-		k = pread(s->spool_fd, buf, left > sizeof buf ? sizeof buf :
-		    (size_t)left, off);
-		if (k <= 0)
-			die_sys("unable to read the body spool");
-		off += k;
-		left -= (unsigned long long)k;
-		n = w->flags & STREAM_W_CRLF ? (size_t)k : drop_cr(buf, (size_t)k);
+		n = spool_next(s, buf, sizeof buf, &off, &left);
+		if (!(w->flags & STREAM_W_CRLF))
+			n = drop_cr(buf, n);
 		if (wbuf_put(&w->out, buf, n) < 0)
 			die_sys("unable to write the output");
 	}
