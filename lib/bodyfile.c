@@ -142,14 +142,6 @@ bodyfile_getline(struct bodyfile *s, const char **line, size_t *len)
 }
 
 int
-bodyfile_write_plain(struct bodyfile *s, const char *p, size_t n, size_t lines)
-{
-	s->bytes += n + lines;
-	s->lines += lines;
-	return wbuf_put(&s->w, p, n);
-}
-
-int
 bodyfile_write_stream(struct bodyfile *s, struct stream_writer *w)
 {
 	const char *l;

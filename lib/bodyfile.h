@@ -44,8 +44,6 @@ void bodyfile_close(struct bodyfile *);
 /* Empty the file and start writing again; 0 or -1. */
 int bodyfile_reset(struct bodyfile *);
 int bodyfile_write_line(struct bodyfile *, const char *s, size_t n);
-/* Whole lines, each with its LF (stream_read_plain), lines of them. */
-int bodyfile_write_plain(struct bodyfile *, const char *p, size_t n, size_t lines);
 /*
  * Copy the rest of r's body (through its final ".") into the body file.
  * 0; -1 with *read_failed set when the stream was at fault (r->err), or

@@ -106,14 +106,17 @@ rbuf_sysread(struct rbuf *r, char *p, size_t n)
 		if ((k = r->io->read(r->io->ctx, p, n, rbuf_io_deadline(r))) < 0) {
 			r->err = errno;
 			r->timedout = errno == ETIMEDOUT;
-		}
+		} else
+			r->total += (unsigned long long)k;
 		return k;
 	}
 	for (;;) {
 		if (rbuf_wait(r) < 0)
 			return -1;
-		if ((k = read(r->fd, p, n)) >= 0)
+		if ((k = read(r->fd, p, n)) >= 0) {
+			r->total += (unsigned long long)k;
 			return k;
+		}
 		if (errno == EAGAIN && r->timeout == 0 && r->deadline == 0) {
 			/* A non-blocking descriptor without a deadline: wait. */
 			struct pollfd pf = { .fd = r->fd, .events = POLLIN };

@@ -39,6 +39,7 @@ struct rbuf {
 	size_t end;	/* one past last valid byte */
 	int eof;
 	int err;	/* errno of a failed read, else 0 */
+	unsigned long long total;	/* octets read from fd so far */
 	/* optional deadline: seconds to wait for input, 0 = forever */
 	unsigned timeout;
 	/*

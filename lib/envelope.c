@@ -120,7 +120,7 @@ qid_of(const struct txn *t)
 }
 
 void
-envelope_write(struct stream_writer *w, struct txn *t, struct bodyfile *body,
+envelope_write_head(struct stream_writer *w, struct txn *t,
     unsigned long long size, int eight, int warn)
 {
 	if (eight && t->body != BODY_8BITMIME) {
@@ -139,6 +139,13 @@ envelope_write(struct stream_writer *w, struct txn *t, struct bodyfile *body,
 	}
 	if (stream_write_head(w, t) < 0)
 		die_sys("unable to write");
+}
+
+void
+envelope_write(struct stream_writer *w, struct txn *t, struct bodyfile *body,
+    unsigned long long size, int eight, int warn)
+{
+	envelope_write_head(w, t, size, eight, warn);
 	if (bodyfile_write_stream(body, w) < 0)
 		die_sys("unable to copy a body through a temporary file");
 }

@@ -27,5 +27,8 @@ int envelope_norm(struct txn *t, const char *name, char *err, size_t errsz);
  */
 void envelope_write(struct stream_writer *w, struct txn *t, struct bodyfile *body,
     unsigned long long size, int eight, int warn);
+/* The same without the body, which the caller writes. */
+void envelope_write_head(struct stream_writer *w, struct txn *t,
+    unsigned long long size, int eight, int warn);
 
 #endif

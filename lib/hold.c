@@ -1,6 +1,7 @@
 #include "hold.h"
 
 #include <errno.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,13 +36,49 @@ hold_rewind(struct hold *h)
 	return h->fd;
 }
 
+/*
+ * len octets of file in from offset off to out: sendfile, which copies
+ * within the kernel (and to a pipe, hands over the file's pages), else
+ * pread and write where sendfile cannot write (EINVAL: an O_APPEND file,
+ * for one).  Errors are fatal (111).
+ */
+static void
+copy_out(int in, off_t off, unsigned long long len, int out)
+{
+	char buf[BUF_SIZE];
+	ssize_t k;
+	int slow = 0;
+
+	while (len > 0) {
+		size_t n = len > (1U << 30) ? (1U << 30) : (size_t)len;
+
+		if (!slow && (k = sendfile(out, in, &off, n)) > 0) {
+			len -= (unsigned long long)k;
+			continue;
+		}
+		if (!slow && k < 0 && errno == EINTR)
+			continue;
+		if (!slow && k < 0 && errno != EINVAL && errno != ENOSYS)
+			die_sys("unable to write");
+		slow = 1;
+		if ((k = pread(in, buf, n > sizeof buf ? sizeof buf : n, off)) < 0 &&
+		    errno == EINTR)
+			continue;
+		if (k < 0)
+			die_sys("unable to read a temporary file");
+		if (k == 0)
+			die(EXIT_TEMP, "a temporary file is shorter than written");
+		if (write_all(out, buf, (size_t)k) < 0)
+			die_sys("unable to write");
+		off += k;
+		len -= (unsigned long long)k;
+	}
+}
+
 /* Copy what is held (memory, then the file past it) to fd. */
 static void
 hold_drain(struct hold *h, int fd)
 {
-	char buf[BUF_SIZE];
-	ssize_t k;
-
 	if (h->w.out.total - h->w.out.len == 0) {
 		/* Never spilled: the memory buffer holds all of it. */
 		if (write_all(fd, h->w.out.buf, h->w.out.len) < 0)
@@ -49,24 +86,35 @@ hold_drain(struct hold *h, int fd)
 		h->w.out.len = 0;
 		return;
 	}
-	hold_rewind(h);
-	while ((k = read(h->fd, buf, sizeof buf)) != 0) {
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			die_sys("unable to read a temporary file");
-		}
-		if (write_all(fd, buf, (size_t)k) < 0)
-			die_sys("unable to write");
-	}
+	if (stream_flush(&h->w) < 0)
+		die_sys("unable to write a temporary file");
+	copy_out(h->fd, 0, h->w.out.total, fd);
+}
+
+void
+hold_append(struct hold *h, int fd, off_t off, unsigned long long len)
+{
+	if (stream_flush(&h->w) < 0)
+		die_sys("unable to write a temporary file");
+	copy_out(fd, off, len, h->fd);
+	h->w.out.total += len;
+}
+
+void
+hold_commit_tail(struct hold *h, int fd, int tail, off_t off,
+    unsigned long long len)
+{
+	struct stat st;
+
+	hold_drain(h, fd);
+	if (tail >= 0)
+		copy_out(tail, off, len, fd);
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fsync(fd) < 0)
+		die_sys("unable to sync standard output");
 }
 
 void
 hold_commit(struct hold *h, int fd)
 {
-	struct stat st;
-
-	hold_drain(h, fd);
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fsync(fd) < 0)
-		die_sys("unable to sync standard output");
+	hold_commit_tail(h, fd, -1, 0, 0);
 }

@@ -8,6 +8,8 @@
  * 111.  Errors are fatal (111).
  */
 
+#include <sys/types.h>
+
 #include "stream.h"
 
 struct hold {
@@ -18,6 +20,17 @@ struct hold {
 void hold_init(struct hold *);
 /* Copy all of it to fd, and sync fd when it is a regular file. */
 void hold_commit(struct hold *, int fd);
+/*
+ * Append len octets of file fd from offset off to what is held, copied in
+ * the kernel (a body spooled elsewhere, or in the input, not read back).
+ */
+void hold_append(struct hold *, int fd, off_t off, unsigned long long len);
+/*
+ * hold_commit, then len octets of file tail from offset off: the last
+ * part of the output goes out from where it already is, copied once.
+ */
+void hold_commit_tail(struct hold *, int fd, int tail, off_t off,
+    unsigned long long len);
 /*
  * Move all of it into the temporary file and go back to its start; the
  * file's descriptor, to be read by another program.

@@ -16,7 +16,7 @@ body_of(const struct stage *s, struct bodyfile *own, int *made)
 {
 	const char *dir = s->body_dir ? s->body_dir : bodyfile_tmpdir();
 
-	if (s->body != NULL)
+	if (s->body != NULL || s->no_body)
 		return s->body;
 	if (!*made) {
 		if (bodyfile_open(own, dir) < 0)

@@ -33,6 +33,7 @@ struct stage {
 	/* The stage's own body file, open; NULL: made on the first message. */
 	struct bodyfile *body;
 	const char *body_dir;	/* where it is made; NULL: bodyfile_tmpdir() */
+	int no_body;		/* none at all: txn gets NULL */
 	/*
 	 * The stage's own writer, flushed by the stage (in end); NULL: one on
 	 * standard output, flushed by stage_run_with after end.

@@ -2,6 +2,7 @@
 #include "param.h"
 #include "addr.h"
 #include "log.h"
+#include "text.h"
 #include "xtext.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 int
 stream_reader_init(struct stream_reader *r, int fd, const char *name)
@@ -303,6 +305,30 @@ stream_read_line(struct stream_reader *r, const char **line, size_t *len)
 	return 1;
 }
 
+unsigned long long
+stream_taken(const struct stream_reader *r)
+{
+	return r->in.total - (r->in.end - r->in.start);
+}
+
+int
+stream_rewind(struct stream_reader *r, unsigned long long at,
+    unsigned long line)
+{
+	/* The file is at r->in.total: back by what was read past at. */
+	if (lseek(r->in.fd, -(off_t)(r->in.total - at), SEEK_CUR) < 0)
+		return rerr(r, EXIT_TEMP, "unable to read the input again: %s",
+		    strerror(errno));
+	r->in.start = r->in.end = 0;
+	r->in.eof = 0;
+	r->in.err = 0;
+	r->in.total = at;
+	r->in_body = 1;
+	r->line = line;
+	r->body_bytes = 0;
+	return 0;
+}
+
 int
 stream_skip_body(struct stream_reader *r)
 {
@@ -461,6 +487,16 @@ put_line(struct stream_writer *w, const char *s, size_t n)
 	return eol(w);
 }
 
+size_t
+stream_line_size(const struct stream_writer *w, const char *s, size_t n)
+{
+	size_t eol = w->flags & STREAM_W_CRLF ? 2 : 1;
+
+	if (n > 0 && s[n - 1] == '\r')
+		eol = 2;
+	return (n > 0 && s[0] == '.') + n + eol;
+}
+
 int
 stream_write_line(struct stream_writer *w, const char *s, size_t n)
 {
@@ -484,36 +520,6 @@ stream_flush(struct stream_writer *w)
 	return wbuf_flush(&w->out);
 }
 
-/*
- * The first LF in p[0..n), or NULL: memchr, but eight octets a step with
- * no call per line (musl's memchr, in the FAST build, costs about five
- * instructions an octet on 77-octet lines; this, under one).
- */
-static const char *
-find_lf(const char *p, size_t n)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-	uint64_t w, x;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, p + i, 8);
-		x = w ^ (ones * '\n');
-		/* A zero octet of x sets its high bit here; the lowest is exact. */
-		x = (x - ones) & ~x & highs;
-		if (x != 0)
-			return p + i + (__builtin_ctzll(x) >> 3);
-	}
-	for (; i < n; i++)
-		if (p[i] == '\n')
-			return p + i;
-	return NULL;
-#else
-	return memchr(p, '\n', n);
-#endif
-}
-
 size_t
 stream_plain_run(const char *p, size_t n, size_t *lines)
 {
@@ -522,7 +528,7 @@ stream_plain_run(const char *p, size_t n, size_t *lines)
 
 	while (off < n && p[off] != '.') {
 		lim = n - off < STREAM_TEXT_MAX - 1 ? n - off : STREAM_TEXT_MAX - 1;
-		if ((nl = find_lf(p + off, lim)) == NULL ||
+		if ((nl = text_find(p + off, lim, '\n')) == NULL ||
 		    (nl > p + off && nl[-1] == '\r'))
 			break;
 		off = (size_t)(nl - p) + 1;
@@ -548,17 +554,36 @@ stream_read_plain(struct stream_reader *r, const char **p, size_t *n,
 }
 
 int
-stream_write_plain(struct stream_writer *w, const char *p, size_t n)
+stream_put_crlf(struct wbuf *o, const char *p, size_t n)
 {
 	const char *nl;
+	size_t k;
 
-	if (!(w->flags & STREAM_W_CRLF))
-		return wbuf_put(&w->out, p, n);
-	for (; n > 0; n -= (size_t)(nl - p) + 1, p = nl + 1)
-		if ((nl = memchr(p, '\n', n)) == NULL ||
-		    put_line(w, p, (size_t)(nl - p)) < 0)
-			return -1;
+	for (; n > 0; n -= k + 1, p = nl + 1) {
+		if ((nl = text_find(p, n, '\n')) == NULL)
+			return errno = EINVAL, -1;
+		k = (size_t)(nl - p);
+		if (o->err || o->size - o->len < k + 2) {
+			if (wbuf_put(o, p, k) < 0 || wbuf_put(o, "\r\n", 2) < 0)
+				return -1;
+			continue;
+		}
+		/* Room for the line and its CRLF: no call per line. */
+		memcpy(o->buf + o->len, p, k);
+		memcpy(o->buf + o->len + k, "\r\n", 2);
+		o->len += k + 2;
+		o->total += k + 2;
+	}
 	return 0;
+}
+
+int
+stream_write_plain(struct stream_writer *w, const char *p, size_t n)
+{
+	/* Plain lines have no leading dot and no CR before the LF. */
+	if (w->flags & STREAM_W_CRLF)
+		return stream_put_crlf(&w->out, p, n);
+	return wbuf_put(&w->out, p, n);
 }
 
 int

@@ -55,6 +55,16 @@ int stream_read_line(struct stream_reader *, const char **line, size_t *len);
 size_t stream_plain_run(const char *p, size_t n, size_t *lines);
 int stream_read_plain(struct stream_reader *, const char **p, size_t *n,
     size_t *lines);
+/*
+ * Where the reader is in its input: the octets taken so far.  On a
+ * regular file, stream_rewind goes back to such a point, the body being
+ * read again from there as after DATA (its line number line): for a stage
+ * that hoped to send a body from its input as it is and finds it cannot.
+ * 0, or -1 (r->err set, exit code 111).
+ */
+unsigned long long stream_taken(const struct stream_reader *);
+int stream_rewind(struct stream_reader *, unsigned long long at,
+    unsigned long line);
 /* Read and discard the rest of the body: 0, or -1 as above. */
 int stream_skip_body(struct stream_reader *);
 
@@ -76,10 +86,18 @@ int stream_writer_init(struct stream_writer *, int fd, unsigned flags);
 void stream_writer_free(struct stream_writer *);
 int stream_write_head(struct stream_writer *, const struct txn *);
 int stream_write_line(struct stream_writer *, const char *s, size_t n);
+/* The octets stream_write_line writes for s[0..n). */
+size_t stream_line_size(const struct stream_writer *, const char *s, size_t n);
 int stream_write_end(struct stream_writer *);
 int stream_flush(struct stream_writer *);
-/* Copy the rest of r's body to w, through the final ".". 0 or -1. */
 int stream_write_plain(struct stream_writer *, const char *p, size_t n);
+/*
+ * Whole LF-ended lines p[0..n) into o with CRLF line ends: a plain run
+ * for a wire-form spool (sluice-smtp).  0, or -1 (EINVAL when the last
+ * line has no LF).
+ */
+int stream_put_crlf(struct wbuf *o, const char *p, size_t n);
+/* Copy the rest of r's body to w, through the final ".". 0 or -1. */
 int stream_copy_body(struct stream_reader *r, struct stream_writer *w,
     int *read_failed);
 

@@ -3,6 +3,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 int
 text_has8bit(const char *s, size_t n)
@@ -11,7 +14,16 @@ text_has8bit(const char *s, size_t n)
 	unsigned char any = 0;
 	size_t i = 0;
 
-	/* Eight octets a step, no early exit: whole blocks go through here. */
+	/* Sixteen or eight octets a step, no early exit: whole blocks go through here. */
+#if defined(__SSE2__)
+	__m128i acc = _mm_setzero_si128();
+
+	for (; i + 16 <= n; i += 16)
+		acc = _mm_or_si128(acc,
+		    _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+	if (_mm_movemask_epi8(acc) != 0)
+		return 1;
+#endif
 	for (; i + 8 <= n; i += 8) {
 		memcpy(&w, s + i, 8);
 		words |= w;
@@ -19,6 +31,39 @@ text_has8bit(const char *s, size_t n)
 	for (; i < n; i++)
 		any |= (unsigned char)s[i];
 	return any >= 0x80 || (words & 0x8080808080808080ULL) != 0;
+}
+
+const char *
+text_find(const char *s, size_t n, char c)
+{
+	size_t i = 0;
+#if defined(__SSE2__)
+	const __m128i want = _mm_set1_epi8(c);
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, want));
+
+		if (m != 0)
+			return s + i + __builtin_ctz(m);
+	}
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t w, x;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		x = w ^ (ones * (unsigned char)c);
+		/* A zero octet of x sets its high bit here; the lowest is exact. */
+		x = (x - ones) & ~x & highs;
+		if (x != 0)
+			return s + i + (__builtin_ctzll(x) >> 3);
+	}
+#endif
+	for (; i < n; i++)
+		if (s[i] == c)
+			return s + i;
+	return NULL;
 }
 
 size_t

@@ -43,16 +43,43 @@ spool_line(struct wbuf *w, const char *l, size_t n)
 	}
 }
 
+/*
+ * A run of plain lines (stream.h) in wire form: CRLF line ends; with no
+ * CR in it, as mail almost always is, in one block.
+ */
+static void
+spool_plain(struct wbuf *w, const char *p, size_t n)
+{
+	const char *nl;
+
+	if (text_find(p, n, '\r') == NULL) {
+		if (stream_put_crlf(w, p, n) < 0)
+			die_sys("unable to write the body spool");
+		return;
+	}
+	for (; n > 0; n -= (size_t)(nl - p) + 1, p = nl + 1) {
+		nl = text_find(p, n, '\n');
+		spool_line(w, p, (size_t)(nl - p));
+	}
+}
+
 /* Spool the body in wire form: CRLF, dot-stuffed, with the final ".". */
 static void
 spool_body(struct stream_reader *r, struct wbuf *w, struct msg *m)
 {
 	const char *l;
-	size_t n;
+	size_t n, lines;
 	int rc;
 
 	m->off = (off_t)w->total;
-	while ((rc = stream_read_line(r, &l, &n)) == 1) {
+	for (;;) {
+		if (stream_read_plain(r, &l, &n, &lines) == 1) {
+			m->eight = m->eight || text_has8bit(l, n);
+			spool_plain(w, l, n);
+			continue;
+		}
+		if ((rc = stream_read_line(r, &l, &n)) != 1)
+			break;
 		if (!m->eight && text_has8bit(l, n))
 			m->eight = 1;
 		spool_line(w, l, n);

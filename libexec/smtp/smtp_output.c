@@ -9,6 +9,7 @@
 #include "dsn.h"
 #include "log.h"
 #include "prog.h"
+#include "text.h"
 #include "xtext.h"
 
 #include <stdio.h>
@@ -16,25 +17,33 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Read message m's wire body back as lines: to a stream, or a spool. */
+/* The next block of the body spool at *off, of *left octets: its length. */
+static size_t
+spool_next(const struct smtp *s, char *buf, size_t size, off_t *off,
+    unsigned long long *left)
+{
+	ssize_t k = pread(s->spool_fd, buf, *left > size ? size : (size_t)*left,
+	    *off);
+
+	if (k <= 0)
+		die_sys("unable to read the body spool");
+	*off += k;
+	*left -= (unsigned long long)k;
+	return (size_t)k;
+}
+
+/* Read message m's wire body back as lines, into a body file (notices). */
 static void
-wire_lines(const struct smtp *s, const struct msg *m, struct stream_writer *w,
-    struct bodyfile *sp)
+wire_lines(const struct smtp *s, const struct msg *m, struct bodyfile *sp)
 {
 	char buf[65536], line[STREAM_TEXT_MAX + 8];
 	unsigned long long left = m->len;
 	off_t off = m->off;
-	size_t ln = 0, i;
-	ssize_t k;
+	size_t ln = 0, i, k;
 
 	while (left > 0) {
-		k = pread(s->spool_fd, buf, left > sizeof buf ? sizeof buf :
-		    (size_t)left, off);
-		if (k <= 0)
-			die_sys("unable to read the body spool");
-		off += k;
-		left -= (unsigned long long)k;
-		for (i = 0; i < (size_t)k; i++) {
+		k = spool_next(s, buf, sizeof buf, &off, &left);
+		for (i = 0; i < k; i++) {
 			const char *l = line;
 			size_t n;
 
@@ -46,15 +55,53 @@ wire_lines(const struct smtp *s, const struct msg *m, struct stream_writer *w,
 			n = ln > 0 && line[ln - 1] == '\r' ? ln - 1 : ln;
 			ln = 0;
 			if (n == 1 && line[0] == '.')
-				return;		/* the end: the caller writes its "." */
+				return;
 			if (n > 0 && line[0] == '.') {
 				l++;
 				n--;
 			}
-			if ((w && stream_write_line(w, l, n) < 0) ||
-			    (sp && bodyfile_write_line(sp, l, n) < 0))
+			if (bodyfile_write_line(sp, l, n) < 0)
 				die_sys("unable to write the output");
 		}
+	}
+}
+
+/* Leave out every CR of p[0..n), in place; the new length. */
+static size_t
+drop_cr(char *p, size_t n)
+{
+	char *d = p;
+	const char *s = p, *e = p + n, *cr;
+
+	while ((cr = text_find(s, (size_t)(e - s), '\r')) != NULL) {
+		memmove(d, s, (size_t)(cr - s));
+		d += cr - s;
+		s = cr + 1;
+	}
+	memmove(d, s, (size_t)(e - s));
+	return (size_t)(d - p) + (size_t)(e - s);
+}
+
+/*
+ * Message m's wire body back into the stream, without its final ".\r\n".
+ * In the spool every CR is part of a CRLF (spool_line) and every line is
+ * dot-stuffed, as the stream's are: so the stream form is the spool with
+ * its CRs left out, copied in blocks rather than read back line by line.
+ */
+static void
+wire_copy(const struct smtp *s, const struct msg *m, struct stream_writer *w)
+{
+	char buf[65536];
+	unsigned long long left = m->len - 3;
+	off_t off = m->off;
+	size_t n;
+
+	while (left > 0) {
+		n = spool_next(s, buf, sizeof buf, &off, &left);
+		if (!(w->flags & STREAM_W_CRLF))
+			n = drop_cr(buf, n);
+		if (wbuf_put(&w->out, buf, n) < 0)
+			die_sys("unable to write the output");
 	}
 }
 
@@ -115,7 +162,7 @@ notices(const struct smtp *s, struct stream_writer *out, struct msg *m)
 		if (!spooled) {
 			if (bodyfile_open(&sp, bodyfile_tmpdir()) < 0)
 				die_sys("unable to make a body file");
-			wire_lines(s, m, NULL, &sp);
+			wire_lines(s, m, &sp);
 			spooled = 1;
 		}
 		memset(&d, 0, sizeof d);
@@ -190,7 +237,7 @@ output_write(struct smtp *s, struct stream_writer *out)
 			continue;
 		if (stream_write_head(out, &m->t) < 0)
 			die_sys("unable to write the output");
-		wire_lines(s, m, out, NULL);
+		wire_copy(s, m, out);
 		if (stream_write_end(out) < 0)
 			die_sys("unable to write the output");
 	}
