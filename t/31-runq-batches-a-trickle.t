@@ -23,35 +23,37 @@ delivered() { ls "$mr/alice/new" 2>/dev/null | wc -l; }
 runs() { cat "$tmpdir/runs" 2>/dev/null | wc -l; }
 secs() { echo "$(date +%s.%N) - $1" | bc; }
 below() { awk -v e="$1" -v l="$2" 'BEGIN { exit !(e < l) }'; }
+# took N CMD... — run CMD (it sends), wait until N messages are in the
+# mailbox; el is the seconds that took.
+took() {
+    local want=$1 t0
+    shift
+    t0=$(date +%s.%N)
+    "$@"
+    wait_for "[ \"\$(delivered)\" = $want ]" 20
+    el=$(secs "$t0")
+}
+trickle() { local s; for s in two three four; do send "$s"; sleep 0.4; done; }
 
 config 100
 spawn rq sluice-runq
 wait_for "grep -q start $tmpdir/sluice-runq.log" 10 || bail "sluice-runq did not start"
 
 # Idle: at once.
-t0=$(date +%s.%N)
-send one
-wait_for '[ "$(delivered)" = 1 ]' 20
-el=$(secs "$t0")
+took 1 send one
 note "the first message after ${el}s"
 ok $(below "$el" 2; echo $?) "a message that finds the runner idle goes at once"
 
 # Busy (the last chain ended moments ago): three arrivals 0.4 s apart,
 # each later than the chain before could take, make one batch.
-t0=$(date +%s.%N)
-for s in two three four; do send "$s"; sleep 0.4; done
-wait_for '[ "$(delivered)" = 4 ]' 20
-el=$(secs "$t0")
+took 4 trickle
 is "$(runs)" 2 "three messages trickling in right after a chain go in one batch"
 note "the three delivered after ${el}s"
 ok $(below "$el" 6; echo $?) "within batch_wait_ms (3 s) of the first of them, and the chain's time"
 
 # Idle again after batch_wait_ms: at once, whatever the last batch was.
 sleep 3.5
-t0=$(date +%s.%N)
-send five
-wait_for '[ "$(delivered)" = 5 ]' 20
-el=$(secs "$t0")
+took 5 send five
 note "the fifth after ${el}s"
 ok $(below "$el" 2; echo $?) "once batch_wait_ms passed without a chain, a message goes at once again"
 is "$(runs)" 3 "in a run of its own"
@@ -61,13 +63,8 @@ kill -TERM "$rq"; wait "$rq"
 config 2
 spawn rq sluice-runq
 wait_for "[ \$(grep -c start $tmpdir/sluice-runq.log) = 2 ]" 10 || bail "sluice-runq did not start again"
-send six
-wait_for '[ "$(delivered)" = 6 ]' 20
-t0=$(date +%s.%N)
-send seven
-send eight
-wait_for '[ "$(delivered)" = 8 ]' 20
-el=$(secs "$t0")
+took 6 send six
+took 8 eval 'send seven; send eight'
 note "seven and eight after ${el}s"
 ok $(below "$el" 2; echo $?) "a busy runner starts a batch at once when batch_size messages are there"
 is "$(runs)" 5 "both in one batch"
