@@ -128,15 +128,16 @@ FAST ?= $(if $(and $(MUSL_CC),$(filter cc gcc,$(notdir $(CC))),$(if $(filter 1,$
 # most of the chain's cost per message (doc/performance.md), so the chain's
 # stages are here too, sluice-smtp with OpenSSL and c-ares (Debian's
 # archives, as sluice-dnsbl's c-ares below), and the content stages that
-# join the chain when configured, but for sluice-disclaimer: it converts
-# charsets with iconv, and musl's iconv knows fewer.  musl reads users and groups from
+# join the chain when configured; sluice-disclaimer leaves its charset
+# conversions to sluice-iconv, built with glibc (musl's iconv knows fewer
+# charsets and does not transliterate).  musl reads users and groups from
 # /etc/passwd and /etc/group only (no NSS): sluice-local's pipe and file
 # deliveries run as a user named there; a site whose users live in LDAP
 # builds with FAST=0.
 FAST_PROGS = libexec/sluice-smtpd libexec/sluice-enqueue libexec/sluice-retry \
 	libexec/sluice-envelope libexec/sluice-alias libexec/sluice-route \
 	libexec/sluice-bsmtp-encode libexec/sluice-local libexec/sluice-smtp \
-	libexec/sluice-scan libexec/sluice-attach
+	libexec/sluice-scan libexec/sluice-attach libexec/sluice-disclaimer
 # Those of one file; a program with a folder has its own rule below.
 FAST_ONE = $(filter $(patsubst %.c,%,$(wildcard libexec/*.c)),$(FAST_PROGS))
 # Those with a folder of modules (libexec/local/ ...) and no rule of their own.

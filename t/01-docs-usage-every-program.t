@@ -21,7 +21,8 @@ for p in bin/* libexec/*; do
     case $name in sendmail|mailq) want=64 ;; *) want=100 ;; esac
     case $name in
     sluice-queue|sluice-check|sluice-logsum|sluice-import|sluice-mkcdb|sendmail|mailq|\
-    sluice-runq|sluice-retry|sluice-pop3|sluice-bsmtp-decode|sluice-dnsbl|sluice-tlsd|sluice-auth)
+    sluice-runq|sluice-retry|sluice-pop3|sluice-bsmtp-decode|sluice-dnsbl|sluice-tlsd|sluice-auth|\
+    sluice-iconv)
         bad=(-Z) ;;	# programs with options: an unknown one
     *)  bad=(extra-argument) ;;	# filters and listeners take none
     esac

@@ -1,9 +1,20 @@
 #include "conv.h"
 
 #include <errno.h>
-#include <iconv.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "prog.h"
+
+extern char **environ;
 
 int
 conv_ascii(const char *s)
@@ -79,30 +90,82 @@ conv_text_html(const char *s, char *out, size_t size)
 	return len;
 }
 
+/*
+ * Run sluice-iconv -t charset over s, its output into out; its exit
+ * status (-1 when it did not run).  It reads all of s before it writes,
+ * so writing all of s first cannot block both.
+ */
+static int
+run_iconv(const char *s, const char *charset, char *out, size_t size, size_t *len)
+{
+	char path[4096], *argv[] = { "sluice-iconv", "-t", (char *)charset, NULL };
+	posix_spawn_file_actions_t fa;
+	int to[2] = { -1, -1 }, from[2] = { -1, -1 }, st = -1, rc = -1;
+	ssize_t r;
+	pid_t pid;
+
+	*len = 0;
+	if (prog_path(argv[0], path, sizeof path) < 0 || pipe2(to, O_CLOEXEC) < 0)
+		return -1;
+	if (pipe2(from, O_CLOEXEC) < 0 || posix_spawn_file_actions_init(&fa) != 0)
+		goto out;
+	if (posix_spawn_file_actions_adddup2(&fa, to[0], 0) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, from[1], 1) != 0 ||
+	    posix_spawn(&pid, path, &fa, NULL, argv, environ) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		goto out;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(to[0]);
+	close(from[1]);
+	to[0] = from[1] = -1;
+	rc = write_all(to[1], s, strlen(s));
+	close(to[1]);
+	to[1] = -1;
+	while (rc == 0 && (r = read(from[0], out + *len, size - 1 - *len)) > 0)
+		*len += (size_t)r;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			break;
+	rc = rc == 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+out:
+	close(to[0]);
+	close(to[1]);
+	close(from[0]);
+	close(from[1]);
+	out[*len] = '\0';
+	return rc;
+}
+
+/*
+ * musl's iconv knows fewer charsets than glibc's and does not
+ * transliterate, so the conversion is glibc's, in sluice-iconv(8): an
+ * exec only for a part whose charset needs one, and once a run for the
+ * same text and charset.
+ */
 long
 conv_charset(const char *s, const char *charset, char *out, size_t size)
 {
-	char to[100], *in = (char *)s, *o = out;
-	size_t inleft = strlen(s), outleft = size - 1;
-	iconv_t cd;
+	static const char *last_s;
+	static char last_cs[100], *last_out;
+	static long last_len;
+	size_t len;
+	int st;
 
-	snprintf(to, sizeof to, "%s//TRANSLIT", charset);
-	if ((cd = iconv_open(to, "UTF-8")) == (iconv_t)-1)
-		return -1;
-	while (inleft > 0 && outleft > 0) {
-		if (iconv(cd, &in, &inleft, &o, &outleft) != (size_t)-1)
-			break;
-		if (errno == E2BIG)
-			break;
-		/* Not in the charset and no transliteration: one '?'. */
-		*o++ = '?';
-		outleft--;
-		do {
-			in++;
-			inleft--;
-		} while (inleft > 0 && ((unsigned char)*in & 0xc0) == 0x80);
+	if (last_out != NULL && s == last_s && strcasecmp(charset, last_cs) == 0) {
+		memcpy(out, last_out, (size_t)last_len + 1);
+		return last_len;
 	}
-	iconv_close(cd);
-	*o = '\0';
-	return (long)(o - out);
+	if ((st = run_iconv(s, charset, out, size, &len)) == EXIT_PERM)
+		return -1;
+	if (st != 0)
+		die(EXIT_TEMP, "sluice-iconv -t %.60s failed", charset);
+	free(last_out);
+	if ((last_out = malloc(len + 1)) != NULL) {
+		memcpy(last_out, out, len + 1);
+		last_s = s;
+		snprintf(last_cs, sizeof last_cs, "%s", charset);
+		last_len = (long)len;
+	}
+	return (long)len;
 }

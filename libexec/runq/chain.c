@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,33 +47,107 @@ feed(const struct runq *rq, int out, const struct input *in, size_t n)
 	_exit(0);
 }
 
-/* Fork the stages after the feeder, reading from prev; 0 or -1. */
+/*
+ * The child of vfork: it shares the runner's memory until execve, so it
+ * makes system calls only, and leaves its errno in *err for the runner
+ * to log when it could not start the program.
+ */
+static void __attribute__((noreturn))
+exec_stage(const struct runq *rq, const struct runas *ra, const char *path,
+    char **argv, int in, int out, const sigset_t *mask, volatile int *err)
+{
+	static const int sigs[] = { SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+	struct sigaction dfl;
+	size_t i;
+
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &dfl, NULL);
+	/* Only the runner holds the locks: a chain left running must not. */
+	close(rq->lock_fd);
+	close(rq->msglock_fd);
+	errno = 0;
+	if (dup2(in, 0) < 0 || dup2(out, 1) < 0)
+		goto fail;
+	/* As priv_drop: for good, so root must not come back. */
+	if (ra->drop && !runq_keeps_root(path) &&
+	    (setgroups((size_t)ra->ngroups, ra->groups) < 0 ||
+	    setgid(ra->gid) < 0 || setuid(ra->uid) < 0 || setuid(0) == 0))
+		goto fail;
+	if (sigprocmask(SIG_SETMASK, mask, NULL) < 0)
+		goto fail;
+	execv(path, argv);
+fail:
+	*err = errno ? errno : EPERM;
+	_exit(EXIT_TEMP);
+}
+
+/*
+ * Start one stage reading in and writing out: vfork, so that the runner's
+ * page tables are not copied eight times a batch.  Signals are blocked
+ * around it, so that no handler of the runner runs in the child.  The
+ * pid, or -1 (logged) when the program did not start.
+ */
+static pid_t
+spawn_stage(const struct runq *rq, const struct runas *ra, char **argv,
+    int in, int out)
+{
+	char path[4096];
+	sigset_t all, old;
+	volatile int err = 0;
+	pid_t pid;
+	int st;
+
+	if (prog_path(argv[0], path, sizeof path) < 0) {
+		log_warn("unable to run %s: %s", argv[0], strerror(ENOENT));
+		return -1;
+	}
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	if ((pid = vfork()) == 0)
+		exec_stage(rq, ra, path, argv, in, out, &old, &err);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0) {
+		log_warn("unable to start %s: %s", argv[0], strerror(errno));
+		return -1;
+	}
+	if (err != 0) {
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		log_warn("unable to run %s: %s", argv[0], strerror(err));
+		return -1;
+	}
+	return pid;
+}
+
+/* Start the stages after the feeder, reading from prev; 0 or -1. */
 static int
 start_stages(const struct runq *rq, struct chain *c, char **const argv[],
     int nst, int prev)
 {
+	struct runas ra;
 	int i;
 	pid_t pid;
 
+	if (runq_runas(rq, &ra) < 0) {
+		log_warn("unable to run the chain as the owner of %s: %s", rq->spool,
+		    strerror(errno));
+		close(prev);
+		return -1;
+	}
 	for (i = 0; i < nst; i++) {
 		int last = i == nst - 1, q[2] = { -1, -1 };
 
 		if (!last && pipe2(q, O_CLOEXEC) < 0)
 			break;
-		if ((pid = fork()) < 0) {
+		pid = spawn_stage(rq, &ra, argv[i], prev, last ? c->out : q[1]);
+		if (pid < 0) {
 			if (!last) {
 				close(q[0]);
 				close(q[1]);
 			}
 			break;
-		}
-		if (pid == 0) {
-			runq_child_reset(rq);
-			if (dup2(prev, 0) < 0 || dup2(last ? c->out : q[1], 1) < 0)
-				die_sys("unable to set up the chain");
-			runq_child_privs(rq, argv[i][0]);
-			prog_exec(argv[i]);
-			die_sys("unable to run %s", argv[i][0]);
 		}
 		c->pid[c->npid++] = pid;
 		close(prev);
@@ -81,7 +156,7 @@ start_stages(const struct runq *rq, struct chain *c, char **const argv[],
 			close(q[1]);
 	}
 	if (prev >= 0)
-		close(prev);	/* a fork failed: what started sees EOF or EPIPE */
+		close(prev);	/* a stage did not start: the others see EOF or EPIPE */
 	return i == nst ? 0 : -1;
 }
 

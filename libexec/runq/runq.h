@@ -64,6 +64,19 @@ struct split {
 	size_t n;
 };
 
+/*
+ * Whom a chain's stages run as, looked up before they start: a child of
+ * vfork shares the runner's memory and may make system calls only, no
+ * look-up in /etc/passwd or /etc/group.
+ */
+struct runas {
+	int drop;	/* started as root, and the spool is another user's */
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[64];
+	int ngroups;
+};
+
 /* A queue file written by the runner: tmp/QID.DIR.runq, then renamed. */
 struct staged {
 	char qid[QID_LEN + 1];
@@ -81,11 +94,16 @@ struct runq {
 	int nstages;
 	size_t batch_size, concurrency;
 	/*
-	 * While a chain is running, new arrivals wait up to this long for
-	 * more to join them, so that a steady stream makes batches instead
-	 * of a chain per message.  An idle runner starts at once.
+	 * While the runner is busy (a chain runs, or one ended less than
+	 * this long ago), new arrivals wait up to this long, or until
+	 * batch_size of them are there, for more to join them: a steady
+	 * stream, even one client sending one message after another, makes
+	 * batches instead of a chain per message or two.  An idle runner
+	 * starts at once.
 	 */
 	long long batch_wait_ms;
+	long long last_end_ms;	/* when the last chain ended (0: none yet) */
+	size_t arrivals;	/* trigger bytes since the last look at incoming/ */
 	long long retry_min;	/* the wait when the policy stage failed */
 	/* options */
 	int once, force, any_queue_first;
@@ -113,6 +131,10 @@ void *runq_grow(void *v, size_t *a, size_t first, size_t sz);
 void runq_child_reset(const struct runq *);
 /* As root, become the spool owner before running prog (not sluice-local). */
 void runq_child_privs(const struct runq *, const char *prog);
+/* The same decision made in advance, for children of vfork; 0 or -1. */
+int runq_runas(const struct runq *, struct runas *);
+/* Whether prog keeps root (sluice-local drops by itself). */
+int runq_keeps_root(const char *prog);
 
 /* qdir.c: the spool's folders */
 void qdir_prepare(struct runq *);

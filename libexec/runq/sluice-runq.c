@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -76,17 +77,49 @@ runq_child_reset(const struct runq *rq)
  * which keeps root for system mailboxes and drops by itself
  * (sluice-local(8) PRIVILEGE).  A spool that root owns changes nothing.
  */
+int
+runq_keeps_root(const char *prog)
+{
+	const char *base = strrchr(prog, '/');
+
+	return strcmp(base ? base + 1 : prog, "sluice-local") == 0;
+}
+
 void
 runq_child_privs(const struct runq *rq, const char *prog)
 {
-	const char *base = strrchr(prog, '/');
 	struct priv_user u;
 
-	if (geteuid() != 0 || strcmp(base ? base + 1 : prog, "sluice-local") == 0)
+	if (geteuid() != 0 || runq_keeps_root(prog))
 		return;
 	if (priv_owner(rq->spool, &u) < 0 ||
 	    (u.uid != 0 && priv_drop(&u, (gid_t)-1) < 0))
 		die_sys("unable to run %s as the owner of %s", prog, rq->spool);
+}
+
+/* The owner of the spool and its groups, as priv_drop would set them. */
+int
+runq_runas(const struct runq *rq, struct runas *ra)
+{
+	struct priv_user u;
+
+	ra->drop = 0;
+	if (geteuid() != 0)
+		return 0;
+	if (priv_owner(rq->spool, &u) < 0)
+		return -1;
+	if (u.uid == 0)
+		return 0;
+	ra->uid = u.uid;
+	ra->gid = u.gid;
+	ra->ngroups = (int)(sizeof ra->groups / sizeof ra->groups[0]);
+	if (u.name[0] == '\0') {
+		ra->groups[0] = u.gid;
+		ra->ngroups = 1;
+	} else if (getgrouplist(u.name, u.gid, ra->groups, &ra->ngroups) < 0)
+		return errno = E2BIG, -1;
+	ra->drop = 1;
+	return 0;
 }
 
 static size_t
@@ -161,19 +194,24 @@ reap(struct runq *rq)
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		if ((i = chain_reap(rq, pid, st)) >= 0 && chain_done(&rq->chains[i])) {
 			commit_finish(rq, &rq->chains[i]);
+			rq->last_end_ms = clock_now_ms();
 			done++;
 		}
 	}
 	return done;
 }
 
-static void
+/* Empty a pipe; returns how many bytes it held. */
+static size_t
 drain(int fd)
 {
 	char buf[512];
+	ssize_t r;
+	size_t n = 0;
 
-	while (fd >= 0 && read(fd, buf, sizeof buf) > 0)
-		;
+	while (fd >= 0 && (r = read(fd, buf, sizeof buf)) > 0)
+		n += (size_t)r;
+	return n;
 }
 
 /* How long poll may sleep: until the next look at deferred/, or less. */
@@ -207,10 +245,34 @@ sleep_until(struct runq *rq, int timeout)
 	if (pfd[0].revents)
 		drain(sig_pipe[0]);
 	if (rq->trigger_fd >= 0 && pfd[1].revents) {
-		drain(rq->trigger_fd);
+		/* sluice-enqueue writes one byte a message. */
+		rq->arrivals += drain(rq->trigger_fd);
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * Whether new arrivals wait for more before the runner looks at them.
+ * An idle runner (no chain running, none ended within batch_wait_ms)
+ * starts at once: a lone message goes without delay.  A busy one lets a
+ * batch gather until batch_size messages are there or the first of them
+ * has waited batch_wait_ms: the fixed cost of a chain run (a process per
+ * stage, the fsync of the commit) is then shared by the messages that
+ * arrived meanwhile, and a trickle from one client makes batches of
+ * batch_wait_ms worth of mail instead of the two or three that arrived
+ * while the last chain ran.  Small batches so also run one at a time:
+ * a second chain starts only when a batch is full or has waited.
+ */
+static int
+gathering(const struct runq *rq, long long dirty_since)
+{
+	long long now = clock_now_ms();
+	int busy = nactive(rq) > 0 ||
+	    (rq->last_end_ms > 0 && now - rq->last_end_ms < rq->batch_wait_ms);
+
+	return busy && rq->arrivals < rq->batch_size &&
+	    now - dirty_since < rq->batch_wait_ms;
 }
 
 /* Whether to stop now (after a signal, once nothing runs). */
@@ -247,12 +309,12 @@ run(struct runq *rq)
 		} else {
 			if (now >= rq->next_tmp_clean)
 				qdir_clean_tmp(rq);
-			/* New arrivals while chains run: let a batch gather. */
-			if (dirty && !deferred_due && !rq->once && nactive(rq) > 0 &&
-			    clock_now_ms() - dirty_since < rq->batch_wait_ms)
+			if (dirty && !deferred_due && !rq->once &&
+			    gathering(rq, dirty_since))
 				waiting = 1;
 			if (!waiting && rq->todo_pos >= rq->todo.n && rq->nsplits == 0 &&
 			    nactive(rq) < rq->concurrency && (dirty || deferred_due)) {
+				rq->arrivals = 0;
 				pick_scan(rq, deferred_due || rq->once);
 				if (deferred_due)
 					next_deferred = now + SCAN_INTERVAL;
