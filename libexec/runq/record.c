@@ -170,7 +170,10 @@ read_at(const struct runq *rq, const char *name, char **text, size_t *len)
 	return 0;
 }
 
-/* The spool owner's, when the runner is root: the stages write these files. */
+/*
+ * The spool owner's, when the runner is root: the stages, which run as
+ * that user (runq_child_privs), write these files.
+ */
 static int
 give_to_owner(const struct runq *rq, int fd)
 {
@@ -178,7 +181,7 @@ give_to_owner(const struct runq *rq, int fd)
 
 	if (geteuid() != 0)
 		return 0;
-	if (fstatat(rq->spool_fd, "delivered", &st, 0) < 0)
+	if (fstat(rq->spool_fd, &st) < 0)
 		return -1;
 	return fchown(fd, st.st_uid, st.st_gid);
 }
