@@ -26,7 +26,7 @@
 #include "log.h"
 #include "runq.h"
 
-static void run_init(struct runq *, int dfd);
+static void run_init(struct runq *);
 
 /*
  * A record whose message is in none of the queue's folders is a leftover
@@ -50,10 +50,10 @@ record_init(struct runq *rq)
 	strcat(dir, "/delivered");
 	if (setenv("SLUICE_DELIVERED", dir, 1) < 0)
 		die_nomem();
+	run_init(rq);	/* first: what it moves may be a leftover too */
 	if ((fd = openat(rq->spool_fd, "delivered", O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) < 0 || (d = fdopendir(fd)) == NULL)
 		die_sys("unable to read %s/delivered", rq->spool);
-	run_init(rq, fd);
 	while ((de = readdir(d)) != NULL) {
 		if (!qid_valid(de->d_name))
 			continue;
@@ -369,7 +369,7 @@ record_settle(struct runq *rq, size_t slot, int committed)
 
 /* Leftovers of a crash into per-id records; run records of slots made. */
 static void
-run_init(struct runq *rq, int dfd)
+run_init(struct runq *rq)
 {
 	char name[64], *end;
 	struct dirent *de;
@@ -378,7 +378,8 @@ run_init(struct runq *rq, int dfd)
 	DIR *d;
 	int fd;
 
-	if ((fd = dup(dfd)) < 0 || (d = fdopendir(fd)) == NULL)
+	if ((fd = openat(rq->spool_fd, "delivered", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0 || (d = fdopendir(fd)) == NULL)
 		die_sys("unable to read %s/delivered", rq->spool);
 	while ((de = readdir(d)) != NULL) {
 		if (strncmp(de->d_name, "run.", 4) != 0 || !isdigit(
