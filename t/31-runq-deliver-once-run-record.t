@@ -27,11 +27,11 @@ ls "$sp/delivered" > "$tmpdir/seen"
 [ "\$n" -le 0 ] || exit 111
 EOF2
 chmod +x "$tmpdir/flaky"
-config() {	# config FAILURES — the chain's last stage fails that often
+config() {	# config FAILURES [STAGE] — the chain's last stage fails that often
     echo "$1" > "$tmpdir/count"
     table config "hostname mx.example.test" "mailroot $mr" "retry_min 1s" \
         "retry_max 1s" "delay_warning 0" "concurrency 1" "batch_size 100" \
-        "chain sluice-envelope | sluice-local | $tmpdir/flaky $tmpdir/count"
+        "chain sluice-envelope | sluice-local | ${2:+$2 | }$tmpdir/flaky $tmpdir/count"
 }
 reset() { rm -rf "$mr" "$sp"; : > "$tmpdir/runq.log"; }
 queue() {	# queue MESSAGES RECIPIENTS
@@ -71,7 +71,7 @@ is "$made $gone" "0 0" "at once: no record per message is made or removed"
 reset
 config 0
 queue 5 3
-kill_runq_at 3	# made at start, read after the chain, emptied
+kill_runq_at 4	# made at start, read for the log, read to move, emptied
 is "$(find "$sp/incoming" -type f | wc -l) $(wc -l < "$sp/delivered/run.0")" "0 15" \
     "killed after the commit: the batch left the queue, its lines stayed"
 runq
@@ -100,6 +100,30 @@ for at in 3 4; do	# 3: before they are read; 4: moved, not yet emptied
     runq
     check "killed at open $at of a deferred batch's run record" 15
 done
+
+# ---- a chain left running by a killed runner writes into a new runner's ----
+# run record: its lines (here for message X, put aside in bad/) outlive the
+# commit of the new runner's batch, so that X, put back, is not delivered again.
+reset
+mkdir -p "$sp/bad"
+queue 1 1
+x=$(ls "$sp/incoming")
+mv "$sp/incoming/$x" "$sp/bad/"
+cat > "$tmpdir/orphan" <<EOF2
+#!/bin/sh
+printf '%s\tm1u1@example.test\t\t0\n' "$x" >> "\$SLUICE_DELIVERED_RUN"
+exec cat
+EOF2
+chmod +x "$tmpdir/orphan"
+queue 2 2
+config 0 "$tmpdir/orphan"
+runq
+is "$(copies | wc -l) $(cat "$sp/delivered/$x")" "4 $(printf '%s\t\t0' m1u1@example.test)" \
+    "another message's line in the run record is kept at the commit"
+mv "$sp/bad/$x" "$sp/incoming/"
+config 0
+runq
+check "a line of a chain left running" 4
 
 # ---- a run record past 64 KiB: further lines go to records per message ----
 reset

@@ -503,7 +503,7 @@ commit_finish(struct runq *rq, struct chain *c)
 	record_take(rq, slot);
 	ok = c->status == 0 && commit_output(rq, c->out, c->in, c->n, 1) == 0;
 	/* Before anything else runs: the retry reads what this run delivered. */
-	record_settle(rq, slot, ok);
+	record_settle(rq, slot, c->in, c->n, ok);
 	if (c->status == 0) {
 		if (!ok)
 			commit_defer(rq, c->in, c->n,

@@ -10,7 +10,6 @@
  * committed, syncs it when the batch is retried, and at start removes
  * leftovers.
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -257,15 +256,16 @@ keep_one(const struct runq *rq, const char *qid, const char *text, size_t len)
 
 /*
  * The lines of a run record, by queue id, into per-id records, synced with
- * the folder; 0 or -1 with errno.  Run again after a crash, it adds only
- * what is missing.
+ * the folder, except those of the ids in done; 0 or -1 with errno.  Run
+ * again after a crash, it adds only what is missing.
  */
 static int
-keep_all(const struct runq *rq, const char *text, size_t len)
+keep_all(const struct runq *rq, const char *text, size_t len,
+    struct strset *done)
 {
 	const char *p = text, *end = text + len, *nl;
-	struct strset done = { 0 };
 	char qid[QID_LEN + 1];
+	size_t kept = 0;
 	int rc = 0;
 
 	for (; rc == 0 && p < end && (nl = memchr(p, '\n', (size_t)(end - p))) !=
@@ -274,15 +274,15 @@ keep_all(const struct runq *rq, const char *text, size_t len)
 			continue;
 		memcpy(qid, p, QID_LEN);
 		qid[QID_LEN] = '\0';
-		if (!qid_valid(qid) || strset_has(&done, qid))
+		if (!qid_valid(qid) || strset_has(done, qid))
 			continue;
-		if (strset_add(&done, qid) < 0)
+		if (strset_add(done, qid) < 0)
 			die_nomem();
 		rc = keep_one(rq, qid, text, len);
+		kept++;
 	}
-	if (rc == 0 && done.n > 0)
+	if (rc == 0 && kept > 0)
 		rc = qdir_sync(rq, "delivered");
-	strset_free(&done);
 	return rc;
 }
 
@@ -299,18 +299,20 @@ run_empty(const struct runq *rq, const char *name)
 }
 
 /*
- * A run record into per-id records, then emptied.  A runner that could not
- * keep it stops: the retry of its batch, in another slot, would not see
- * it (and its next start tries again).
+ * A run record into per-id records, but for the ids in done, then emptied
+ * (or removed: gone).  A runner that could not keep it stops: a retry
+ * elsewhere would not see it (and its next start tries again).
  */
 static void
-run_keep(const struct runq *rq, const char *name)
+run_keep(const struct runq *rq, const char *name, struct strset *done,
+    int gone)
 {
 	char *text;
 	size_t len;
 
-	if (read_at(rq, name, &text, &len) < 0 || keep_all(rq, text, len) < 0 ||
-	    (len > 0 && run_empty(rq, name) < 0))
+	if (read_at(rq, name, &text, &len) < 0 || keep_all(rq, text, len, done) < 0 ||
+	    (gone ? unlinkat(rq->spool_fd, name, 0) < 0 && errno != ENOENT :
+	    len > 0 && run_empty(rq, name) < 0))
 		die_sys("unable to move %s/%s into records per message", rq->spool,
 		    name);
 	free(text);
@@ -350,30 +352,55 @@ record_take(struct runq *rq, size_t slot)
 /*
  * The chain's output is committed whole: its run record is emptied.  Or
  * it is not (deferred, refused, split): the lines go into per-id records
- * first, which the retry reads wherever it runs.
+ * first, which the retry reads wherever it runs.  Lines of other messages
+ * (a chain a killed runner left running writes on) are kept either way.
  */
 void
-record_settle(struct runq *rq, size_t slot, int committed)
+record_settle(struct runq *rq, size_t slot, const struct input *in, size_t n,
+    int committed)
 {
+	struct strset done = { 0 };
 	char name[64];
+	size_t i;
 
+	for (i = 0; committed && i < n; i++)
+		if (strset_add(&done, in[i].qid) < 0)
+			die_nomem();
 	run_name(name, sizeof name, slot);
-	if (!committed)
-		run_keep(rq, name);
-	else if (rq->run_len > 0 && run_empty(rq, name) < 0)
-		die_sys("unable to empty %s/%s", rq->spool, name);
+	run_keep(rq, name, &done, 0);
+	strset_free(&done);
 	free(rq->run_text);
 	rq->run_text = NULL;
 	rq->run_len = 0;
+}
+
+/*
+ * A run record a crash left (run.X, or keep.X from a start cut short):
+ * renamed away first, so that a chain a killed runner left running notes
+ * its next deliveries elsewhere, then moved and removed.
+ */
+static void
+leftover(const struct runq *rq, const char *x)
+{
+	struct strset done = { 0 };
+	char run[64], keep[64];
+
+	snprintf(run, sizeof run, "delivered/run.%s", x);
+	snprintf(keep, sizeof keep, "delivered/keep.%s", x);
+	run_keep(rq, keep, &done, 1);
+	if (renameat(rq->spool_fd, run, rq->spool_fd, keep) < 0 && errno != ENOENT)
+		die_sys("unable to rename %s/%s", rq->spool, run);
+	run_keep(rq, keep, &done, 1);
+	strset_free(&done);
 }
 
 /* Leftovers of a crash into per-id records; run records of slots made. */
 static void
 run_init(struct runq *rq)
 {
-	char name[64], *end;
+	char name[64];
+	const char *x;
 	struct dirent *de;
-	unsigned long k;
 	size_t i;
 	DIR *d;
 	int fd;
@@ -382,14 +409,11 @@ run_init(struct runq *rq)
 	    O_CLOEXEC)) < 0 || (d = fdopendir(fd)) == NULL)
 		die_sys("unable to read %s/delivered", rq->spool);
 	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, "run.", 4) != 0 || !isdigit(
-		    (unsigned char)de->d_name[4]))
-			continue;
-		k = strtoul(de->d_name + 4, &end, 10);
-		snprintf(name, sizeof name, "delivered/%.40s", de->d_name);
-		run_keep(rq, name);
-		if (*end == '\0' && k >= rq->concurrency)
-			unlinkat(rq->spool_fd, name, 0);
+		x = strncmp(de->d_name, "run.", 4) == 0 ? de->d_name + 4 :
+		    strncmp(de->d_name, "keep.", 5) == 0 ? de->d_name + 5 : NULL;
+		if (x != NULL && *x != '\0' && strlen(x) < 20 &&
+		    strspn(x, "0123456789") == strlen(x))
+			leftover(rq, x);
 	}
 	closedir(d);
 	for (i = 0; i < rq->concurrency; i++) {

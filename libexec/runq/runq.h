@@ -138,7 +138,9 @@ void record_sync(const struct runq *, const char *qid);
 /* SLUICE_DELIVERED_RUN for the chain of slot that starts now (-1: none). */
 void record_env(const struct runq *, int slot);
 void record_take(struct runq *, size_t slot);
-void record_settle(struct runq *, size_t slot, int committed);
+/* After a chain: its run record emptied, or moved into per-id records. */
+void record_settle(struct runq *, size_t slot, const struct input *in,
+    size_t n, int committed);
 
 /* pick.c: what is due */
 void pick_scan(struct runq *, int deferred_too);
