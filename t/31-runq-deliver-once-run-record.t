@@ -1,7 +1,7 @@
 #!/bin/bash
 # The record of delivered recipients costs no file per message: the stages
 # of a chain note their deliveries in the run record of its slot
-# (spool/delivered/run.N), which sluice-runq empties once the chain's
+# (spool/delivered/run.PID.N), which sluice-runq empties once the chain's
 # output is committed.  A batch that is not committed whole has its lines
 # moved into records per message first, and a runner killed with SIGKILL
 # at any of these moments leaves lines that its next start moves: no retry
@@ -43,10 +43,22 @@ queue() {	# queue MESSAGES RECIPIENTS
     done | sluice-enqueue 2>/dev/null || bail "sluice-enqueue failed"
 }
 runq() { "$@" sluice-runq -1 -f </dev/null 2>>"$tmpdir/runq.log"; }
-# kill_runq_at N — a run whose runner is killed at its Nth open of run.0.
+# kill_runq_at N — a run whose runner is killed at its Nth open of its run
+# record delivered/run.PID.0: strace attaches to it before it starts.
 kill_runq_at() {
-    (cd "$sp" && runq strace -qq -o /dev/null -P delivered/run.0 -e trace=openat \
-        -e inject=openat:signal=KILL:when="$1")
+    local pid spid
+    rm -f "$tmpdir/go" && mkfifo "$tmpdir/go"
+    (cd "$sp" && exec sh -c 'read _ < "$0"; exec sluice-runq -1 -f' "$tmpdir/go" \
+        </dev/null 2>>"$tmpdir/runq.log") &
+    pid=$!
+    (cd "$sp" && exec strace -qq -o /dev/null -p "$pid" -P "delivered/run.$pid.0" \
+        -e trace=openat -e inject=openat:signal=KILL:when="$1") &
+    spid=$!
+    wait_for "grep -Eq '^TracerPid:[[:space:]]*[1-9]' /proc/$pid/status" 10
+    echo > "$tmpdir/go"
+    wait "$pid" 2>/dev/null
+    is $? 137 "the runner is killed at its open $1 of its run record"
+    wait "$spid"
 }
 copies() { grep -h '^Delivered-To: ' "$mr"/box/new/* 2>/dev/null | sort; }
 # check NAME TOTAL — each of TOTAL recipients has one copy, nothing is left.
@@ -72,7 +84,7 @@ reset
 config 0
 queue 5 3
 kill_runq_at 4	# made at start, read for the log, read to move, emptied
-is "$(find "$sp/incoming" -type f | wc -l) $(wc -l < "$sp/delivered/run.0")" "0 15" \
+is "$(find "$sp/incoming" -type f | wc -l) $(cat "$sp"/delivered/run.* | wc -l)" "0 15" \
     "killed after the commit: the batch left the queue, its lines stayed"
 runq
 check "killed after the commit" 15
@@ -83,7 +95,7 @@ config 1
 queue 5 3
 runq
 is "$(copies | wc -l)" 15 "deferred: the first run delivered everything"
-is "$(find "$sp/delivered" -type f -name '0*' ! -empty | wc -l) $(wc -c < "$sp/delivered/run.0")" "5 0" \
+is "$(find "$sp/delivered" -type f -name '0*' ! -empty | wc -l) $(cat "$sp"/delivered/run.* | wc -c)" "5 0" \
     "deferred: a record per message, synced; the run record is empty"
 runq
 check "deferred after its deliveries" 15

@@ -133,11 +133,15 @@ record_sync(const struct runq *rq, const char *qid)
 	close(fd);
 }
 
-/* A chain slot's run record: delivered/run.N. */
+/*
+ * A chain slot's run record: delivered/run.PID.N.  The runner's id in the
+ * name keeps a chain that a killed runner left running out of the records
+ * of the next runner.
+ */
 static void
 run_name(char *buf, size_t size, size_t slot)
 {
-	snprintf(buf, size, "delivered/run.%zu", slot);
+	snprintf(buf, size, "delivered/run.%ld.%zu", (long)getpid(), slot);
 }
 
 /* A file of the spool, whole, into *text; 0 (none: empty) or -1 with errno. */
@@ -331,7 +335,8 @@ record_env(const struct runq *rq, int slot)
 		unsetenv("SLUICE_DELIVERED_RUN");
 		return;
 	}
-	n = snprintf(path, sizeof path, "%s/run.%d", dir ? dir : "", slot);
+	n = snprintf(path, sizeof path, "%s/run.%ld.%d", dir ? dir : "",
+	    (long)getpid(), slot);
 	if (dir == NULL || n < 0 || (size_t)n >= sizeof path ||
 	    setenv("SLUICE_DELIVERED_RUN", path, 1) < 0)
 		die_sys("unable to name the record of chain %d", slot);
@@ -377,7 +382,8 @@ record_settle(struct runq *rq, size_t slot, const struct input *in, size_t n,
 /*
  * A run record a crash left (run.X, or keep.X from a start cut short):
  * renamed away first, so that a chain a killed runner left running notes
- * its next deliveries elsewhere, then moved and removed.
+ * its next deliveries in per-id records (lib/delivered.c), then moved and
+ * removed.
  */
 static void
 leftover(const struct runq *rq, const char *x)
@@ -411,8 +417,8 @@ run_init(struct runq *rq)
 	while ((de = readdir(d)) != NULL) {
 		x = strncmp(de->d_name, "run.", 4) == 0 ? de->d_name + 4 :
 		    strncmp(de->d_name, "keep.", 5) == 0 ? de->d_name + 5 : NULL;
-		if (x != NULL && *x != '\0' && strlen(x) < 20 &&
-		    strspn(x, "0123456789") == strlen(x))
+		if (x != NULL && *x != '\0' && strlen(x) < 40 &&
+		    strspn(x, "0123456789.") == strlen(x))
 			leftover(rq, x);
 	}
 	closedir(d);
