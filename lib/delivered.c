@@ -121,13 +121,15 @@ load_run(struct delivered *d, const char *path, const char *qid)
 			break;
 		if ((size_t)(nl - p) <= nq || memcmp(p, qid, nq) != 0 || p[nq] != '\t')
 			continue;
-		if (len + (size_t)(nl - p) + 2 > RECORD_MAX) {
+		if (len + (size_t)(nl - p) + 3 > RECORD_MAX) {
 			errno = EFBIG;
 			rc = -1;
-		} else if ((t = realloc(d->text, len + (size_t)(nl - p) + 2)) == NULL)
+		} else if ((t = realloc(d->text, len + (size_t)(nl - p) + 3)) == NULL)
 			rc = -1;
 		else {
 			d->text = t;
+			if (len > 0 && t[len - 1] != '\n')
+				t[len++] = '\n';	/* a line cut by a crash stays alone */
 			memcpy(d->text + len, p + nq + 1, (size_t)(nl - p) - nq);
 			len += (size_t)(nl - p) - nq;
 			d->text[len] = '\0';
@@ -194,6 +196,19 @@ delivered_find(const struct delivered *d, const char *addr, const char *route)
 	return -1;
 }
 
+/*
+ * Whether the file ends in a line cut by a crash (no LF): what is added
+ * after it must start a line of its own, or its first line is lost.
+ */
+static int
+cut_line(int fd)
+{
+	off_t end = lseek(fd, 0, SEEK_END);
+	char c;
+
+	return end > 0 && pread(fd, &c, 1, end - 1) == 1 && c != '\n';
+}
+
 /* Append lines to qid's record with one write(2), so they land whole. */
 static int
 append(const char *qid, const char *text, size_t len)
@@ -206,11 +221,13 @@ append(const char *qid, const char *text, size_t len)
 		return 0;
 	if (record_path(path, sizeof path, dir, qid) < 0)
 		return -1;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0600);
 	if (fd < 0)
 		return -1;
-	rc = write_all(fd, text, len);
+	rc = cut_line(fd) ? write_all(fd, "\n", 1) : 0;
+	if (rc == 0)
+		rc = write_all(fd, text, len);
 	e = errno;
 	if (close(fd) < 0 && rc == 0) {
 		rc = -1;

@@ -137,6 +137,19 @@ config 0
 runq
 check "a line of a chain left running" 4
 
+# ---- a record per message that ends in a line cut by a crash ----
+# What is added after it starts a line of its own: the first line added is
+# not lost with the cut one, and the retry does not deliver it again.
+reset
+config 1
+queue 1 2
+x=$(ls "$sp/incoming")
+mkdir -p "$sp/delivered"
+printf 'm1u1@example.test\t' > "$sp/delivered/$x"
+runq
+runq
+check "after a cut line" 2
+
 # ---- a run record past 64 KiB: further lines go to records per message ----
 reset
 config 1

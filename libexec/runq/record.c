@@ -210,7 +210,7 @@ lines_of(const char *qid, const char *text, size_t len, const char *old,
     size_t olen, size_t *n)
 {
 	const char *p = text, *end = text + len, *nl;
-	char *buf = malloc(len + 1);
+	char *buf = malloc(len + 2);
 
 	if (buf == NULL)
 		die_nomem();
@@ -240,6 +240,10 @@ keep_one(const struct runq *rq, const char *qid, const char *text, size_t len)
 	if (read_at(rq, path, &old, &olen) < 0)
 		return -1;
 	add = lines_of(qid, text, len, old, olen, &n);
+	if (n > 0 && olen > 0 && old[olen - 1] != '\n') {
+		memmove(add + 1, add, n++);	/* a line cut by a crash stays alone */
+		add[0] = '\n';
+	}
 	free(old);
 	if (n == 0) {
 		free(add);
