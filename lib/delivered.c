@@ -209,23 +209,15 @@ cut_line(int fd)
 	return end > 0 && pread(fd, &c, 1, end - 1) == 1 && c != '\n';
 }
 
-/* Append lines to qid's record with one write(2), so they land whole. */
+/*
+ * Write text with one write(2), so that its lines land whole, unless rc
+ * is not 0 already; close fd.  rc, or -1 with errno.
+ */
 static int
-append(const char *qid, const char *text, size_t len)
+write_close(int fd, int rc, const char *text, size_t len)
 {
-	const char *dir = record_dir(qid);
-	char path[4096];
-	int fd, rc, e;
+	int e;
 
-	if (dir == NULL)
-		return 0;
-	if (record_path(path, sizeof path, dir, qid) < 0)
-		return -1;
-	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
-	if (fd < 0)
-		return -1;
-	rc = cut_line(fd) ? write_all(fd, "\n", 1) : 0;
 	if (rc == 0)
 		rc = write_all(fd, text, len);
 	e = errno;
@@ -237,6 +229,26 @@ append(const char *qid, const char *text, size_t len)
 	return rc;
 }
 
+/* Append lines to qid's record. */
+static int
+append(const char *qid, const char *text, size_t len)
+{
+	const char *dir = record_dir(qid);
+	char path[4096];
+	int fd;
+
+	if (dir == NULL)
+		return 0;
+	if (record_path(path, sizeof path, dir, qid) < 0)
+		return -1;
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (fd < 0)
+		return -1;
+	return write_close(fd, cut_line(fd) ? write_all(fd, "\n", 1) : 0, text,
+	    len);
+}
+
 /*
  * Append to the run's record with one write(2), unless it holds
  * RUN_MAX octets already or is missing: 0 written, 1 not taken, -1 error.
@@ -245,7 +257,7 @@ static int
 append_run(const char *path, const char *text, size_t len)
 {
 	struct stat st;
-	int fd, rc, e;
+	int fd, rc;
 
 	if ((fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return errno == ENOENT ? 1 : -1;
@@ -255,15 +267,7 @@ append_run(const char *path, const char *text, size_t len)
 	}
 	if (rc == 0 && (unsigned long long)st.st_size + len > RUN_MAX)
 		rc = 1;
-	if (rc == 0)
-		rc = write_all(fd, text, len);
-	e = errno;
-	if (close(fd) < 0 && rc == 0) {
-		rc = -1;
-		e = errno;
-	}
-	errno = e;
-	return rc;
+	return write_close(fd, rc, text, len);
 }
 
 /* Add "[qid TAB] addr TAB route TAB flags LF" to buf; -1 with errno. */

@@ -11,26 +11,15 @@
 # libexec/ built) on a fresh spool.  Prints per message the opens with
 # O_CREAT and O_TMPFILE, and the unlinks that succeeded, by folder
 # (ext4 without a journal pays for each new inode: doc/performance.md).
+# FILES_DEBUG=1 also shows the runner's log and the calls it counted.
 # The servers run as nobody, as make run runs them as its user.
 # Needs root (tcpserver -u, setpriv), strace, smtp-source, tcpserver.
 set -u
-mode=${1:?usage: files.sh new|reuse|one N TREE...} n=${2:?N}
-shift 2
-top=$(cd "$(dirname "$0")/../.." && pwd)
-case $mode in
-new) src=(-s 10) ;; reuse) src=(-s 10 -d) ;; one) src=(-s 1 -d) ;;
-*) echo "files.sh: MODE is new, reuse or one" >&2; exit 2 ;;
-esac
-b=$(mktemp -d "${TMPDIR:-/tmp}/sluice-files.XXXXXX") || exit 1
-chmod 755 "$b"
-uid=$(id -u nobody) gid=$(id -g nobody)
+. "$(dirname "$0")/modes.sh"
 pids=() runs=0
 cleanup() { [ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null; rm -rf "$b"; }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_port() { local i; for ((i = 0; i < 100; i++)); do port_open "$1" && return 0; sleep 0.1; done; return 1; }
 
 # classify TRACE — per message: O_CREAT and O_TMPFILE opens, unlinks, by folder
 # (outside VAR: the folder itself, such as /tmp).
