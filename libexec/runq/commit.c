@@ -496,9 +496,16 @@ split_add(struct runq *rq, struct input *in, size_t n)
 void
 commit_finish(struct runq *rq, struct chain *c)
 {
+	size_t slot = (size_t)(c - rq->chains);
+	int ok;
+
 	c->active = 0;
+	record_take(rq, slot);
+	ok = c->status == 0 && commit_output(rq, c->out, c->in, c->n, 1) == 0;
+	/* Before anything else runs: the retry reads what this run delivered. */
+	record_settle(rq, slot, c->in, c->n, ok);
 	if (c->status == 0) {
-		if (commit_output(rq, c->out, c->in, c->n, 1) < 0)
+		if (!ok)
 			commit_defer(rq, c->in, c->n,
 			    "the chain's output could not be requeued");
 	} else if (c->status == EXIT_PERM) {

@@ -121,6 +121,9 @@ struct runq {
 	size_t nstaged, astaged;
 	struct bodyfile sp;	/* a remainder's body on its way back */
 	time_t next_tmp_clean;	/* 0 until the first look at tmp/ */
+	/* record: the run record of the chain being committed (record_take) */
+	char *run_text;
+	size_t run_len;
 };
 
 /* Set by the signal handlers (the only state outside struct runq). */
@@ -154,6 +157,12 @@ void record_remove(const struct runq *, const char *qid);
 /* How many recipients the record of qid holds (0 when there is none). */
 size_t record_count(const struct runq *, const char *qid);
 void record_sync(const struct runq *, const char *qid);
+/* SLUICE_DELIVERED_RUN for the chain of slot that starts now (-1: none). */
+void record_env(const struct runq *, int slot);
+void record_take(struct runq *, size_t slot);
+/* After a chain: its run record emptied, or moved into per-id records. */
+void record_settle(struct runq *, size_t slot, const struct input *in,
+    size_t n, int committed);
 
 /* pick.c: what is due */
 void pick_scan(struct runq *, int deferred_too);

@@ -160,6 +160,7 @@ start_work(struct runq *rq)
 {
 	struct input *in;
 	size_t i, k, n;
+	int started;
 
 	for (i = 0; i < rq->concurrency && !runq_stopping; i++) {
 		if (rq->chains[i].active)
@@ -174,8 +175,11 @@ start_work(struct runq *rq)
 		for (k = 0; rq->once && k < n; k++)
 			if (strset_add(&rq->processed, in[k].qid) < 0)
 				die_nomem();
-		if (chain_start(rq, &rq->chains[i], rq->stage_argv, rq->nstages,
-		    in, n) < 0) {
+		record_env(rq, (int)i);	/* its stages' run record */
+		started = chain_start(rq, &rq->chains[i], rq->stage_argv,
+		    rq->nstages, in, n);
+		record_env(rq, -1);
+		if (started < 0) {
 			commit_defer(rq, in, n, "the chain could not be started");
 			qdir_release(rq, in, n);
 			free(in);
@@ -353,6 +357,7 @@ runq_free(struct runq *rq)
 	free(rq->todo.v);
 	free(rq->held.v);
 	free(rq->staged);
+	free(rq->run_text);
 	strset_free(&rq->inflight);
 	strset_free(&rq->processed);
 	strset_free(&rq->incoming_now);

@@ -18,16 +18,7 @@
 # system calls per message instead (strace -f -c; sluice only).
 # Needs root (tcpserver -u, Postfix), perf, smtp-source, tcpserver.
 set -u
-mode=${1:?usage: accept.sh new|reuse|one N SYSTEM...} n=${2:?N}
-shift 2
-top=$(cd "$(dirname "$0")/../.." && pwd)
-case $mode in
-new) src=(-s 10) ;; reuse) src=(-s 10 -d) ;; one) src=(-s 1 -d) ;;
-*) echo "accept.sh: MODE is new, reuse or one" >&2; exit 2 ;;
-esac
-b=$(mktemp -d "${TMPDIR:-/tmp}/sluice-accept.XXXXXX") || exit 1
-chmod 755 "$b"
-uid=$(id -u nobody) gid=$(id -g nobody)
+. "$(dirname "$0")/modes.sh"
 srv_pid='' pf_dir=''
 cleanup() {
     [ -z "$srv_pid" ] || kill "$srv_pid" 2>/dev/null
@@ -36,10 +27,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_port() { local i; for ((i = 0; i < 100; i++)); do port_open "$1" && return 0; sleep 0.1; done; return 1; }
 
 # by_process PERFDATA — CPU per message by process name and where it went.
 by_process() {
