@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$top/t/smtp.sh"
 
-plan 26
+plan 30
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mx.test \
     -keyout "$tmpdir/key.pem" -out "$tmpdir/cert.pem" 2>/dev/null || bail "openssl req failed"
 mkdir -p "$SLUICE_SPOOL"
@@ -17,7 +17,7 @@ p1=$(free_port); start_py s1 "$p1" "$tmpdir/one.log" --no-starttls
 p2=$(free_port); start_py s2 "$p2" "$tmpdir/idle.log" --no-starttls --idle 1
 p3=$(free_port); start_py s3 "$p3" "$tmpdir/tls.log"
 table smtp_hosts "a.test 127.0.0.1" "b.test 127.0.0.1" "c.test 127.0.0.1" \
-    "d.test 127.0.0.1"
+    "d.test 127.0.0.1" "e.test 127.0.0.1"
 cache=$SLUICE_SPOOL/smtp/cache
 # Holders end by themselves; those still there when the test ends, by PID.
 at_exit 'for h in $(sed -n "s/.*status=cached holder=\([0-9]*\).*/\1/p" "$tmpdir"/err.* 2>/dev/null); do kill -9 "$h" 2>/dev/null; done'
@@ -108,10 +108,28 @@ run c.test "$p3"
 is "$(sessions "$tmpdir/tls.log")" "2 3" "a TLS session is not cached: two connections"
 unlike "$(cat "$tmpdir/err.$((n - 1))")" "status=cached" "and no holder for it"
 
+# The messages per connection count over the runs that share it; and a
+# session is not kept past smtp_connection_reuse_time from its start.
+settings "smtp_connection_cache_time 10"
+table smtp_dest "e.test reuse=2"
+run e.test "$p1"
+run e.test "$p1"
+unlike "$(cat "$tmpdir/err.$n")" "status=cached" \
+    "a session that has sent its messages per connection (reuse=2) is not cached"
+run e.test "$p1"
+is "$(sessions "$tmpdir/one.log" | cut -d' ' -f9-)" "7 7 8" "the next run connects anew"
+table smtp_dest
+settings "smtp_connection_cache_time 10" "smtp_connection_reuse_time 1"
+run e.test "$p1"
+h=$(holder "$n")
+like "$h" "^[0-9]+$" "a new session is cached"
+wait_for "! kill -0 $h" 6
+ok $? "its holder ends at smtp_connection_reuse_time, before the cache time"
+
 # smtp_connection_cache_time 0 turns the cache off.
 settings "smtp_connection_cache_time 0"
 run d.test "$p1"
 run d.test "$p1"
-is "$(sessions "$tmpdir/one.log" | cut -d' ' -f9-)" "7 8" "with the setting 0: two runs, two connections"
+is "$(sessions "$tmpdir/one.log" | cut -d' ' -f13-)" "9 10" "with the setting 0: two runs, two connections"
 unlike "$(cat "$tmpdir/err.$((n - 1))" "$tmpdir/err.$n")" "status=cache" "and no holder"
-is "$(grep -c '"rcpt"' "$tmpdir/one.log")" 10 "every message to that server arrived once"
+is "$(grep -c '"rcpt"' "$tmpdir/one.log")" 14 "every message to that server arrived once"
