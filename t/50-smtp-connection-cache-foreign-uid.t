@@ -8,8 +8,6 @@
 . "$top/t/smtp.sh"
 
 plan 7
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mx.test \
-    -keyout "$tmpdir/key.pem" -out "$tmpdir/cert.pem" 2>/dev/null || bail "openssl req failed"
 mkdir -p "$SLUICE_SPOOL"
 p1=$(free_port); start_py s1 "$p1" "$tmpdir/real.log" --no-starttls
 p2=$(free_port); start_py s2 "$p2" "$tmpdir/other.log" --no-starttls
