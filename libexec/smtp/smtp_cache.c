@@ -67,19 +67,20 @@ struct place {
 static int
 cache_dir(void)
 {
-	int sp, sm, fd;
+	int sp, fd;
 	struct stat st;
 
 	if ((sp = open(conf_spool(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;
-	(void)mkdirat(sp, "smtp", 0700);
-	sm = openat(sp, "smtp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(sp, "smtp/cache", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		(void)mkdirat(sp, "smtp", 0700);
+		(void)mkdirat(sp, "smtp/cache", 0700);
+		fd = openat(sp, "smtp/cache", O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC);
+	}
 	close(sp);
-	if (sm < 0)
-		return -1;
-	(void)mkdirat(sm, "cache", 0700);
-	fd = openat(sm, "cache", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	close(sm);
 	if (fd < 0)
 		return -1;
 	/* Only the spool's owner may put a socket where workers look. */
