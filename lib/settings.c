@@ -81,6 +81,8 @@ static const struct setting registry[] = {
 	TIME("smtp_data_done_timeout", 1, DAY),
 	TIME("smtp_quit_timeout", 1, DAY),
 	TIME("smtp_unreachable_ttl", 0, DAY),
+	TIME("smtp_connection_cache_time", 0, 3600),
+	TIME("smtp_connection_reuse_time", 1, DAY),
 	STR("bsmtp_sender", check_word),
 	ENUM("bsmtp_form", "sluice|plain"),
 	BOOL("bsmtp_batch"),

@@ -21,10 +21,14 @@ start_dns() {
 
 # start_py PIDVAR PORT LOG [OPTIONS...] — the Python test server
 # t/tools/smtp-tls-server.py on 127.0.0.1:PORT, its sessions recorded in LOG,
-# with the certificate $tmpdir/cert.pem and key $tmpdir/key.pem.
+# with the certificate $tmpdir/cert.pem and key $tmpdir/key.pem (made for
+# CN=mx.test when missing).
 start_py() {
     local var=$1 port=$2 log=$3
     shift 3
+    [ -f "$tmpdir/cert.pem" ] || openssl req -x509 -newkey rsa:2048 -nodes \
+        -days 2 -subj /CN=mx.test -keyout "$tmpdir/key.pem" \
+        -out "$tmpdir/cert.pem" 2>/dev/null || bail "openssl req failed"
     spawn "$var" "$PY" "$tools/smtp-tls-server.py" "$port" "$log" \
         "$tmpdir/cert.pem" "$tmpdir/key.pem" "$@"
     wait_port "$port" 10 || bail "the test SMTP server on $port did not start"

@@ -21,6 +21,8 @@
  *   smtp_session.c   session_*   connect, greeting, EHLO, STARTTLS, AUTH
  *   smtp_transfer.c  transfer_*  MAIL, RCPT, DATA and the body of one message
  *   smtp_output.c    output_*    what is left, and the notices
+ *   smtp_cache.c     cache_*     sessions kept open between runs: a
+ *                                holder process hands them over
  *
  * The memory of unreachable destinations is lib/unreach.  The state of a
  * run is one struct smtp, made in main and passed to every module; a
@@ -57,6 +59,8 @@ struct settings {
 	int hosts_first;
 	int data554_temp;
 	long long unreach_ttl;	/* seconds; 0: no memory of dead destinations */
+	long long cache_time;	/* seconds a held session waits; 0: no cache */
+	long long reuse_time;	/* seconds a session is used at most */
 	const char *relay, *relay_backup, *tls_ca, *tls_level, *helo;
 };
 
@@ -134,6 +138,7 @@ struct conn {
 	    auth_login;
 	unsigned long long size_max;
 	long sent;		/* messages on this connection */
+	time_t born;		/* when it was opened */
 };
 
 struct reply {
@@ -275,6 +280,12 @@ void session_rset(struct conn *);
 
 /* smtp_transfer.c */
 int transfer_msg(struct job *, struct conn *, size_t mi);
+
+/* smtp_cache.c */
+/* A cached session for j's destination: 1 with c open and alive, or 0. */
+int cache_take(struct job *, struct conn *);
+/* Hand c to a holder for the next run when it may be cached, else QUIT. */
+void cache_hold(struct job *, struct conn *);
 
 /* smtp_output.c */
 void output_write(struct smtp *, struct stream_writer *out);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static void
 ehlo_line(struct conn *c, const char *kw)
@@ -274,6 +275,7 @@ session_open(struct job *j, struct target *t, struct conn *c, char *status,
 	snprintf(status, STATUS_MAX, "4.4.1");
 	if (conn_connect(c, t, err, errsz) < 0)
 		return -1;
+	c->born = time(NULL);
 	snprintf(status, STATUS_MAX, "4.4.2");
 	if (conn_reply(c, &r, PH_HELO, NULL) < 0) {
 		c->dead = 1;

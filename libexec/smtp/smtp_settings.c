@@ -54,6 +54,10 @@ settings_read(struct settings *cf)
 	cf->helo = conf_hostname();
 	v = conf_time("smtp_unreachable_ttl", 60);
 	cf->unreach_ttl = v <= 86400 ? v : 60;
+	v = conf_time("smtp_connection_cache_time", 2);
+	cf->cache_time = v >= 0 && v <= 3600 ? v : 2;
+	v = conf_time("smtp_connection_reuse_time", 300);
+	cf->reuse_time = v > 0 && v <= 86400 ? v : 300;
 }
 
 int

@@ -95,6 +95,57 @@ open_target(struct job *j, size_t ti, struct conn *c, char *status, char *err,
 	return rc < 0 ? -1 : 0;
 }
 
+/* Whether any of the job's messages still waits. */
+static int
+job_pending(const struct job *j)
+{
+	size_t i;
+
+	for (i = 0; i < j->nm; i++)
+		if (msg_pending(j, j->m[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * The end of a session that is still good: into the cache for the next
+ * run when every message is done here, else QUIT.
+ */
+static void
+release(struct job *j, struct conn *c)
+{
+	if (job_pending(j))
+		session_quit(c);
+	else
+		cache_hold(j, c);
+}
+
+/*
+ * The pending messages over a session taken from the cache, up to its
+ * messages per connection.  What it leaves pending (it broke) goes the
+ * usual way, to the destination's servers.
+ */
+static void
+try_cached(struct job *j, struct conn *c)
+{
+	size_t i;
+
+	for (i = 0; i < j->nm; i++) {
+		if (!msg_pending(j, j->m[i]))
+			continue;
+		if (c->sent >= j->d->o.reuse)
+			break;
+		if (transfer_msg(j, c, j->m[i]) < 0) {
+			conn_close(c);
+			return;
+		}
+		if (wbuf_flush(&j->rep) < 0)
+			_exit(EXIT_TEMP);
+	}
+	release(j, c);
+	wbuf_flush(&j->rep);
+}
+
 /* The pending messages over target ti, reusing its session. */
 static void
 try_target(struct job *j, size_t ti, size_t i, char *status, char *err,
@@ -126,7 +177,7 @@ try_target(struct job *j, size_t ti, size_t i, char *status, char *err,
 			_exit(EXIT_TEMP);
 	}
 	if (open)
-		session_quit(&c);
+		release(j, &c);
 	wbuf_flush(&j->rep);
 }
 
@@ -148,11 +199,17 @@ void
 worker_run(struct job *j)
 {
 	char status[STATUS_MAX], err[TEXT_MAX], v[64];
+	struct conn c;
 	size_t ti, i;
 
 	j->tls_level = settings_tls_level(j->s->cf.tls_level);
 	if (table_lookup_domain(&j->s->tls, j->d->host, v, sizeof v) == 1)
 		j->tls_level = settings_tls_level(v);
+	if (cache_take(j, &c) == 1) {
+		try_cached(j, &c);
+		if (!job_pending(j))
+			return;
+	}
 	if (resolve_dest(j, j->d, status, err, sizeof err) < 0) {
 		finish_all(j, status[0] == '5' ? R_BOUNCED : R_DEFERRED, status, err);
 		return;

@@ -11,6 +11,7 @@
                       leave the first EHLO over TLS unanswered, so that a
                       client that reads the injected reply after the
                       handshake goes on as if nothing were wrong
+      --idle S        close a session that sends no command for S seconds
 
 Each accepted message is appended to LOGFILE as one JSON line:
 {"session": N, "active": sessions open at that moment, "tls": bool,
@@ -25,6 +26,7 @@ dsn = "--dsn" in opts
 login = opts[opts.index("--auth") + 1] if "--auth" in opts else None
 delay = float(opts[opts.index("--delay") + 1]) if "--delay" in opts else 0
 inject = "--inject" in opts
+idle = float(opts[opts.index("--idle") + 1]) if "--idle" in opts else None
 lock = threading.Lock()
 counter = [0]
 active = [0]
@@ -56,7 +58,11 @@ class Session(socketserver.StreamRequestHandler):
         self.reset()
         self.send("220 mx.tls.test ESMTP test server")
         while True:
-            line = self.rfile.readline()
+            self.connection.settimeout(idle)
+            try:
+                line = self.rfile.readline()
+            except TimeoutError:
+                return
             if not line:
                 return
             cmd = line.decode("utf-8", "replace").rstrip("\r\n")
