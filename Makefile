@@ -275,6 +275,12 @@ FUZZ_INC_smtpd = -Ilibexec/smtpd
 FUZZ_DEPS_smtpd = libexec/smtpd/sluice-smtpd.c libexec/smtpd/smtpd_queue.c libexec/smtpd/*.h
 FUZZ_LDFLAGS_smtpd = $(foreach f,_exit fork clock_now_ms,-Wl,--wrap=$(f))
 FUZZ_LIBS_smtpd = -lcares
+# The client's reply reader and session, smtp_conn.c and main included with
+# names changed (t/fuzz/smtp.c).
+FUZZ_SRC_smtp = $(filter-out libexec/smtp/sluice-smtp.c libexec/smtp/smtp_conn.c,$(SMTP_SRC))
+FUZZ_INC_smtp = -Ilibexec/smtp
+FUZZ_DEPS_smtp = libexec/smtp/sluice-smtp.c libexec/smtp/smtp_conn.c libexec/smtp/*.h
+FUZZ_LIBS_smtp = -lssl -lcrypto -lcares
 FUZZ_REPLAY = $(addprefix t/fuzz/build/replay-,$(FUZZ_NAMES))
 FUZZ_CC ?= clang
 FUZZ_SAN = address,undefined
