@@ -50,32 +50,23 @@ int conn_command_real(struct conn *, struct reply *, enum phase, const char *);
 static struct {
 	const uint8_t *p;
 	size_t len, off;
-	int by_line, by_octet, silent;
+	size_t piece;		/* 1: an octet at a time */
+	int by_line, silent;
 } feed;
 
 static ssize_t
 feed_read(void *ctx, void *p, size_t n, long long deadline)
 {
-	size_t k = feed.len - feed.off;
-	const uint8_t *nl;
-
 	(void)ctx;
 	(void)deadline;
-	if (k == 0) {
+	if (feed.off == feed.len) {
 		if (!feed.silent)
 			return 0;
 		errno = ETIMEDOUT;
 		return -1;
 	}
-	if (feed.by_line && (nl = memchr(feed.p + feed.off, '\n', k)) != NULL)
-		k = (size_t)(nl - (feed.p + feed.off)) + 1;
-	if (feed.by_octet)
-		k = 1;
-	if (k > n)
-		k = n;
-	memcpy(p, feed.p + feed.off, k);
-	feed.off += k;
-	return (ssize_t)k;
+	return (ssize_t)fuzz_piece(feed.p, feed.len, &feed.off, p, n,
+	    feed.piece, feed.by_line);
 }
 
 /* What the client says goes nowhere. */
@@ -260,7 +251,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	t.port = 25;
 	memset(&feed, 0, sizeof feed);
 	feed.by_line = (data[0] & 3) == 1;
-	feed.by_octet = (data[0] & 3) == 2;
+	feed.piece = (data[0] & 3) == 2;
 	feed.silent = (data[0] & 4) != 0;
 	feed.p = data + 1;
 	feed.len = size - 1;

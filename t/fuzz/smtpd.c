@@ -134,7 +134,6 @@ static ssize_t
 feed_read(void *ctx, void *p, size_t n, long long deadline)
 {
 	size_t k = feed.len - feed.off;
-	const uint8_t *nl;
 
 	(void)ctx;
 	if (sess->out.len != 0)
@@ -149,15 +148,8 @@ feed_read(void *ctx, void *p, size_t n, long long deadline)
 	if (k == 0)
 		return 0;
 	now_ms += feed.delay;
-	if (feed.by_line && (nl = memchr(feed.p + feed.off, '\n', k)) != NULL)
-		k = (size_t)(nl - (feed.p + feed.off)) + 1;
-	if (feed.piece != 0 && k > feed.piece)
-		k = feed.piece;
-	if (k > n)
-		k = n;
-	memcpy(p, feed.p + feed.off, k);
-	feed.off += k;
-	return (ssize_t)k;
+	return (ssize_t)fuzz_piece(feed.p, feed.len, &feed.off, p, n, feed.piece,
+	    feed.by_line);
 }
 
 static ssize_t
@@ -165,15 +157,7 @@ out_write(void *ctx, const void *p, size_t n, long long deadline)
 {
 	(void)ctx;
 	(void)deadline;
-	if (out.len + n > out.size) {
-		size_t sz = (out.len + n) * 2;
-		char *b = realloc(out.buf, sz);
-
-		if (b == NULL)
-			fuzz_fail("out of memory");
-		out.buf = b;
-		out.size = sz;
-	}
+	out.buf = fuzz_grow(out.buf, &out.size, out.len + n, 1);
 	memcpy(out.buf + out.len, p, n);
 	out.len += n;
 	return (ssize_t)n;
@@ -218,15 +202,7 @@ smtpd_queue_start(struct queue *q)
 static struct qrec *
 qrec_new(void)
 {
-	if (queue.n == queue.size) {
-		size_t sz = queue.size ? queue.size * 2 : 8;
-		struct qrec *r = realloc(queue.r, sz * sizeof *r);
-
-		if (r == NULL)
-			fuzz_fail("out of memory");
-		queue.r = r;
-		queue.size = sz;
-	}
+	queue.r = fuzz_grow(queue.r, &queue.size, queue.n + 1, sizeof *queue.r);
 	memset(&queue.r[queue.n], 0, sizeof queue.r[0]);
 	return &queue.r[queue.n++];
 }
@@ -342,15 +318,7 @@ replies_parse(void)
 		cont = last ? -1 : code;
 		if (!last)
 			continue;
-		if (rep.n == rep.size) {
-			size_t sz = rep.size ? rep.size * 2 : 64;
-			struct reply *r = realloc(rep.r, sz * sizeof *r);
-
-			if (r == NULL)
-				fuzz_fail("out of memory");
-			rep.r = r;
-			rep.size = sz;
-		}
+		rep.r = fuzz_grow(rep.r, &rep.size, rep.n + 1, sizeof *rep.r);
 		rep.r[rep.n].code = code;
 		rep.r[rep.n].text = n > 5 ? l + 4 : "";
 		rep.r[rep.n++].tl = n > 5 ? n - 6 : 0;

@@ -37,6 +37,39 @@ fuzz_memfd(const uint8_t *data, size_t size)
 	return fd;
 }
 
+size_t
+fuzz_piece(const uint8_t *data, size_t len, size_t *off, void *dst, size_t n,
+    size_t max, int by_line)
+{
+	size_t k = len - *off;
+	const uint8_t *nl;
+
+	if (by_line && (nl = memchr(data + *off, '\n', k)) != NULL)
+		k = (size_t)(nl - (data + *off)) + 1;
+	if (max != 0 && k > max)
+		k = max;
+	if (k > n)
+		k = n;
+	memcpy(dst, data + *off, k);
+	*off += k;
+	return k;
+}
+
+void *
+fuzz_grow(void *p, size_t *size, size_t need, size_t elem)
+{
+	size_t sz = *size ? *size : 16;
+
+	if (need <= *size)
+		return p;
+	while (sz < need)
+		sz *= 2;
+	if ((p = realloc(p, sz * elem)) == NULL)
+		fuzz_fail("out of memory");
+	*size = sz;
+	return p;
+}
+
 /* Removed at exit, so that a replay leaves nothing in $TMPDIR. */
 static char tmpdir[4096];
 
