@@ -419,6 +419,87 @@ bare(const char *l, size_t n, const char *v)
 
 enum { M_CMD, M_DATA, M_AUTH };
 
+/* A client's count of the session, as it reads the replies. */
+struct model {
+	int mode, have_mail, after_crlf, submission;
+	size_t ri, nacc, nq;	/* next reply; recipients taken; 354s seen */
+	struct lines data;	/* of the current DATA */
+};
+
+/* One line of the data (n with its line end), or its end. */
+static void
+data_line(struct model *m, const char *p, size_t n, size_t tn)
+{
+	if (m->after_crlf && n == 3 && p[0] == '.' && p[1] == '\r') {
+		if (m->ri == rep.n)
+			fuzz_fail("the end of the data went unanswered");
+		data_end_check(&rep.r[m->ri++], &queue.r[m->nq - 1], &m->data,
+		    m->nacc, m->submission);
+		m->mode = M_CMD;
+		m->have_mail = 0;
+		m->data.len = 0;
+		return;
+	}
+	m->after_crlf = n >= 2 && p[n - 2] == '\r';
+	lines_add(&m->data, p + (p[0] == '.'), tn - (p[0] == '.'));
+}
+
+/* What a positive reply to a command line (tn octets) says. */
+static void
+reply_positive(struct model *m, const struct reply *r, const char *p, size_t tn)
+{
+	if (r->code == 334) {
+		if (!verb(p, tn, "AUTH"))
+			fuzz_fail("334 to something else than AUTH");
+		m->mode = M_AUTH;
+	} else if (r->code == 354) {
+		if (!bare(p, tn, "DATA"))
+			fuzz_fail("354 to something else than DATA");
+		if (!m->have_mail || m->nacc == 0)
+			fuzz_fail("354 without an accepted sender and recipient");
+		if (m->nq++ == queue.n)
+			fuzz_fail("354 without the queue program started");
+		m->mode = M_DATA;
+		m->after_crlf = 1;
+	} else if (verb(p, tn, "MAIL")) {
+		if (m->have_mail)
+			fuzz_fail("250 to a second MAIL");
+		m->have_mail = 1;
+		m->nacc = 0;
+	} else if (verb(p, tn, "RCPT")) {
+		if (!m->have_mail)
+			fuzz_fail("250 to RCPT without MAIL");
+		m->nacc++;
+	} else if (verb(p, tn, "DATA"))
+		fuzz_fail("250 to DATA before the data");
+	else if (verb(p, tn, "RSET") || verb(p, tn, "EHLO") || verb(p, tn, "HELO"))
+		m->have_mail = 0;
+}
+
+/* One command line (or AUTH response) and its reply; last: no line after. */
+static void
+command_line(struct model *m, const char *p, size_t tn, int last)
+{
+	const struct reply *r;
+
+	if (m->ri == rep.n)
+		fuzz_fail("a command went unanswered");
+	r = &rep.r[m->ri++];
+	if ((r->code == 421 || r->code == 221) && (m->ri != rep.n || !last))
+		fuzz_fail("a reply or a command taken after the session's end");
+	if (r->code == 221 && !bare(p, tn, "QUIT"))
+		fuzz_fail("221 to something else than QUIT");
+	if (r->code == 220)
+		fuzz_fail("220 after the greeting");
+	if (m->mode == M_AUTH) {
+		if (r->code != 334)
+			m->mode = M_CMD;
+	} else if (r->code == 334 || r->code == 354 || r->code == 250)
+		reply_positive(m, r, p, tn);
+	else if (r->code == 451 && verb(p, tn, "DATA"))
+		m->have_mail = 0;	/* no queue program: the transaction is gone */
+}
+
 /*
  * Walk the client's whole lines (those the server took) beside the
  * replies, as a client keeping count of a pipelined session would.
@@ -427,86 +508,27 @@ static void
 session_check(size_t consumed, int submission)
 {
 	const char *p = (const char *)feed.p, *end = p + consumed, *nl;
-	struct lines data = { 0 };
-	const struct reply *r;
-	size_t ri = 0, nacc = 0, nq = 0, n, tn;
-	int mode = M_CMD, have_mail = 0, after_crlf = 1;
+	struct model m = { M_CMD, 0, 1, submission, 1, 0, 0, { 0 } };
+	size_t n, tn;
 
 	replies_parse();
 	if (rep.n == 0 || (rep.r[0].code != 220 && rep.r[0].code != 554 &&
 	    rep.r[0].code != 421))
 		fuzz_fail("no greeting");
-	ri = 1;
 	for (; p < end && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL; p = nl + 1) {
 		n = (size_t)(nl - p) + 1;
 		tn = n - 1 - (n >= 2 && p[n - 2] == '\r');
-		if (mode == M_DATA) {
-			if (after_crlf && n == 3 && p[0] == '.' && p[1] == '\r') {
-				if (ri == rep.n)
-					fuzz_fail("the end of the data went unanswered");
-				data_end_check(&rep.r[ri++], &queue.r[nq - 1], &data,
-				    nacc, submission);
-				mode = M_CMD;
-				have_mail = 0;
-				data.len = 0;
-				continue;
-			}
-			after_crlf = n >= 2 && p[n - 2] == '\r';
-			lines_add(&data, p + (p[0] == '.'), tn - (p[0] == '.'));
-			continue;
-		}
-		if (ri == rep.n)
-			fuzz_fail("a command went unanswered");
-		r = &rep.r[ri++];
-		if (r->code == 421 || r->code == 221) {
-			if (ri != rep.n || nl + 1 != end)
-				fuzz_fail("a reply or a command taken after the session's end");
-			if (r->code == 221 && !bare(p, tn, "QUIT"))
-				fuzz_fail("221 to something else than QUIT");
-		}
-		if (r->code == 220)
-			fuzz_fail("220 after the greeting");
-		if (mode == M_AUTH) {
-			if (r->code != 334)
-				mode = M_CMD;
-		} else if (r->code == 334) {
-			if (!verb(p, tn, "AUTH"))
-				fuzz_fail("334 to something else than AUTH");
-			mode = M_AUTH;
-		} else if (r->code == 354) {
-			if (!bare(p, tn, "DATA"))
-				fuzz_fail("354 to something else than DATA");
-			if (!have_mail || nacc == 0)
-				fuzz_fail("354 without an accepted sender and recipient");
-			if (nq == queue.n)
-				fuzz_fail("354 without the queue program started");
-			nq++;
-			mode = M_DATA;
-			after_crlf = 1;
-		} else if (r->code == 250) {
-			if (verb(p, tn, "MAIL")) {
-				if (have_mail)
-					fuzz_fail("250 to a second MAIL");
-				have_mail = 1;
-				nacc = 0;
-			} else if (verb(p, tn, "RCPT")) {
-				if (!have_mail)
-					fuzz_fail("250 to RCPT without MAIL");
-				nacc++;
-			} else if (verb(p, tn, "DATA"))
-				fuzz_fail("250 to DATA before the data");
-			else if (verb(p, tn, "RSET") || verb(p, tn, "EHLO") ||
-			    verb(p, tn, "HELO"))
-				have_mail = 0;
-		} else if (r->code == 451 && verb(p, tn, "DATA"))
-			have_mail = 0;	/* no queue program: the transaction is gone */
+		if (m.mode == M_DATA)
+			data_line(&m, p, n, tn);
+		else
+			command_line(&m, p, tn, nl + 1 == end);
 	}
 	/* A timeout, the time limit or too many errors: 421, then the end. */
-	if (ri < rep.n && !(ri + 1 == rep.n && rep.r[ri].code == 421))
+	if (m.ri < rep.n && !(m.ri + 1 == rep.n && rep.r[m.ri].code == 421))
 		fuzz_fail("a reply to no command");
-	if (nq != queue.n)
+	if (m.nq != queue.n)
 		fuzz_fail("the queue program started without 354");
-	lines_free(&data);
+	lines_free(&m.data);
 }
 
 /* ---- set-up ---- */
