@@ -14,6 +14,16 @@
 /* Where the sanitizers write (libFuzzer's -close_fd_mask closes stderr). */
 extern void __sanitizer_report_error_summary(const char *) __attribute__((weak));
 
+/* Removed at exit, so that a replay leaves nothing in $TMPDIR. */
+static char tmpdir[4096];
+
+static void
+tmpdir_remove(void)
+{
+	fuzz_rm_contents(tmpdir);
+	rmdir(tmpdir);
+}
+
 void
 fuzz_fail(const char *what)
 {
@@ -24,6 +34,9 @@ fuzz_fail(const char *what)
 		__sanitizer_report_error_summary(msg);
 	else
 		fprintf(stderr, "%s\n", msg);
+	/* abort() runs no atexit handler: the folder would stay behind. */
+	if (tmpdir[0] != '\0')
+		tmpdir_remove();
 	abort();
 }
 
@@ -68,16 +81,6 @@ fuzz_grow(void *p, size_t *size, size_t need, size_t elem)
 		fuzz_fail("out of memory");
 	*size = sz;
 	return p;
-}
-
-/* Removed at exit, so that a replay leaves nothing in $TMPDIR. */
-static char tmpdir[4096];
-
-static void
-tmpdir_remove(void)
-{
-	fuzz_rm_contents(tmpdir);
-	rmdir(tmpdir);
 }
 
 const char *
