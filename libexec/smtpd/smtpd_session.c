@@ -172,8 +172,10 @@ smtpd_session_refuse(struct session *s)
 	log_info("client=%s event=reject reason=access", s->addr);
 	s->errors = 0;
 	for (;;) {
-		if (smtpd_session_read(s, &l, &n) && n == 4 &&
-		    strcasecmp(l, "QUIT") == 0) {
+		/* An over-long line has had its 500: one reply per line. */
+		if (!smtpd_session_read(s, &l, &n))
+			continue;
+		if (n == 4 && strcasecmp(l, "QUIT") == 0) {
 			smtpd_reply(s, RP_BYE);
 			smtpd_session_exit(s, EXIT_OK);
 		}
