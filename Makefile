@@ -269,6 +269,19 @@ FUZZ_LDFLAGS_bsmtp = $(foreach f,rbuf_init rbuf_free wbuf_init wbuf_free txn_ini
 FUZZ_SRC_pop3 = libexec/pop3/session.c
 FUZZ_INC_pop3 = -Ilibexec/pop3
 FUZZ_LIBS_pop3 = -lssl -lcrypto
+# The whole server, its main and queue hand-off included with names changed
+# (t/fuzz/smtpd.c); its ends jump back, fork fails, the clock is the target's.
+FUZZ_SRC_smtpd = $(filter-out libexec/smtpd/sluice-smtpd.c libexec/smtpd/smtpd_queue.c,$(SMTPD_SRC))
+FUZZ_INC_smtpd = -Ilibexec/smtpd
+FUZZ_DEPS_smtpd = libexec/smtpd/sluice-smtpd.c libexec/smtpd/smtpd_queue.c libexec/smtpd/*.h
+FUZZ_LDFLAGS_smtpd = $(foreach f,_exit fork clock_now_ms,-Wl,--wrap=$(f))
+FUZZ_LIBS_smtpd = -lcares
+# The client's reply reader and session, smtp_conn.c and main included with
+# names changed (t/fuzz/smtp.c).
+FUZZ_SRC_smtp = $(filter-out libexec/smtp/sluice-smtp.c libexec/smtp/smtp_conn.c,$(SMTP_SRC))
+FUZZ_INC_smtp = -Ilibexec/smtp
+FUZZ_DEPS_smtp = libexec/smtp/sluice-smtp.c libexec/smtp/smtp_conn.c libexec/smtp/*.h
+FUZZ_LIBS_smtp = -lssl -lcrypto -lcares
 FUZZ_REPLAY = $(addprefix t/fuzz/build/replay-,$(FUZZ_NAMES))
 FUZZ_CC ?= clang
 FUZZ_SAN = address,undefined
@@ -284,10 +297,10 @@ $(FUZZ_LIBA): $(FUZZ_LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $(FUZZ_LIB_OBJ)
 define fuzz_target
-t/fuzz/build/replay-$(1): t/fuzz/$(1).c t/fuzz/main.c $$(FUZZ_COMMON) t/fuzz/*.h $$(FUZZ_SRC_$(1)) $$(LIBA) .build-flags
+t/fuzz/build/replay-$(1): t/fuzz/$(1).c t/fuzz/main.c $$(FUZZ_COMMON) t/fuzz/*.h $$(FUZZ_SRC_$(1)) $$(FUZZ_DEPS_$(1)) $$(LIBA) .build-flags
 	@mkdir -p t/fuzz/build
 	$$(CC) $$(CFLAGS_ALL) -It/fuzz $$(FUZZ_INC_$(1)) $$(LDFLAGS_ALL) $$(FUZZ_LDFLAGS_$(1)) -o $$@ t/fuzz/$(1).c t/fuzz/main.c $$(FUZZ_COMMON) $$(FUZZ_SRC_$(1)) $$(LIBA) $$(FUZZ_LIBS_$(1)) $$(LIBS)
-t/fuzz/build/fuzz-$(1): t/fuzz/$(1).c $$(FUZZ_COMMON) t/fuzz/*.h $$(FUZZ_SRC_$(1)) $$(FUZZ_LIBA)
+t/fuzz/build/fuzz-$(1): t/fuzz/$(1).c $$(FUZZ_COMMON) t/fuzz/*.h $$(FUZZ_SRC_$(1)) $$(FUZZ_DEPS_$(1)) $$(FUZZ_LIBA)
 	$$(FUZZ_CC) $$(FUZZ_CFLAGS) $$(FUZZ_INC_$(1)) -fsanitize=fuzzer,$$(FUZZ_SAN) $$(FUZZ_LDFLAGS_$(1)) -o $$@ t/fuzz/$(1).c $$(FUZZ_COMMON) $$(FUZZ_SRC_$(1)) $$(FUZZ_LIBA) $$(FUZZ_LIBS_$(1)) $$(LIBS)
 endef
 $(foreach f,$(FUZZ_NAMES),$(eval $(call fuzz_target,$(f))))

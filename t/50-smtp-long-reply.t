@@ -3,50 +3,17 @@
 # documented 600 octets, and every recipient gets its outcome: a reply text
 # of 1,000 octets to RCPT (250, 450, 550) and to the end of data makes the
 # longest report a worker sends its parent, and none is dropped.  The peer
-# is a small Python SMTP server that answers with such texts.
+# is t/tools/smtp-answers.py, answering with such texts.
 . "$(dirname "$0")/lib.sh"
 . "$top/t/smtp.sh"
 
-cat > "$tmpdir/long.py" <<'PY'
-import socketserver, sys
-port, n = int(sys.argv[1]), int(sys.argv[2])
-class S(socketserver.StreamRequestHandler):
-    def send(self, s):
-        self.wfile.write((s + "\r\n").encode()); self.wfile.flush()
-    def handle(self):
-        self.send("220 long.test ESMTP")
-        while True:
-            l = self.rfile.readline()
-            if not l:
-                return
-            c = l.decode("utf-8", "replace").rstrip("\r\n")
-            v = c.split(" ")[0].upper()
-            if v in ("EHLO", "HELO"):
-                self.send("250-long.test"); self.send("250 PIPELINING")
-            elif v == "MAIL":
-                self.send("250 2.1.0 ok")
-            elif v == "RCPT" and "defer" in c:
-                self.send("450 4.2.0 " + "d" * n)
-            elif v == "RCPT" and "bounce" in c:
-                self.send("550 5.1.1 " + "b" * n)
-            elif v == "RCPT":
-                self.send("250 2.1.5 " + "r" * n)
-            elif v == "DATA":
-                self.send("354 go")
-                while self.rfile.readline().rstrip(b"\r\n") != b".":
-                    pass
-                self.send("250 2.0.0 " + "q" * n)
-            elif v == "QUIT":
-                self.send("221 bye"); return
-            else:
-                self.send("250 ok")
-class T(socketserver.ThreadingTCPServer):
-    allow_reuse_address = True
-    daemon_threads = True
-T(("127.0.0.1", port), S).serve_forever()
-PY
 port=$(free_port)
-spawn srv "$PY" "$tmpdir/long.py" "$port" 1000
+n=1000
+spawn srv "$PY" "$tools/smtp-answers.py" "$port" \
+    "RCPT:defer=450 4.2.0 $(printf 'd%.0s' $(seq $n))" \
+    "RCPT:bounce=550 5.1.1 $(printf 'b%.0s' $(seq $n))" \
+    "RCPT:=250 2.1.5 $(printf 'r%.0s' $(seq $n))" \
+    "END:=250 2.0.0 $(printf 'q%.0s' $(seq $n))"
 wait_port "$port" 10 || bail "the test SMTP server did not start"
 table config "smtp_helo_timeout 10s"
 

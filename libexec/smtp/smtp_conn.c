@@ -244,7 +244,8 @@ reply_status(struct reply *r)
 
 /*
  * Read a whole (multi-line) reply; each line's text goes to each when
- * given.  A malformed one breaks the connection.  0, or -1.
+ * given.  A malformed one (a line without a code, or with another code
+ * than the first line's) breaks the connection.  0, or -1.
  */
 int
 conn_reply(struct conn *c, struct reply *r, enum phase ph,
@@ -263,6 +264,16 @@ conn_reply(struct conn *c, struct reply *r, enum phase ph,
 		    !isdigit((unsigned char)line[2]) ||
 		    (line[3] != ' ' && line[3] != '-' && line[3] != '\0') ||
 		    line[0] < '2' || line[0] > '5') {
+			conn_fail(c, ph, "malformed reply");
+			return -1;
+		}
+		/*
+		 * RFC 5321 4.2.1: every line of a reply has the same code.  One
+		 * that changes it says two things at once (a 550 line, then 250):
+		 * the code would be the last line's and the enhanced status the
+		 * first's, so it is no reply we can act on.
+		 */
+		if (r->code != 0 && atoi(line) != r->code) {
 			conn_fail(c, ph, "malformed reply");
 			return -1;
 		}

@@ -165,7 +165,10 @@ smtpd_session_read(struct session *s, char **line, size_t *len)
 	return 1;
 }
 
-/* RFC 5321 3.1: refuse with 554, then answer nothing but QUIT. */
+/*
+ * RFC 5321 3.1: refuse with 554, then answer nothing but QUIT (the whole
+ * line: "QUIT" then a NUL is not it, as no line with a NUL is a command).
+ */
 void
 smtpd_session_refuse(struct session *s)
 {
@@ -176,7 +179,10 @@ smtpd_session_refuse(struct session *s)
 	log_info("client=%s event=reject reason=access", s->addr);
 	s->errors = 0;
 	for (;;) {
-		if (smtpd_session_read(s, &l, &n) && strcasecmp(l, "QUIT") == 0) {
+		/* An over-long line has had its 500: one reply per line. */
+		if (!smtpd_session_read(s, &l, &n))
+			continue;
+		if (n == 4 && strcasecmp(l, "QUIT") == 0) {
 			smtpd_reply(s, RP_BYE);
 			smtpd_session_exit(s, EXIT_OK);
 		}

@@ -160,6 +160,8 @@ rcpt_address(const struct addr *a, const char *fmt)
  * Add the recipient, or answer why not.  A duplicate (same key) is kept
  * once, with the first one's parameters, and answered 250 as Postfix
  * does: a client that lists an address twice has done nothing wrong.
+ * The key is freed as soon as the transaction has its copy: a reply may
+ * end the session (too many errors), and nothing of ours is held then.
  */
 static void
 rcpt_add(struct session *s, const struct addr *a, const char *fmt,
@@ -167,33 +169,30 @@ rcpt_add(struct session *s, const struct addr *a, const char *fmt,
 {
 	struct rcpt *r;
 	enum reply_id verdict;
-	char *key;
+	char *key = rcpt_address(a, fmt);
 
-	if ((key = rcpt_address(a, fmt)) == NULL ||
-	    (r = txn_add_rcpt(&s->t, key)) == NULL) {
-		free(key);
+	r = key != NULL ? txn_add_rcpt(&s->t, key) : NULL;
+	free(key);
+	if (r == NULL) {
 		smtpd_reply(s, RP_LOCAL_ERROR);
 		return;
 	}
 	if (params_check(s, r, par, parl) < 0) {
 		txn_del_rcpt(&s->t, s->t.nrcpt - 1);
-		free(key);
 		return;
 	}
-	if (txn_find_rcpt(&s->t, key, s->t.nrcpt - 1) >= 0) {
+	if (txn_find_rcpt(&s->t, r->addr, s->t.nrcpt - 1) >= 0) {
+		log_info("client=%s event=duplicate to=<%s>", s->addr, r->addr);
 		txn_del_rcpt(&s->t, s->t.nrcpt - 1);
-		log_info("client=%s event=duplicate to=<%s>", s->addr, key);
-		free(key);
 		smtpd_reply(s, RP_RCPT_OK);
 		return;
 	}
-	verdict = smtpd_policy_rcpt(s, a, key);
+	verdict = smtpd_policy_rcpt(s, a, r->addr);
 	if (verdict != RP_RCPT_OK) {
-		txn_del_rcpt(&s->t, s->t.nrcpt - 1);
 		log_info("client=%s event=reject to=<%s> reply=\"%d %.5s\"", s->addr,
-		    key, smtpd_reply_code(verdict), smtpd_reply_text(verdict));
+		    r->addr, smtpd_reply_code(verdict), smtpd_reply_text(verdict));
+		txn_del_rcpt(&s->t, s->t.nrcpt - 1);
 	}
-	free(key);
 	smtpd_reply(s, verdict);
 	/* Address guessing: refused recipients count as errors too. */
 	if (smtpd_reply_code(verdict) >= 500)

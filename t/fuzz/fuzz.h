@@ -21,6 +21,15 @@ int fuzz_memfd(const uint8_t *data, size_t size);
 const char *fuzz_tmpdir(void);
 /* Remove everything inside dir (not dir itself). */
 void fuzz_rm_contents(const char *dir);
+/*
+ * The next piece of an input that arrives piecemeal (a lib/buf transport's
+ * read): from data[*off], at most n octets, at most max when max is not 0,
+ * up to and including the next LF when by_line; its length, 0 at the end.
+ */
+size_t fuzz_piece(const uint8_t *data, size_t len, size_t *off, void *dst,
+    size_t n, size_t max, int by_line);
+/* p grown to hold need elements of elem octets (*size counts them). */
+void *fuzz_grow(void *p, size_t *size, size_t need, size_t elem);
 /* Abort with a message: a broken invariant is a finding. */
 void fuzz_fail(const char *what) __attribute__((noreturn));
 

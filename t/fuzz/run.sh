@@ -37,6 +37,8 @@ for name in "$@"; do
         bsmtp) opts+=(-detect_leaks=0) ;;
         # Whole mailboxes and messages, as large as real ones get.
         mime|import|stream) opts+=(-max_len=65536) ;;
+        # Whole sessions: a few long lines and many commands.
+        smtpd|smtp) opts+=(-max_len=8192) ;;
     esac
     echo "fuzz: $name for ${secs}s"
     start=$(date +%s)

@@ -14,6 +14,16 @@
 /* Where the sanitizers write (libFuzzer's -close_fd_mask closes stderr). */
 extern void __sanitizer_report_error_summary(const char *) __attribute__((weak));
 
+/* Removed at exit, so that a replay leaves nothing in $TMPDIR. */
+static char tmpdir[4096];
+
+static void
+tmpdir_remove(void)
+{
+	fuzz_rm_contents(tmpdir);
+	rmdir(tmpdir);
+}
+
 void
 fuzz_fail(const char *what)
 {
@@ -24,6 +34,9 @@ fuzz_fail(const char *what)
 		__sanitizer_report_error_summary(msg);
 	else
 		fprintf(stderr, "%s\n", msg);
+	/* abort() runs no atexit handler: the folder would stay behind. */
+	if (tmpdir[0] != '\0')
+		tmpdir_remove();
 	abort();
 }
 
@@ -37,14 +50,37 @@ fuzz_memfd(const uint8_t *data, size_t size)
 	return fd;
 }
 
-/* Removed at exit, so that a replay leaves nothing in $TMPDIR. */
-static char tmpdir[4096];
-
-static void
-tmpdir_remove(void)
+size_t
+fuzz_piece(const uint8_t *data, size_t len, size_t *off, void *dst, size_t n,
+    size_t max, int by_line)
 {
-	fuzz_rm_contents(tmpdir);
-	rmdir(tmpdir);
+	size_t k = len - *off;
+	const uint8_t *nl;
+
+	if (by_line && (nl = memchr(data + *off, '\n', k)) != NULL)
+		k = (size_t)(nl - (data + *off)) + 1;
+	if (max != 0 && k > max)
+		k = max;
+	if (k > n)
+		k = n;
+	memcpy(dst, data + *off, k);
+	*off += k;
+	return k;
+}
+
+void *
+fuzz_grow(void *p, size_t *size, size_t need, size_t elem)
+{
+	size_t sz = *size ? *size : 16;
+
+	if (need <= *size)
+		return p;
+	while (sz < need)
+		sz *= 2;
+	if ((p = realloc(p, sz * elem)) == NULL)
+		fuzz_fail("out of memory");
+	*size = sz;
+	return p;
 }
 
 const char *
