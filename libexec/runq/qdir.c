@@ -20,23 +20,68 @@
 
 const char *const qdir_names[2] = { "incoming", "deferred" };
 
-/* Make the folders and the FIFO a fresh spool lacks. */
+/*
+ * A root runner gives what it makes in the spool (and what an earlier
+ * root start made) to the spool's owner: the stages, sluice-enqueue and
+ * sluice-queue run as that owner and must write there.  Only a root-owned
+ * entry of the expected type is changed, through a descriptor that does
+ * not follow a symbolic link, and a non-folder only when it has one link:
+ * the owner, who controls the spool, cannot point root at another file.
+ */
+static void
+give_to_owner(struct runq *rq, const struct stat *spool, const char *name,
+    mode_t type)
+{
+	struct stat st;
+	int fd;
+
+	if (geteuid() != 0 || spool->st_uid == 0)
+		return;
+	if ((fd = openat(rq->spool_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		die_sys("unable to open %s/%s", rq->spool, name);
+	if (fstat(fd, &st) < 0)
+		die_sys("unable to stat %s/%s", rq->spool, name);
+	if (st.st_uid == 0 && (st.st_mode & S_IFMT) == type &&
+	    (type == S_IFDIR || st.st_nlink == 1)) {
+		if (fchownat(fd, "", spool->st_uid, spool->st_gid, AT_EMPTY_PATH) < 0)
+			die_sys("unable to give %s/%s to the spool's owner", rq->spool, name);
+		log_info("gave %s/%s to the spool's owner (uid %ld)", rq->spool, name,
+		    (long)spool->st_uid);
+	}
+	close(fd);
+}
+
+/* Make the folders, the FIFO and the lock file a fresh spool lacks. */
 void
 qdir_prepare(struct runq *rq)
 {
 	static const char *const sub[] = { "tmp", "incoming", "deferred", "bad",
 		"dead", "quarantine", "flush", "delivered", "hold" };
+	struct stat spool;
 	size_t i;
+	int fd;
 
 	if (mkdir_p(rq->spool, 0700) < 0)
 		die_sys("unable to make %s", rq->spool);
 	if ((rq->spool_fd = open(rq->spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		die_sys("unable to open the queue %s", rq->spool);
-	for (i = 0; i < sizeof sub / sizeof sub[0]; i++)
+	if (fstat(rq->spool_fd, &spool) < 0)
+		die_sys("unable to stat %s", rq->spool);
+	for (i = 0; i < sizeof sub / sizeof sub[0]; i++) {
 		if (mkdirat(rq->spool_fd, sub[i], 0700) < 0 && errno != EEXIST)
 			die_sys("unable to make %s/%s", rq->spool, sub[i]);
+		give_to_owner(rq, &spool, sub[i], S_IFDIR);
+	}
 	if (mkfifoat(rq->spool_fd, "trigger", 0622) < 0 && errno != EEXIST)
 		die_sys("unable to make %s/trigger", rq->spool);
+	give_to_owner(rq, &spool, "trigger", S_IFIFO);
+	fd = openat(rq->spool_fd, "msglock", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd < 0 && errno != EEXIST)
+		die_sys("unable to make %s/msglock", rq->spool);
+	if (fd >= 0)
+		close(fd);
+	give_to_owner(rq, &spool, "msglock", S_IFREG);
 	if ((rq->msglock_fd = qlock_open(rq->spool_fd)) < 0)
 		die_sys("unable to open %s/msglock", rq->spool);
 }
