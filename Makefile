@@ -265,7 +265,7 @@ FUZZ_SRC_import = $(filter-out bin/import/sluice-import.c,$(IMPORT_SRC))
 FUZZ_INC_import = -Ibin/import
 FUZZ_SRC_bsmtp = $(addprefix libexec/bsmtp-decode/,head.c unwrap.c batch.c)
 FUZZ_INC_bsmtp = -Ilibexec/bsmtp-decode
-FUZZ_LDFLAGS_bsmtp = $(foreach f,rbuf_init rbuf_free wbuf_init wbuf_free txn_init,-Wl,--wrap=$(f))
+FUZZ_LDFLAGS_bsmtp = $(foreach f,rbuf_init rbuf_free wbuf_init wbuf_free txn_init header_init header_free,-Wl,--wrap=$(f))
 FUZZ_SRC_pop3 = libexec/pop3/session.c
 FUZZ_INC_pop3 = -Ilibexec/pop3
 FUZZ_LIBS_pop3 = -lssl -lcrypto

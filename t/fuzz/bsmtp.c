@@ -7,9 +7,9 @@
  * sender has a secret; the sender may relay (the tables are not read).
  *
  * refuse_input() ends the program in sluice-bsmtp-decode; here it frees
- * what the decoder holds at that instant (its line buffers and envelope,
- * known through the linker's --wrap of their init functions: the
- * Makefile's FUZZ_LDFLAGS_bsmtp) and jumps back to the target, so that
+ * what the decoder holds at that instant (its line buffers, header and
+ * envelope, known through the linker's --wrap of their init functions:
+ * the Makefile's FUZZ_LDFLAGS_bsmtp) and jumps back to the target, so that
  * leaks are looked for here as in every target.
  */
 #include <setjmp.h>
@@ -22,6 +22,7 @@
 
 #include "decode.h"
 #include "fuzz.h"
+#include "header.h"
 #include "log.h"
 
 static jmp_buf refused;
@@ -33,7 +34,7 @@ static struct hold out;
 static struct live {
 	void *p[LIVE_MAX];
 	size_t n;
-} rbufs, wbufs, txns;
+} rbufs, wbufs, txns, headers;
 
 static void
 live_add(struct live *l, void *p)
@@ -67,6 +68,10 @@ void __real_wbuf_free(struct wbuf *);
 void __wrap_wbuf_free(struct wbuf *);
 void __real_txn_init(struct txn *);
 void __wrap_txn_init(struct txn *);
+int __real_header_init(struct header *);
+int __wrap_header_init(struct header *);
+void __real_header_free(struct header *);
+void __wrap_header_free(struct header *);
 
 int
 __wrap_rbuf_init(struct rbuf *r, int fd, size_t size)
@@ -102,6 +107,23 @@ __wrap_wbuf_free(struct wbuf *w)
 	__real_wbuf_free(w);
 }
 
+int
+__wrap_header_init(struct header *h)
+{
+	int rc = __real_header_init(h);
+
+	if (rc == 0)
+		live_add(&headers, h);
+	return rc;
+}
+
+void
+__wrap_header_free(struct header *h)
+{
+	live_del(&headers, h);
+	__real_header_free(h);
+}
+
 /* Kept until the input is done: txn_free() leaves a txn reusable. */
 void
 __wrap_txn_init(struct txn *t)
@@ -122,6 +144,8 @@ refuse_input(struct decode *d, const char *fmt, ...)
 		__wrap_rbuf_free(rbufs.p[0]);
 	while (wbufs.n > 0)
 		__wrap_wbuf_free(wbufs.p[0]);
+	while (headers.n > 0)
+		__wrap_header_free(headers.p[0]);
 	for (i = 0; i < txns.n; i++)
 		txn_free(txns.p[i]);
 	txns.n = 0;
