@@ -30,7 +30,9 @@ rm -f "$cache/$name"
 # fake UID — a holder of UID on that name, handing over a session with the
 # other server; waits until it listens.
 fake() {
-    rm -f "$cache/$name"
+    # The "ready" of the previous holder must not be taken for this one's:
+    # the shell truncates fake.out only when the background job starts.
+    rm -f "$cache/$name" "$tmpdir/fake.out"
     "$PY" "$tools/cache-holder.py" "$cache/$name" "$1" "$p2" \
         > "$tmpdir/fake.out" 2> "$tmpdir/fake.err" < /dev/null &
     fake_pid=$!
