@@ -170,6 +170,12 @@ static const struct buf_io out_io = { NULL, out_write, NULL };
 void
 fuzz_session_init(struct session *s)
 {
+	/*
+	 * main's session is static and sluice-smtpd relies on exec to leave it
+	 * zero (smtpd_session_init does not clear it): here one process runs
+	 * session after session, so the last input's state is cleared first.
+	 */
+	memset(s, 0, sizeof *s);
 	smtpd_session_init(s);
 	sess = s;
 	s->in.io = &in_io;
