@@ -10,8 +10,7 @@
 command -v setuidgid >/dev/null || bail "setuidgid is missing (daemontools, .ci/deps)"
 if ! id sluice >/dev/null 2>&1; then
     # The guide's own first command.
-    useradd -r -M -d /nonexistent -s /usr/sbin/nologin sluice || bail "useradd sluice"
-    at_exit "userdel sluice"
+    system_user "sluice"
 fi
 
 T=$tmpdir/tree

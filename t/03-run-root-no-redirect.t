@@ -15,8 +15,7 @@ done
 
 # A server user of this run's own, so parallel runs do not share it.
 user=slur$$
-useradd -r -M -d /nonexistent -s /usr/sbin/nologin $user || bail "useradd $user"
-at_exit "userdel $user"
+system_user "$user"
 as_user() { runuser -u $user -- "$@"; }
 as_user test -x "$top/libexec/sluice-smtpd" -a -x "$top/t/tools/run.sh" ||
     skip_all "the user $user cannot reach this checkout ($top)"

@@ -22,8 +22,7 @@ umask 022
 owner=sluq$$ user=slut$$
 for u in $owner $user; do
     if ! id -u $u >/dev/null 2>&1; then
-        useradd -r -M -d /nonexistent -s /usr/sbin/nologin $u || bail "useradd $u"
-        at_exit "userdel $u"
+        system_user "$u"
     fi
 done
 uid=$(id -u $user)

@@ -17,10 +17,8 @@ done
 getent group mail >/dev/null || skip_all "no group mail"
 
 owner=slq$$ sysu=slx$$
-useradd -r -M -d /nonexistent -s /usr/sbin/nologin "$owner" || bail "useradd $owner"
-at_exit "userdel $owner"
-useradd -r -M -d /nonexistent -s /usr/sbin/nologin "$sysu" || bail "useradd $sysu"
-at_exit "userdel $sysu"
+system_user "$owner"
+system_user "$sysu"
 as_owner() { runuser -u "$owner" -- "$@"; }
 as_owner test -x "$top/libexec/sluice-local" ||
     skip_all "the user $owner cannot reach this checkout ($top)"

@@ -14,8 +14,7 @@ for c in useradd userdel runuser stat; do
 done
 
 owner=slo$$
-useradd -r -M -d /nonexistent -s /usr/sbin/nologin "$owner" || bail "useradd $owner"
-at_exit "userdel $owner"
+system_user "$owner"
 runuser -u "$owner" -- test -x "$top/libexec/sluice-local" ||
     skip_all "the user $owner cannot reach this checkout ($top)"
 chmod 0755 "$tmpdir"

@@ -12,8 +12,7 @@ getent group mail >/dev/null || skip_all "no group mail"
 command -v useradd >/dev/null || bail "needs useradd"
 
 u=slm$$
-useradd -r -M -d /nonexistent -s /usr/sbin/nologin "$u" || bail "useradd $u"
-at_exit "userdel $u"
+system_user "$u"
 
 export SLUICE_CONF=$tmpdir/conf SLUICE_SPOOL=$tmpdir/spool
 mkdir -p "$SLUICE_CONF" "$SLUICE_SPOOL/tmp"

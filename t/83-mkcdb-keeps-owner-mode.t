@@ -30,8 +30,7 @@ is "$(mode "$tmpdir/stdin.cdb")" 644 "from standard input, a first build is 0644
 
 if [ "$(id -u)" = 0 ]; then
     u=slk$$
-    useradd -r -M -d /nonexistent -s /usr/sbin/nologin "$u" || bail "useradd"
-    at_exit "userdel $u"
+    system_user "$u"
     rm -f "$t.cdb"
     chown "$u:mail" "$t"; chmod 0640 "$t"
     sluice-mkcdb "$t"

@@ -147,6 +147,12 @@ done_testing() {
 # ---- processes ----------------------------------------------------------
 
 at_exit() { _t_atexit+=("$*"); }
+# system_user NAME — a system user of the test's own (no home, no shell),
+# removed at exit; bails out when useradd cannot make it.  Root only.
+system_user() {
+    useradd -r -M -d /nonexistent -s /usr/sbin/nologin "$1" || bail "useradd $1"
+    at_exit "userdel $1"
+}
 
 # stop_pid PID [TIMEOUT] — TERM, then KILL after TIMEOUT seconds (default 5).
 stop_pid() {
