@@ -44,7 +44,10 @@ stage_file(struct runq *rq, const struct txn *t, const char *qid,
 	if (rq->nstaged == rq->astaged)
 		rq->staged = runq_grow(rq->staged, &rq->astaged, 64, sizeof *rq->staged);
 	snprintf(name, sizeof name, "tmp/%s.%s.runq", qid, dir);
-	fd = handoff_open(rq->spool_fd, name, O_TRUNC, 0600);
+	/* A kept queue file if there is one (lib/qfree.h; root's are made). */
+	if (geteuid() == 0 || (fd = qfree_take(rq->spool_fd, name,
+	    (unsigned)rq->nstaged)) < 0)
+		fd = handoff_open(rq->spool_fd, name, O_TRUNC, 0600);
 	if (fd < 0)
 		return -1;
 	memcpy(rq->staged[rq->nstaged].qid, qid, QID_LEN + 1);
@@ -310,7 +313,9 @@ remove_inputs(struct runq *rq, struct input *in, size_t n, int ran)
 	for (i = 0; i < n; i++) {
 		if (in[i].dir == INCOMING || !in[i].kept) {
 			qdir_input_path(&in[i], path, sizeof path);
-			if (unlinkat(rq->spool_fd, path, 0) < 0 && errno != ENOENT)
+			/* Kept for the next message, if a slot is free (qfree.h). */
+			if (qfree_put(rq->spool_fd, path, &rq->free) < 0 &&
+			    unlinkat(rq->spool_fd, path, 0) < 0 && errno != ENOENT)
 				log_warn("qid=%s unable to remove %s: %s", in[i].qid,
 				    path, strerror(errno));
 		}

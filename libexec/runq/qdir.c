@@ -56,7 +56,7 @@ void
 qdir_prepare(struct runq *rq)
 {
 	static const char *const sub[] = { "tmp", "incoming", "deferred", "bad",
-		"dead", "quarantine", "flush", "delivered", "hold" };
+		"dead", "quarantine", "flush", "delivered", "hold", "free" };
 	struct stat spool;
 	size_t i;
 	int fd;

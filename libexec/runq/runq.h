@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "bodyfile.h"
+#include "qfree.h"
 #include "qid.h"
 #include "stream.h"
 #include "strset.h"
@@ -121,6 +122,7 @@ struct runq {
 	size_t nstaged, astaged;
 	struct bodyfile sp;	/* a remainder's body on its way back */
 	time_t next_tmp_clean;	/* 0 until the first look at tmp/ */
+	struct qfree free;	/* the slots of free/ (lib/qfree.h) */
 	/* record: the run record of the chain being committed (record_take) */
 	char *run_text;
 	size_t run_len;

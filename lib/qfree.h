@@ -1,0 +1,52 @@
+#ifndef QFREE_H
+#define QFREE_H
+
+/*
+ * Queue files kept for reuse: spool/free/0 ... free/511.
+ *
+ * When a message is done, sluice-runq moves its queue file into a free
+ * slot instead of removing it, and sluice-enqueue writes the next message
+ * into such a file (renamed into tmp/, emptied) instead of creating one.
+ * Creating and removing a file per message costs the file system an inode
+ * allocation and a release each time; on ext4 without a journal the
+ * allocation walks past every inode freed in the last minute
+ * (doc/performance.md, "Queue files kept for reuse").  The hand-off itself
+ * is unchanged: write, fsync, rename into incoming/, fsync incoming/.
+ *
+ * A slot is taken by renaming it away (one taker wins), and only used when
+ * it is what the runner put there: a regular file, the caller's own, with
+ * one link.  A name with a second link (a crash can leave a slot and a
+ * queued message naming the same file until fsck counts the links) is
+ * removed, the file left whole.  Files over QFREE_MAX_SIZE are removed,
+ * not kept, so the slots hold at most 512 x 128 KiB (64 MiB); as many
+ * slots as a burst of mail can have messages queued at once.
+ */
+
+#define QFREE_SLOTS 512
+#define QFREE_MAX_SIZE (128 * 1024)
+
+/* The runner's view of the slots, kept between puts; zeroed to start. */
+struct qfree {
+	unsigned char used[QFREE_SLOTS / 8];	/* filled, as far as we know */
+	unsigned next;	/* where the next put looks first */
+	int listed;	/* used[] was read from free/ */
+};
+
+/*
+ * Move the done queue file path (relative to spool_fd) into a free slot:
+ * one not known to be filled, from q's last on (free/ is read at the
+ * first put, and again when every slot seems filled, since takers empty
+ * them).  0 when kept; -1 when not (no slot free, too large, no free/
+ * folder): the caller removes it.
+ */
+int qfree_put(int spool_fd, const char *path, struct qfree *q);
+
+/*
+ * Take a kept file as tmp (relative to spool_fd, which must not exist),
+ * trying up to 8 of those listed in free/, from the seed-th on: a
+ * descriptor open for writing, the file emptied; or -1 when none could be
+ * taken (then create one).
+ */
+int qfree_take(int spool_fd, const char *tmp, unsigned seed);
+
+#endif
