@@ -34,6 +34,11 @@
 #      without and with a certificate configured, sluice-tlsd for TLS) and
 #      for a private Postfix with the same certificate.
 # Before every timed run of c and d: sync, then a pause (BENCH_SETTLE).
+# Nothing is removed between runs, only at the end: on ext4 without a
+# journal, creating files is slower for a minute after many were removed
+# nearby (the allocator looks at each recently freed inode it passes), so
+# removing one run's thousands of files put that cost on whichever system
+# ran next.  A system's own removals while it runs still count.
 #
 #   g. DNS-BL at connect: connections per second through tcpserver into
 #      sluice-smtpd alone, behind sluice-dnsbl with no lists and with four lists
@@ -533,7 +538,7 @@ e2e_sluice() {
     kill -TERM "$run_pid" 2>/dev/null
     wait "$run_pid" 2>/dev/null
     run_pid=
-    [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$v"
+    # Kept until the end (cleanup): "Nothing is removed between runs".
 }
 
 # e2e_postfix MODE RUN — a fresh private Postfix; sets row_rate and row_lat.
@@ -556,7 +561,6 @@ e2e_postfix() {
     fi
     "$top/t/tools/postfix.sh" stop "$pf_dir" >/dev/null 2>&1
     pf_dir=
-    [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$b/postfix-$mode-$r" "$b/pfmail-$mode-$r"
 }
 
 # median VALUE... -> the median of the non-empty numbers ("" if none)
@@ -733,7 +737,6 @@ remote_sluice() {
         grep -v 'status=sent' "$b/rrunq-$r.log" | grep -v 'route=' | tail -3 | sed 's/^/    /'
         row_rate=
     fi
-    [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$sp"
 }
 
 # pf_qmgr DIR -> PIDs of the qmgr of the instance in DIR (its cwd is the queue)
@@ -803,7 +806,6 @@ remote_postfix() {
     fi
     [ $stopped = 1 ] || "$top/t/tools/postfix.sh" stop "$pf_dir" >/dev/null 2>&1
     pf_dir=
-    [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$b/rpostfix-$r" "$b/rpfmail-$r"
 }
 
 if ! skipped remote; then
