@@ -74,7 +74,7 @@ relist(int spool_fd, struct qfree *q)
 }
 
 int
-qfree_put(int spool_fd, const char *path, struct qfree *q)
+qfree_put(int spool_fd, const char *path, struct qfree *q, uid_t owner)
 {
 	struct stat st;
 	char slot[32];
@@ -82,7 +82,8 @@ qfree_put(int spool_fd, const char *path, struct qfree *q)
 	int tries = 0, relisted = 0;
 
 	if (fstatat(spool_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    !S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_size > QFREE_MAX_SIZE)
+	    !S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != owner ||
+	    st.st_size > QFREE_MAX_SIZE)
 		return -1;
 	if (!q->listed)
 		relist(spool_fd, q);
@@ -113,7 +114,7 @@ qfree_put(int spool_fd, const char *path, struct qfree *q)
 }
 
 int
-qfree_take(int spool_fd, const char *tmp, unsigned seed)
+qfree_take(int spool_fd, const char *tmp, unsigned seed, uid_t owner)
 {
 	/* 24-octet records for names of up to 4 digits, and room for others */
 	static char buf[QFREE_SLOTS * 48];
@@ -140,7 +141,7 @@ qfree_take(int spool_fd, const char *tmp, unsigned seed)
 		fd = openat(spool_fd, tmp, O_WRONLY | O_NOFOLLOW | O_NONBLOCK |
 		    O_CLOEXEC);
 		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_nlink == 1 && st.st_uid == geteuid() &&
+		    st.st_nlink == 1 && st.st_uid == owner &&
 		    (st.st_mode & 07777) == 0600 && ftruncate(fd, 0) == 0)
 			return fd;
 		/*

@@ -14,13 +14,16 @@
  * is unchanged: write, fsync, rename into incoming/, fsync incoming/.
  *
  * A slot is taken by renaming it away (one taker wins), and only used when
- * it is what the runner put there: a regular file, the caller's own, with
- * one link.  A name with a second link (a crash can leave a slot and a
+ * it is what the runner put there: a regular file of the spool's owner
+ * (owner below), mode 0600, with one link; only files of the owner are
+ * kept.  Callers are the owner, or root writing files for the owner.  A name with a second link (a crash can leave a slot and a
  * queued message naming the same file until fsck counts the links) is
  * removed, the file left whole.  Files over QFREE_MAX_SIZE are removed,
  * not kept, so the slots hold at most 512 x 128 KiB (64 MiB); as many
  * slots as a burst of mail can have messages queued at once.
  */
+
+#include <sys/types.h>
 
 #define QFREE_SLOTS 512
 #define QFREE_MAX_SIZE (128 * 1024)
@@ -39,7 +42,7 @@ struct qfree {
  * them).  0 when kept; -1 when not (no slot free, too large, no free/
  * folder): the caller removes it.
  */
-int qfree_put(int spool_fd, const char *path, struct qfree *q);
+int qfree_put(int spool_fd, const char *path, struct qfree *q, uid_t owner);
 
 /*
  * Take a kept file as tmp (relative to spool_fd, which must not exist),
@@ -47,6 +50,6 @@ int qfree_put(int spool_fd, const char *path, struct qfree *q);
  * descriptor open for writing, the file emptied; or -1 when none could be
  * taken (then create one).
  */
-int qfree_take(int spool_fd, const char *tmp, unsigned seed);
+int qfree_take(int spool_fd, const char *tmp, unsigned seed, uid_t owner);
 
 #endif

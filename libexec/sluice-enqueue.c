@@ -50,6 +50,7 @@ static size_t nent, aent;
 static size_t nreleased;	/* ent[0..nreleased) hold no lock (EMFILE) */
 static int nofile_raised;	/* RLIMIT_NOFILE was raised once */
 static int spool_fd = -1;
+static uid_t spool_uid;	/* the spool's owner, whose the queue files are */
 
 /*
  * Set when an ordinary user runs this program through its set-ID bit:
@@ -116,12 +117,13 @@ create_tmp(const char *qid)
 	snprintf(name, sizeof name, "tmp/%s", qid);
 	/*
 	 * A done queue file the runner kept (lib/qfree.h) spares the file
-	 * system an inode allocation.  Not for root: its files go to the
-	 * spool's owner, whose kept files these are.  Successive pids start
-	 * 7 slots apart, so that concurrent takers seldom try the same.
+	 * system an inode allocation: for the spool's owner, or root, who
+	 * gives the file to the owner anyway (give_to_spool_owner), not for
+	 * other users.  Successive pids start 7 files apart in the list, so
+	 * that concurrent takers seldom try the same.
 	 */
-	if (geteuid() != 0 && (fd = qfree_take(spool_fd, name,
-	    (unsigned)getpid() * 7u)) >= 0)
+	if ((geteuid() == spool_uid || geteuid() == 0) && (fd = qfree_take(spool_fd,
+	    name, (unsigned)getpid() * 7u, spool_uid)) >= 0)
 		return fd;
 	fd = handoff_open(spool_fd, name, O_EXCL, 0600);
 	if (fd < 0 && errno == ENOENT) {
@@ -451,6 +453,7 @@ main(int argc, char **argv)
 {
 	struct stream_reader r;
 	struct txn t;
+	struct stat st;
 	char name[64], name2[64];
 	size_t i;
 	int rc;
@@ -474,6 +477,9 @@ main(int argc, char **argv)
 		spool_fd = openat(AT_FDCWD, spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (spool_fd < 0)
 		die_sys("unable to open the queue %s", spool);
+	if (fstat(spool_fd, &st) < 0)
+		die_sys("unable to stat the queue %s", spool);
+	spool_uid = st.st_uid;
 	if (stream_reader_init(&r, 0, "stdin") < 0)
 		die_nomem();
 	txn_init(&t);

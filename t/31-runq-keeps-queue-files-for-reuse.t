@@ -77,10 +77,13 @@ runq
 is "$(copies | grep -c m4)" 1 "it is delivered, once"
 is "$(grep -l 'Subject: m4' "$mr"/box/new/* | xargs grep -c '^line 0 of')" 1 "with its own body alone"
 
-# ---- root's sluice-enqueue makes its own file ----
-n0=$(nfree)
+# ---- root's sluice-enqueue takes one too, and leaves it the owner's ----
+kept=$(inodes "$sp"/free/*) n0=$(nfree)
 msg root | sluice-enqueue 2>/dev/null
-is "$(nfree)" "$n0" "sluice-enqueue as root takes no kept file"
+q=$(ls "$sp/incoming")
+is "$(nfree)" "$((n0 - 1))" "sluice-enqueue as root takes a kept file"
+like "$(inodes "$sp/incoming/$q")" "^($(echo $kept | tr ' ' '|'))\$" "(one of them)"
+is "$(stat -c %U:%a "$sp/incoming/$q")" "nobody:600" "which stays the spool owner's"
 runq; is "$(copies | wc -l)" 526 "root's message is delivered"
 
 # ---- slots that are not ours to reuse ----
@@ -111,7 +114,7 @@ is "$(copies | grep -c -e held -e after-link)" 2 "both are delivered, once each"
 refill root
 msg after-root | enq
 is "$?" 0 "a message is accepted while every slot is root's file"
-is "$(cat "$sp"/free/* | grep -c "^root's")" 56 "56 of root's files are untouched in their slots"
+is "$(cat "$sp"/free/* | grep -c "^root's")" 56 "56 of root's files (not the spool owner's) are untouched in their slots"
 is "$(find "$sp/free" -type f ! -user root | wc -l)" 0 "none of them was given the message"
 like "$(grep -c 'Subject: after-root' "$sp"/incoming/*)" '^1$' "which is in a file of its own"
 runq; is "$(copies | grep -c after-root)" 1 "and delivered"
@@ -133,8 +136,7 @@ EOT
 chmod 755 "$tmpdir/defer"
 table config "hostname mx.example.test" "mailroot $mr" "retry_min 1h" \
     "chain $tmpdir/defer | sluice-envelope | sluice-local"
-printf 'MAIL FROM:<a@example.org>\nRCPT TO:<far@remote.test>\nDATA\nSubject: far\n\nx\n.\n' |
-    sluice-enqueue 2>/dev/null	# as root: a file of its own
+printf 'MAIL FROM:<a@example.org>\nRCPT TO:<far@remote.test>\nDATA\nSubject: far\n\nx\n.\n' | enq
 kept=$(inodes "$sp"/free/*)
 runq
 q=$(ls "$sp/deferred")

@@ -44,9 +44,9 @@ stage_file(struct runq *rq, const struct txn *t, const char *qid,
 	if (rq->nstaged == rq->astaged)
 		rq->staged = runq_grow(rq->staged, &rq->astaged, 64, sizeof *rq->staged);
 	snprintf(name, sizeof name, "tmp/%s.%s.runq", qid, dir);
-	/* A kept queue file if there is one (lib/qfree.h; root's are made). */
-	if (geteuid() == 0 || (fd = qfree_take(rq->spool_fd, name,
-	    (unsigned)rq->nstaged)) < 0)
+	/* A kept queue file if there is one (lib/qfree.h). */
+	if ((fd = qfree_take(rq->spool_fd, name, (unsigned)rq->nstaged,
+	    rq->spool_uid)) < 0)
 		fd = handoff_open(rq->spool_fd, name, O_TRUNC, 0600);
 	if (fd < 0)
 		return -1;
@@ -314,7 +314,7 @@ remove_inputs(struct runq *rq, struct input *in, size_t n, int ran)
 		if (in[i].dir == INCOMING || !in[i].kept) {
 			qdir_input_path(&in[i], path, sizeof path);
 			/* Kept for the next message, if a slot is free (qfree.h). */
-			if (qfree_put(rq->spool_fd, path, &rq->free) < 0 &&
+			if (qfree_put(rq->spool_fd, path, &rq->free, rq->spool_uid) < 0 &&
 			    unlinkat(rq->spool_fd, path, 0) < 0 && errno != ENOENT)
 				log_warn("qid=%s unable to remove %s: %s", in[i].qid,
 				    path, strerror(errno));

@@ -67,6 +67,7 @@ qdir_prepare(struct runq *rq)
 		die_sys("unable to open the queue %s", rq->spool);
 	if (fstat(rq->spool_fd, &spool) < 0)
 		die_sys("unable to stat %s", rq->spool);
+	rq->spool_uid = spool.st_uid;
 	for (i = 0; i < sizeof sub / sizeof sub[0]; i++) {
 		if (mkdirat(rq->spool_fd, sub[i], 0700) < 0 && errno != EEXIST)
 			die_sys("unable to make %s/%s", rq->spool, sub[i]);

@@ -123,6 +123,7 @@ struct runq {
 	struct bodyfile sp;	/* a remainder's body on its way back */
 	time_t next_tmp_clean;	/* 0 until the first look at tmp/ */
 	struct qfree free;	/* the slots of free/ (lib/qfree.h) */
+	uid_t spool_uid;	/* the spool's owner: kept files are its own */
 	/* record: the run record of the chain being committed (record_take) */
 	char *run_text;
 	size_t run_len;
