@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef RENAME_NOREPLACE
@@ -60,6 +61,7 @@ relist(int spool_fd, struct qfree *q)
 {
 	static char buf[QFREE_SLOTS * 48];
 	char *names[QFREE_SLOTS], *end;
+	struct timespec now;
 	int i, k;
 	unsigned long n;
 
@@ -70,40 +72,53 @@ relist(int spool_fd, struct qfree *q)
 		if (*end == '\0' && n < QFREE_SLOTS)
 			q->used[n / 8] |= (unsigned char)(1u << (n % 8));
 	}
-	q->listed = 1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	q->listed_at = (long long)now.tv_sec + 1;	/* 0: never */
+}
+
+/* The next slot not known to be filled, from where we were; -1 if none. */
+static int
+next_slot(const struct qfree *q)
+{
+	unsigned s, scanned;
+
+	for (scanned = 0; scanned < QFREE_SLOTS; scanned++) {
+		s = (q->next + scanned) % QFREE_SLOTS;
+		if (!(q->used[s / 8] & (1u << (s % 8))))
+			return (int)s;
+	}
+	return -1;
 }
 
 int
 qfree_put(int spool_fd, const char *path, struct qfree *q, uid_t owner)
 {
 	struct stat st;
+	struct timespec now;
 	char slot[32];
-	unsigned s, scanned;
-	int tries = 0, relisted = 0;
+	int s, tries = 0;
 
+	if (q->listed_at == 0)
+		relist(spool_fd, q);
+	if (next_slot(q) < 0) {
+		/*
+		 * Takers empty slots behind our back: look again, but not more
+		 * than once a second, or a deep queue drained with every slot
+		 * filled would read the folder at every message.
+		 */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((long long)now.tv_sec + 1 == q->listed_at)
+			return -1;
+		relist(spool_fd, q);
+	}
 	if (fstatat(spool_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != owner ||
 	    st.st_size > QFREE_MAX_SIZE)
 		return -1;
-	if (!q->listed)
-		relist(spool_fd, q);
-	while (tries < PUT_TRIES) {
-		/* The next slot not known to be filled, from where we were. */
-		for (scanned = 0; scanned < QFREE_SLOTS; scanned++) {
-			s = (q->next + scanned) % QFREE_SLOTS;
-			if (!(q->used[s / 8] & (1u << (s % 8))))
-				break;
-		}
-		if (scanned == QFREE_SLOTS) {
-			/* Takers empty slots behind our back: look again, once. */
-			if (relisted++)
-				return -1;
-			relist(spool_fd, q);
-			continue;
-		}
-		q->next = s + 1;
+	while (tries < PUT_TRIES && (s = next_slot(q)) >= 0) {
+		q->next = (unsigned)s + 1;
 		q->used[s / 8] |= (unsigned char)(1u << (s % 8));
-		snprintf(slot, sizeof slot, "free/%u", s);
+		snprintf(slot, sizeof slot, "free/%d", s);
 		if (rename_noreplace(spool_fd, path, slot) == 0)
 			return 0;
 		if (errno != EEXIST)

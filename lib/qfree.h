@@ -32,14 +32,14 @@
 struct qfree {
 	unsigned char used[QFREE_SLOTS / 8];	/* filled, as far as we know */
 	unsigned next;	/* where the next put looks first */
-	int listed;	/* used[] was read from free/ */
+	long long listed_at;	/* 1 + the second used[] was read (0: not yet) */
 };
 
 /*
  * Move the done queue file path (relative to spool_fd) into a free slot:
  * one not known to be filled, from q's last on (free/ is read at the
  * first put, and again when every slot seems filled, since takers empty
- * them).  0 when kept; -1 when not (no slot free, too large, no free/
+ * them, at most once a second).  0 when kept; -1 when not (no slot free, too large, no free/
  * folder): the caller removes it.
  */
 int qfree_put(int spool_fd, const char *path, struct qfree *q, uid_t owner);
