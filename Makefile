@@ -337,7 +337,7 @@ ifeq ($(VALGRIND),1)
 	SLUICE_TEST_WRAP=$(CURDIR)/t/wrap SLUICE_SMTPD=$(CURDIR)/t/wrap/sluice-smtpd \
 	  prove -j2 -f $(T); rc=$$?; t/tools/wraplog.sh t/wrap/log && exit $$rc
 else ifeq ($(SAN),1)
-	rm -rf t/wrap/log && mkdir -p t/wrap/log
+	rm -rf t/wrap/log && mkdir -p t/wrap/log && chmod 1777 t/wrap/log
 	prove -j2 -f $(T); rc=$$?; t/tools/wraplog.sh t/wrap/log && exit $$rc
 else
 	prove -j2 -f $(T)
