@@ -286,8 +286,10 @@ mailq(enum sortkey sort)
 	scan_dir(spool, "incoming", '*', sort, &dfd[0]);
 	scan_dir(spool, "deferred", ' ', sort, &dfd[1]);
 	scan_dir(spool, "hold", '!', sort, &dfd[2]);
-	qsort(qents, nq, sizeof *qents, sort == SORT_SIZE ? cmp_size :
-	    sort == SORT_PRIO ? cmp_prio : cmp_time);
+	/* Not with an empty queue: qents is NULL then (UBSan, make check SAN=1). */
+	if (nq > 1)
+		qsort(qents, nq, sizeof *qents, sort == SORT_SIZE ? cmp_size :
+		    sort == SORT_PRIO ? cmp_prio : cmp_time);
 	txn_init(&t);
 	for (i = 0; i < nq; i++) {
 		struct qent *e = &qents[i];
