@@ -27,18 +27,21 @@ rename_noreplace(int dfd, const char *from, const char *to)
 
 /*
  * The names in free/ that are slots (digits), at most QFREE_SLOTS of them,
- * from one getdents64 call: the count, or -1.  buf holds them.
+ * from one getdents64 call: the count, or -1.  They stay valid until the
+ * next call (a static buffer).
  */
 static int
-list_slots(int spool_fd, char *buf, size_t size, char **names)
+list_slots(int spool_fd, char **names)
 {
+	/* 24-octet records for names of up to 4 digits, and room for others */
+	static char buf[QFREE_SLOTS * 48];
 	long n, off;
 	int dfd, k = 0;
 
 	dfd = openat(spool_fd, "free", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return -1;
-	n = syscall(SYS_getdents64, dfd, buf, size);
+	n = syscall(SYS_getdents64, dfd, buf, sizeof buf);
 	close(dfd);
 	for (off = 0; off < n && k < QFREE_SLOTS;) {
 		/* struct linux_dirent64: ino 8, off 8, reclen 2, type 1, name */
@@ -59,14 +62,13 @@ list_slots(int spool_fd, char *buf, size_t size, char **names)
 static void
 relist(int spool_fd, struct qfree *q)
 {
-	static char buf[QFREE_SLOTS * 48];
 	char *names[QFREE_SLOTS], *end;
 	struct timespec now;
 	int i, k;
 	unsigned long n;
 
 	memset(q->used, 0, sizeof q->used);
-	k = list_slots(spool_fd, buf, sizeof buf, names);
+	k = list_slots(spool_fd, names);
 	for (i = 0; i < k; i++) {
 		n = strtoul(names[i], &end, 10);
 		if (*end == '\0' && n < QFREE_SLOTS)
@@ -98,6 +100,10 @@ qfree_put(int spool_fd, const char *path, struct qfree *q, uid_t owner)
 	char slot[32];
 	int s, tries = 0;
 
+	if (fstatat(spool_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != owner ||
+	    st.st_size > QFREE_MAX_SIZE)
+		return -1;
 	if (q->listed_at == 0)
 		relist(spool_fd, q);
 	if (next_slot(q) < 0) {
@@ -111,10 +117,6 @@ qfree_put(int spool_fd, const char *path, struct qfree *q, uid_t owner)
 			return -1;
 		relist(spool_fd, q);
 	}
-	if (fstatat(spool_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    !S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != owner ||
-	    st.st_size > QFREE_MAX_SIZE)
-		return -1;
 	while (tries < PUT_TRIES && (s = next_slot(q)) >= 0) {
 		q->next = (unsigned)s + 1;
 		q->used[s / 8] |= (unsigned char)(1u << (s % 8));
@@ -131,9 +133,7 @@ qfree_put(int spool_fd, const char *path, struct qfree *q, uid_t owner)
 int
 qfree_take(int spool_fd, const char *tmp, unsigned seed, uid_t owner)
 {
-	/* 24-octet records for names of up to 4 digits, and room for others */
-	static char buf[QFREE_SLOTS * 48];
-	static char *names[QFREE_SLOTS];
+	char *names[QFREE_SLOTS];
 	struct stat st;
 	char slot[32];
 	int i, k, fd, tries = 0;
@@ -142,7 +142,7 @@ qfree_take(int spool_fd, const char *tmp, unsigned seed, uid_t owner)
 	 * Read the folder rather than guess at names: a guess misses when
 	 * few slots are filled.  Takers start at different places in the list.
 	 */
-	if ((k = list_slots(spool_fd, buf, sizeof buf, names)) <= 0)
+	if ((k = list_slots(spool_fd, names)) <= 0)
 		return -1;
 	for (i = 0; i < k && tries < TAKE_TRIES; i++) {
 		snprintf(slot, sizeof slot, "free/%s", names[(seed + (unsigned)i) % (unsigned)k]);

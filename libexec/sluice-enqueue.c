@@ -50,7 +50,7 @@ static size_t nent, aent;
 static size_t nreleased;	/* ent[0..nreleased) hold no lock (EMFILE) */
 static int nofile_raised;	/* RLIMIT_NOFILE was raised once */
 static int spool_fd = -1;
-static uid_t spool_uid;	/* the spool's owner, whose the queue files are */
+static struct stat spool_st;	/* the spool folder: its owner's are the files */
 
 /*
  * Set when an ordinary user runs this program through its set-ID bit:
@@ -122,8 +122,8 @@ create_tmp(const char *qid)
 	 * other users.  Successive pids start 7 files apart in the list, so
 	 * that concurrent takers seldom try the same.
 	 */
-	if ((geteuid() == spool_uid || geteuid() == 0) && (fd = qfree_take(spool_fd,
-	    name, (unsigned)getpid() * 7u, spool_uid)) >= 0)
+	if ((geteuid() == spool_st.st_uid || geteuid() == 0) && (fd = qfree_take(
+	    spool_fd, name, (unsigned)getpid() * 7u, spool_st.st_uid)) >= 0)
 		return fd;
 	fd = handoff_open(spool_fd, name, O_EXCL, 0600);
 	if (fd < 0 && errno == ENOENT) {
@@ -374,31 +374,18 @@ store(struct stream_reader *r, struct txn *t)
 static int
 give_dir_to_spool_owner(const char *sub)
 {
-	struct stat st;
-
-	if (geteuid() != 0)
+	if (geteuid() != 0 || spool_st.st_uid == 0)
 		return 0;
-	if (fstat(spool_fd, &st) < 0)
-		return -1;
-	if (st.st_uid == 0)
-		return 0;
-	return fchownat(spool_fd, sub, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+	return fchownat(spool_fd, sub, spool_st.st_uid, spool_st.st_gid,
+	    AT_SYMLINK_NOFOLLOW);
 }
 
 static void
 give_to_spool_owner(int fd, const char *qid)
 {
-	static int checked;
-	static struct stat st;
-
 	if (geteuid() != 0)
 		return;
-	if (!checked) {
-		if (fstat(spool_fd, &st) < 0)
-			fail(EXIT_TEMP, "unable to stat %s: %s", spool, strerror(errno));
-		checked = 1;
-	}
-	if (st.st_uid != 0 && fchown(fd, st.st_uid, st.st_gid) < 0)
+	if (spool_st.st_uid != 0 && fchown(fd, spool_st.st_uid, spool_st.st_gid) < 0)
 		fail(EXIT_TEMP, "unable to give %s/tmp/%s to the spool's owner: %s",
 		    spool, qid, strerror(errno));
 }
@@ -453,7 +440,6 @@ main(int argc, char **argv)
 {
 	struct stream_reader r;
 	struct txn t;
-	struct stat st;
 	char name[64], name2[64];
 	size_t i;
 	int rc;
@@ -477,9 +463,8 @@ main(int argc, char **argv)
 		spool_fd = openat(AT_FDCWD, spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (spool_fd < 0)
 		die_sys("unable to open the queue %s", spool);
-	if (fstat(spool_fd, &st) < 0)
+	if (fstat(spool_fd, &spool_st) < 0)
 		die_sys("unable to stat the queue %s", spool);
-	spool_uid = st.st_uid;
 	if (stream_reader_init(&r, 0, "stdin") < 0)
 		die_nomem();
 	txn_init(&t);
