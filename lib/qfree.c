@@ -152,12 +152,12 @@ qfree_take(int spool_fd, const char *tmp, unsigned seed, uid_t owner)
 			return -1;	/* tmp exists, or no renameat2 here */
 		}
 		tries++;
-		/* Not emptied before it is known to be ours alone (qfree.h). */
+		/* Not written to before it is known to be ours alone (qfree.h). */
 		fd = openat(spool_fd, tmp, O_WRONLY | O_NOFOLLOW | O_NONBLOCK |
 		    O_CLOEXEC);
 		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 		    st.st_nlink == 1 && st.st_uid == owner &&
-		    (st.st_mode & 07777) == 0600 && ftruncate(fd, 0) == 0)
+		    (st.st_mode & 07777) == 0600)
 			return fd;
 		/*
 		 * Taken meanwhile by the runner's tmp/ clean-up (ENOENT), or not
@@ -169,4 +169,15 @@ qfree_take(int spool_fd, const char *tmp, unsigned seed, uid_t owner)
 		(void)unlinkat(spool_fd, tmp, 0);
 	}
 	return -1;
+}
+
+int
+qfree_fit(int fd)
+{
+	struct stat st;
+	off_t end = lseek(fd, 0, SEEK_CUR);
+
+	if (end < 0 || fstat(fd, &st) < 0)
+		return -1;
+	return st.st_size > end ? ftruncate(fd, end) : 0;
 }

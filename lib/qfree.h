@@ -6,7 +6,7 @@
  *
  * When a message is done, sluice-runq moves its queue file into a free
  * slot instead of removing it, and sluice-enqueue writes the next message
- * into such a file (renamed into tmp/, emptied) instead of creating one.
+ * into such a file (renamed into tmp/, overwritten) instead of creating one.
  * Creating and removing a file per message costs the file system an inode
  * allocation and a release each time; on ext4 without a journal the
  * allocation walks past every inode freed in the last minute
@@ -16,9 +16,10 @@
  * A slot is taken by renaming it away (one taker wins), and only used when
  * it is what the runner put there: a regular file of the spool's owner
  * (owner below), mode 0600, with one link; only files of the owner are
- * kept.  Callers are the owner, or root writing files for the owner.  A name with a second link (a crash can leave a slot and a
- * queued message naming the same file until fsck counts the links) is
- * removed, the file left whole.  Files over QFREE_MAX_SIZE are removed,
+ * kept.  Callers are the owner, or root writing files for the owner.  A
+ * name with a second link (a crash can leave a slot and a queued message
+ * naming the same file until fsck counts the links) is removed, the file
+ * left whole.  Files over QFREE_MAX_SIZE are removed,
  * not kept, so the slots hold at most 512 x 128 KiB (64 MiB); as many
  * slots as a burst of mail can have messages queued at once.
  */
@@ -47,9 +48,20 @@ int qfree_put(int spool_fd, const char *path, struct qfree *q, uid_t owner);
 /*
  * Take a kept file as tmp (relative to spool_fd, which must not exist),
  * trying up to 8 of those listed in free/, from the seed-th on: a
- * descriptor open for writing, the file emptied; or -1 when none could be
- * taken (then create one).
+ * descriptor open for writing at offset 0; or -1 when none could be
+ * taken (then create one).  The file keeps its old content, to be
+ * overwritten: its blocks stay allocated, so neither the taker nor its
+ * fsync frees and allocates them again (on a file system mounted with
+ * discard, each release is a discard request waited for).  The caller
+ * cuts it with qfree_fit before its fsync.
  */
 int qfree_take(int spool_fd, const char *tmp, unsigned seed, uid_t owner);
+
+/*
+ * Cut what is left of a kept file's old content past the end of what was
+ * written to fd (its offset): 0, or -1 with errno.  Harmless on any file
+ * written from its start, so callers may call it on every file.
+ */
+int qfree_fit(int fd);
 
 #endif

@@ -364,8 +364,11 @@ store(struct stream_reader *r, struct txn *t)
 		    strerror(errno));
 	}
 	e->size = r->body_bytes;
-	/* Kept open, and so locked, until the rename (lock_tmp). */
-	if (stream_flush(&w) < 0 || fsync(fd) < 0)
+	/*
+	 * Kept open, and so locked, until the rename (lock_tmp).  A kept
+	 * file's old tail goes before the fsync (qfree_fit).
+	 */
+	if (stream_flush(&w) < 0 || qfree_fit(fd) < 0 || fsync(fd) < 0)
 		fail(EXIT_TEMP, "unable to write %s/tmp/%s: %s", spool, e->qid,
 		    strerror(errno));
 }
