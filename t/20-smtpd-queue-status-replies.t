@@ -63,6 +63,34 @@ EOF
 )
 like "$got" "^451 b'4\\.3\\.0 " "a queue program that cannot start is 451 4.3.0 at DATA, with no 354"
 
+# One that is there but cannot be run (exec fails: not a program): it is
+# started after the 354, so the message is read and refused at its end,
+# and the session goes on.
+printf 'not a program\n' > "$tmpdir/not-a-program"
+chmod 755 "$tmpdir/not-a-program"
+smtpd_start p "$tmpdir/conf" "$tmpdir/echo-noexec" SLUICE_QUEUE="$tmpdir/not-a-program"
+got=$("$PY" - "$p" <<'EOF'
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=30)
+s.ehlo("client.example.org")
+for i in (1, 2):
+    s.mail("a@example.org")
+    s.rcpt("test@example.test")
+    print(*s.docmd("DATA"))
+    s.send(b"Subject: x\r\n\r\nbody\r\n.\r\n")
+    print(*s.getreply())
+print(*s.docmd("NOOP"))
+s.quit()
+EOF
+)
+is "$(echo "$got" | cut -c1-3 | tr '\n' ' ')" "354 451 354 451 250 " \
+    "a queue program that cannot be run: 354, then 451 after the message, twice; the session goes on"
+like "$(echo "$got" | sed -n 2p)" "^451 b'4\\.3\\.0 Could not start the queue program'" "(451 4.3.0, why)"
+like "$(cat "$tmpdir"/tcpserver-*.log)" "unable to start the queue program: Exec format error" \
+    "the log says why"
+like "$(cat "$tmpdir"/tcpserver-*.log)" "nrcpt=1 size=[0-9]+ queue_status=none reply=451" \
+    "and logs the refused transaction"
+
 # --- no socket: a plain pipe --------------------------------------------------
 mkdir -p "$tmpdir/echo-pipe"
 out=$(SLUICE_CONF="$tmpdir/conf" ECHO_DIR="$tmpdir/echo-pipe" SLUICE_QUEUE="$top/t/queue-echo.sh" \

@@ -270,6 +270,7 @@ int smtpd_received_write(struct session *, const char *qid);
 
 /* smtpd_queue.c */
 void smtpd_queue_init(struct queue *);
+int smtpd_queue_ready(struct queue *);
 int smtpd_queue_start(struct queue *);
 void smtpd_queue_close_input(struct queue *);
 int smtpd_queue_wait(struct queue *, char *reason, size_t rsz);

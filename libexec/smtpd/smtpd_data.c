@@ -315,7 +315,7 @@ smtpd_data(struct session *s, const char *arg)
 	struct sender_hdr sh;
 	unsigned long long size;
 	unsigned bad;
-	int wrote;
+	int wrote, started;
 
 	if (!data_ready(s, arg))
 		return;
@@ -325,21 +325,37 @@ smtpd_data(struct session *s, const char *arg)
 		smtpd_txn_reset(s);
 		return;
 	}
-	if (smtpd_queue_start(&s->q) < 0) {
-		log_warn("qid=%s unable to start the queue program: %s", qid,
-		    strerror(errno));
+	if (smtpd_queue_ready(&s->q) < 0) {
 		smtpd_reply(s, RP_QUEUE_START);
 		smtpd_txn_reset(s);
 		return;
 	}
-	if (stream_write_head(&s->q.w, &s->t) < 0 || smtpd_received_write(s, qid) < 0)
-		smtpd_queue_close_input(&s->q);
+	/*
+	 * The 354 first: the queue program starts (vfork, exec) while the
+	 * client sends the body, not while it waits for the 354.  If it
+	 * cannot start, the body is read and refused with 451 at its end.
+	 */
 	smtpd_reply(s, RP_DATA);
 	smtpd_session_flush(s);
+	started = smtpd_queue_start(&s->q) == 0;
+	if (!started)
+		log_warn("qid=%s unable to start the queue program: %s", qid,
+		    strerror(errno));
+	else if (stream_write_head(&s->q.w, &s->t) < 0 ||
+	    smtpd_received_write(s, qid) < 0)
+		smtpd_queue_close_input(&s->q);
 	data_deadline(s, 1);
 	smtpd_sender_hdr_start(s, &sh);
 	bad = data_read(s, &size, qid, &sh);
 	data_deadline(s, 0);
+	if (!started) {
+		smtpd_reply(s, RP_QUEUE_START);
+		log_info("qid=%s client=%s from=<%s> nrcpt=%zu size=%llu "
+		    "queue_status=none reply=451", qid, s->addr, s->t.from,
+		    s->t.nrcpt, size);
+		smtpd_txn_reset(s);
+		return;
+	}
 	wrote = 0;
 	if (!bad && s->q.in >= 0 && stream_write_end(&s->q.w) == 0 &&
 	    stream_flush(&s->q.w) == 0)

@@ -29,8 +29,9 @@ smtpd_queue_init(struct queue *q)
 	wbuf_init_mem(&q->w.out, -1, buf, sizeof buf);
 }
 
-static int
-queue_resolve(struct queue *q)
+/* Whether the program can be found (once per process); 0 or -1. */
+int
+smtpd_queue_ready(struct queue *q)
 {
 	const char *prog = getenv("SLUICE_QUEUE");
 	char **argvs[1] = { q->argv };
@@ -50,6 +51,11 @@ queue_resolve(struct queue *q)
 	}
 	if (prog_path(q->argv[0], q->path, sizeof q->path) < 0) {
 		log_warn("queue program not found: %s", q->argv[0]);
+		return -1;
+	}
+	/* A path is taken as it is: is it there? (A name was looked for.) */
+	if (strchr(q->argv[0], '/') != NULL && access(q->path, X_OK) < 0) {
+		log_warn("queue program %s: %s", q->path, strerror(errno));
 		return -1;
 	}
 	q->ready = 1;
@@ -90,7 +96,7 @@ smtpd_queue_start(struct queue *q)
 {
 	int in[2], err[2];
 
-	if (queue_resolve(q) < 0)
+	if (smtpd_queue_ready(q) < 0)
 		return -1;
 	if (pipe2(in, O_CLOEXEC) < 0)
 		return -1;
