@@ -14,7 +14,9 @@
 #      more pass-through stages, and a private Postfix configured the same
 #      way (t/tools/postfix.sh), each alone, alternately, each run's figure,
 #      the medians and their ratio; the time from the 250 after DATA to the
-#      file in the Maildir (median, 99th percentile) for both;
+#      file in the Maildir (median, 99th percentile) for both; and per
+#      message, the writes and cache flushes the run's block device counted
+#      (/sys/class/block/DEV/stat, everything on that device meanwhile);
 #   d. remote delivery: 10,000 queued messages of 5 KB for 10 domains to
 #      smtp-sink (one per domain), sluice-runq -1 with the chain
 #      "sluice-route | sluice-smtp" against Postfix's qmgr and smtp(8) on the
@@ -473,10 +475,36 @@ mode_args() {
     esac
 }
 
-# e2e NAME MAILDIR PORT MODE -> prints "ms delivered"
+# The block device that holds the run folders, for its counters: its
+# stat file, or "" (tmpfs, overlay, a device not under /sys/class/block).
+dev_stat() {
+    local dev
+    dev=$(findmnt -n -o SOURCE -T "$b" 2>/dev/null) || return 0
+    dev=/sys/class/block/$(basename "$dev")/stat
+    [ -r "$dev" ] && echo "$dev"
+}
+DEV_STAT=$(dev_stat)
+DEV_DESC=${DEV_STAT#/sys/class/block/}
+DEV_DESC=${DEV_DESC%/stat}
+# io_count -> "writes flushes" so far (fields 5 and 16), or "- -"
+io_count() {
+    if [ -n "$DEV_STAT" ]; then awk '{ print $5, ($16 == "" ? "-" : $16) }' "$DEV_STAT"
+    else echo "- -"; fi
+}
+# io_per W0 F0 W1 F1 N -> "io W F" per message, one decimal, or ""
+io_per() {
+    [ "$1" != - ] || return 0
+    awk -v w0="$1" -v f0="$2" -v w1="$3" -v f1="$4" -v n="$5" 'BEGIN {
+        if (n <= 0) exit
+        f = (f0 == "-" || f1 == "-") ? "-" : sprintf("%.1f", (f1 - f0) / n)
+        printf "io %.1f %s\n", (w1 - w0) / n, f }'
+}
+
+# e2e NAME MAILDIR PORT MODE -> prints "ms delivered [io WRITES FLUSHES]"
 e2e() {
-    local name=$1 new=$2/test/new port=$3 t0 t1 n=0 last=-1 since limit
+    local name=$1 new=$2/test/new port=$3 t0 t1 n=0 last=-1 since limit w0 f0 w1 f1
     limit=$((60 + N / 20))
+    read -r w0 f0 < <(io_count)
     t0=$(now_ns)
     # shellcheck disable=SC2046
     smtp-source $(mode_args "$4") -m "$N" -l 5120 -f a@example.test -t test@example.test \
@@ -493,14 +521,18 @@ e2e() {
         sleep 0.02
     done
     t1=$(now_ns)
-    echo "$(ms "$t0" "$t1") $n"
+    read -r w1 f1 < <(io_count)
+    echo "$(ms "$t0" "$t1") $n $(io_per "$w0" "$f0" "$w1" "$f1" "$n")"
 }
 
-# e2e_row LABEL MODE RUN MS DELIVERED [LATENCY] — one line; sets row_rate.
+# e2e_row LABEL MODE RUN MS DELIVERED [LATENCY [IO]] — one line; sets
+# row_rate, and row_io ("W F", writes and flushes a message, or "").
 e2e_row() {
     row_rate=$(rate "$5" "$4")
     [ "$5" = "$N" ] || row_rate=
-    printf '%-24s %5s %4s %9s %8s %10s %s\n' "$1" "$2" "$3" "${row_rate:-FAIL}" "$(secs "$4")" "$5/$N" "${6:-}"
+    row_io=${7#io }
+    printf '%-24s %5s %4s %9s %8s %10s %s\n' "$1" "$2" "$3" "${row_rate:-FAIL}" "$(secs "$4")" "$5/$N" \
+        "${7:+$7 }${6:-}"
 }
 
 # latency PORT MAILROOT -> "delivered median p99" (ms), or "- - -"
@@ -514,9 +546,9 @@ latency() {
 # e2e_sluice LABEL TREE MODE RUN — make run's setup in a fresh folder from
 # TREE; sets row_rate ("" on failure) and row_lat.
 e2e_sluice() {
-    local label=$1 tr=$2 mode=$3 r=$4 port t n i v lat=
+    local label=$1 tr=$2 mode=$3 r=$4 port t n io i v lat=
     v=$b/sluice-$(basename "$tr")-$mode-$r
-    row_rate= row_lat=
+    row_rate= row_lat= row_io=
     port=$(free_port)
     VAR=$v PORT=$port "$tr/t/tools/run.sh" > "$v.log" 2>&1 &
     run_pid=$!
@@ -526,12 +558,12 @@ e2e_sluice() {
         sleep 0.1
     done
     if port_open "$port"; then
-        read -r t n < <(e2e "$(basename "$v")" "$v/mail" "$port" "$mode")
+        read -r t n io < <(e2e "$(basename "$v")" "$v/mail" "$port" "$mode")
         if [ "$mode" = one ]; then
             row_lat=$(latency "$port" "$v/mail")
             lat="latency ${row_lat#* } ms"
         fi
-        e2e_row "$label" "$mode" "$r" "$t" "$n" "$lat"
+        e2e_row "$label" "$mode" "$r" "$t" "$n" "$lat" "$io"
     else
         echo "sluice did not start:"; sed 's/^/    /' "$v.log" | tail -5
     fi
@@ -543,19 +575,19 @@ e2e_sluice() {
 
 # e2e_postfix MODE RUN — a fresh private Postfix; sets row_rate and row_lat.
 e2e_postfix() {
-    local mode=$1 r=$2 port t n lat=
-    row_rate= row_lat=
+    local mode=$1 r=$2 port t n io lat=
+    row_rate= row_lat= row_io=
     port=$(free_port)
     pf_dir=$b/postfix-$mode-$r
     mkdir -p "$b/pfmail-$mode-$r"
     if "$top/t/tools/postfix.sh" start "$pf_dir" "$port" "$b/pfmail-$mode-$r" test lat \
         > "$b/postfix-start-$mode-$r.log" 2>&1; then
-        read -r t n < <(e2e "postfix-$mode-$r" "$b/pfmail-$mode-$r" "$port" "$mode")
+        read -r t n io < <(e2e "postfix-$mode-$r" "$b/pfmail-$mode-$r" "$port" "$mode")
         if [ "$mode" = one ]; then
             row_lat=$(latency "$port" "$b/pfmail-$mode-$r")
             lat="latency ${row_lat#* } ms"
         fi
-        e2e_row "$pf_name" "$mode" "$r" "$t" "$n" "$lat"
+        e2e_row "$pf_name" "$mode" "$r" "$t" "$n" "$lat" "$io"
     else
         echo "Postfix did not start:"; sed 's/^/    /' "$b/postfix-start-$mode-$r.log" | tail -5
     fi
@@ -597,13 +629,15 @@ if ! skipped e2e; then
     else
         have_postfix || why_no_postfix
         mk_tree5
-        declare -A rs=() r5=() rp=()
+        declare -A rs=() r5=() rp=() ws=() fs=() wp=() fp=()
         ls_med= ls_p99= lp_med= lp_p99=
         for mode in $E2E_MODES; do
             for ((r = 1; r <= REPS_E2E; r++)); do
                 settle
                 e2e_sluice sluice "$tree" "$mode" "$r"
                 rs[$mode]="${rs[$mode]:-} $row_rate"
+                [ -z "$row_io" ] || { ws[$mode]="${ws[$mode]:-} ${row_io% *}"
+                                      fs[$mode]="${fs[$mode]:-} ${row_io#* }"; }
                 [ -z "$row_lat" ] || { ls_med="$ls_med $(echo "$row_lat" | cut -d ' ' -f 2)"
                                        ls_p99="$ls_p99 $(echo "$row_lat" | cut -d ' ' -f 3)"; }
                 settle
@@ -613,6 +647,8 @@ if ! skipped e2e; then
                     settle
                     e2e_postfix "$mode" "$r"
                     rp[$mode]="${rp[$mode]:-} $row_rate"
+                    [ -z "$row_io" ] || { wp[$mode]="${wp[$mode]:-} ${row_io% *}"
+                                          fp[$mode]="${fp[$mode]:-} ${row_io#* }"; }
                     [ -z "$row_lat" ] || { lp_med="$lp_med $(echo "$row_lat" | cut -d ' ' -f 2)"
                                            lp_p99="$lp_p99 $(echo "$row_lat" | cut -d ' ' -f 3)"; }
                 fi
@@ -639,6 +675,16 @@ if ! skipped e2e; then
         # shellcheck disable=SC2086
         printf ' p99 %s ms; %s median %s ms, p99 %s ms\n' "$(median $ls_p99)" "$pf_name" \
             "$(median $lp_med)" "$(median $lp_p99)"
+        if [ -n "$DEV_STAT" ]; then
+            echo "io: the block device's writes and cache flushes per message (medians;"
+            echo "    device ${DEV_DESC}, whatever else wrote meanwhile included):"
+            for mode in $E2E_MODES; do
+                # shellcheck disable=SC2086
+                printf '    %-6s sluice %s writes, %s flushes; %s %s writes, %s flushes\n' "$mode" \
+                    "$(median ${ws[$mode]:-})" "$(median ${fs[$mode]:-})" "$pf_name" \
+                    "$(median ${wp[$mode]:-})" "$(median ${fp[$mode]:-})"
+            done
+        fi
     fi
     echo
 fi
