@@ -1,4 +1,5 @@
 #include "bodyfile.h"
+#include "fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -79,7 +80,9 @@ bodyfile_reset(struct bodyfile *s)
 	s->bytes = 0;
 	s->lines = 0;
 	s->reading = 0;
-	if (ftruncate(s->fd, 0) < 0 || lseek(s->fd, 0, SEEK_SET) < 0)
+	/* Written over, not emptied: bodyfile_rewind cuts the old tail. */
+	s->written_over = 1;
+	if (lseek(s->fd, 0, SEEK_SET) < 0)
 		return -1;
 	return 0;
 }
@@ -117,6 +120,16 @@ bodyfile_rewind(struct bodyfile *s)
 {
 	if (wbuf_flush(&s->w) < 0)
 		return -1;
+	/*
+	 * The first rewind after bodyfile_reset: the body ends where the
+	 * writing did, and what is left of a longer body before goes.  Never
+	 * for an adopted file, whose offset is shared with its writer.
+	 */
+	if (s->written_over) {
+		if (cut_at_offset(s->fd) < 0)
+			return -1;
+		s->written_over = 0;
+	}
 	if (lseek(s->fd, 0, SEEK_SET) < 0)
 		return -1;
 	s->r.start = s->r.end = 0;

@@ -23,6 +23,7 @@ struct bodyfile {
 	unsigned long long bytes;	/* body octets, counting CRLF per line */
 	unsigned long lines;
 	int reading;
+	int written_over;	/* reset since the last rewind: cut there */
 };
 
 /*
@@ -41,7 +42,11 @@ int bodyfile_tmpfile(const char *dir);
 /* The folder for temporary files: $TMPDIR when set and not empty, else /tmp. */
 const char *bodyfile_tmpdir(void);
 void bodyfile_close(struct bodyfile *);
-/* Empty the file and start writing again; 0 or -1. */
+/*
+ * Start writing again from the start; 0 or -1.  The old body is written
+ * over, not emptied (its blocks stay allocated: see cut_at_offset in
+ * fsutil.h); bodyfile_rewind cuts what is left of it.
+ */
 int bodyfile_reset(struct bodyfile *);
 int bodyfile_write_line(struct bodyfile *, const char *s, size_t n);
 /*

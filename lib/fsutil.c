@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int
 mkdir_p(const char *path, unsigned mode)
@@ -30,4 +31,15 @@ int
 path_join(char *buf, size_t size, const char *a, const char *b)
 {
 	return fmt_path(buf, size, "%s/%s", a, b) < 0 ? -1 : 0;
+}
+
+int
+cut_at_offset(int fd)
+{
+	struct stat st;
+	off_t end = lseek(fd, 0, SEEK_CUR);
+
+	if (end < 0 || fstat(fd, &st) < 0)
+		return -1;
+	return st.st_size > end ? ftruncate(fd, end) : 0;
 }

@@ -2,8 +2,9 @@
 #define FSUTIL_H
 
 /*
- * Folders and paths: make a folder and its parents, join a path.  (The
- * crash-safe hand-off of a file, with its folder's fsync, is handoff.h.)
+ * Folders, paths and files: make a folder and its parents, join a path,
+ * cut a file written over.  (The crash-safe hand-off of a file, with its
+ * folder's fsync, is handoff.h.)
  */
 
 #include <stddef.h>
@@ -12,5 +13,13 @@
 int mkdir_p(const char *path, unsigned mode);
 /* Join into buf; -1 with ENAMETOOLONG if it does not fit. */
 int path_join(char *buf, size_t size, const char *a, const char *b);
+/*
+ * Cut the file open on fd at fd's offset if it is longer: what is left of
+ * an old content past the end of what was just written over it from the
+ * start.  Writing over a file instead of emptying it first keeps its
+ * blocks: on a file system mounted with discard, each block freed is a
+ * discard request the process waits for.  0, or -1 with errno set.
+ */
+int cut_at_offset(int fd);
 
 #endif

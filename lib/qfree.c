@@ -170,14 +170,3 @@ qfree_take(int spool_fd, const char *tmp, unsigned seed, uid_t owner)
 	}
 	return -1;
 }
-
-int
-qfree_fit(int fd)
-{
-	struct stat st;
-	off_t end = lseek(fd, 0, SEEK_CUR);
-
-	if (end < 0 || fstat(fd, &st) < 0)
-		return -1;
-	return st.st_size > end ? ftruncate(fd, end) : 0;
-}

@@ -53,15 +53,8 @@ int qfree_put(int spool_fd, const char *path, struct qfree *q, uid_t owner);
  * overwritten: its blocks stay allocated, so neither the taker nor its
  * fsync frees and allocates them again (on a file system mounted with
  * discard, each release is a discard request waited for).  The caller
- * cuts it with qfree_fit before its fsync.
+ * cuts it with cut_at_offset (fsutil.h) before its fsync.
  */
 int qfree_take(int spool_fd, const char *tmp, unsigned seed, uid_t owner);
-
-/*
- * Cut what is left of a kept file's old content past the end of what was
- * written to fd (its offset): 0, or -1 with errno.  Harmless on any file
- * written from its start, so callers may call it on every file.
- */
-int qfree_fit(int fd);
 
 #endif

@@ -366,9 +366,9 @@ store(struct stream_reader *r, struct txn *t)
 	e->size = r->body_bytes;
 	/*
 	 * Kept open, and so locked, until the rename (lock_tmp).  A kept
-	 * file's old tail goes before the fsync (qfree_fit).
+	 * file's old tail goes before the fsync (cut_at_offset).
 	 */
-	if (stream_flush(&w) < 0 || qfree_fit(fd) < 0 || fsync(fd) < 0)
+	if (stream_flush(&w) < 0 || cut_at_offset(fd) < 0 || fsync(fd) < 0)
 		fail(EXIT_TEMP, "unable to write %s/tmp/%s: %s", spool, e->qid,
 		    strerror(errno));
 }
