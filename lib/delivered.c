@@ -55,26 +55,37 @@ run_path(const char *qid)
 	return record_dir(qid) != NULL && p != NULL && *p != '\0' ? p : NULL;
 }
 
+/* Room for need more octets in d->text (and a NUL); 0, or -1 with errno. */
+static int
+reserve(struct delivered *d, size_t need)
+{
+	size_t cap = d->cap ? d->cap : 8192;
+	char *p;
+
+	while (d->len + need + 1 > cap)
+		cap *= 2;
+	if (cap == d->cap)
+		return 0;
+	if (cap > RECORD_MAX + 8192) {
+		errno = EFBIG;
+		return -1;
+	}
+	if ((p = realloc(d->text, cap)) == NULL)
+		return -1;
+	d->text = p;
+	d->cap = cap;
+	return 0;
+}
+
 static int
 read_fd(int fd, struct delivered *d)
 {
-	size_t cap = 0;
 	ssize_t r;
 
 	for (;;) {
-		if (d->len + 4096 > cap) {
-			char *p;
-
-			cap = cap ? 2 * cap : 8192;
-			if (cap > RECORD_MAX + 8192) {
-				errno = EFBIG;
-				return -1;
-			}
-			if ((p = realloc(d->text, cap)) == NULL)
-				return -1;
-			d->text = p;
-		}
-		r = read(fd, d->text + d->len, cap - d->len - 1);
+		if (reserve(d, 4096) < 0)
+			return -1;
+		r = read(fd, d->text + d->len, d->cap - d->len - 1);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -109,34 +120,35 @@ read_path(const char *path, struct delivered *d)
 static int
 load_run(struct delivered *d, const char *path, const char *qid)
 {
-	struct delivered run = { NULL, 0 };
-	size_t nq = strlen(qid), len = d->len;
+	/*
+	 * Read for every message of a batch: its buffer is kept, as a
+	 * malloc and free of 8 KiB or more is a mmap and a munmap with musl.
+	 */
+	static struct delivered run;
+	size_t nq = strlen(qid), n;
 	const char *p, *end, *nl;
-	char *t;
-	int rc = read_path(path, &run);
+	int rc;
 
+	run.len = 0;
+	rc = read_path(path, &run);
 	end = run.text + run.len;
 	for (p = run.text; rc == 0 && p != NULL && p < end; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			break;
 		if ((size_t)(nl - p) <= nq || memcmp(p, qid, nq) != 0 || p[nq] != '\t')
 			continue;
-		if (len + (size_t)(nl - p) + 3 > RECORD_MAX) {
+		n = (size_t)(nl - p) - nq;	/* the line without "qid TAB", with LF */
+		if (d->len + (size_t)(nl - p) + 3 > RECORD_MAX) {
 			errno = EFBIG;
 			rc = -1;
-		} else if ((t = realloc(d->text, len + (size_t)(nl - p) + 3)) == NULL)
-			rc = -1;
-		else {
-			d->text = t;
-			if (len > 0 && t[len - 1] != '\n')
-				t[len++] = '\n';	/* a line cut by a crash stays alone */
-			memcpy(d->text + len, p + nq + 1, (size_t)(nl - p) - nq);
-			len += (size_t)(nl - p) - nq;
-			d->text[len] = '\0';
+		} else if ((rc = reserve(d, n + 1)) == 0) {
+			if (d->len > 0 && d->text[d->len - 1] != '\n')
+				d->text[d->len++] = '\n';	/* a line cut by a crash stays alone */
+			memcpy(d->text + d->len, p + nq + 1, n);
+			d->len += n;
+			d->text[d->len] = '\0';
 		}
 	}
-	d->len = len;
-	delivered_free(&run);
 	return rc;
 }
 
@@ -357,6 +369,7 @@ delivered_mark_all(const char *qid, const char *const *addr, size_t n,
 void
 delivered_free(struct delivered *d)
 {
+	d->cap = 0;
 	free(d->text);
 	d->text = NULL;
 	d->len = 0;

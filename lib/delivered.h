@@ -33,6 +33,7 @@
 struct delivered {
 	char *text;		/* the record read by delivered_load */
 	size_t len;
+	size_t cap;		/* text's size: kept from one load to the next */
 };
 
 /* Read the record of qid (NULL: none).  0, or -1 with errno. */

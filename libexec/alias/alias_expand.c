@@ -339,6 +339,23 @@ targets(struct expansion *c, const char *owner, const char *val, int trusted)
  * Expand addr: a loop by Delivered-To:, an alias reaching itself, or too
  * deep; its targets, or addr itself when it is no alias.
  */
+/*
+ * The buffer for a table value at this depth of the expansion, kept for
+ * the next recipient: a 64 KiB malloc and free per recipient is a mmap
+ * and a munmap with musl.  At most one per depth is in use at a time.
+ */
+static char *
+value_buffer(size_t depth)
+{
+	static char *buf[DEPTH_CAP + 2];
+
+	if (depth >= DEPTH_CAP + 2)
+		die(EXIT_TEMP, "aliases nested deeper than %d", DEPTH_CAP);
+	if (buf[depth] == NULL && (buf[depth] = malloc(TABLE_VAL_MAX)) == NULL)
+		die_nomem();
+	return buf[depth];
+}
+
 size_t
 alias_expand_rcpt(struct expansion *c, const char *addr)
 {
@@ -354,18 +371,12 @@ alias_expand_rcpt(struct expansion *c, const char *addr)
 	for (i = 0; i < c->depth; i++)
 		if (strcasecmp(c->path[i], addr) == 0)
 			return final(c, addr);
-	if ((val = malloc(TABLE_VAL_MAX)) == NULL)
-		die_nomem();
-	if (!alias_lookup_find(c->A, addr, val, TABLE_VAL_MAX)) {
-		free(val);
+	val = value_buffer(c->depth);
+	if (!alias_lookup_find(c->A, addr, val, TABLE_VAL_MAX))
 		return final(c, addr);
-	}
-	if (!set_add(c->expanded, addr)) {
-		free(val);
+	if (!set_add(c->expanded, addr))
 		return 1;	/* its targets are already on their way */
-	}
 	if ((long long)c->depth >= c->A->max_depth) {
-		free(val);
 		alias_expand_fail(c, c->loop, addr, "5.4.6",
 		    "aliases nested too deep at %s (alias_max_depth)", addr);
 		return 1;
@@ -373,7 +384,6 @@ alias_expand_rcpt(struct expansion *c, const char *addr)
 	c->path[c->depth++] = addr;
 	count = targets(c, addr, val, 1);
 	c->depth--;
-	free(val);
 	if (count == 0)
 		alias_expand_fail(c, c->fail, addr, "5.3.5",
 		    "alias %s expands to no deliverable address", addr);

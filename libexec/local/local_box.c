@@ -7,6 +7,14 @@
 
 #include "sluice-local.h"
 
+void
+local_box_writer(struct wbuf *w, int fd)
+{
+	static char buf[BUF_SIZE];
+
+	wbuf_init_mem(w, fd, buf, sizeof buf);
+}
+
 /* The copy a mailbox gets: Return-Path, Delivered-To, then the message. */
 int
 local_box_copy(struct local *L, struct wbuf *w, const struct copy *c,

@@ -125,12 +125,7 @@ write_tmp(struct local *L, const char *dir, const char *tmp,
 		if (maildir_make(dir) < 0)
 			return local_result_sys(res, "unable to make the Maildir", dir), -1;
 	}
-	if (wbuf_init(&w, fd, BUF_SIZE) < 0) {
-		close(fd);
-		unlink(tmp);
-		local_result_set(res, 4, "4.3.0", "out of memory");
-		return -1;
-	}
+	local_box_writer(&w, fd);
 	if (local_box_copy(L, &w, c, 0) < 0 || fsync(fd) < 0) {
 		local_result_sys(res, "unable to write", tmp);
 		wbuf_free(&w);

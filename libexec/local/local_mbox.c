@@ -196,8 +196,7 @@ append(struct local *L, int fd, const char *path, const struct copy *c,
 		    path);
 		return local_result_public(res, "mailbox is not a regular file");
 	}
-	if (wbuf_init(&w, fd, BUF_SIZE) < 0)
-		return local_result_set(res, 4, "4.3.0", "out of memory");
+	local_box_writer(&w, fd);
 	from_date(date, sizeof date);
 	if (wbuf_printf(&w, "From %s %s\n", c->from[0] ? c->from : "MAILER-DAEMON",
 	    date) < 0 || local_box_copy(L, &w, c, 1) < 0 ||

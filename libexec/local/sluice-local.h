@@ -110,6 +110,11 @@ const char *local_result_text(const struct result *);
 void local_result_sys(struct result *, const char *what, const char *path);
 
 /* local_box.c */
+/*
+ * A writer for one mailbox file at a time around fd, on one static
+ * buffer: from malloc, musl maps and unmaps 64 KiB per delivery.
+ */
+void local_box_writer(struct wbuf *, int fd);
 int local_box_copy(struct local *, struct wbuf *, const struct copy *,
     int mboxrd);
 void local_box_deliver(struct local *, const char *box, const struct copy *,
