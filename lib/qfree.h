@@ -19,9 +19,9 @@
  * kept.  Callers are the owner, or root writing files for the owner.  A
  * name with a second link (a crash can leave a slot and a queued message
  * naming the same file until fsck counts the links) is removed, the file
- * left whole.  Files over QFREE_MAX_SIZE are removed,
- * not kept, so the slots hold at most 512 x 128 KiB (64 MiB); as many
- * slots as a burst of mail can have messages queued at once.
+ * left whole.  Files over QFREE_MAX_SIZE are removed, not kept, so the
+ * slots hold at most 512 x 128 KiB (64 MiB); as many slots as a burst of
+ * mail can have messages queued at once.
  */
 
 #include <sys/types.h>

@@ -336,10 +336,6 @@ targets(struct expansion *c, const char *owner, const char *val, int trusted)
 }
 
 /*
- * Expand addr: a loop by Delivered-To:, an alias reaching itself, or too
- * deep; its targets, or addr itself when it is no alias.
- */
-/*
  * The buffer for a table value at this depth of the expansion, kept for
  * the next recipient: a 64 KiB malloc and free per recipient is a mmap
  * and a munmap with musl.  At most one per depth is in use at a time.
@@ -356,6 +352,10 @@ value_buffer(size_t depth)
 	return buf[depth];
 }
 
+/*
+ * Expand addr: a loop by Delivered-To:, an alias reaching itself, or too
+ * deep; its targets, or addr itself when it is no alias.
+ */
 size_t
 alias_expand_rcpt(struct expansion *c, const char *addr)
 {
