@@ -5,23 +5,13 @@
 # check exactly what was handed over:
 #   NAME.msg    a complete stream (its last line is a lone ".")
 #   NAME.trunc  a truncated stream; then it exits 111, as the queue would
-# An empty input is no transaction: nothing is saved, exit 0.  With a
-# complete stream it exits ${ECHO_EXIT:-0}, after writing $ECHO_REASON (if
-# set) on stderr as "queue-echo: fatal: REASON".  ECHO_EXIT=kill makes it
-# die by SIGKILL instead.  With ECHO_STARTS set, each run adds "PID start"
-# to that file when it starts and "PID end OCTETS" when its input ends.
+# With a complete stream it exits ${ECHO_EXIT:-0}, after writing $ECHO_REASON
+# (if set) on stderr as "queue-echo: fatal: REASON". ECHO_EXIT=kill makes it
+# die by SIGKILL instead.
 dir=${ECHO_DIR:?queue-echo: ECHO_DIR is not set}
 name=$(date +%s%N).$$
 tmp=$dir/.tmp.$name
-[ -z "${ECHO_STARTS:-}" ] || echo "$$ start" >> "$ECHO_STARTS"
 cat > "$tmp" || { echo "queue-echo: fatal: cannot write $tmp" >&2; exit 111; }
-[ -z "${ECHO_STARTS:-}" ] || echo "$$ end $(wc -c < "$tmp")" >> "$ECHO_STARTS"
-# Nothing at all: no transaction (sluice-smtpd starts the queue program at
-# the first recipient and closes its input empty when no DATA follows).
-if [ ! -s "$tmp" ]; then
-    rm -f "$tmp"
-    exit 0
-fi
 # Complete: the last line is "." and the file ends with a line end.
 if [ "$(tail -n 1 "$tmp")" != "." ] || [ -n "$(tail -c 1 "$tmp" | tr -d '\n')" ]; then
     mv "$tmp" "$dir/$name.trunc"

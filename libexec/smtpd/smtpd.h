@@ -129,8 +129,6 @@ struct queue {
 	char path[4096];	/* argv[0] found */
 	int ready;		/* buf, argv and path are set */
 	pid_t pid;		/* -1 when none runs */
-	int tried;		/* started early for this transaction, or tried to */
-	int wasted;		/* started early for a transaction without DATA */
 	int in;			/* the program's stdin, -1 once closed */
 	int err;		/* its stdout and stderr */
 	struct stream_writer w;
@@ -274,7 +272,6 @@ int smtpd_received_write(struct session *, const char *qid);
 void smtpd_queue_init(struct queue *);
 int smtpd_queue_ready(struct queue *);
 int smtpd_queue_start(struct queue *);
-void smtpd_queue_early(struct session *);
 void smtpd_queue_close_input(struct queue *);
 int smtpd_queue_wait(struct queue *, char *reason, size_t rsz);
 void smtpd_queue_abort(struct queue *);

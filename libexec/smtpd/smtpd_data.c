@@ -331,15 +331,13 @@ smtpd_data(struct session *s, const char *arg)
 		return;
 	}
 	/*
-	 * The 354 first: if the queue program is not running yet, it starts
-	 * (vfork, exec) while the client sends the body, not while it waits
-	 * for the 354.  If it cannot start, the body is read and refused with
-	 * 451 at its end.
+	 * The 354 first: the queue program starts (vfork, exec) while the
+	 * client sends the body, not while it waits for the 354.  If it
+	 * cannot start, the body is read and refused with 451 at its end.
 	 */
 	smtpd_reply(s, RP_DATA);
 	smtpd_session_flush(s);
-	/* Started already at the first recipient (smtpd_queue_early), or now. */
-	started = s->q.pid > 0 || smtpd_queue_start(&s->q) == 0;
+	started = smtpd_queue_start(&s->q) == 0;
 	if (!started)
 		log_warn("qid=%s unable to start the queue program: %s", qid,
 		    strerror(errno));

@@ -1,7 +1,6 @@
 /*
  * The queue program ($SLUICE_QUEUE, default sluice-enqueue): started for
- * each transaction, at its first recipient or at DATA, with a pipe on its
- * stdin, for the one-transaction stream (empty when no DATA came), and
+ * each DATA with a pipe on its stdin, for the one-transaction stream, and
  * one on its stdout and stderr, whose last line is its reason; its exit
  * status decides the answer to the client.
  */
@@ -127,27 +126,6 @@ smtpd_queue_start(struct queue *q)
 	q->w.out.err = 0;
 	q->w.out.total = 0;
 	return 0;
-}
-
-/*
- * Before waiting for the client's next command in a transaction that has
- * a recipient: start the queue program now, so that its exec and its own
- * start overlap the client's round trips to DATA and the message (Postfix
- * opens its cleanup stream at the first recipient too).  Once per
- * transaction; if it fails, DATA tries again and says why.  A transaction
- * that ends without DATA closes its input empty: no transaction, nothing
- * queued (smtpd_txn_reset, smtpd_session_exit).  After one such, the
- * session starts them at DATA only: a client looping MAIL, RCPT, RSET
- * must not make us fork and exec a program per loop.
- */
-void
-smtpd_queue_early(struct session *s)
-{
-	if (s->t.nrcpt == 0 || s->q.pid > 0 || s->q.tried || s->q.wasted)
-		return;
-	s->q.tried = 1;
-	if (smtpd_queue_ready(&s->q) == 0)
-		(void)smtpd_queue_start(&s->q);
 }
 
 /* Close the program's input without the final ".": it commits nothing. */

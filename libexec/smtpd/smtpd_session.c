@@ -83,9 +83,6 @@ smtpd_session_exit(struct session *s, int code)
 	slot_release(&s->slot);
 	slot_release(&s->net_slot);
 	wbuf_flush(&s->out);
-	/* After the last reply: a queue program started early gets nothing. */
-	if (s->q.pid > 0)
-		smtpd_queue_abort(&s->q);
 	_exit(code);
 }
 
@@ -114,16 +111,13 @@ smtpd_session_flush(struct session *s)
 	}
 }
 
-/* Before the read would block: the replies out, the queue program started. */
 static void
 flush_if_idle(struct session *s)
 {
 	size_t n = rbuf_pending(&s->in);
 
-	if (n == 0 || memchr(s->in.buf + s->in.start, '\n', n) == NULL) {
+	if (n == 0 || memchr(s->in.buf + s->in.start, '\n', n) == NULL)
 		smtpd_session_flush(s);
-		smtpd_queue_early(s);
-	}
 }
 
 /* The client is gone or silent: say so if we can, and end the session. */

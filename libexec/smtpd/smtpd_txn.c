@@ -19,12 +19,6 @@
 void
 smtpd_txn_reset(struct session *s)
 {
-	/* A queue program started for it (smtpd_queue_early) gets nothing. */
-	if (s->q.pid > 0) {
-		smtpd_queue_abort(&s->q);
-		s->q.wasted = 1;
-	}
-	s->q.tried = 0;
 	txn_free(&s->t);
 	s->have_mail = 0;
 }
