@@ -19,14 +19,6 @@
 # Needs root (tcpserver -u, Postfix), perf, smtp-source, tcpserver.
 set -u
 . "$(dirname "$0")/modes.sh"
-srv_pid='' pf_dir=''
-cleanup() {
-    [ -z "$srv_pid" ] || kill "$srv_pid" 2>/dev/null
-    [ -z "$pf_dir" ] || "$top/t/tools/postfix.sh" stop "$pf_dir" >/dev/null 2>&1
-    rm -rf "$b"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 
 # by_process PERFDATA — CPU per message by process name and where it went.
 by_process() {

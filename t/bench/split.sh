@@ -24,14 +24,6 @@
 # sluice's own programs are).
 set -u
 . "$(dirname "$0")/modes.sh"
-srv_pid='' pf_dir=''
-cleanup() {
-    [ -z "$srv_pid" ] || kill "$srv_pid" 2>/dev/null
-    [ -z "$pf_dir" ] || "$top/t/tools/postfix.sh" stop "$pf_dir" >/dev/null 2>&1
-    rm -rf "$b"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 runs=0
 
 now() { date +%s%N; }
