@@ -3,4 +3,6 @@
 # helpers (t/dest.c).
 . "$(dirname "$0")/lib.sh"
 [ -x "$top/t/dest" ] || bail "t/dest is not built (make check)"
-exec "$top/t/dest"
+# Not exec: lib.sh's exit handler must run to remove $tmpdir.
+"$top/t/dest"
+exit $?
