@@ -40,8 +40,8 @@ struct qfree {
  * Move the done queue file path (relative to spool_fd) into a free slot:
  * one not known to be filled, from q's last on (free/ is read at the
  * first put, and again when every slot seems filled, since takers empty
- * them, at most once a second).  0 when kept; -1 when not (no slot free, too large, no free/
- * folder): the caller removes it.
+ * them, at most once a second).  0 when kept; -1 when not (no slot free,
+ * too large, no free/ folder): the caller removes it.
  */
 int qfree_put(int spool_fd, const char *path, struct qfree *q, uid_t owner);
 

@@ -88,7 +88,7 @@ is "$(echo "$got" | cut -c1-3 | tr '\n' ' ')" "354 451 354 451 250 " \
 like "$(echo "$got" | sed -n 2p)" "^451 b'4\\.3\\.0 Could not start the queue program'" "(451 4.3.0, why)"
 like "$(cat "$tmpdir"/tcpserver-*.log)" "unable to start the queue program: Exec format error" \
     "the log says why"
-like "$(cat "$tmpdir"/tcpserver-*.log)" "nrcpt=1 size=[0-9]+ queue_status=none reply=451" \
+like "$(cat "$tmpdir"/tcpserver-*.log)" "nrcpt=1 size=[0-9]+ proto=ESMTP queue_status=none reply=451" \
     "and logs the refused transaction"
 
 # --- no socket: a plain pipe --------------------------------------------------

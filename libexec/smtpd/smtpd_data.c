@@ -247,21 +247,25 @@ data_verdict(unsigned bad, int wrote, int st, enum reply_id sender)
 
 /*
  * The answer after the final ".".  A queue program's refusal may pass
- * its own code and text on (smtpd_queue_reason_code).
+ * its own code and text on (smtpd_queue_reason_code); one that could not
+ * be started (no pid) is 451, logged with queue_status=none.
  */
 static void
 data_answer(struct session *s, unsigned bad, int wrote, const char *qid,
     unsigned long long size, enum reply_id sender)
 {
-	char reason[REASON_MAX + 1];
+	char reason[REASON_MAX + 1], status[16] = "none";
 	const char *pass = NULL;
-	enum reply_id id;
+	enum reply_id id = RP_QUEUE_START;
 	int st;
 
-	if (bad)
-		smtpd_queue_close_input(&s->q);
-	st = smtpd_queue_wait(&s->q, reason, sizeof reason);
-	id = data_verdict(bad, wrote, st, sender);
+	if (s->q.pid > 0) {
+		if (bad)
+			smtpd_queue_close_input(&s->q);
+		st = smtpd_queue_wait(&s->q, reason, sizeof reason);
+		snprintf(status, sizeof status, "%d", st);
+		id = data_verdict(bad, wrote, st, sender);
+	}
 	if (id == RP_QUEUE_PERM)
 		pass = smtpd_queue_reason_code(reason, '5');
 	else if (id == RP_QUEUE_TEMP)
@@ -275,8 +279,8 @@ data_answer(struct session *s, unsigned bad, int wrote, const char *qid,
 	else
 		smtpd_reply(s, id);
 	log_info("qid=%s client=%s from=<%s> nrcpt=%zu size=%llu proto=%s "
-	    "queue_status=%d reply=%d", qid, s->addr, s->t.from, s->t.nrcpt,
-	    size, smtpd_received_proto(s), st, smtpd_reply_code(id));
+	    "queue_status=%s reply=%d", qid, s->addr, s->t.from, s->t.nrcpt,
+	    size, smtpd_received_proto(s), status, smtpd_reply_code(id));
 }
 
 /* DATA has its own limit, within the session's. */
@@ -315,7 +319,7 @@ smtpd_data(struct session *s, const char *arg)
 	struct sender_hdr sh;
 	unsigned long long size;
 	unsigned bad;
-	int wrote, started;
+	int wrote;
 
 	if (!data_ready(s, arg))
 		return;
@@ -337,8 +341,7 @@ smtpd_data(struct session *s, const char *arg)
 	 */
 	smtpd_reply(s, RP_DATA);
 	smtpd_session_flush(s);
-	started = smtpd_queue_start(&s->q) == 0;
-	if (!started)
+	if (smtpd_queue_start(&s->q) < 0)
 		log_warn("qid=%s unable to start the queue program: %s", qid,
 		    strerror(errno));
 	else if (stream_write_head(&s->q.w, &s->t) < 0 ||
@@ -348,14 +351,6 @@ smtpd_data(struct session *s, const char *arg)
 	smtpd_sender_hdr_start(s, &sh);
 	bad = data_read(s, &size, qid, &sh);
 	data_deadline(s, 0);
-	if (!started) {
-		smtpd_reply(s, RP_QUEUE_START);
-		log_info("qid=%s client=%s from=<%s> nrcpt=%zu size=%llu "
-		    "queue_status=none reply=451", qid, s->addr, s->t.from,
-		    s->t.nrcpt, size);
-		smtpd_txn_reset(s);
-		return;
-	}
 	wrote = 0;
 	if (!bad && s->q.in >= 0 && stream_write_end(&s->q.w) == 0 &&
 	    stream_flush(&s->q.w) == 0)
