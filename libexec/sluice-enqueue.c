@@ -1,5 +1,6 @@
 /*
- * sluice-enqueue: the only writer of new messages into the queue.
+ * sluice-enqueue: the program that writes new messages into the queue
+ * (with sluice-smtpd, which writes its own through the same lib/enqueue.c).
  * Reads a stream on standard input and files each transaction as one
  * queue file: tmp/ID (flock()ed while it is there), fsync, then (after
  * the whole input) rename each into incoming/ and fsync incoming/ once.
@@ -17,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -25,10 +25,9 @@
 
 #include "addr.h"
 #include "conf.h"
-#include "fsutil.h"
+#include "enqueue.h"
 #include "handoff.h"
 #include "log.h"
-#include "qfree.h"
 #include "qid.h"
 #include "stream.h"
 #include "usage.h"
@@ -49,8 +48,7 @@ static struct entry *ent;
 static size_t nent, aent;
 static size_t nreleased;	/* ent[0..nreleased) hold no lock (EMFILE) */
 static int nofile_raised;	/* RLIMIT_NOFILE was raised once */
-static int spool_fd = -1;
-static struct stat spool_st;	/* the spool folder: its owner's are the files */
+static struct enq_spool sp;	/* the spool folder: its owner's are the files */
 
 /*
  * Set when an ordinary user runs this program through its set-ID bit:
@@ -71,8 +69,6 @@ static unsigned long long size_limit;	/* 0: none (trusted callers) */
  * to that owner.  A spool owned by root needs nothing.
  */
 static void give_to_spool_owner(int fd, const char *qid);
-static int give_dir_to_spool_owner(const char *sub);
-static const char *spool;
 
 /* Remove what this run wrote; the input is not accepted. */
 static void __attribute__((noreturn))
@@ -88,74 +84,12 @@ fail(int code, const char *fmt, ...)
 	for (i = 0; i < nent; i++) {
 		snprintf(name, sizeof name, "%s/%s", ent[i].renamed ? "incoming" :
 		    "tmp", ent[i].qid);
-		unlinkat(spool_fd, name, 0);
+		unlinkat(sp.fd, name, 0);
 	}
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	die(code, "%s", msg);
-}
-
-static int
-in_use(const char *qid)
-{
-	char name[64];
-
-	snprintf(name, sizeof name, "incoming/%s", qid);
-	if (faccessat(spool_fd, name, F_OK, AT_EACCESS) == 0)
-		return 1;
-	snprintf(name, sizeof name, "deferred/%s", qid);
-	return faccessat(spool_fd, name, F_OK, AT_EACCESS) == 0;
-}
-
-static int
-create_tmp(const char *qid)
-{
-	char name[64];
-	int fd;
-
-	snprintf(name, sizeof name, "tmp/%s", qid);
-	/*
-	 * A done queue file the runner kept (lib/qfree.h) spares the file
-	 * system an inode allocation: for the spool's owner, or root, who
-	 * gives the file to the owner anyway (give_to_spool_owner), not for
-	 * other users.  Successive pids start 7 files apart in the list, so
-	 * that concurrent takers seldom try the same.
-	 */
-	if ((geteuid() == spool_st.st_uid || geteuid() == 0) && (fd = qfree_take(
-	    spool_fd, name, (unsigned)getpid() * 7u, spool_st.st_uid)) >= 0)
-		return fd;
-	fd = handoff_open(spool_fd, name, O_EXCL, 0600);
-	if (fd < 0 && errno == ENOENT) {
-		/* A fresh spool: make the two folders this program needs. */
-		char p[4096];
-
-		if (path_join(p, sizeof p, spool, "tmp") < 0 || mkdir_p(p, 0700) < 0 ||
-		    give_dir_to_spool_owner("tmp") < 0 ||
-		    path_join(p, sizeof p, spool, "incoming") < 0 ||
-		    mkdir_p(p, 0700) < 0 || give_dir_to_spool_owner("incoming") < 0)
-			return -1;
-		fd = handoff_open(spool_fd, name, O_EXCL, 0600);
-	}
-	return fd;
-}
-
-/*
- * The flock on a tmp file tells sluice-runq that its writer is alive: the
- * runner removes the tmp files it can lock (a killed enqueue's) and keeps
- * the others.  It holds from creation until the rename into incoming/.  A
- * runner may lock and remove the file between our open and our flock:
- * then the name is gone (no link left) and another one is made.  -1 with
- * errno set, or -2 when the file was taken from us.
- */
-static int
-lock_tmp(int fd)
-{
-	struct stat st;
-
-	if (flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0)
-		return -1;
-	return st.st_nlink == 0 ? -2 : 0;
 }
 
 /*
@@ -191,27 +125,15 @@ free_descriptor(void)
 static int
 new_tmp(struct entry *e)
 {
-	int fd, rc;
+	int fd;
 
-	for (;;) {
-		fd = create_tmp(e->qid);
-		if (fd < 0 && errno == EMFILE && free_descriptor() == 0)
-			continue;
-		if (fd < 0 && errno == EEXIST) {
-			qid_make(e->qid);
-			continue;
-		}
-		if (fd < 0)
-			fail(EXIT_TEMP, "unable to create %s/tmp/%s: %s", spool, e->qid,
-			    strerror(errno));
-		if ((rc = lock_tmp(fd)) == 0)
-			return fd;
-		if (rc == -1)
-			fail(EXIT_TEMP, "unable to lock %s/tmp/%s: %s", spool, e->qid,
-			    strerror(errno));
-		close(fd);
-		qid_make(e->qid);
-	}
+	while ((fd = enq_new_tmp(&sp, e->qid)) < 0 && errno == EMFILE &&
+	    free_descriptor() == 0)
+		;
+	if (fd < 0)
+		fail(EXIT_TEMP, "unable to create %s/tmp/%s: %s", sp.path, e->qid,
+		    strerror(errno));
+	return fd;
 }
 
 /*
@@ -342,10 +264,9 @@ store(struct stream_reader *r, struct txn *t)
 	}
 	/* The runner's, read from the chain's output: nothing in the queue. */
 	xparam_del(t->x, &t->nx, "X-NOTICE-FOR");
-	if (id != NULL && qid_valid(id) && !in_use(id))
+	/* The caller's id when it is one and is free (enq_new_tmp). */
+	if (id != NULL && strlen(id) == QID_LEN)
 		memcpy(e->qid, id, QID_LEN + 1);
-	else
-		qid_make(e->qid);
 	fd = new_tmp(e);
 	e->fd = fd;
 	nent++;
@@ -360,27 +281,17 @@ store(struct stream_reader *r, struct txn *t)
 	    write_received(&w, e->qid) < 0) || copy_body(r, &w, &rfail) < 0) {
 		if (rfail)
 			fail(r->exit_code, "%s", r->err);
-		fail(EXIT_TEMP, "unable to write %s/tmp/%s: %s", spool, e->qid,
+		fail(EXIT_TEMP, "unable to write %s/tmp/%s: %s", sp.path, e->qid,
 		    strerror(errno));
 	}
 	e->size = r->body_bytes;
 	/*
 	 * Kept open, and so locked, until the rename (lock_tmp).  A kept
-	 * file's old tail goes before the fsync (cut_at_offset).
+	 * file's old tail goes before the fsync (enq_sync_file).
 	 */
-	if (stream_flush(&w) < 0 || cut_at_offset(fd) < 0 || fsync(fd) < 0)
-		fail(EXIT_TEMP, "unable to write %s/tmp/%s: %s", spool, e->qid,
+	if (stream_flush(&w) < 0 || enq_sync_file(fd) < 0)
+		fail(EXIT_TEMP, "unable to write %s/tmp/%s: %s", sp.path, e->qid,
 		    strerror(errno));
-}
-
-/* The same for a folder this program had to make: 0, or -1 with errno. */
-static int
-give_dir_to_spool_owner(const char *sub)
-{
-	if (geteuid() != 0 || spool_st.st_uid == 0)
-		return 0;
-	return fchownat(spool_fd, sub, spool_st.st_uid, spool_st.st_gid,
-	    AT_SYMLINK_NOFOLLOW);
 }
 
 static void
@@ -388,21 +299,9 @@ give_to_spool_owner(int fd, const char *qid)
 {
 	if (geteuid() != 0)
 		return;
-	if (spool_st.st_uid != 0 && fchown(fd, spool_st.st_uid, spool_st.st_gid) < 0)
+	if (sp.st.st_uid != 0 && fchown(fd, sp.st.st_uid, sp.st.st_gid) < 0)
 		fail(EXIT_TEMP, "unable to give %s/tmp/%s to the spool's owner: %s",
-		    spool, qid, strerror(errno));
-}
-
-/* One byte into the FIFO wakes sluice-runq; no reader means no runner. */
-static void
-wake_runner(void)
-{
-	int fd = openat(spool_fd, "trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	(void)!write(fd, "", 1);
-	close(fd);
+		    sp.path, qid, strerror(errno));
 }
 
 /*
@@ -456,18 +355,11 @@ main(int argc, char **argv)
 	log_name(untrusted ? "sluice-enqueue" : argv[0]);
 	local_seen = untrusted;
 	log_setup(untrusted ? LOG_ROLE_SUBMISSION : LOG_ROLE_DAEMON);
-	spool = conf_spool();
 	if (untrusted)
 		size_limit = (unsigned long long)conf_size("message_size_limit",
 		    35LL << 20);
-	/* openat: no extra fcntl after an O_CLOEXEC open (lib/table.c). */
-	spool_fd = openat(AT_FDCWD, spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (spool_fd < 0 && errno == ENOENT && mkdir_p(spool, 0700) == 0)
-		spool_fd = openat(AT_FDCWD, spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (spool_fd < 0)
-		die_sys("unable to open the queue %s", spool);
-	if (fstat(spool_fd, &spool_st) < 0)
-		die_sys("unable to stat the queue %s", spool);
+	if (enq_spool_open(&sp, conf_spool()) < 0)
+		die_sys("unable to open the queue %s", conf_spool());
 	if (stream_reader_init(&r, 0, "stdin") < 0)
 		die_nomem();
 	txn_init(&t);
@@ -484,21 +376,21 @@ main(int argc, char **argv)
 		snprintf(name, sizeof name, "tmp/%s", ent[i].qid);
 		snprintf(name2, sizeof name2, "incoming/%s", ent[i].qid);
 		/* Kept open (and locked) until all are in; one folder fsync. */
-		if (handoff_commit(-1, spool_fd, name, name2, 0) < 0)
+		if (handoff_commit(-1, sp.fd, name, name2, 0) < 0)
 			fail(EXIT_TEMP, "unable to move %s into %s/incoming: %s", name,
-			    spool, strerror(errno));
+			    sp.path, strerror(errno));
 		ent[i].renamed = 1;
 	}
 	/* In incoming/ now: the runner's tmp/ cleanup no longer sees them. */
 	for (i = 0; i < nent; i++)
 		if (ent[i].fd >= 0)
 			close(ent[i].fd);
-	if (handoff_sync_folder(spool_fd, "incoming") < 0)
-		fail(EXIT_TEMP, "unable to sync %s/incoming: %s", spool, strerror(errno));
+	if (handoff_sync_folder(sp.fd, "incoming") < 0)
+		fail(EXIT_TEMP, "unable to sync %s/incoming: %s", sp.path, strerror(errno));
 	for (i = 0; i < nent; i++)
 		log_info("qid=%s from=<%s> nrcpt=%zu size=%llu uid=%ld",
 		    ent[i].qid, ent[i].from, ent[i].nrcpt, ent[i].size,
 		    (long)getuid());
-	wake_runner();
+	enq_wake_runner(sp.fd);
 	return 0;
 }
