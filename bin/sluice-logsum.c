@@ -54,8 +54,14 @@ struct line {
 };
 
 /* A local submission seen: its uid, decided at the end (see sum_local). */
+/* A queue id and a value kept with it: a uid, or a sender. */
 struct sub {
 	char *qid, *uid;
+};
+
+struct subs {
+	struct sub *a;
+	size_t n, size;
 };
 
 struct sum {
@@ -63,8 +69,9 @@ struct sum {
 	struct tally rcpt_status, msg_status, by_domain, by_relay;
 	struct tally refusals, events, senders, recipients, uids, fatals, warnings;
 	struct strset smtp_qids;	/* queued by sluice-smtpd */
-	struct sub *subs;
-	size_t nsub, asub;
+	struct strset enq_qids;		/* logged by sluice-enqueue */
+	struct subs subs;		/* sluice-enqueue's: qid, uid */
+	struct subs smtpd;		/* sluice-smtpd's 250s: qid, sender */
 	size_t top;			/* -n */
 };
 
@@ -355,6 +362,37 @@ sum_rcpt(struct sum *m, const struct line *ln, const char *a, size_t an)
 		tally_add(&m->recipients, a, an, c);
 }
 
+static void
+keep(struct subs *k, const char *q, size_t qn, const char *v, size_t vn)
+{
+	if (k->n == k->size) {
+		size_t n = k->size ? k->size * 2 : 64;
+		struct sub *p = realloc(k->a, n * sizeof *p);
+
+		if (p == NULL)
+			die_nomem();
+		k->a = p;
+		k->size = n;
+	}
+	if ((k->a[k->n].qid = strndup(q, qn)) == NULL ||
+	    (k->a[k->n].uid = strndup(v, vn)) == NULL)
+		die_nomem();
+	k->n++;
+}
+
+static void
+keep_qid(struct strset *set, const char *q, size_t qn)
+{
+	char qid[64];
+
+	if (qn >= sizeof qid)
+		return;
+	memcpy(qid, q, qn);
+	qid[qn] = '\0';
+	if (strset_add(set, qid) < 0)
+		die_nomem();
+}
+
 /* sluice-enqueue: a message into the queue; its uid is decided later. */
 static void
 sum_enqueue(struct sum *m, const struct line *ln)
@@ -365,6 +403,7 @@ sum_enqueue(struct sum *m, const struct line *ln)
 	if ((q = get(ln, "qid", &qn)) == NULL || (from = get(ln, "from", &fn)) == NULL)
 		return;
 	m->received++;
+	keep_qid(&m->enq_qids, q, qn);
 	from = bare(from, &fn);
 	if (fn == 0) {
 		/* A notice the runner queued, not a submission. */
@@ -373,21 +412,8 @@ sum_enqueue(struct sum *m, const struct line *ln)
 		return;
 	}
 	tally_add(&m->senders, from, fn, C_SENT);
-	if ((u = get(ln, "uid", &un)) == NULL)
-		return;
-	if (m->nsub == m->asub) {
-		size_t n = m->asub ? m->asub * 2 : 64;
-		struct sub *p = realloc(m->subs, n * sizeof *p);
-
-		if (p == NULL)
-			die_nomem();
-		m->subs = p;
-		m->asub = n;
-	}
-	if ((m->subs[m->nsub].qid = strndup(q, qn)) == NULL ||
-	    (m->subs[m->nsub].uid = strndup(u, un)) == NULL)
-		die_nomem();
-	m->nsub++;
+	if ((u = get(ln, "uid", &un)) != NULL)
+		keep(&m->subs, q, qn, u, un);
 }
 
 /* sluice-smtpd: a transaction queued, a refusal, or a session event. */
@@ -395,7 +421,6 @@ static void
 sum_smtpd(struct sum *m, const struct line *ln)
 {
 	const char *v, *q;
-	char qid[64];
 	size_t n, qn;
 
 	if ((v = get(ln, "event", &n)) != NULL) {
@@ -411,12 +436,9 @@ sum_smtpd(struct sum *m, const struct line *ln)
 	if ((q = get(ln, "qid", &qn)) != NULL && (v = get(ln, "reply", &n)) != NULL) {
 		if (n > 0 && v[0] == '2') {
 			m->smtp_in++;
-			if (qn < sizeof qid) {
-				memcpy(qid, q, qn);
-				qid[qn] = '\0';
-				if (strset_add(&m->smtp_qids, qid) < 0)
-					die_nomem();
-			}
+			keep_qid(&m->smtp_qids, q, qn);
+			if ((v = get(ln, "from", &n)) != NULL)
+				keep(&m->smtpd, q, qn, v, n);
 		} else
 			tally_add(&m->refusals, v, n, C_DEFERRED);
 	} else if (get(ln, "etrn", &n) != NULL && is(ln, "status", "refused"))
@@ -496,15 +518,29 @@ sum_fd(struct sum *m, int fd, const char *name)
 	rbuf_free(&r);
 }
 
-/* The uids of local submissions: enqueued, but not by sluice-smtpd. */
+/*
+ * The uids of local submissions: enqueued, but not by sluice-smtpd.  And
+ * the messages sluice-smtpd wrote into the queue itself (no SLUICE_QUEUE,
+ * sluice-smtpd(8)): received, with no sluice-enqueue line.
+ */
 static void
 sum_local(struct sum *m)
 {
-	size_t i;
+	const char *from;
+	size_t i, fn;
 
-	for (i = 0; i < m->nsub; i++)
-		if (!strset_has(&m->smtp_qids, m->subs[i].qid))
-			tally_adds(&m->uids, m->subs[i].uid, C_SENT);
+	for (i = 0; i < m->subs.n; i++)
+		if (!strset_has(&m->smtp_qids, m->subs.a[i].qid))
+			tally_adds(&m->uids, m->subs.a[i].uid, C_SENT);
+	for (i = 0; i < m->smtpd.n; i++) {
+		if (strset_has(&m->enq_qids, m->smtpd.a[i].qid))
+			continue;
+		m->received++;
+		from = m->smtpd.a[i].uid;
+		fn = strlen(from);
+		from = bare(from, &fn);
+		tally_add(&m->senders, from, fn, C_SENT);
+	}
 }
 
 /* ---- printing ---- */

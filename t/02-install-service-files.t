@@ -178,7 +178,7 @@ like "$(svstat $svcs)" "sluice-smtpd: up .*sluice-submission: up .*sluice-smtps:
     "svstat shows all four up"
 wait_for "grep -qs 'status=sent' $log/runq/current" 10
 ok $? "multilog keeps the runner's log in $log/runq"
-like "$(cat "$log/smtpd/current" 2>/dev/null)" '@[0-9a-f]{24} sluice-enqueue: qid=' \
+like "$(cat "$log/smtpd/current" 2>/dev/null)" '@[0-9a-f]{24} sluice-smtpd: qid=.* queue_status=0 reply=250' \
     "and the listener's, time-stamped, in $log/smtpd"
 like "$(cat "$log/submission/current" "$log/smtps/current" 2>/dev/null)" \
     '@[0-9a-f]{24} sluice-smtpd: qid=.*proto=ESMTPSA.*@[0-9a-f]{24} sluice-smtpd: qid=.*proto=ESMTPSA' \

@@ -65,4 +65,31 @@ like "$(cat "$tmpdir/out")" $'Messages by status \\(sluice-runq\\)\n +2 +sent\n 
     "the runner's verdicts: 2 messages sent, the one whose only recipient bounced bounced"
 like "$(cat "$tmpdir/out")" $'Local submissions \\(by uid\\)\n +3 +'"$(id -u)"'$' "and the submitters' uid"
 
+# ---- sluice-smtpd writing the queue itself (no SLUICE_QUEUE): no
+# sluice-enqueue line, and still received, by SMTP, with their senders ----
+conf2=$tmpdir/conf2 sock2=$tmpdir/log2.sock sys2=$tmpdir/syslog2
+mkdir -p "$conf2" "$tmpdir/spool2"
+cp "$conf"/domains "$conf"/users "$conf"/access "$conf2/"
+printf 'hostname mx.example.test\nspool %s\nlog syslog\nsyslog_socket %s\n' \
+    "$tmpdir/spool2" "$sock2" > "$conf2/config"
+for f in domains users access config; do sluice-mkcdb "$conf2/$f" || bail "cannot compile $f"; done
+start_syslog "$sock2" "$sys2"
+port=$(free_port)
+SLUICE_CONF=$conf2 start_tcpserver "$port" tcp_pid "$top/libexec/sluice-smtpd" ||
+    bail "no sluice-smtpd"
+"$PY" - "$port" <<'EOF2'
+import smtplib, sys
+for sender in ("carol@example.org", "carol@example.org", "dave@example.org"):
+    with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
+        s.sendmail(sender, ["test@example.test"], "Subject: s\r\n\r\nb\r\n")
+EOF2
+wait_for "[ \$(grep -c 'reply=250' '$sys2') = 3 ]" 10
+sluice-logsum "$sys2" > "$tmpdir/out2"
+note "$(cat "$sys2")"
+is "$(grep -c 'sluice-enqueue' "$sys2")" 0 "sluice-smtpd wrote the queue itself: no sluice-enqueue line"
+is "$(sed -n 2,3p "$tmpdir/out2")" "       3  received (queued)
+       3    by SMTP" "its 250s are counted as received, by SMTP"
+like "$(cat "$tmpdir/out2")" $'Top senders \\(messages queued\\)\n +2 +carol@example.org\n +1 +dave@example.org' \
+    "with their senders"
+
 done_testing

@@ -1,8 +1,11 @@
 #!/bin/bash
 # Crash safety end to end: 500 messages from 8 concurrent SMTP clients into
-# tcpserver + sluice-smtpd + sluice-enqueue, with sluice-runq delivering to a
-# Maildir, while kill -9 hits, at random moments, the runner (restarted at
-# once), sluice-enqueue processes and sluice-smtpd processes.  Each message is
+# tcpserver + sluice-smtpd writing the queue itself (or, with
+# E2E_QUEUE=sluice-enqueue, t/90-e2e-crash-kill9-enqueue.t, running
+# sluice-enqueue for each), with sluice-runq delivering to a Maildir, while
+# kill -9 hits, at random moments, the runner (restarted at once), the queue
+# file's writers (a sluice-smtpd with a tmp/ file open, or sluice-enqueue)
+# and sluice-smtpd processes.  Each message is
 # sent once, with a unique marker; the client records how its transaction
 # ended.  Then the queue is drained with sluice-runq -1 -f.
 #   250 after the final dot          → delivered, at least once
@@ -12,7 +15,8 @@
 #                                      committed (counted, bounded by the kills)
 #   connection died after the dot    → either (counted)
 # The processes are killed by PID, found as tcpserver's children (smtpd) and
-# grandchildren (sluice-enqueue), never by name.
+# grandchildren (sluice-enqueue), never by name; a writing sluice-smtpd by
+# the tmp/ file among its descriptors (/proc/PID/fd).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/e2e.sh"
 
@@ -141,7 +145,24 @@ def children(pid, name):
             pass
     return r
 
-kills = {"runq": 0, "enqueue": 0, "smtpd": 0, "runq-restart": 0}
+kills = {"runq": 0, "writer": 0, "smtpd": 0, "runq-restart": 0}
+queue_prog = bool(os.environ.get("SLUICE_QUEUE"))
+spool_tmp = os.path.join(os.environ["SLUICE_SPOOL"], "tmp") + "/"
+
+def writers():
+    """The processes writing a queue file now."""
+    if queue_prog:
+        return [e for s in children(tcp, "sluice-smtpd") for e in children(s, "sluice-enqueue")]
+    w = []
+    for s in children(tcp, "sluice-smtpd"):
+        try:
+            for fd in os.listdir("/proc/%d/fd" % s):
+                if os.readlink("/proc/%d/fd/%s" % (s, fd)).startswith(spool_tmp):
+                    w.append(s)
+                    break
+        except OSError:
+            pass
+    return w
 runners = []            # every runner started: each leads its own process group
 def start_runner():
     p = subprocess.Popen(["sluice-runq"], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -168,12 +189,12 @@ while any(t.is_alive() for t in ths) and time.time() < deadline:
         rq = start_runner()
     r = random.random()
     if r < 0.45:
-        # sluice-enqueue lives from DATA to the reply: look for one a while.
+        # A queue file is written from DATA to the reply: look a while.
         end = time.time() + 0.2
         while time.time() < end:
-            q = [e for s in children(tcp, "sluice-smtpd") for e in children(s, "sluice-enqueue")]
+            q = writers()
             if q:
-                kills["enqueue"] += kill(random.choice(q))
+                kills["writer"] += kill(random.choice(q))
                 break
             time.sleep(0.002)
     elif r < 0.8:
@@ -210,8 +231,8 @@ orphans = sum(group_alive(p.pid) for p in runners)
 with open(out, "w") as f:
     for i in range(1, n + 1):
         f.write("crash-%04d %s\n" % (i, result.get(i, "unsent")))
-print("kills runq=%d enqueue=%d smtpd=%d runq_restarts=%d orphans=%d" % (
-    kills["runq"], kills["enqueue"], kills["smtpd"], kills["runq-restart"], orphans))
+print("kills runq=%d writer=%d smtpd=%d runq_restarts=%d orphans=%d" % (
+    kills["runq"], kills["writer"], kills["smtpd"], kills["runq-restart"], orphans))
 print("threads %s" % ("done" if not any(t.is_alive() for t in ths) else "stuck"))
 sys.stdout.flush()
 os._exit(0)
@@ -227,8 +248,8 @@ like "$stats" 'orphans=0' "the chains of the killed runners all finished"
 is "$(wc -l < "$tmpdir/results")" $N "a result for each of the $N messages"
 is "$(grep -c ' unsent$' "$tmpdir/results")" 0 "every message was tried"
 k() { sed -n "s/.* $1=\\([0-9]*\\).*/\\1/p" <<<"$stats"; }
-ok $([ "$(k runq)" -ge 1 ] && [ "$(k enqueue)" -ge 1 ] && [ "$(k smtpd)" -ge 1 ]; echo $?) \
-    "the runner, sluice-enqueue and sluice-smtpd were each killed at least once"
+ok $([ "$(k runq)" -ge 1 ] && [ "$(k writer)" -ge 1 ] && [ "$(k smtpd)" -ge 1 ]; echo $?) \
+    "the runner, a queue file's writer and sluice-smtpd were each killed at least once"
 
 first5() { printf '%s' "$1" | head -5 | tr '\n' ' '; }
 
@@ -271,8 +292,8 @@ refd=$(comm -12 "$tmpdir/s-refused" "$tmpdir/got-u")
 n_refd=$(printf '%s' "$refd" | grep -c .)
 is "$(awk '$2 == "refused" && $3 != "451" { print $1, $3 }' "$tmpdir/results" | head -3)" "" \
     "the only refusal after the dot is 451 (a killed queue program)"
-ok $([ "$n_refd" -le "$(k enqueue)" ]; echo $?) \
-    "refused yet delivered: $n_refd, no more than the sluice-enqueue kills ($(k enqueue))"
+ok $([ "$n_refd" -le "$(k writer)" ]; echo $?) \
+    "refused yet delivered: $n_refd, no more than the queue writers' kills ($(k writer))"
 bad=0
 for m in $refd; do
     f=$(grep -l "^X-Marker: $m\$" "$mail"/box/new/* | head -1)
@@ -280,7 +301,7 @@ for m in $refd; do
     grep -q "sluice-smtpd: qid=$q .* queue_status=111 reply=451\$" "$tmpdir/smtpd.log" || bad=$((bad + 1))
 done
 is "$bad" 0 "each of those was a 451 for a queue program that did not exit 0"
-[ "$n_refd" = 0 ] || diag "$n_refd refused (451) messages were delivered: sluice-enqueue killed after its commit"
+[ "$n_refd" = 0 ] || diag "$n_refd refused (451) messages were delivered: a queue program killed after its commit"
 n_amb=$(wc -l < "$tmpdir/s-ambiguous")
 n_amb_d=$(comm -12 "$tmpdir/s-ambiguous" "$tmpdir/got-u" | wc -l)
 diag "ambiguous (connection lost after the final dot): $n_amb, of which $n_amb_d delivered"
@@ -309,11 +330,11 @@ is "$badid" 0 "each copy of a 250 message carries the queue id of that reply"
 total=$(wc -l < "$tmpdir/got")
 note "$total copies of $(wc -l < "$tmpdir/got-u") messages ($((total - $(wc -l < "$tmpdir/got-u"))) duplicates, allowed after a runner crash)"
 
-# The spool's tmp/: sluice-enqueue killed before its rename leaves tmp/QID;
+# The spool's tmp/: a writer killed before its rename leaves tmp/QID;
 # sluice-runq removes such files once a day old (and its own *.runq at start).
 left=$(find "$spool/tmp" -type f -printf '%f\n')
 is "$(printf '%s' "$left" | grep -v -E '^[0-9a-f]{21}$' | grep -c .)" 0 \
-    "the only files left in tmp/ are named by a queue id (sluice-enqueue's)"
+    "the only files left in tmp/ are named by a queue id (a writer's)"
 leaked=0 stale=0
 for f in $left; do
     m=$(sed -n 's/^X-Marker: //p' "$spool/tmp/$f" | head -1)
@@ -323,7 +344,7 @@ for f in $left; do
 done
 is "$leaked" 0 "no file left in tmp/ belongs to a message answered 250"
 is "$stale" 0 "no message left in tmp/ was delivered"
-diag "$(printf '%s' "$left" | grep -c .) files left in tmp/ by killed sluice-enqueue processes"
+diag "$(printf '%s' "$left" | grep -c .) files left in tmp/ by killed writers"
 n_before=$(ls "$mail/box/new" | wc -l)
 for f in $left; do touch -d '2 days ago' "$spool/tmp/$f"; done
 e2e_runonce

@@ -121,6 +121,6 @@ is "$(grep -rlE 'pf-unknown|nobody@relay\.test|ghost@relay\.test' "$spool" "$mai
 # (sluice-smtpd's own refusal lines, event=reject, carry no qid)
 is "$(grep -E '<(nobody|ghost)@relay\.test>' "$tmpdir/smtpd.log" "$tmpdir/runq.log" | grep -v ' event=reject ')" "" \
     "no queue or delivery log line names them"
-is "$(grep -c '^sluice-enqueue: qid=.* from=<sender@example.test> nrcpt=1 ' "$tmpdir/smtpd.log")" 5 \
-    "sluice-enqueue queued exactly five transactions, one recipient each (three, one, none, one)"
+is "$(grep -c '^sluice-smtpd: qid=.* from=<sender@example.test> nrcpt=1 .* queue_status=0 reply=250$' "$tmpdir/smtpd.log")" 5 \
+    "sluice-smtpd queued exactly five transactions, one recipient each (three, one, none, one)"
 is "$(e2e_leftovers)" "" "nothing in bad/, dead/, quarantine/ or a Maildir's tmp/"

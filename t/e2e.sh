@@ -1,5 +1,6 @@
 # t/e2e.sh — a private, whole sluice for the end-to-end tests (t/7*-*.t):
-# tcpserver + sluice-smtpd handing mail to the real sluice-enqueue, and
+# tcpserver + sluice-smtpd writing the queue itself (E2E_QUEUE=PROG: handing
+# each message to PROG, say sluice-enqueue, as SLUICE_QUEUE), and
 # sluice-runq running the default chain (sluice-envelope | sluice-local) into
 # Maildirs.  Source it after t/lib.sh.  The layout is t/tools/run.sh's:
 #
@@ -7,7 +8,7 @@
 #       compiled, SLUICE_CONF/SLUICE_SPOOL/SLUICE_LIBEXEC exported; mailboxes:
 #       alice@ → alice/, bob@ → bob/, any other @example.test → box/
 #   e2e_smtpd PORTVAR              the listener on a free port (tcpserver's PID
-#       in $e2e_tcpserver); its log, with sluice-enqueue's, which smtpd
+#       in $e2e_tcpserver); its log, with the queue program's, which smtpd
 #       copies, is $tmpdir/smtpd.log
 #   e2e_runq PIDVAR                the runner daemon, log $tmpdir/runq.log
 #   e2e_runonce [-f]               sluice-runq -1, log appended to runq.log
@@ -22,7 +23,8 @@ e2e_setup() {
     conf=$var/conf spool=$var/spool mail=$var/mail
     mkdir -p "$conf" "$spool" "$mail"
     export SLUICE_CONF=$conf SLUICE_SPOOL=$spool SLUICE_LIBEXEC=$top/libexec
-    unset SLUICE_QUEUE RELAYCLIENT      # the defaults: sluice-enqueue, no relay
+    unset SLUICE_QUEUE RELAYCLIENT      # the defaults: smtpd writes the queue, no relay
+    [ -z "${E2E_QUEUE:-}" ] || export SLUICE_QUEUE=$E2E_QUEUE
     {
         printf 'hostname mx.example.test\nmailroot %s\nspool %s\n' "$mail" "$spool"
         while [ $# -ge 2 ]; do printf '%s %s\n' "$1" "$2"; shift 2; done

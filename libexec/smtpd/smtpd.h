@@ -47,6 +47,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "dns.h"
+#include "enqueue.h"
 #include "slot.h"
 #include "stream.h"
 #include "table.h"
@@ -122,7 +123,11 @@ struct access_conf {
 	const char *dnsbl;		/* $SLUICE_DNSBL, checked; NULL: none */
 };
 
-/* The queue program: resolved at the first DATA, started for each. */
+/*
+ * Where an accepted message goes, decided at the first DATA: into the
+ * queue, written here through lib/enqueue.c (no SLUICE_QUEUE, and we are
+ * the spool's owner), or to the queue program, started for each.
+ */
 struct queue {
 	char buf[1024];		/* $SLUICE_QUEUE, split into argv */
 	char *argv[QUEUE_ARGS];
@@ -134,6 +139,10 @@ struct queue {
 	struct stream_writer w;
 	/* Set by the vforked child whose execv failed; it shares our memory. */
 	volatile int spawn_errno;
+	int own;		/* we write the queue file: no program */
+	struct enq_spool sp;	/* then, the spool */
+	int file;		/* the locked tmp file being written, or -1 */
+	char qid[QID_LEN + 1];	/* its id */
 };
 
 struct session {
@@ -271,9 +280,16 @@ int smtpd_received_write(struct session *, const char *qid);
 /* smtpd_queue.c */
 void smtpd_queue_init(struct queue *);
 int smtpd_queue_ready(struct queue *);
-int smtpd_queue_start(struct queue *);
+int smtpd_queue_start(struct queue *, char qid[QID_LEN + 1]);
 void smtpd_queue_close_input(struct queue *);
-int smtpd_queue_wait(struct queue *, char *reason, size_t rsz);
+/* Whether a message is on its way (a program runs, or a file is open). */
+int smtpd_queue_started(const struct queue *);
+/*
+ * The message is all there (complete) or refused: the queue's exit
+ * status (0, EXIT_TEMP, EXIT_PERM) and its reason, from the program or
+ * from the hand-off into the queue written here.
+ */
+int smtpd_queue_end(struct queue *, int complete, char *reason, size_t rsz);
 void smtpd_queue_abort(struct queue *);
 const char *smtpd_queue_reason_code(const char *reason, char cls);
 

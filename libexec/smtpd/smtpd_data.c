@@ -259,10 +259,8 @@ data_answer(struct session *s, unsigned bad, int wrote, const char *qid,
 	enum reply_id id = RP_QUEUE_START;
 	int st;
 
-	if (s->q.pid > 0) {
-		if (bad)
-			smtpd_queue_close_input(&s->q);
-		st = smtpd_queue_wait(&s->q, reason, sizeof reason);
+	if (smtpd_queue_started(&s->q)) {
+		st = smtpd_queue_end(&s->q, wrote && !bad, reason, sizeof reason);
 		snprintf(status, sizeof status, "%d", st);
 		id = data_verdict(bad, wrote, st, sender);
 	}
@@ -341,10 +339,12 @@ smtpd_data(struct session *s, const char *arg)
 	 */
 	smtpd_reply(s, RP_DATA);
 	smtpd_session_flush(s);
-	if (smtpd_queue_start(&s->q) < 0)
-		log_warn("qid=%s unable to start the queue program: %s", qid,
-		    strerror(errno));
-	else if (stream_write_head(&s->q.w, &s->t) < 0 ||
+	if (smtpd_queue_start(&s->q, qid) < 0)
+		log_warn("qid=%s unable to start %s: %s", qid, s->q.own ?
+		    "a queue file" : "the queue program", strerror(errno));
+	/* A queue file may have had to take another id (lib/enqueue.h). */
+	else if (txn_set_xf(&s->t, XF_IDENT, qid) < 0 ||
+	    stream_write_head(&s->q.w, &s->t) < 0 ||
 	    smtpd_received_write(s, qid) < 0)
 		smtpd_queue_close_input(&s->q);
 	data_deadline(s, 1);

@@ -1,8 +1,16 @@
 /*
- * The queue program ($SLUICE_QUEUE, default sluice-enqueue): started for
- * each DATA with a pipe on its stdin, for the one-transaction stream, and
- * one on its stdout and stderr, whose last line is its reason; its exit
- * status decides the answer to the client.
+ * Where an accepted message goes.  Without SLUICE_QUEUE, when we run as
+ * the spool's owner (as installed), the message is written into the queue
+ * here, through lib/enqueue.c as sluice-enqueue writes it: the same file,
+ * the same hand-off (tmp/, flock, fsync, rename into incoming/, fsync
+ * incoming/) before the 250, and no program per message
+ * (doc/performance.md, "The queue written by sluice-smtpd").
+ *
+ * Else the queue program ($SLUICE_QUEUE, or sluice-enqueue, set-user-ID,
+ * when the spool is another user's): started for each DATA with a pipe
+ * on its stdin, for the one-transaction stream, and one on its stdout and
+ * stderr, whose last line is its reason; its exit status decides the
+ * answer to the client.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conf.h"
+#include "handoff.h"
 #include "log.h"
 #include "prog.h"
 #include "smtpd.h"
@@ -24,22 +34,55 @@ smtpd_queue_init(struct queue *q)
 	static char buf[BUF_SIZE];
 
 	q->pid = -1;
-	q->in = q->err = -1;
+	q->in = q->err = q->file = -1;
+	q->sp.fd = -1;
 	q->w.flags = 0;
 	wbuf_init_mem(&q->w.out, -1, buf, sizeof buf);
 }
 
-/* Whether the program can be found (once per process); 0 or -1. */
+/*
+ * Without SLUICE_QUEUE: whether we write the queue ourselves (1: the
+ * spool is ours), or run sluice-enqueue (0: it is another user's, and
+ * sluice-enqueue is set-user-ID to that user); -1 when the spool cannot
+ * be opened.
+ */
+static int
+own_queue(struct queue *q)
+{
+	if (enq_spool_open(&q->sp, conf_spool()) < 0) {
+		log_warn("unable to open the queue %s: %s", conf_spool(),
+		    strerror(errno));
+		return -1;
+	}
+	if (q->sp.st.st_uid == geteuid())
+		return 1;
+	close(q->sp.fd);
+	q->sp.fd = -1;
+	return 0;
+}
+
+/*
+ * Whether the queue can be written, or the program found (once per
+ * process); 0 or -1.
+ */
 int
 smtpd_queue_ready(struct queue *q)
 {
 	const char *prog = getenv("SLUICE_QUEUE");
 	char **argvs[1] = { q->argv };
+	int own;
 
 	if (q->ready)
 		return 0;
-	if (prog == NULL || *prog == '\0')
+	if (prog == NULL || *prog == '\0') {
+		if ((own = own_queue(q)) < 0)
+			return -1;
+		if (own) {
+			q->own = q->ready = 1;
+			return 0;
+		}
 		prog = "sluice-enqueue";
+	}
 	if (strlen(prog) >= sizeof q->buf) {
 		log_warn("SLUICE_QUEUE is too long");
 		return -1;
@@ -90,14 +133,35 @@ queue_spawn(struct queue *q, int in, int out)
 	_exit(EXIT_TEMP);
 }
 
-/* Start the program; 0, or -1 with errno. */
+static void
+writer_to(struct queue *q, int fd)
+{
+	q->in = fd;
+	q->w.out.fd = fd;
+	q->w.out.len = 0;
+	q->w.out.err = 0;
+	q->w.out.total = 0;
+}
+
+/*
+ * Start the message with the id qid: a new queue file (qid may then be
+ * replaced, lib/enqueue.h), or the program; 0, or -1 with errno.
+ */
 int
-smtpd_queue_start(struct queue *q)
+smtpd_queue_start(struct queue *q, char qid[QID_LEN + 1])
 {
 	int in[2], err[2];
 
 	if (smtpd_queue_ready(q) < 0)
 		return -1;
+	if (q->own) {
+		memcpy(q->qid, qid, QID_LEN + 1);
+		if ((q->file = enq_new_tmp(&q->sp, q->qid)) < 0)
+			return -1;
+		memcpy(qid, q->qid, QID_LEN + 1);
+		writer_to(q, q->file);
+		return 0;
+	}
 	if (pipe2(in, O_CLOEXEC) < 0)
 		return -1;
 	if (pipe2(err, O_CLOEXEC) < 0) {
@@ -119,19 +183,22 @@ smtpd_queue_start(struct queue *q)
 		errno = e;
 		return -1;
 	}
-	q->in = in[1];
 	q->err = err[0];
-	q->w.out.fd = q->in;
-	q->w.out.len = 0;
-	q->w.out.err = 0;
-	q->w.out.total = 0;
+	writer_to(q, in[1]);
 	return 0;
 }
 
-/* Close the program's input without the final ".": it commits nothing. */
+/*
+ * Write no more: the program's input is closed (without the final ".",
+ * it commits nothing); a queue file waits for smtpd_queue_end.
+ */
 void
 smtpd_queue_close_input(struct queue *q)
 {
+	if (q->own) {
+		q->in = -1;
+		return;
+	}
 	if (q->in >= 0) {
 		q->w.out.len = 0;
 		close(q->in);
@@ -154,8 +221,8 @@ reason_keep(char *reason, size_t rsz, const char *line, size_t n)
  * keep the last line, its reason (at most REASON_MAX octets of it: the
  * rest is its log's business).  Returns its exit status.
  */
-int
-smtpd_queue_wait(struct queue *q, char *reason, size_t rsz)
+static int
+queue_wait(struct queue *q, char *reason, size_t rsz)
 {
 	char buf[4096], cur[REASON_MAX];
 	size_t cl = 0;
@@ -188,13 +255,88 @@ smtpd_queue_wait(struct queue *q, char *reason, size_t rsz)
 	return st;
 }
 
+int
+smtpd_queue_started(const struct queue *q)
+{
+	return q->pid > 0 || q->file >= 0;
+}
+
+/*
+ * The queue file's hand-off, as sluice-enqueue's: the old tail of a kept
+ * file cut, fsync, rename into incoming/, fsync incoming/, the runner
+ * woken.  On any failure nothing stays in the queue: EXIT_TEMP.
+ */
+static int
+file_commit(struct queue *q, char *reason, size_t rsz)
+{
+	char tmp[64], name[64];
+	int fd = q->file;
+
+	q->file = -1;
+	snprintf(tmp, sizeof tmp, "tmp/%s", q->qid);
+	snprintf(name, sizeof name, "incoming/%s", q->qid);
+	if (q->w.out.err != 0 || enq_sync_file(fd) < 0) {
+		if (q->w.out.err != 0)
+			errno = q->w.out.err;
+		snprintf(reason, rsz, "unable to write %s/%s: %s", q->sp.path, tmp,
+		    strerror(errno));
+		handoff_abort(fd, q->sp.fd, tmp);
+		return EXIT_TEMP;
+	}
+	if (handoff_commit(-1, q->sp.fd, tmp, name, 0) < 0) {
+		snprintf(reason, rsz, "unable to move %s/%s into incoming: %s",
+		    q->sp.path, tmp, strerror(errno));
+		close(fd);
+		return EXIT_TEMP;
+	}
+	/* In incoming/ now, the lock may go: the runner's tmp/ sweep is past. */
+	close(fd);
+	if (handoff_sync_folder(q->sp.fd, "incoming") < 0) {
+		snprintf(reason, rsz, "unable to sync %s/incoming: %s", q->sp.path,
+		    strerror(errno));
+		(void)unlinkat(q->sp.fd, name, 0);
+		return EXIT_TEMP;
+	}
+	enq_wake_runner(q->sp.fd);
+	return 0;
+}
+
+int
+smtpd_queue_end(struct queue *q, int complete, char *reason, size_t rsz)
+{
+	char tmp[64];
+	int st;
+
+	reason[0] = '\0';
+	if (!q->own) {
+		if (!complete)
+			smtpd_queue_close_input(q);
+		return queue_wait(q, reason, rsz);
+	}
+	q->in = -1;
+	if (complete) {
+		if ((st = file_commit(q, reason, rsz)) != 0)
+			log_warn("qid=%s %s", q->qid, reason);
+		return st;
+	}
+	snprintf(tmp, sizeof tmp, "tmp/%s", q->qid);
+	/* Refused, or cut short by a failed write: that one is logged. */
+	if (q->w.out.err != 0)
+		log_warn("qid=%s unable to write %s/%s: %s", q->qid, q->sp.path, tmp,
+		    strerror(q->w.out.err));
+	handoff_abort(q->file, q->sp.fd, tmp);
+	q->file = -1;
+	return EXIT_TEMP;
+}
+
+/* The session ends in the middle of a message: nothing is queued. */
 void
 smtpd_queue_abort(struct queue *q)
 {
 	char reason[REASON_MAX + 1];
 
-	smtpd_queue_close_input(q);
-	(void)smtpd_queue_wait(q, reason, sizeof reason);
+	if (smtpd_queue_started(q))
+		(void)smtpd_queue_end(q, 0, reason, sizeof reason);
 }
 
 /*

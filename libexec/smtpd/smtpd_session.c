@@ -124,8 +124,7 @@ flush_if_idle(struct session *s)
 void
 smtpd_session_read_failed(struct session *s, const char *where)
 {
-	if (s->q.pid > 0)
-		smtpd_queue_abort(&s->q);
+	smtpd_queue_abort(&s->q);
 	if (s->in.timedout && s->in.deadline != 0 &&
 	    clock_now_ms() >= s->in.deadline) {
 		smtpd_reply(s, RP_TIME_LIMIT);

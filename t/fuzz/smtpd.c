@@ -11,7 +11,7 @@
  * authenticated submission session) and what the queue program says.
  *
  * The queue program is a stand-in in this process (smtpd_queue.c is
- * included with start, wait and abort renamed): it reads back the stream
+ * included with start, end and abort renamed): it reads back the stream
  * the server wrote, checks the envelope and body through the stream's
  * round trip, and answers with the status picked.  Where the server
  * would end (_exit, die) the target jumps back (--wrap=_exit); fork
@@ -50,15 +50,15 @@ void fuzz_session_init(struct session *);
 #undef main
 #undef smtpd_session_init
 
-int queue_start_prog(struct queue *);
-int queue_wait_prog(struct queue *, char *, size_t);
+int queue_start_prog(struct queue *, char[QID_LEN + 1]);
+int queue_end_prog(struct queue *, int, char *, size_t);
 void queue_abort_prog(struct queue *);
 #define smtpd_queue_start queue_start_prog
-#define smtpd_queue_wait queue_wait_prog
+#define smtpd_queue_end queue_end_prog
 #define smtpd_queue_abort queue_abort_prog
 #include "smtpd_queue.c"
 #undef smtpd_queue_start
-#undef smtpd_queue_wait
+#undef smtpd_queue_end
 #undef smtpd_queue_abort
 
 #include "fuzz.h"
@@ -190,9 +190,11 @@ fuzz_session_init(struct session *s)
 /* ---- the queue stand-in ---- */
 
 int
-smtpd_queue_start(struct queue *q)
+smtpd_queue_start(struct queue *q, char qid[QID_LEN + 1])
 {
 	int fd = memfd_create("queue", MFD_CLOEXEC);
+
+	(void)qid;
 
 	if (fd < 0 || (q->err = dup(fd)) < 0)
 		fuzz_fail("memfd");
@@ -245,10 +247,12 @@ qrec_read(struct qrec *rec, int fd)
 }
 
 int
-smtpd_queue_wait(struct queue *q, char *reason, size_t rsz)
+smtpd_queue_end(struct queue *q, int complete, char *reason, size_t rsz)
 {
 	struct qrec *rec = qrec_new();
 
+	if (!complete)
+		smtpd_queue_close_input(q);
 	reason[0] = '\0';
 	qrec_read(rec, q->err);
 	rec->received = 3 + (sess->tls != 0) + (sess->auth_user[0] != '\0');
@@ -267,8 +271,8 @@ smtpd_queue_abort(struct queue *q)
 {
 	char reason[REASON_MAX + 1];
 
-	smtpd_queue_close_input(q);
-	(void)smtpd_queue_wait(q, reason, sizeof reason);
+	if (q->pid > 0)
+		(void)smtpd_queue_end(q, 0, reason, sizeof reason);
 }
 
 /* ---- what the client saw ---- */
@@ -599,7 +603,12 @@ setup(void)
 	cdb_write(conf, "domains", domains);
 	cdb_write(conf, "users", users);
 	cdb_write(conf, "aliases", aliases);
+	/*
+	 * A queue program, so that the stand-in is what runs (without one,
+	 * the server would write the spool itself); it is never exec'd.
+	 */
 	if (setenv("SLUICE_CONF", conf, 1) < 0 || setenv("SLUICE_SPOOL", spool, 1) < 0 ||
+	    setenv("SLUICE_QUEUE", "/bin/true", 1) < 0 ||
 	    setenv("SLUICE_ALLOW_ROOT", "1", 1) < 0 ||
 	    setenv("TCPREMOTEPORT", "25000", 1) < 0 ||
 	    setenv("TCPREMOTEHOST", "client.example.net", 1) < 0)
