@@ -158,7 +158,7 @@ ok $? "sluice-smtpd logs each lost connection in DATA"
 wait_for "[ -z \"\$(cat /proc/$e2e_tcpserver/task/$e2e_tcpserver/children 2>/dev/null)\" ]" 20
 ok $? "every session has ended"
 # The 200 KB body went past sluice-smtpd's write buffer into its queue file
-# (it writes the queue itself, sluice-smtpd(8) THE QUEUE), which went with
+# (it writes the queue itself, sluice-smtpd(8), "The queue"), which went with
 # the connection.
 is "$(grep -rl 'bad-drop-big' "$spool/tmp" "$spool/incoming" 2>/dev/null)" "" \
     "the queue file of the body cut after 200 KB is removed"

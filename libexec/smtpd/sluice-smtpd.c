@@ -1,10 +1,10 @@
 /*
  * sluice-smtpd: the RFC 5321 SMTP server.  It serves one session on
  * standard input and output (tcpserver, inetd, or a plain pipe for tests),
- * checks each recipient at RCPT time, and hands every accepted transaction
- * to $SLUICE_QUEUE as a one-transaction stream, answering the client from
- * that program's exit status.  See sluice-smtpd(8); smtpd.h lists the
- * modules.
+ * checks each recipient at RCPT time, and writes every accepted message
+ * into the queue (lib/enqueue.c) or hands it to $SLUICE_QUEUE as a
+ * one-transaction stream, answering the client from the hand-off or that
+ * program's exit status.  See sluice-smtpd(8); smtpd.h lists the modules.
  */
 #include <signal.h>
 #include <stdlib.h>
