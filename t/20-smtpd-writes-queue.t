@@ -120,6 +120,26 @@ r=$(send "$port")
 like "$r" '^250 ' "the session after them is accepted"
 is "$(count "$sp2/incoming")" 1 "and only it is queued"
 
+# ---- several messages in one session: a file each ----
+"$PY" - "$port" > "$tmpdir/multi.out" 2> "$tmpdir/multi.err" <<'EOF'
+import smtplib, sys
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
+    s.ehlo("client.example.org")
+    for i in range(3):
+        s.mail("alice@example.org")
+        s.rcpt("test@example.test")
+        code, text = s.data(("Subject: one of three\r\n\r\nmessage %d\r\n" % i).encode())
+        print(code, text.decode().split()[-1])
+EOF
+is "$(awk '{ print $1 }' "$tmpdir/multi.out" | tr '\n' ' ')" "250 250 250 " "three messages in one session: three 250s"
+[ "$(awk '{ print $2 }' "$tmpdir/multi.out" | sort -u | wc -l)" = 3 ]
+ok $? "  with three queue ids"
+n=0
+for q in $(awk '{ print $2 }' "$tmpdir/multi.out"); do
+    grep -q "^message [0-2]\$" "$sp2/incoming/$q" 2>/dev/null && n=$((n + 1))
+done
+is "$n" 3 "  each in incoming/ under its id, with its own body"
+
 # ---- the hand-off fails: 451, nothing queued ----
 smtpd_conf bad
 sp3=$tmpdir/bad/spool

@@ -50,6 +50,7 @@
 # "new reuse one"), BENCH_LAT_N (messages timed for latency, default 200), BENCH_REMOTE_N (messages in d,
 # default 10000), BENCH_REPS_REMOTE (runs of each system in d, default 1),
 # BENCH_SETTLE (seconds of pause before a timed run, default 10),
+# BENCH_WARMUP (default 1: one uncounted run of each system before c's rounds; 0: none),
 # BENCH_EXEC_RUNS (default 200), BENCH_REPS (best of, for a, default 3),
 # BENCH_TLS_N (sessions of each kind in f, default 1000),
 # BENCH_SKIP (any of "stream exec content e2e remote tls postfix dnsbl", space-separated),
@@ -621,7 +622,8 @@ if ! skipped e2e; then
     echo "   reuse (-s 10 -d), one (-s 1 -d); $REPS_E2E rounds each of sluice, sluice with"
     echo "   five more pass-through stages (+5), Postfix; each alone, fresh, alternately;"
     echo "   before each run: sync, then a ${SETTLE} s pause.  Latency (mode one, after the"
-    echo "   run, idle): $LAT_N messages over one smtplib session, 250 -> ctime in new/"
+    echo "   run, idle): $LAT_N messages over one smtplib session, 250 -> ctime in new/."
+    echo "   Run w: a warm-up of each system, not counted (BENCH_WARMUP=0: none)"
     hr
     printf '%-24s %5s %4s %9s %8s %10s %s\n' "system" "mode" "run" "msg/s" "seconds" "delivered" ""
     if ! command -v smtp-source >/dev/null; then
@@ -631,6 +633,16 @@ if ! skipped e2e; then
         mk_tree5
         declare -A rs=() r5=() rp=() ws=() fs=() wp=() fp=()
         ls_med= ls_p99= lp_med= lp_p99=
+        # The first runs of a bench are slow for every system (measured:
+        # 929 vs 1,393-1,523 msg/s for sluice, 855 vs 1,080-1,181 for
+        # Postfix, doc/performance.md): one run of each in the first mode,
+        # shown as run "w" and left out of the medians.
+        if [ "${BENCH_WARMUP:-1}" != 0 ]; then
+            wm=${E2E_MODES%% *}
+            settle; e2e_sluice sluice "$tree" "$wm" w
+            settle; e2e_sluice "sluice +5 stages" "$tree5" "$wm" w
+            if have_postfix; then settle; e2e_postfix "$wm" w; fi
+        fi
         for mode in $E2E_MODES; do
             for ((r = 1; r <= REPS_E2E; r++)); do
                 settle
