@@ -53,10 +53,13 @@ struct line {
 	size_t nf;
 };
 
-/* A local submission seen: its uid, decided at the end (see sum_local). */
-/* A queue id and a value kept with it: a uid, or a sender. */
+/*
+ * A queue id and a value kept with it to the end: a local submission's
+ * uid (sum_local), or the sender of a message sluice-smtpd queued
+ * (sum_smtpd_own).
+ */
 struct sub {
-	char *qid, *uid;
+	char *qid, *val;
 };
 
 struct subs {
@@ -375,7 +378,7 @@ keep(struct subs *k, const char *q, size_t qn, const char *v, size_t vn)
 		k->size = n;
 	}
 	if ((k->a[k->n].qid = strndup(q, qn)) == NULL ||
-	    (k->a[k->n].uid = strndup(v, vn)) == NULL)
+	    (k->a[k->n].val = strndup(v, vn)) == NULL)
 		die_nomem();
 	k->n++;
 }
@@ -518,25 +521,32 @@ sum_fd(struct sum *m, int fd, const char *name)
 	rbuf_free(&r);
 }
 
-/*
- * The uids of local submissions: enqueued, but not by sluice-smtpd.  And
- * the messages sluice-smtpd wrote into the queue itself (no SLUICE_QUEUE,
- * sluice-smtpd(8)): received, with no sluice-enqueue line.
- */
+/* The uids of local submissions: enqueued, but not by sluice-smtpd. */
 static void
 sum_local(struct sum *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->subs.n; i++)
+		if (!strset_has(&m->smtp_qids, m->subs.a[i].qid))
+			tally_adds(&m->uids, m->subs.a[i].val, C_SENT);
+}
+
+/*
+ * The messages sluice-smtpd wrote into the queue itself (no SLUICE_QUEUE,
+ * sluice-smtpd(8)): received, with no sluice-enqueue line to count them.
+ */
+static void
+sum_smtpd_own(struct sum *m)
 {
 	const char *from;
 	size_t i, fn;
 
-	for (i = 0; i < m->subs.n; i++)
-		if (!strset_has(&m->smtp_qids, m->subs.a[i].qid))
-			tally_adds(&m->uids, m->subs.a[i].uid, C_SENT);
 	for (i = 0; i < m->smtpd.n; i++) {
 		if (strset_has(&m->enq_qids, m->smtpd.a[i].qid))
 			continue;
 		m->received++;
-		from = m->smtpd.a[i].uid;
+		from = m->smtpd.a[i].val;
 		fn = strlen(from);
 		from = bare(from, &fn);
 		tally_add(&m->senders, from, fn, C_SENT);
@@ -680,6 +690,7 @@ main(int argc, char **argv)
 			close(fd);
 	}
 	sum_local(&m);
+	sum_smtpd_own(&m);
 	print_sum(&m);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		die_sys("unable to write");

@@ -116,10 +116,7 @@ enq_new_tmp(struct enq_spool *sp, char qid[QID_LEN + 1])
 		if ((rc = lock_tmp(fd)) == 0)
 			return fd;
 		if (rc == -1) {
-			char name[64];
-
-			snprintf(name, sizeof name, "tmp/%s", qid);
-			handoff_abort(fd, sp->fd, name);
+			enq_abort(sp->fd, fd, qid);
 			return -1;
 		}
 		close(fd);
@@ -128,9 +125,22 @@ enq_new_tmp(struct enq_spool *sp, char qid[QID_LEN + 1])
 }
 
 int
-enq_sync_file(int fd)
+enq_move(int spool_fd, const char *qid)
 {
-	return cut_at_offset(fd) < 0 ? -1 : fsync(fd);
+	char tmp[64], name[64];
+
+	snprintf(tmp, sizeof tmp, "tmp/%s", qid);
+	snprintf(name, sizeof name, "incoming/%s", qid);
+	return handoff_commit(-1, spool_fd, tmp, name, 0);
+}
+
+void
+enq_abort(int spool_fd, int fd, const char *qid)
+{
+	char tmp[64];
+
+	snprintf(tmp, sizeof tmp, "tmp/%s", qid);
+	handoff_abort(fd, spool_fd, tmp);
 }
 
 void

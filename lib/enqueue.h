@@ -19,10 +19,12 @@
  *	enq_spool_open(&sp, conf_spool());
  *	fd = enq_new_tmp(&sp, qid);		qid may be renewed
  *	... write the stream into fd ...
- *	enq_sync_file(fd);
- *	handoff_commit(-1, sp.fd, "tmp/QID", "incoming/QID", 0); close(fd);
+ *	cut_and_sync(fd);			fsutil.h
+ *	enq_move(sp.fd, qid); close(fd);
  *	handoff_sync_folder(sp.fd, "incoming");
  *	enq_wake_runner(sp.fd);
+ *
+ * On a failure before the move: enq_abort(sp.fd, fd, qid).
  */
 
 #include <sys/stat.h>
@@ -49,8 +51,13 @@ int enq_spool_open(struct enq_spool *sp, const char *path);
  * descriptor at offset 0, or -1 with errno set.
  */
 int enq_new_tmp(struct enq_spool *sp, char qid[QID_LEN + 1]);
-/* Cut a kept file's old tail and fsync: 0, or -1 with errno set. */
-int enq_sync_file(int fd);
+/*
+ * Rename tmp/QID into incoming/QID: 0, or -1 with errno set and tmp/QID
+ * removed.  The caller keeps its descriptor (and so its lock) until then.
+ */
+int enq_move(int spool_fd, const char *qid);
+/* Give up tmp/QID: close fd (unless -1) and remove it; errno is kept. */
+void enq_abort(int spool_fd, int fd, const char *qid);
 /* One byte into the spool's FIFO wakes sluice-runq; no reader, no runner. */
 void enq_wake_runner(int spool_fd);
 

@@ -43,3 +43,9 @@ cut_at_offset(int fd)
 		return -1;
 	return st.st_size > end ? ftruncate(fd, end) : 0;
 }
+
+int
+cut_and_sync(int fd)
+{
+	return cut_at_offset(fd) < 0 ? -1 : fsync(fd);
+}

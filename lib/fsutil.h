@@ -21,5 +21,7 @@ int path_join(char *buf, size_t size, const char *a, const char *b);
  * discard request the process waits for.  0, or -1 with errno set.
  */
 int cut_at_offset(int fd);
+/* cut_at_offset, then fsync: a file written over, made durable.  0 or -1. */
+int cut_and_sync(int fd);
 
 #endif

@@ -26,6 +26,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "enqueue.h"
+#include "fsutil.h"
 #include "handoff.h"
 #include "log.h"
 #include "qid.h"
@@ -287,9 +288,9 @@ store(struct stream_reader *r, struct txn *t)
 	e->size = r->body_bytes;
 	/*
 	 * Kept open, and so locked, until the rename (lock_tmp).  A kept
-	 * file's old tail goes before the fsync (enq_sync_file).
+	 * file's old tail goes before the fsync (cut_and_sync).
 	 */
-	if (stream_flush(&w) < 0 || enq_sync_file(fd) < 0)
+	if (stream_flush(&w) < 0 || cut_and_sync(fd) < 0)
 		fail(EXIT_TEMP, "unable to write %s/tmp/%s: %s", sp.path, e->qid,
 		    strerror(errno));
 }
@@ -342,7 +343,6 @@ main(int argc, char **argv)
 {
 	struct stream_reader r;
 	struct txn t;
-	char name[64], name2[64];
 	size_t i;
 	int rc;
 
@@ -373,12 +373,10 @@ main(int argc, char **argv)
 	if (nent == 0)
 		return 0;
 	for (i = 0; i < nent; i++) {
-		snprintf(name, sizeof name, "tmp/%s", ent[i].qid);
-		snprintf(name2, sizeof name2, "incoming/%s", ent[i].qid);
 		/* Kept open (and locked) until all are in; one folder fsync. */
-		if (handoff_commit(-1, sp.fd, name, name2, 0) < 0)
-			fail(EXIT_TEMP, "unable to move %s into %s/incoming: %s", name,
-			    sp.path, strerror(errno));
+		if (enq_move(sp.fd, ent[i].qid) < 0)
+			fail(EXIT_TEMP, "unable to move tmp/%s into %s/incoming: %s",
+			    ent[i].qid, sp.path, strerror(errno));
 		ent[i].renamed = 1;
 	}
 	/* In incoming/ now: the runner's tmp/ cleanup no longer sees them. */

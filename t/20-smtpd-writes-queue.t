@@ -140,6 +140,35 @@ for q in $(awk '{ print $2 }' "$tmpdir/multi.out"); do
 done
 is "$n" 3 "  each in incoming/ under its id, with its own body"
 
+# ---- a client that never finishes the message: the time limit, nothing queued ----
+smtpd_conf slow smtpd_data_time_limit 2s smtpd_timeout 10s
+listen slow
+"$PY" - "$port" > "$tmpdir/slow.out" 2>&1 <<'EOF'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+f = s.makefile("rb")
+f.readline()
+for c in (b"EHLO c.example.org", b"MAIL FROM:<a@example.org>", b"RCPT TO:<test@example.test>", b"DATA"):
+    s.sendall(c + b"\r\n")
+    while True:
+        l = f.readline()
+        if l[3:4] != b"-":
+            break
+s.sendall(b"Subject: slow\r\n\r\n" + b"x" * 70000 + b"\r\n")  # past the write buffer
+for i in range(8):                       # a byte now and then, never the end
+    time.sleep(0.5)
+    try:
+        s.sendall(b"y")
+    except OSError:
+        break
+print(f.readline().decode().rstrip())
+EOF
+like "$(cat "$tmpdir/slow.out")" '^421 ' "a body never finished: 421 at smtpd_data_time_limit ($(head -1 "$tmpdir/slow.out"))"
+wait_for "grep -q 'event=time_limit in=data' '$tmpdir/slow.log'" 10
+ok $? "  logged as the DATA time limit"
+is "$(count "$tmpdir/slow/spool/tmp")/$(count "$tmpdir/slow/spool/incoming")" 0/0 \
+    "  its queue file, written past the buffer, is removed; nothing is queued"
+
 # ---- the hand-off fails: 451, nothing queued ----
 smtpd_conf bad
 sp3=$tmpdir/bad/spool

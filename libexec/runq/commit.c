@@ -59,7 +59,7 @@ stage_file(struct runq *rq, const struct txn *t, const char *qid,
 		return -1;
 	}
 	if (stream_write_head(&w, t) == 0 && bodyfile_write_stream(&rq->sp, &w) == 0 &&
-	    stream_flush(&w) == 0 && cut_at_offset(fd) == 0 && fsync(fd) == 0 &&
+	    stream_flush(&w) == 0 && cut_and_sync(fd) == 0 &&
 	    (mtime == 0 || qdir_set_mtime(fd, NULL, mtime) == 0))
 		rc = 0;
 	stream_writer_free(&w);

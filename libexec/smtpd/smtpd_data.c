@@ -343,7 +343,8 @@ smtpd_data(struct session *s, const char *arg)
 		log_warn("qid=%s unable to start %s: %s", qid, s->q.own ?
 		    "a queue file" : "the queue program", strerror(errno));
 	/* A queue file may have had to take another id (lib/enqueue.h). */
-	else if (txn_set_xf(&s->t, XF_IDENT, qid) < 0 ||
+	else if ((strcmp(s->t.xf[XF_IDENT], qid) != 0 &&
+	    txn_set_xf(&s->t, XF_IDENT, qid) < 0) ||
 	    stream_write_head(&s->q.w, &s->t) < 0 ||
 	    smtpd_received_write(s, qid) < 0)
 		smtpd_queue_close_input(&s->q);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fsutil.h"
 #include "handoff.h"
 #include "log.h"
 #include "prog.h"
@@ -269,23 +270,19 @@ smtpd_queue_started(const struct queue *q)
 static int
 file_commit(struct queue *q, char *reason, size_t rsz)
 {
-	char tmp[64], name[64];
+	char name[64];
 	int fd = q->file;
 
 	q->file = -1;
-	snprintf(tmp, sizeof tmp, "tmp/%s", q->qid);
-	snprintf(name, sizeof name, "incoming/%s", q->qid);
-	if (q->w.out.err != 0 || enq_sync_file(fd) < 0) {
-		if (q->w.out.err != 0)
-			errno = q->w.out.err;
-		snprintf(reason, rsz, "unable to write %s/%s: %s", q->sp.path, tmp,
-		    strerror(errno));
-		handoff_abort(fd, q->sp.fd, tmp);
+	if (cut_and_sync(fd) < 0) {
+		snprintf(reason, rsz, "unable to write %s/tmp/%s: %s", q->sp.path,
+		    q->qid, strerror(errno));
+		enq_abort(q->sp.fd, fd, q->qid);
 		return EXIT_TEMP;
 	}
-	if (handoff_commit(-1, q->sp.fd, tmp, name, 0) < 0) {
-		snprintf(reason, rsz, "unable to move %s/%s into incoming: %s",
-		    q->sp.path, tmp, strerror(errno));
+	if (enq_move(q->sp.fd, q->qid) < 0) {
+		snprintf(reason, rsz, "unable to move %s/tmp/%s into incoming: %s",
+		    q->sp.path, q->qid, strerror(errno));
 		close(fd);
 		return EXIT_TEMP;
 	}
@@ -294,6 +291,7 @@ file_commit(struct queue *q, char *reason, size_t rsz)
 	if (handoff_sync_folder(q->sp.fd, "incoming") < 0) {
 		snprintf(reason, rsz, "unable to sync %s/incoming: %s", q->sp.path,
 		    strerror(errno));
+		snprintf(name, sizeof name, "incoming/%s", q->qid);
 		(void)unlinkat(q->sp.fd, name, 0);
 		return EXIT_TEMP;
 	}
@@ -304,7 +302,6 @@ file_commit(struct queue *q, char *reason, size_t rsz)
 int
 smtpd_queue_end(struct queue *q, int complete, char *reason, size_t rsz)
 {
-	char tmp[64];
 	int st;
 
 	reason[0] = '\0';
@@ -319,12 +316,11 @@ smtpd_queue_end(struct queue *q, int complete, char *reason, size_t rsz)
 			log_warn("qid=%s %s", q->qid, reason);
 		return st;
 	}
-	snprintf(tmp, sizeof tmp, "tmp/%s", q->qid);
 	/* Refused, or cut short by a failed write: that one is logged. */
 	if (q->w.out.err != 0)
-		log_warn("qid=%s unable to write %s/%s: %s", q->qid, q->sp.path, tmp,
-		    strerror(q->w.out.err));
-	handoff_abort(q->file, q->sp.fd, tmp);
+		log_warn("qid=%s unable to write %s/tmp/%s: %s", q->qid, q->sp.path,
+		    q->qid, strerror(q->w.out.err));
+	enq_abort(q->sp.fd, q->file, q->qid);
 	q->file = -1;
 	return EXIT_TEMP;
 }
