@@ -17,6 +17,18 @@
 /* Slots tried by one put, files taken by one take, before giving up. */
 #define PUT_TRIES 4
 #define TAKE_TRIES 8
+/*
+ * Slots a take guesses before it reads free/.  Reading 512 names costs
+ * 60 us (measured, doc/performance.md): more than the rest of a take, at
+ * every message of a busy server, where most slots are filled and a guess
+ * seldom misses.  When few are filled, guesses miss, and the list is short.
+ */
+#define TAKE_GUESSES 4
+/*
+ * How often a put that finds every slot filled reads free/ again, in ms:
+ * takers empty slots behind the runner's back, at every message.
+ */
+#define RELIST_MS 10
 
 /* musl has no wrapper: the system call itself (Linux 3.15). */
 static int
@@ -58,12 +70,20 @@ list_slots(int spool_fd, char **names)
 	return k;
 }
 
+static long long
+now_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
 /* Mark the slots listed in free/ as used, the others as not. */
 static void
 relist(int spool_fd, struct qfree *q)
 {
 	char *names[QFREE_SLOTS], *end;
-	struct timespec now;
 	int i, k;
 	unsigned long n;
 
@@ -74,21 +94,18 @@ relist(int spool_fd, struct qfree *q)
 		if (*end == '\0' && n < QFREE_SLOTS)
 			q->used[n / 8] |= (unsigned char)(1u << (n % 8));
 	}
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	q->listed_at = (long long)now.tv_sec + 1;	/* 0: never */
+	q->listed_at = now_ms() + 1;	/* 0: never */
 }
 
-/* The next slot not known to be filled, from where we were; -1 if none. */
+/* The lowest slot not known to be filled; -1 if none. */
 static int
 next_slot(const struct qfree *q)
 {
-	unsigned s, scanned;
+	unsigned s;
 
-	for (scanned = 0; scanned < QFREE_SLOTS; scanned++) {
-		s = (q->next + scanned) % QFREE_SLOTS;
+	for (s = 0; s < QFREE_SLOTS; s++)
 		if (!(q->used[s / 8] & (1u << (s % 8))))
 			return (int)s;
-	}
 	return -1;
 }
 
@@ -96,7 +113,6 @@ int
 qfree_put(int spool_fd, const char *path, struct qfree *q, uid_t owner)
 {
 	struct stat st;
-	struct timespec now;
 	char slot[32];
 	int s, tries = 0;
 
@@ -106,19 +122,18 @@ qfree_put(int spool_fd, const char *path, struct qfree *q, uid_t owner)
 		return -1;
 	if (q->listed_at == 0)
 		relist(spool_fd, q);
-	if (next_slot(q) < 0) {
-		/*
-		 * Takers empty slots behind our back: look again, but not more
-		 * than once a second, or a deep queue drained with every slot
-		 * filled would read the folder at every message.
-		 */
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((long long)now.tv_sec + 1 == q->listed_at)
-			return -1;
+	/*
+	 * Takers empty slots behind our back, the first QFREE_HOT most: when
+	 * those seem filled, look again, but not more than once in RELIST_MS,
+	 * or a deep queue drained with the slots filled would read the folder
+	 * at every message.  (Once a second was too seldom: with mail
+	 * arriving, about half of the done files were removed, and as many
+	 * created by the takers.)
+	 */
+	s = next_slot(q);
+	if ((s < 0 || s >= QFREE_HOT) && now_ms() + 1 - q->listed_at >= RELIST_MS)
 		relist(spool_fd, q);
-	}
 	while (tries < PUT_TRIES && (s = next_slot(q)) >= 0) {
-		q->next = (unsigned)s + 1;
 		q->used[s / 8] |= (unsigned char)(1u << (s % 8));
 		snprintf(slot, sizeof slot, "free/%d", s);
 		if (rename_noreplace(spool_fd, path, slot) == 0)
@@ -130,43 +145,63 @@ qfree_put(int spool_fd, const char *path, struct qfree *q, uid_t owner)
 	return -1;
 }
 
+/*
+ * Take free/NAME as tmp: 1 with *fd, 0 when it is not there or not one to
+ * reuse (*taken counts those), -1 to give up (tmp exists, no renameat2).
+ */
+static int
+take_slot(int spool_fd, const char *name, const char *tmp, uid_t owner,
+    int *fd, int *taken)
+{
+	struct stat st;
+	char slot[32];
+
+	snprintf(slot, sizeof slot, "free/%s", name);
+	if (rename_noreplace(spool_fd, slot, tmp) < 0)
+		return errno == ENOENT ? 0 : -1;	/* ENOENT: not filled */
+	++*taken;
+	/* Not written to before it is known to be ours alone (qfree.h). */
+	*fd = openat(spool_fd, tmp, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (*fd >= 0 && fstat(*fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_nlink == 1 && st.st_uid == owner && (st.st_mode & 07777) == 0600)
+		return 1;
+	/*
+	 * Taken meanwhile by the runner's tmp/ clean-up (ENOENT), or not one
+	 * to reuse: this name of it goes, the file stays if linked elsewhere.
+	 * A folder there stays: the caller's create fails on it.
+	 */
+	if (*fd >= 0)
+		close(*fd);
+	(void)unlinkat(spool_fd, tmp, 0);
+	return 0;
+}
+
 int
 qfree_take(int spool_fd, const char *tmp, unsigned seed, uid_t owner)
 {
-	char *names[QFREE_SLOTS];
-	struct stat st;
-	char slot[32];
-	int i, k, fd, tries = 0;
+	char *names[QFREE_SLOTS], guess[16];
+	int i, k, r, fd = -1, taken = 0;
 
 	/*
-	 * Read the folder rather than guess at names: a guess misses when
-	 * few slots are filled.  Takers start at different places in the list.
+	 * Guesses first, among the slots puts fill first; takers start at
+	 * different slots (seed).
+	 */
+	for (i = 0; i < TAKE_GUESSES; i++) {
+		snprintf(guess, sizeof guess, "%u", (seed + (unsigned)i) % QFREE_HOT);
+		if ((r = take_slot(spool_fd, guess, tmp, owner, &fd, &taken)) != 0)
+			return r > 0 ? fd : -1;
+	}
+	/*
+	 * Then the folder rather than more guesses: they miss when few slots
+	 * are filled.  Takers start at different places in the list.
 	 */
 	if ((k = list_slots(spool_fd, names)) <= 0)
 		return -1;
-	for (i = 0; i < k && tries < TAKE_TRIES; i++) {
-		snprintf(slot, sizeof slot, "free/%s", names[(seed + (unsigned)i) % (unsigned)k]);
-		if (rename_noreplace(spool_fd, slot, tmp) < 0) {
-			if (errno == ENOENT)
-				continue;	/* another taker was first */
-			return -1;	/* tmp exists, or no renameat2 here */
-		}
-		tries++;
-		/* Not written to before it is known to be ours alone (qfree.h). */
-		fd = openat(spool_fd, tmp, O_WRONLY | O_NOFOLLOW | O_NONBLOCK |
-		    O_CLOEXEC);
-		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_nlink == 1 && st.st_uid == owner &&
-		    (st.st_mode & 07777) == 0600)
-			return fd;
-		/*
-		 * Taken meanwhile by the runner's tmp/ clean-up (ENOENT), or not
-		 * one to reuse: this name of it goes, the file stays if linked
-		 * elsewhere.  A folder there stays: the caller's create fails on it.
-		 */
-		if (fd >= 0)
-			close(fd);
-		(void)unlinkat(spool_fd, tmp, 0);
+	for (i = 0; i < k && taken < TAKE_TRIES; i++) {
+		r = take_slot(spool_fd, names[(seed + (unsigned)i) % (unsigned)k], tmp,
+		    owner, &fd, &taken);
+		if (r != 0)
+			return r > 0 ? fd : -1;
 	}
 	return -1;
 }

@@ -27,27 +27,31 @@
 #include <sys/types.h>
 
 #define QFREE_SLOTS 512
+/* Puts fill the lowest slot free, takes guess among the first QFREE_HOT. */
+#define QFREE_HOT 64
 #define QFREE_MAX_SIZE (128 * 1024)
 
 /* The runner's view of the slots, kept between puts; zeroed to start. */
 struct qfree {
 	unsigned char used[QFREE_SLOTS / 8];	/* filled, as far as we know */
-	unsigned next;	/* where the next put looks first */
-	long long listed_at;	/* 1 + the second used[] was read (0: not yet) */
+	long long listed_at;	/* 1 + the ms used[] was read (0: not yet) */
 };
 
 /*
  * Move the done queue file path (relative to spool_fd) into a free slot:
- * one not known to be filled, from q's last on (free/ is read at the
- * first put, and again when every slot seems filled, since takers empty
- * them, at most once a second).  0 when kept; -1 when not (no slot free,
+ * the lowest not known to be filled (free/ is read at the first put, and
+ * again when the first QFREE_HOT slots seem filled, since takers empty
+ * them, at most once in 10 ms).  0 when kept; -1 when not (no slot free,
  * too large, no free/ folder): the caller removes it.
  */
 int qfree_put(int spool_fd, const char *path, struct qfree *q, uid_t owner);
 
 /*
- * Take a kept file as tmp (relative to spool_fd, which must not exist),
- * trying up to 8 of those listed in free/, from the seed-th on: a
+ * Take a kept file as tmp (relative to spool_fd, which must not exist):
+ * four slots from seed among the first QFREE_HOT first, then up to 8 of
+ * those listed in free/,
+ * from the seed-th on (reading free/ costs more than the rest of a take
+ * when most slots are filled, and a guess seldom misses then): a
  * descriptor open for writing at offset 0; or -1 when none could be
  * taken (then create one).  The file keeps its old content, to be
  * overwritten: its blocks stay allocated, so neither the taker nor its
