@@ -2,7 +2,8 @@
 # sluice-runq gathers a batch when mail trickles in: a message that arrives
 # while the runner is busy (a chain runs, or one ended less than
 # batch_wait_ms ago) waits for more, up to batch_wait_ms or until
-# batch_size are there; one that finds the runner idle goes at once.  The
+# batch_size are there, or until no more has come for a fifth of
+# batch_wait_ms; one that finds the runner idle goes at once.  The
 # chain's first stage notes each run in a file.
 . "$(dirname "$0")/lib.sh"
 
@@ -51,23 +52,32 @@ is "$(runs)" 2 "three messages trickling in right after a chain go in one batch"
 note "the three delivered after ${el}s"
 ok $(below "$el" 6; echo $?) "within batch_wait_ms (3 s) of the first of them, and the chain's time"
 
+# Busy (that chain just ended), and a burst ends: two messages at once,
+# then nothing.  Once no more has come for a fifth of batch_wait_ms
+# (0.6 s), the batch goes: the end of a burst does not wait the whole
+# batch_wait_ms (3 s).
+took 6 eval 'send burst1; send burst2'
+note "the end of a burst after ${el}s"
+ok $(below "$el" 2; echo $?) "the last messages of a burst wait a fifth of batch_wait_ms, not all of it"
+is "$(runs)" 3 "in one batch"
+
 # Idle again after batch_wait_ms: at once, whatever the last batch was.
 sleep 3.5
-took 5 send five
+took 7 send five
 note "the fifth after ${el}s"
 ok $(below "$el" 2; echo $?) "once batch_wait_ms passed without a chain, a message goes at once again"
-is "$(runs)" 3 "in a run of its own"
+is "$(runs)" 4 "in a run of its own"
 
 # Busy, but batch_size arrived: no waiting for batch_wait_ms.
 kill -TERM "$rq"; wait "$rq"
 config 2
 spawn rq sluice-runq
 wait_for "[ \$(grep -c start $tmpdir/sluice-runq.log) = 2 ]" 10 || bail "sluice-runq did not start again"
-took 6 send six
-took 8 eval 'send seven; send eight'
+took 8 send six
+took 10 eval 'send seven; send eight'
 note "seven and eight after ${el}s"
 ok $(below "$el" 2; echo $?) "a busy runner starts a batch at once when batch_size messages are there"
-is "$(runs)" 5 "both in one batch"
+is "$(runs)" 6 "both in one batch"
 kill -TERM "$rq"; wait "$rq"
 is "$?" 0 "the runner stops cleanly"
 done_testing

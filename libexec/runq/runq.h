@@ -100,10 +100,12 @@ struct runq {
 	 * batch_size of them are there, for more to join them: a steady
 	 * stream, even one client sending one message after another, makes
 	 * batches instead of a chain per message or two.  An idle runner
-	 * starts at once.
+	 * starts at once, and a batch no more mail joined for a fifth of
+	 * batch_wait_ms starts then: a burst's last messages do not wait.
 	 */
 	long long batch_wait_ms;
 	long long last_end_ms;	/* when the last chain ended (0: none yet) */
+	long long last_arrival_ms;	/* the last trigger byte (0: none yet) */
 	size_t arrivals;	/* trigger bytes since the last look at incoming/ */
 	long long retry_min;	/* the wait when the policy stage failed */
 	/* options */

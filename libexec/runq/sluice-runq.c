@@ -218,6 +218,22 @@ drain(int fd)
 	return n;
 }
 
+/*
+ * How long until the mail gathering for a batch has been quiet (no new
+ * arrival) for a fifth of batch_wait_ms: more is not coming soon, so it
+ * goes.  A steady stream, even one client sending one message after
+ * another, arrives far more often than that.
+ */
+static long long
+quiet_left(const struct runq *rq, long long now)
+{
+	long long quiet = rq->batch_wait_ms / 5;
+
+	if (quiet < 1)
+		quiet = 1;
+	return rq->last_arrival_ms + quiet - now;
+}
+
 /* How long poll may sleep: until the next look at deferred/, or less. */
 static int
 poll_timeout(const struct runq *rq, time_t next_deferred, int waiting,
@@ -230,7 +246,11 @@ poll_timeout(const struct runq *rq, time_t next_deferred, int waiting,
 		timeout = 0;
 	timeout = timeout * 1000 + 10;
 	if (waiting) {
-		left = rq->batch_wait_ms - (clock_now_ms() - dirty_since);
+		long long now = clock_now_ms(), quiet = quiet_left(rq, now);
+
+		left = rq->batch_wait_ms - (now - dirty_since);
+		if (quiet < left)
+			left = quiet;
 		if (left < timeout)
 			timeout = left < 1 ? 1 : (int)left;
 	}
@@ -251,6 +271,7 @@ sleep_until(struct runq *rq, int timeout)
 	if (rq->trigger_fd >= 0 && pfd[1].revents) {
 		/* sluice-enqueue writes one byte a message. */
 		rq->arrivals += drain(rq->trigger_fd);
+		rq->last_arrival_ms = clock_now_ms();
 		return 1;
 	}
 	return 0;
@@ -266,7 +287,9 @@ sleep_until(struct runq *rq, int timeout)
  * arrived meanwhile, and a trickle from one client makes batches of
  * batch_wait_ms worth of mail instead of the two or three that arrived
  * while the last chain ran.  Small batches so also run one at a time:
- * a second chain starts only when a batch is full or has waited.
+ * a second chain starts only when a batch is full or has waited.  Once
+ * no more has arrived for a fifth of batch_wait_ms (quiet_left), the
+ * batch goes: the end of a burst is not held back for nothing.
  */
 static int
 gathering(const struct runq *rq, long long dirty_since)
@@ -276,7 +299,7 @@ gathering(const struct runq *rq, long long dirty_since)
 	    (rq->last_end_ms > 0 && now - rq->last_end_ms < rq->batch_wait_ms);
 
 	return busy && rq->arrivals < rq->batch_size &&
-	    now - dirty_since < rq->batch_wait_ms;
+	    now - dirty_since < rq->batch_wait_ms && quiet_left(rq, now) > 0;
 }
 
 /* Whether to stop now (after a signal, once nothing runs). */
