@@ -344,9 +344,14 @@ delivered_mark_all(const char *qid, const char *const *addr, size_t n,
     const char *route, int flags)
 {
 	const char *run = run_path(qid);
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	int rc = 1, e;
+	/*
+	 * Kept from one call to the next: with musl, a block allocated and
+	 * freed per delivery is a mmap and a munmap.
+	 */
+	static char *buf;
+	static size_t cap;
+	size_t len = 0;
+	int rc = 1;
 
 	if (record_dir(qid) == NULL || n == 0)
 		return 0;
@@ -360,9 +365,6 @@ delivered_mark_all(const char *qid, const char *const *addr, size_t n,
 		if (rc == 0)
 			rc = append(qid, buf, len);
 	}
-	e = errno;
-	free(buf);
-	errno = e;
 	return rc;
 }
 

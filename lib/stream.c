@@ -179,7 +179,7 @@ stream_read_txn(struct stream_reader *r, struct txn *t)
 
 	if (r->in_body)
 		return rerr(r, EXIT_PERM, "envelope read before the body was finished");
-	txn_free(t);
+	txn_reset(t);
 	for (;;) {
 		rc = getline_raw(r, &s, &n, STREAM_CMD_MAX, "command line");
 		if (rc < 0)
@@ -199,7 +199,7 @@ stream_read_txn(struct stream_reader *r, struct txn *t)
 		}
 		if (is_cmd(s, n, "HELO") || is_cmd(s, n, "EHLO") ||
 		    is_cmd(s, n, "RSET")) {
-			txn_free(t);
+			txn_reset(t);
 			have_mail = 0;
 			continue;
 		}

@@ -39,9 +39,10 @@ rcpt_free(struct rcpt *r)
 }
 
 void
-txn_free(struct txn *t)
+txn_reset(struct txn *t)
 {
-	size_t i;
+	struct rcpt *keep = t->rcpt;
+	size_t i, akeep = t->arcpt;
 
 	for (i = 0; i < XF_COUNT; i++)
 		free(t->xf[i]);
@@ -51,6 +52,15 @@ txn_free(struct txn *t)
 	xparams_free(t->x, t->nx);
 	for (i = 0; i < t->nrcpt; i++)
 		rcpt_free(&t->rcpt[i]);
+	txn_init(t);
+	t->rcpt = keep;
+	t->arcpt = akeep;
+}
+
+void
+txn_free(struct txn *t)
+{
+	txn_reset(t);
 	free(t->rcpt);
 	txn_init(t);
 }

@@ -68,6 +68,12 @@ struct txn {
 
 void txn_init(struct txn *);
 void txn_free(struct txn *);	/* and leaves it empty, reusable */
+/*
+ * Empty it for the next transaction, keeping the recipients' array: with
+ * musl, an array allocated and freed per message can be a mmap and a
+ * munmap each time.  txn_free frees it at the end.
+ */
+void txn_reset(struct txn *);
 /* Setters copy their arguments; they return -1 only when out of memory. */
 int txn_set_from(struct txn *, const char *);
 int txn_set_xf(struct txn *, enum xf_attr, const char *);

@@ -165,12 +165,15 @@ alias_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
     struct bodyfile *sp, void *ctx)
 {
 	struct alias *A = ctx;
-	struct txn out;
 	struct fail fl, lp;
-	struct strset emitted = { 0 }, expanded = { 0 };
+	/*
+	 * Kept from one transaction to the next, emptied: with musl, a block
+	 * allocated and freed per message can be a mmap and a munmap.
+	 */
+	static struct txn out;
+	static struct strset emitted, expanded;
 	struct expansion c;
 
-	txn_init(&out);
 	alias_fail_init(&fl);
 	alias_fail_init(&lp);
 	memset(&c, 0, sizeof c);
@@ -193,9 +196,9 @@ alias_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 	pass_on(A, rd, w, t, sp, &c);
 	alias_fail_free(&fl);
 	alias_fail_free(&lp);
-	strset_free(&emitted);
-	strset_free(&expanded);
-	txn_free(&out);
+	strset_clear(&emitted);
+	strset_clear(&expanded);
+	txn_reset(&out);
 }
 
 static void
