@@ -183,7 +183,8 @@ like "$(cat "$tmpdir/bad.log")" 'unable to move .*/tmp/[0-9a-f]* into incoming' 
 rm -f "$sp3/incoming"; mkdir "$sp3/incoming"
 rmdir "$sp3/tmp"; : > "$sp3/tmp"   # now no tmp/ folder: no file to write
 r=$(send "$port")
-like "$r" '^451 ' "no tmp/ folder: the body is read, then 451 ($r)"
+like "$r" '^451 4\.3\.0 Temporary queue failure' "no tmp/ folder: the body is read, then 451 ($r)"
+unlike "$r" 'program' "  which names no queue program: none was to run"
 like "$(cat "$tmpdir/bad.log")" 'unable to start a queue file' "  logged"
 like "$(cat "$tmpdir/bad.log")" 'queue_status=none reply=451' "  with queue_status=none"
 is "$(count "$sp3/incoming")" 0 "  nothing queued"

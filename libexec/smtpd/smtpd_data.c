@@ -256,7 +256,8 @@ data_answer(struct session *s, unsigned bad, int wrote, const char *qid,
 {
 	char reason[REASON_MAX + 1], status[16] = "none";
 	const char *pass = NULL;
-	enum reply_id id = RP_QUEUE_START;
+	/* No queue file could be made: no program to name to the client. */
+	enum reply_id id = s->q.own ? RP_QUEUE_TEMP : RP_QUEUE_START;
 	int st;
 
 	if (smtpd_queue_started(&s->q)) {
@@ -328,7 +329,7 @@ smtpd_data(struct session *s, const char *arg)
 		return;
 	}
 	if (smtpd_queue_ready(&s->q) < 0) {
-		smtpd_reply(s, RP_QUEUE_START);
+		smtpd_reply(s, s->q.own ? RP_QUEUE_TEMP : RP_QUEUE_START);
 		smtpd_txn_reset(s);
 		return;
 	}
