@@ -5,10 +5,11 @@
 # the same hand-off (tmp/, fsync, rename into incoming/, fsync incoming/)
 # before the 250.  A refused, broken or failed message leaves nothing in the
 # queue; a kill -9 at each step of the hand-off leaves either nothing or the
-# whole message, never an acknowledged message lost.  A spool of another
-# user, or SLUICE_QUEUE set, still runs the program.  Real tcpserver, real
-# clients (Python's socket and smtplib), strace for the exec count and the
-# kills.
+# whole message, never an acknowledged message lost.  An id found queued
+# already gives way to a new one, everywhere.  A spool of another user, or
+# SLUICE_QUEUE set, still runs the program.  Real tcpserver, real clients
+# (Python's socket and smtplib), strace for the exec count, the kills and
+# the id found queued.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtpd.sh"
 
@@ -234,6 +235,25 @@ f=$(find "$tmpdir/k3/spool/incoming" -type f | head -1)
 [ -n "$f" ] && [ "$(tail -2 "$f")" = "line 299 of the body
 ." ]
 ok $? "  at the folder's fsync: the message is whole in incoming/ ($f)"
+
+# ---- the queue id is taken already: another one ----
+# The id sluice-smtpd made is found queued (strace makes the first check,
+# faccessat2 of incoming/QID, say it is there): the file takes a new id,
+# which the 250, the log, the file's XFORWARD IDENT and its Received:
+# field all give.
+smtpd_conf renew
+listen renew -- strace -f -qq -o /dev/null -e trace=faccessat2 -e inject=faccessat2:retval=0:when=1
+r=$(send "$port")
+like "$r" '^250 2\.0\.0 Ok: queued as [0-9a-f]+$' "the id is queued already: accepted under another ($r)"
+q=${r##* }
+f=$tmpdir/renew/spool/incoming/$q
+ok $([ -f "$f" ]; echo $?) "  the file is incoming/$q"
+is "$(grep -o ' IDENT=[0-9a-f]*' "$f")" " IDENT=$q" "  its XFORWARD IDENT is the new id"
+like "$(grep -A1 '^Received: ' "$f")" "id $q" "  and so is its Received: field's"
+is "$(grep -c 'qid=' "$tmpdir/renew.log")" "$(grep -c "qid=$q" "$tmpdir/renew.log")" \
+    "  the log names the new id only"
+is "$(count "$tmpdir/renew/spool/incoming")/$(count "$tmpdir/renew/spool/tmp")" 1/0 \
+    "  one file queued, none left in tmp/"
 
 # ---- the spool of another user: sluice-enqueue is run ----
 smtpd_conf other
