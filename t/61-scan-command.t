@@ -4,8 +4,9 @@
 # passed as it is; the exit code is mapped by the configured lists and
 # ranges (McAfee's 0 / 10,13 of seed 002, a suspicious code, a range, >N);
 # a code in no list, a scanner run past scan_timeout and a bad setting are
-# temporary failures; the temporary files are removed.  Last, ClamAV's real
-# clamscan as the command.
+# temporary failures; the temporary files are removed, and those a killed
+# sluice-scan left at the next start.  Last, ClamAV's real clamscan as the
+# command.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/scan.sh"
 
@@ -86,6 +87,47 @@ like "$? $(tail -1 "$tmpdir/scan.log")" '^111 .*config:[0-9]+: setting scan_infe
 content_conf nof scan_method command scan_command "$tmpdir/fakescan /ALL"
 scan nof < "$tmpdir/clean.in" > /dev/null
 like "$? $(tail -1 "$tmpdir/scan.log")" '^111 .*4\.3\.5 setting scan_command' "a command without %f: 111"
+
+# What a killed sluice-scan left in TMPDIR goes at the next start: files
+# named sluice-scan.*, its own, unlocked and a minute old.  A file a
+# running scan holds (locked), a fresh one, another user's and another
+# name stay.
+old=$(date -d '-1 hour' +%Y%m%d%H%M)
+for f in sluice-scan.left1 sluice-scan.held sluice-scan.theirs other.old; do
+    echo x > "$TMPDIR/$f"; touch -t "$old" "$TMPDIR/$f"
+done
+echo x > "$TMPDIR/sluice-scan.fresh"
+chown nobody "$TMPDIR/sluice-scan.theirs"
+flock -x "$TMPDIR/sluice-scan.held" sleep 60 &
+holder=$!
+at_exit "kill $holder 2>/dev/null"
+wait_for "! flock -xn '$TMPDIR/sluice-scan.held' true" 10
+scan mcafee < "$tmpdir/clean.in" > /dev/null
+is "$?" 0 "a scan after a killed one"
+is "$(ls "$TMPDIR" | sort | tr '\n' ' ')" "other.old sluice-scan.fresh sluice-scan.held sluice-scan.theirs " \
+    "removes what the killed one left, and only that"
+like "$(cat "$tmpdir/scan.log")" "removed $TMPDIR/sluice-scan.left1: left by a sluice-scan that was killed" \
+    "and logs it"
+kill "$holder" 2>/dev/null
+rm -f "$TMPDIR"/*
+
+# A scan holds its file locked while the scanner reads it.
+cat > "$tmpdir/lockscan.py" <<'PYEOF'
+#!/usr/bin/python3
+import fcntl, sys
+try:
+    fcntl.flock(open(sys.argv[-1], "rb"), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    sys.exit(0)
+except OSError:
+    sys.exit(13)
+PYEOF
+chmod +x "$tmpdir/lockscan.py"
+content_conf lockscan scan_method command scan_command "$tmpdir/lockscan.py %f" \
+    scan_clean_codes 0 scan_infected_codes 13 scan_infected_action tag
+scan lockscan < "$tmpdir/clean.in" > "$tmpdir/lockscan.out"
+like "$(grep '^X-Sluice-Scan' "$tmpdir/lockscan.out")" 'infected \(exit 13' \
+    "the file is locked while the scanner reads it (the scanner could not lock it)"
+is "$(ls -A "$TMPDIR")" "" "and removed after"
 
 # The real thing: clamscan with a one-line local database.
 mkdir -p "$tmpdir/db"

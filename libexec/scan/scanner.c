@@ -1,14 +1,23 @@
 #include "scanner.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "fmt.h"
+#include "log.h"
+
+#define TMP_PREFIX "sluice-scan."
+/* An unlocked file of ours this old was left by a killed sluice-scan. */
+#define TMP_STALE 60
 
 static void
 verdict(struct scanner *s, enum verdict v, const char *name, const char *where)
@@ -45,14 +54,47 @@ obj_open(struct scanner *s, struct scanobj *o, const char *what)
 		}
 		return 0;
 	}
-	if (fmt_path(o->path, sizeof o->path, "%s/sluice-scan.XXXXXX",
+	if (fmt_path(o->path, sizeof o->path, "%s/" TMP_PREFIX "XXXXXX",
 	    s->tmpdir) < 0 || (o->fd = mkostemp(o->path, O_CLOEXEC)) < 0) {
 		snprintf(err, sizeof err, "cannot create a file in %.200s: %s", s->tmpdir,
 		    strerror(errno));
 		verdict(s, V_ERROR, err, what);
 		o->skip = 1;
+		return 0;
 	}
+	/* Locked while it is ours, so that a sweep (below) leaves it alone. */
+	(void)flock(o->fd, LOCK_EX | LOCK_NB);
 	return 0;
+}
+
+void
+scanner_sweep(const char *tmpdir)
+{
+	struct dirent *de;
+	struct stat st;
+	time_t now = time(NULL);
+	DIR *d;
+	int dfd, fd;
+
+	if ((dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, TMP_PREFIX, sizeof TMP_PREFIX - 1) != 0 ||
+		    (fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW |
+		    O_NONBLOCK | O_CLOEXEC)) < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_uid == geteuid() && st.st_mtime + TMP_STALE < now &&
+		    flock(fd, LOCK_EX | LOCK_NB) == 0 && unlinkat(dfd, de->d_name, 0) == 0)
+			log_info("removed %s/%s: left by a sluice-scan that was killed",
+			    tmpdir, de->d_name);
+		close(fd);
+	}
+	closedir(d);
 }
 
 static void
@@ -130,10 +172,11 @@ command_verdict(struct scanner *s, struct scanobj *o)
 	int code;
 	enum extscan_result r;
 
-	close(o->fd);
-	o->fd = -1;
+	/* Kept open (locked) while the scanner reads it: see scanner_sweep. */
 	r = extscan_run(&s->ext, o->path, &code, out, sizeof out);
 	unlink(o->path);
+	close(o->fd);
+	o->fd = -1;
 	if (r == EXT_CLEAN)
 		return;
 	if (code >= 0)

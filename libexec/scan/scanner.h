@@ -55,5 +55,11 @@ void scanner_write(struct scanner *, struct scanobj *, const char *what,
 void scanner_finish(struct scanner *, struct scanobj *);
 /* Drop an open object without a verdict. */
 void scanner_abort(struct scanobj *);
+/*
+ * Remove what killed sluice-scans left in tmpdir: files named
+ * sluice-scan.*, ours, unlocked (a scan holds its file locked until it is
+ * removed) and a minute old; each removal is logged.
+ */
+void scanner_sweep(const char *tmpdir);
 
 #endif

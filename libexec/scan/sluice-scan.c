@@ -331,6 +331,8 @@ settings(void *ctx)
 	s->sc.max_size = t < 1 ? 25 * 1024 * 1024 : (unsigned long long)t;
 	s->sc.ext.timeout = s->sc.timeout;
 	s->sc.tmpdir = bodyfile_tmpdir();
+	if (s->enabled && s->sc.method == SCAN_COMMAND)
+		scanner_sweep(s->sc.tmpdir);
 	s->infected = action_setting("scan_infected_action", "reject");
 	s->suspicious = action_setting("scan_suspicious_action", "tag");
 	e = conf_get("scan_error_action", "defer");
