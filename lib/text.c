@@ -67,6 +67,45 @@ text_find(const char *s, size_t n, char c)
 }
 
 size_t
+text_drop(char *s, size_t n, char c)
+{
+	size_t i = 0, o = 0;
+#if defined(__SSE2__)
+	const __m128i drop = _mm_set1_epi8(c);
+
+	/*
+	 * A block without c is stored whole at o (o <= i: it overwrites only
+	 * what was read already).  Before a c, the octets that precede it:
+	 * also the whole block when o is sixteen or more behind i (all it
+	 * overwrites was read), else only those.
+	 */
+	while (i + 16 <= n) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, drop));
+
+		if (m == 0) {
+			_mm_storeu_si128((__m128i *)(void *)(s + o), v);
+			o += 16;
+			i += 16;
+		} else {
+			unsigned k = (unsigned)__builtin_ctz(m);
+
+			if (i - o >= 16)
+				_mm_storeu_si128((__m128i *)(void *)(s + o), v);
+			else
+				memmove(s + o, s + i, k);
+			o += k;
+			i += k + 1;
+		}
+	}
+#endif
+	for (; i < n; i++)
+		if (s[i] != c)
+			s[o++] = s[i];
+	return o;
+}
+
+size_t
 text_field_name(const char *l, size_t n)
 {
 	size_t i = 0, k;

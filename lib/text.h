@@ -18,6 +18,11 @@ int text_has8bit(const char *s, size_t n);
  */
 const char *text_find(const char *s, size_t n, char c);
 /*
+ * s[0..n) without its octets c, in place, in one pass (sixteen octets a
+ * step where none is c): the new length.
+ */
+size_t text_drop(char *s, size_t n, char c);
+/*
  * The length of the field name when line l[0..n) starts a header field
  * ("Name:", white space allowed before the colon), else 0.
  */

@@ -66,21 +66,6 @@ wire_lines(const struct smtp *s, const struct msg *m, struct bodyfile *sp)
 	}
 }
 
-/* Leave out every CR of p[0..n), in place; the new length. */
-static size_t
-drop_cr(char *p, size_t n)
-{
-	char *d = p;
-	const char *s = p, *e = p + n, *cr;
-
-	while ((cr = text_find(s, (size_t)(e - s), '\r')) != NULL) {
-		memmove(d, s, (size_t)(cr - s));
-		d += cr - s;
-		s = cr + 1;
-	}
-	memmove(d, s, (size_t)(e - s));
-	return (size_t)(d - p) + (size_t)(e - s);
-}
 
 /*
  * Message m's wire body back into the stream, without its final ".\r\n".
@@ -99,7 +84,7 @@ wire_copy(const struct smtp *s, const struct msg *m, struct stream_writer *w)
 	while (left > 0) {
 		n = spool_next(s, buf, sizeof buf, &off, &left);
 		if (!(w->flags & STREAM_W_CRLF))
-			n = drop_cr(buf, n);
+			n = text_drop(buf, n, '\r');
 		if (wbuf_put(&w->out, buf, n) < 0)
 			die_sys("unable to write the output");
 	}
