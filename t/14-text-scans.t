@@ -4,11 +4,5 @@
 # turn its CRLF body spool back into the stream's LF lines.
 . "$(dirname "$0")/lib.sh"
 [ -x "$top/t/text" ] || bail "t/text is not built (make check)"
-# The unit tests' lines are this test's first ones (their plan line aside).
-"$top/t/text" > "$tmpdir/unit"
-rc=$?
-grep -v '^1\.\.' "$tmpdir/unit"
-_t_n=$(grep -c '^\(not \)\?ok ' "$tmpdir/unit")
-_t_fail=$(grep -c '^not ok ' "$tmpdir/unit")
-ok $rc "t/text ran to its end"
+unit "$top/t/text"
 done_testing

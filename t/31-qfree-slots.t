@@ -10,13 +10,7 @@
 [ -x "$top/t/qfree" ] || bail "t/qfree is not built (make check)"
 command -v strace >/dev/null || bail "strace is needed (a test dependency)"
 mkdir -p "$tmpdir/spool" || bail "no tmpdir"
-# The unit tests' lines are this test's first ones (their plan line aside).
-"$top/t/qfree" "$tmpdir/spool" > "$tmpdir/unit"
-rc=$?
-grep -v '^1\.\.' "$tmpdir/unit"
-_t_n=$(grep -c '^\(not \)\?ok ' "$tmpdir/unit")
-_t_fail=$(grep -c '^not ok ' "$tmpdir/unit")
-ok $rc "t/qfree ran to its end"
+unit "$top/t/qfree" "$tmpdir/spool"
 
 # A message written through sluice-enqueue into a spool whose first slots
 # are all filled: the file is one of the kept ones, and free/ is not read.

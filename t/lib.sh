@@ -8,7 +8,8 @@
 #   is "$(cat out)" "expected" "output"      # is GOT EXPECTED NAME
 #   like "$(cat log)" '^250 ' "accepted"     # like GOT BASH-REGEX NAME
 #
-# Also: unlike, diag MSG, note MSG, skip REASON [COUNT], skip_all REASON, bail REASON,
+# Also: unlike, unit PROG ARGS... (a C unit test's lines as this test's),
+# diag MSG, note MSG, skip REASON [COUNT], skip_all REASON, bail REASON,
 # done_testing; $top (repo root), $tools ($top/t/tools), $tmpdir (a fresh folder,
 # removed at exit unless SLUICE_KEEP=1), free_port, start_tcpserver PORT PIDVAR
 # PROG ARGS..., spawn PIDVAR CMD ARGS... (any daemon), start_syslog SOCKET OUT,
@@ -58,6 +59,22 @@ chmod 0711 "$tmpdir"
 # ---- TAP ------------------------------------------------------------------
 
 plan() { _t_plan=$1; echo "1..$1"; }
+
+# unit PROG [ARG...] — a C unit test (t/tap.h): its ok lines become this
+# test's, numbered on from here (their plan line aside), then one more: it
+# ran to its end (exit 0).
+unit() {
+    local rc
+    "$@" > "$tmpdir/unit.out"
+    rc=$?
+    awk -v base="$_t_n" '
+        /^(not )?ok [0-9]+/ { n = $0; sub(/^(not )?ok [0-9]+/, "", n)
+                              print ($1 == "not" ? "not ok " : "ok ") (base + ++k) n; next }
+        !/^1\.\./ { print }' "$tmpdir/unit.out"
+    _t_n=$((_t_n + $(grep -c '^\(not \)\?ok ' "$tmpdir/unit.out")))
+    _t_fail=$((_t_fail + $(grep -c '^not ok ' "$tmpdir/unit.out")))
+    ok $rc "$(basename "$1") ran to its end"
+}
 
 diag() { local l; while IFS= read -r l; do echo "# $l"; done <<<"$*" >&2; }
 note() { local l; while IFS= read -r l; do echo "# $l"; done <<<"$*"; }
