@@ -1,15 +1,53 @@
 /*
- * Unit tests (TAP) for lib/text.c's scans against plain loops: text_find
- * and text_drop over random buffers of every length up to 300 and of
- * every density of the octet sought, and a lone one at each place of a
- * line; run by t/14-text-scans.t.
+ * Unit tests (TAP) for the octet loops that go sixteen octets a step,
+ * against plain loops: lib/text.c's text_find and text_drop over random
+ * buffers of every length up to 300 and of every density of the octet
+ * sought, and a lone one at each place of a line; lib/stream.c's
+ * stream_put_crlf (copy_line) over lines of every length up to 600, into
+ * a buffer with room and into one without.  Run by t/14-text-scans.t.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "buf.h"
+#include "stream.h"
 #include "tap.h"
 #include "text.h"
+
+/*
+ * Lines of every length 0..600, LF-ended, through stream_put_crlf into a
+ * wbuf of size bytes over a file: whether the file holds them CRLF-ended.
+ */
+static int
+crlf_ok(size_t size)
+{
+	static char in[700 * 601], want[702 * 601], got[702 * 601], mem[65536];
+	char path[] = "/tmp/sluice-text.XXXXXX";
+	size_t len, n = 0, m = 0, i;
+	struct wbuf w;
+	ssize_t r;
+	int fd, ok_ = 0;
+
+	for (len = 0; len <= 600; len++) {
+		for (i = 0; i < len; i++)
+			in[n + i] = want[m + i] = (char)('!' + (len + i) % 90);
+		in[n + len] = '\n';
+		memcpy(want + m + len, "\r\n", 2);
+		n += len + 1;
+		m += len + 2;
+	}
+	if ((fd = mkstemp(path)) < 0)
+		return 0;
+	unlink(path);
+	wbuf_init_mem(&w, fd, mem, size);
+	if (stream_put_crlf(&w, in, n) == 0 && wbuf_flush(&w) == 0 &&
+	    (r = pread(fd, got, sizeof got, 0)) == (ssize_t)m && memcmp(got, want, m) == 0)
+		ok_ = 1;
+	close(fd);
+	return ok_;
+}
 
 static size_t
 drop_ref(const char *s, size_t n, char c, char *out)
@@ -77,5 +115,7 @@ main(void)
 	ok(bad_drop == 0, "a lone CR anywhere in a 77-octet line goes");
 	memset(work, '\r', 64);
 	ok(text_drop(work, 64, '\r') == 0, "a buffer of CRs only becomes empty");
+	ok(crlf_ok(65536), "stream_put_crlf: lines of 0 to 600 octets, CRLF-ended, into room");
+	ok(crlf_ok(64), "stream_put_crlf: the same through a buffer of 64 octets");
 	return tap_done();
 }
