@@ -246,6 +246,16 @@ data_verdict(unsigned bad, int wrote, int st, enum reply_id sender)
 }
 
 /*
+ * The answer when the message has nowhere to go: the queue program is
+ * named only when one was to run, not when no queue file could be made.
+ */
+static enum reply_id
+queue_unavailable(const struct queue *q)
+{
+	return q->own ? RP_QUEUE_TEMP : RP_QUEUE_START;
+}
+
+/*
  * The answer after the final ".".  A queue program's refusal may pass
  * its own code and text on (smtpd_queue_reason_code); one that could not
  * be started (no pid) is 451, logged with queue_status=none.
@@ -256,8 +266,7 @@ data_answer(struct session *s, unsigned bad, int wrote, const char *qid,
 {
 	char reason[REASON_MAX + 1], status[16] = "none";
 	const char *pass = NULL;
-	/* No queue file could be made: no program to name to the client. */
-	enum reply_id id = s->q.own ? RP_QUEUE_TEMP : RP_QUEUE_START;
+	enum reply_id id = queue_unavailable(&s->q);
 	int st;
 
 	if (smtpd_queue_started(&s->q)) {
@@ -329,7 +338,7 @@ smtpd_data(struct session *s, const char *arg)
 		return;
 	}
 	if (smtpd_queue_ready(&s->q) < 0) {
-		smtpd_reply(s, s->q.own ? RP_QUEUE_TEMP : RP_QUEUE_START);
+		smtpd_reply(s, queue_unavailable(&s->q));
 		smtpd_txn_reset(s);
 		return;
 	}
