@@ -2,8 +2,10 @@
 #include "fmt.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,4 +50,23 @@ int
 cut_and_sync(int fd)
 {
 	return cut_at_offset(fd) < 0 ? -1 : fsync(fd);
+}
+
+int
+unlink_unlocked(int dfd, const char *name,
+    int (*spare)(const struct stat *, void *), void *arg)
+{
+	struct stat st, cur;
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fstat(fd, &st) == 0 && (spare == NULL || !spare(&st, arg)) &&
+	    flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+	    fstatat(dfd, name, &cur, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_ino == cur.st_ino && st.st_dev == cur.st_dev &&
+	    unlinkat(dfd, name, 0) == 0;
+	close(fd);
+	return rc;
 }

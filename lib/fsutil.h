@@ -24,4 +24,16 @@ int cut_at_offset(int fd);
 /* cut_at_offset, then fsync: a file written over, made durable.  0 or -1. */
 int cut_and_sync(int fd);
 
+struct stat;
+/*
+ * Remove dfd/name if no live writer has it: its writer holds an flock on
+ * it until it is done, so a file that can be locked here (not waiting)
+ * was left by a killed one.  It is removed while locked, and only if the
+ * name still is that file.  spare(st, arg), when given, sees the file's
+ * fstat first and keeps it by returning 1.  1 removed, 0 kept (locked,
+ * spared, or gone meanwhile), -1 when it cannot be opened (errno set).
+ */
+int unlink_unlocked(int dfd, const char *name,
+    int (*spare)(const struct stat *, void *), void *arg);
+
 #endif

@@ -228,21 +228,15 @@ qdir_read_env(const struct runq *rq, const char *path, struct txn *t)
 static void
 clean_tmp_file(const struct runq *rq, int dfd, const char *name, time_t now)
 {
-	struct stat st, cur;
-	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	int rc = unlink_unlocked(dfd, name, NULL, NULL);
 
-	if (fd < 0) {
+	if (rc < 0) {
 		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    st.st_mtime + TMP_STALE < now && unlinkat(dfd, name, 0) == 0)
 			log_info("removed %s/tmp/%s: older than a day", rq->spool, name);
-		return;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 &&
-	    fstatat(dfd, name, &cur, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    st.st_ino == cur.st_ino && st.st_dev == cur.st_dev &&
-	    unlinkat(dfd, name, 0) == 0)
+	} else if (rc == 1)
 		log_info("removed %s/tmp/%s: its writer is gone", rq->spool, name);
-	close(fd);
 }
 
 /*

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "fmt.h"
+#include "fsutil.h"
 #include "log.h"
 
 #define TMP_PREFIX "sluice-scan."
@@ -67,14 +68,21 @@ obj_open(struct scanner *s, struct scanobj *o, const char *what)
 	return 0;
 }
 
+/* Not a killed scan's: another user's, not a file, or a minute old at most. */
+static int
+not_ours_or_fresh(const struct stat *st, void *now)
+{
+	return !S_ISREG(st->st_mode) || st->st_uid != geteuid() ||
+	    st->st_mtime + TMP_STALE >= *(time_t *)now;
+}
+
 void
 scanner_sweep(const char *tmpdir)
 {
 	struct dirent *de;
-	struct stat st;
 	time_t now = time(NULL);
 	DIR *d;
-	int dfd, fd;
+	int dfd;
 
 	if ((dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return;
@@ -82,18 +90,11 @@ scanner_sweep(const char *tmpdir)
 		close(dfd);
 		return;
 	}
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, TMP_PREFIX, sizeof TMP_PREFIX - 1) != 0 ||
-		    (fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW |
-		    O_NONBLOCK | O_CLOEXEC)) < 0)
-			continue;
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_uid == geteuid() && st.st_mtime + TMP_STALE < now &&
-		    flock(fd, LOCK_EX | LOCK_NB) == 0 && unlinkat(dfd, de->d_name, 0) == 0)
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, TMP_PREFIX, sizeof TMP_PREFIX - 1) == 0 &&
+		    unlink_unlocked(dfd, de->d_name, not_ours_or_fresh, &now) == 1)
 			log_info("removed %s/%s: left by a sluice-scan that was killed",
 			    tmpdir, de->d_name);
-		close(fd);
-	}
 	closedir(d);
 }
 
