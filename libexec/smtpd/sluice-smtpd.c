@@ -7,17 +7,87 @@
  * program's exit status.  See sluice-smtpd(8); smtpd.h lists the modules.
  */
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "clock.h"
+#include "listen.h"
 #include "log.h"
 #include "priv.h"
 #include "smtpd.h"
 #include "usage.h"
+
+static const char usage[] =
+    "usage: sluice-smtpd                 (one session: the client is standard input and output)\n"
+    "       sluice-smtpd -l ADDRESS:PORT [-l ...] [-c SESSIONS] [-b BACKLOG] [-u USER]\n"
+    "                                    (its own listener: a session per connection)\n"
+    "See sluice-smtpd(8).\n";
+
+/* A count in 1..max, or usage. */
+static unsigned
+count_arg(int opt, const char *arg, unsigned max)
+{
+	char *end, why[64];
+	unsigned long n;
+
+	n = strtoul(arg, &end, 10);
+	if (*arg < '0' || *arg > '9' || *end != '\0' || n < 1 || n > max) {
+		snprintf(why, sizeof why, "-%c %.16s: not a number from 1 to %u", opt, arg, max);
+		usage_die(usage, why);
+	}
+	return (unsigned)n;
+}
+
+/*
+ * The options of the listener (lib/listen.h).  Without -l, none: the
+ * session is on standard input and output, as under tcpserver or inetd.
+ */
+static void
+options(int argc, char **argv)
+{
+	struct listen_conf c = { .sessions = 100, .backlog = 100 };
+	const char *why;
+	int opt, other = 0;
+
+	usage_help(argc, argv, usage);
+	while ((opt = getopt(argc, argv, "l:c:b:u:")) != -1) {
+		switch (opt) {
+		case 'l':
+			if (listen_add(&c, optarg, &why) < 0) {
+				char msg[128];
+
+				snprintf(msg, sizeof msg, "-l %.40s: %s", optarg, why);
+				usage_die(usage, msg);
+			}
+			break;
+		case 'c':
+			c.sessions = count_arg(opt, optarg, 10000);
+			other = 1;
+			break;
+		case 'b':
+			c.backlog = (int)count_arg(opt, optarg, 65535);
+			other = 1;
+			break;
+		case 'u':
+			c.user = optarg;
+			other = 1;
+			break;
+		default:
+			usage_die(usage, NULL);
+		}
+	}
+	if (optind < argc)
+		usage_die(usage, "no arguments but options");
+	if (other && c.naddr == 0)
+		usage_die(usage, "-c, -b and -u are the listener's: -l ADDRESS:PORT is missing");
+	if (c.naddr > 0)
+		listen_serve(&c);	/* returns in each session's process */
+}
 
 /* A client that stops reading cannot hold the server forever. */
 static void
@@ -37,9 +107,8 @@ main(int argc, char **argv)
 	static struct session sess;
 	struct session *s = &sess;
 
-	usage_none(argc, argv, "usage: sluice-smtpd (no arguments: the client is "
-	    "standard input and output)\nSee sluice-smtpd(8).\n");
 	log_init(argv[0]);
+	options(argc, argv);
 	priv_refuse_root();
 	/* Write errors are seen as EPIPE; the queue program gets SIGPIPE back. */
 	signal(SIGPIPE, SIG_IGN);

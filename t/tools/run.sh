@@ -5,8 +5,9 @@
 #                              SMTPS_PORT=PORT+1, SUBMISSION_PORT=PORT+2)
 #
 # Sets up VAR (conf/ with the default tables, spool/, mail/, tls/), starts
-# the listeners (tcpserver + sluice-smtpd: SMTP with STARTTLS on PORT, SMTPS
-# through sluice-tlsd on SMTPS_PORT, submission on SUBMISSION_PORT) and the
+# the listeners (sluice-smtpd -l: SMTP with STARTTLS on PORT and submission
+# on SUBMISSION_PORT; tcpserver + sluice-tlsd + sluice-smtpd: SMTPS on
+# SMTPS_PORT) and the
 # queue runner (sluice-runq) in the foreground, and stops them, by PID, on
 # Ctrl-C (SIGINT) or SIGTERM.  On the first start it makes a self-signed
 # certificate for localhost (VAR/tls/cert.pem, key.pem) and a user "test"
@@ -188,6 +189,7 @@ root_var() {
 
 asuser=()       # the prefix that runs a command as the unprivileged user
 tcpuser=()      # tcpserver's own -u/-g
+smtpduser=()    # sluice-smtpd's listener's -u
 if [ "$(id -u)" = 0 ]; then
     if ! id "$user" >/dev/null 2>&1; then
         useradd -r -M -d /nonexistent -s /usr/sbin/nologin "$user" ||
@@ -201,6 +203,7 @@ if [ "$(id -u)" = 0 ]; then
             give_var
             asuser=(setpriv --reuid="$uid" --regid="$gid" --clear-groups --)
             tcpuser=(-u "$uid" -g "$gid")
+            smtpduser=(-u "$user")
         else
             say "run: warning: the user $user cannot reach $var or $top/libexec"
             say "run: warning: (is the checkout under a private folder such as /root?)"
@@ -240,14 +243,15 @@ trap 'stop 0' INT TERM
 
 # SMTP with STARTTLS (port 25's part), SMTPS (465: sluice-tlsd first) and
 # submission (587: AUTH before MAIL, RFC 6409); 465 is for submission too.
-tcpserver -R -H -l 0 -b 100 -c 100 "${tcpuser[@]}" 127.0.0.1 "$port" \
-    "$top/libexec/sluice-smtpd" </dev/null &
+# SMTP and submission: sluice-smtpd's own listener (a session per
+# connection, forked); SMTPS: tcpserver, for the chain sluice-tlsd, sluice-smtpd.
+"$top/libexec/sluice-smtpd" -l "127.0.0.1:$port" -c 100 -b 100 "${smtpduser[@]}" </dev/null &
 pids+=($!)
 SLUICE_SMTPD_MODE=submission tcpserver -R -H -l 0 -b 100 -c 100 "${tcpuser[@]}" \
     127.0.0.1 "$sport" "$top/libexec/sluice-tlsd" "$top/libexec/sluice-smtpd" </dev/null &
 pids+=($!)
-SLUICE_SMTPD_MODE=submission tcpserver -R -H -l 0 -b 100 -c 100 "${tcpuser[@]}" \
-    127.0.0.1 "$subport" "$top/libexec/sluice-smtpd" </dev/null &
+SLUICE_SMTPD_MODE=submission "$top/libexec/sluice-smtpd" -l "127.0.0.1:$subport" \
+    -c 100 -b 100 "${smtpduser[@]}" </dev/null &
 pids+=($!)
 "${asuser[@]}" "$top/libexec/sluice-runq" </dev/null &
 pids+=($!)
@@ -270,7 +274,7 @@ sluice is running, queue in $spool:
   SMTP, STARTTLS    127.0.0.1:$port
   SMTPS             127.0.0.1:$sport  (TLS at once; submission: AUTH first)
   submission        127.0.0.1:$subport  (STARTTLS, then AUTH)
-(tcpserver pids ${pids[0]} ${pids[1]} ${pids[2]}, sluice-runq pid ${pids[3]}; Ctrl-C stops them)
+(listener pids ${pids[0]} ${pids[1]} ${pids[2]}, sluice-runq pid ${pids[3]}; Ctrl-C stops them)
 Certificate: $tls/cert.pem (self-signed, for localhost)
 Test user:   test, password $pw (table $conf/smtpd_passwords)
 

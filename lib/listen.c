@@ -1,0 +1,314 @@
+/*
+ * The listener of lib/listen.h.  One process: poll the bound sockets,
+ * accept, fork; at the session limit it stops accepting (clients wait in
+ * the backlog, as under tcpserver -c) until a child ends.  Signals are
+ * blocked but inside ppoll and sigsuspend, so that a child's end or a
+ * SIGTERM is never missed between a check and a wait.
+ */
+#include "listen.h"
+#include "log.h"
+#include "priv.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdint.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int
+listen_add(struct listen_conf *c, const char *arg, const char **why)
+{
+	const char *colon = strrchr(arg, ':');
+
+	if (c->naddr >= LISTEN_MAX)
+		return *why = "too many addresses to listen on (at most 8)", -1;
+	if (colon == NULL || colon == arg || colon[1] == '\0')
+		return *why = "not ADDRESS:PORT (an IPv6 address in brackets: [::1]:25)", -1;
+	if (strlen(arg) > 80)
+		return *why = "longer than any ADDRESS:PORT", -1;
+	if (arg[0] == '[' ? colon[-1] != ']' : memchr(arg, ':', (size_t)(colon - arg)) != NULL)
+		return *why = "an IPv6 address goes in brackets: [::1]:25", -1;
+	c->addr[c->naddr++] = arg;
+	return 0;
+}
+
+/* Bind one "ADDRESS:PORT": the socket, non-blocking, or exit 111. */
+static int
+bind_one(const char *arg, int backlog)
+{
+	struct addrinfo hints, *ai;
+	char host[81];
+	const char *colon = strrchr(arg, ':'), *h = host;
+	size_t hl = (size_t)(colon - arg);
+	int fd, on = 1, e;
+
+	memcpy(host, arg, hl);
+	host[hl] = '\0';
+	if (host[0] == '[') {
+		host[hl - 1] = '\0';
+		h = host + 1;
+	}
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
+	if ((e = getaddrinfo(h, colon + 1, &hints, &ai)) != 0)
+		die(EXIT_PERM, "listen on %s: %s", arg, gai_strerror(e));
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die_sys("listen on %s: socket", arg);
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	/* [::]:25 beside 0.0.0.0:25: each family its own socket. */
+	if (ai->ai_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
+		die_sys("listen on %s: bind", arg);
+	if (listen(fd, backlog) < 0)
+		die_sys("listen on %s: listen", arg);
+	freeaddrinfo(ai);
+	return fd;
+}
+
+/*
+ * Nothing the listener was given beyond binding stays: a listener started
+ * with the capability to bind port 25 (systemd's AmbientCapabilities)
+ * keeps none, and neither do its sessions.
+ */
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+static void
+drop_caps(void)
+{
+	/* capset(2)'s own structures (linux/capability.h, version 3). */
+	struct { uint32_t version; int pid; } h = { 0x20080522, 0 };
+	struct { uint32_t effective, permitted, inheritable; } d[2];
+
+	memset(d, 0, sizeof d);
+	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (syscall(SYS_capset, &h, d) < 0)
+		die_sys("unable to give up capabilities");
+}
+
+static void
+become(const char *user)
+{
+	struct priv_user u;
+
+	if (user != NULL) {
+		if (priv_user(user, &u) < 0)
+			die(EXIT_PERM, "-u %s: %s", user,
+			    errno == ENOENT ? "no such user" : strerror(errno));
+		if ((getuid() != u.uid || geteuid() != u.uid) && priv_drop(&u, (gid_t)-1) < 0)
+			die_sys("unable to become %s", user);
+	}
+	drop_caps();
+	if ((getuid() == 0 || geteuid() == 0) && user == NULL &&
+	    (getenv("SLUICE_ALLOW_ROOT") == NULL || strcmp(getenv("SLUICE_ALLOW_ROOT"), "1") != 0))
+		die(EXIT_TEMP, "refusing to serve sessions as root: give -u USER, "
+		    "the user they run as once the addresses are bound");
+	priv_refuse_root();
+}
+
+static void
+put_env(const char *name, const struct sockaddr_storage *ss)
+{
+	char a[INET6_ADDRSTRLEN], p[8], n[16];
+	const void *ip;
+	unsigned port;
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+
+		ip = &s6->sin6_addr;
+		port = ntohs(s6->sin6_port);
+	} else {
+		const struct sockaddr_in *s4 = (const void *)ss;
+
+		ip = &s4->sin_addr;
+		port = ntohs(s4->sin_port);
+	}
+	if (inet_ntop(ss->ss_family, ip, a, sizeof a) == NULL)
+		strcpy(a, "unknown");
+	snprintf(p, sizeof p, "%u", port);
+	snprintf(n, sizeof n, "TCP%sIP", name);
+	if (setenv(n, a, 1) < 0)
+		die_nomem();
+	snprintf(n, sizeof n, "TCP%sPORT", name);
+	if (setenv(n, p, 1) < 0)
+		die_nomem();
+}
+
+/* In the child: the connection on 0 and 1, and tcpserver's variables. */
+static void
+child(int c, const int *fds, unsigned nfds, const sigset_t *old)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	unsigned i;
+
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	sigprocmask(SIG_SETMASK, old, NULL);
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (dup2(c, 0) < 0 || dup2(c, 1) < 0)
+		die_sys("dup2");
+	if (c > 1)
+		close(c);
+	if (setenv("PROTO", "TCP", 1) < 0)
+		die_nomem();
+	sl = sizeof ss;
+	if (getsockname(0, (struct sockaddr *)&ss, &sl) == 0)
+		put_env("LOCAL", &ss);
+	sl = sizeof ss;
+	if (getpeername(0, (struct sockaddr *)&ss, &sl) < 0)
+		die_sys("getpeername");	/* gone already: nobody to answer */
+	put_env("REMOTE", &ss);
+}
+
+static volatile sig_atomic_t stop;
+
+/* SIGCHLD and SIGHUP only end the wait (each session reads the settings). */
+static void
+on_signal(int sig)
+{
+	if (sig == SIGTERM || sig == SIGINT)
+		stop = sig;
+}
+
+/* Children that ended: how many. */
+static unsigned
+reap(void)
+{
+	unsigned n = 0;
+	pid_t p;
+	int st;
+
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+		n++;
+		if (WIFSIGNALED(st))
+			log_warn("session %ld ended by signal %d", (long)p, WTERMSIG(st));
+	}
+	return n;
+}
+
+/* An error of accept that says nothing about the next connection. */
+static void
+accept_failed(void)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+	    errno == ECONNABORTED || errno == EPROTO)
+		return;
+	log_warn("accept: %s", strerror(errno));
+	/* Out of descriptors or memory: a pause, not a busy loop. */
+	nanosleep(&ts, NULL);
+}
+
+void
+listen_serve(const struct listen_conf *cf)
+{
+	static const char *const inherited[] = { "TCPREMOTEHOST", "TCPREMOTEINFO",
+	    "TCPLOCALHOST", "RELAYCLIENT", "TCPREMOTEIP", "TCPREMOTEPORT",
+	    "TCPLOCALIP", "TCPLOCALPORT" };
+	struct pollfd pfd[LISTEN_MAX];
+	int fds[LISTEN_MAX];
+	struct sigaction sa;
+	sigset_t block, old;
+	unsigned i, live = 0, full = 0;
+
+	/* 0, 1 and 2 in use, so that no socket takes their places. */
+	for (i = 0; i < 3; i++)
+		if (fcntl((int)i, F_GETFD) < 0 && open("/dev/null", O_RDWR) < 0)
+			die_sys("/dev/null");
+	if (getenv("RELAYCLIENT") != NULL)
+		log_warn("RELAYCLIENT ignored: it is tcprules' word for one client; "
+		    "mark relay clients in the access table");
+	for (i = 0; i < sizeof inherited / sizeof *inherited; i++)
+		unsetenv(inherited[i]);
+	for (i = 0; i < cf->naddr; i++) {
+		fds[i] = bind_one(cf->addr[i], cf->backlog);
+		pfd[i].fd = fds[i];
+		pfd[i].events = POLLIN;
+	}
+	become(cf->user);
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < cf->naddr; i++)
+		log_info("listening on %s (at most %u sessions)", cf->addr[i], cf->sessions);
+
+	for (;;) {
+		sigset_t wait = old;
+
+		sigdelset(&wait, SIGCHLD);
+		sigdelset(&wait, SIGTERM);
+		sigdelset(&wait, SIGINT);
+		sigdelset(&wait, SIGHUP);
+		live -= reap();
+		if (stop) {
+			log_info("stopping on signal %d; sessions in progress go on: %u", (int)stop, live);
+			exit(EXIT_OK);
+		}
+		if (live >= cf->sessions) {
+			if (!full++)
+				log_warn("sessions at the limit (%u): further clients wait", live);
+			sigsuspend(&wait);
+			continue;
+		}
+		full = 0;
+		if (ppoll(pfd, cf->naddr, NULL, &wait) < 0) {
+			if (errno != EINTR)
+				die_sys("poll");
+			continue;
+		}
+		for (i = 0; i < cf->naddr && live < cf->sessions; i++) {
+			pid_t pid;
+			int c;
+
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			if ((c = accept4(fds[i], NULL, NULL, SOCK_CLOEXEC)) < 0) {
+				accept_failed();
+				continue;
+			}
+			if ((pid = fork()) == 0) {
+				child(c, fds, cf->naddr, &old);
+				return;
+			}
+			if (pid < 0)
+				log_warn("fork: %s: connection closed", strerror(errno));
+			else
+				live++;
+			close(c);
+		}
+	}
+}
