@@ -1,6 +1,7 @@
 #!/bin/bash
 # make install puts a systemd unit for each long-running part (the
-# listeners under tcpserver: SMTP on 25, submission on 587, SMTPS on 465;
+# listeners: sluice-smtpd's own for SMTP on 25 and submission on 587,
+# tcpserver with sluice-tlsd for SMTPS on 465;
 # the queue runner) with systemd's hardening, and daemontools run scripts
 # (run + log/run with multilog); systemd-analyze verify accepts the units;
 # the units' ExecStart lines, as installed into a DESTDIR and pointed into
@@ -108,12 +109,12 @@ submit() {
 }
 tls_auth=(--auth PLAIN --auth-user alice --auth-password 'sec ret')
 port=$(free_port) subport=$(free_port) sport=$(free_port)
-smtpd=$(unit_cmd sluice-smtpd | sed "s| 0 25 | 127.0.0.1 $port |")
-like "$smtpd" "^/usr/bin/tcpserver .* 127.0.0.1 $port $dest/usr/local/libexec/sluice/sluice-smtpd$" \
-    "the listener's ExecStart runs sluice-smtpd under tcpserver"
-submission=$(unit_cmd sluice-submission | sed "s| 0 587 | 127.0.0.1 $subport |")
-like "$submission" "^/usr/bin/tcpserver .* 127.0.0.1 $subport $dest/usr/local/libexec/sluice/sluice-smtpd$" \
-    "the submission listener's ExecStart runs sluice-smtpd under tcpserver"
+smtpd=$(unit_cmd sluice-smtpd | sed "s| -l 0.0.0.0:25 | -l 127.0.0.1:$port |")
+like "$smtpd" "^$dest/usr/local/libexec/sluice/sluice-smtpd -l 127.0.0.1:$port -c 100 -b 100$" \
+    "the listener's ExecStart runs sluice-smtpd's own listener"
+submission=$(unit_cmd sluice-submission | sed "s| -l 0.0.0.0:587 | -l 127.0.0.1:$subport |")
+like "$submission" "^$dest/usr/local/libexec/sluice/sluice-smtpd -l 127.0.0.1:$subport -c 100 -b 100$" \
+    "the submission listener's ExecStart runs sluice-smtpd's own listener"
 smtps=$(unit_cmd sluice-smtps | sed "s| 0 465 | 127.0.0.1 $sport |")
 like "$smtps" "^/usr/bin/tcpserver .* 127.0.0.1 $sport $dest/usr/local/libexec/sluice/sluice-tlsd $dest/usr/local/libexec/sluice/sluice-smtpd$" \
     "the SMTPS listener's ExecStart runs sluice-tlsd sluice-smtpd under tcpserver"
@@ -150,8 +151,8 @@ svc=$tmpdir/service log=$tmpdir/log
 mkdir -p "$svc" "$log"; chown nobody "$log"
 for u in $listeners sluice-runq; do cp -r "$share/daemontools/$u" "$svc/"; done
 port2=$(free_port) subport2=$(free_port) sport2=$(free_port)
-sed -i "s| 0 25 | 127.0.0.1 $port2 |" "$svc/sluice-smtpd/run"
-sed -i "s| 0 587 | 127.0.0.1 $subport2 |" "$svc/sluice-submission/run"
+sed -i "s| -l 0.0.0.0:25 | -l 127.0.0.1:$port2 |" "$svc/sluice-smtpd/run"
+sed -i "s| -l 0.0.0.0:587 | -l 127.0.0.1:$subport2 |" "$svc/sluice-submission/run"
 sed -i "s| 0 465 | 127.0.0.1 $sport2 |" "$svc/sluice-smtps/run"
 sed -i "s|/usr/local/|$dest/usr/local/|g; s|/var/log/sluice|$log|g" "$svc"/*/run "$svc"/*/log/run
 spawn svscan_pid svscan "$svc"
