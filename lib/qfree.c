@@ -205,3 +205,36 @@ qfree_take(int spool_fd, const char *tmp, unsigned seed, uid_t owner)
 	}
 	return -1;
 }
+
+int
+qfree_fill(int spool_fd, struct qfree *q, uid_t owner, unsigned n)
+{
+	char slot[32];
+	unsigned s;
+	int fd, made = 0;
+
+	relist(spool_fd, q);
+	for (s = 0; s < n && s < QFREE_SLOTS; s++) {
+		if (q->used[s / 8] & (1u << (s % 8)))
+			continue;
+		snprintf(slot, sizeof slot, "free/%u", s);
+		fd = openat(spool_fd, slot, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+		if (fd < 0) {
+			if (errno == EEXIST)
+				continue;	/* filled meanwhile */
+			break;	/* no free/, a full disk: the takers create files */
+		}
+		/* A take uses only the owner's files of mode 0600 (qfree.h). */
+		if ((geteuid() != owner && fchown(fd, owner, (gid_t)-1) < 0) ||
+		    fchmod(fd, 0600) < 0) {
+			close(fd);
+			(void)unlinkat(spool_fd, slot, 0);
+			break;
+		}
+		close(fd);
+		q->used[s / 8] |= (unsigned char)(1u << (s % 8));
+		made++;
+	}
+	return made;
+}

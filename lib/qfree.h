@@ -61,4 +61,14 @@ int qfree_put(int spool_fd, const char *path, struct qfree *q, uid_t owner);
  */
 int qfree_take(int spool_fd, const char *tmp, unsigned seed, uid_t owner);
 
+/*
+ * Fill each of the first n slots found empty with a new empty file of
+ * owner, mode 0600: the runner does at its start and when idle, so that
+ * a take finds a file instead of creating one while a client waits for
+ * its 250 (on ext4 an inode allocation walks past the inodes freed in
+ * the last minute: the cost is paid when nothing waits for it).  The
+ * files are nobody's mail: none is synced.  How many were made.
+ */
+int qfree_fill(int spool_fd, struct qfree *q, uid_t owner, unsigned n);
+
 #endif

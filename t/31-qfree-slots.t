@@ -5,7 +5,9 @@
 # rest of a take), and reads it when its guesses miss; a put that finds
 # every slot filled looks again 10 ms later, not a second later, since
 # takers empty slots at every message.  And, traced: a take whose first
-# guess is filled reads no folder.
+# guess is filled reads no folder.  sluice-runq fills every empty slot with
+# an empty file at its start (logged) and, when idle, again: the first
+# message into a fresh spool creates no file either.
 . "$(dirname "$0")/lib.sh"
 [ -x "$top/t/qfree" ] || bail "t/qfree is not built (make check)"
 command -v strace >/dev/null || bail "strace is needed (a test dependency)"
@@ -25,4 +27,26 @@ is "$?" 0 "sluice-enqueue queues the message"
 is "$(ls "$SLUICE_SPOOL/free" | wc -l)" 63 "into one of the 64 kept files"
 is "$(grep -c 'getdents64' "$tmpdir/trace")" 0 "without reading free/"
 is "$(grep -c 'O_CREAT' "$tmpdir/trace")" 0 "nor creating a file"
+
+# sluice-runq at its start: every slot of a fresh spool's free/ filled.
+export SLUICE_SPOOL=$tmpdir/sp3
+mkdir -p "$SLUICE_SPOOL"
+table domains example.test
+table users "b@example.test b/"
+settings "hostname mx.example.test" "mailroot $tmpdir/mail" "chain sluice-envelope | sluice-local"
+spawn rq sluice-runq
+wait_for "grep -q 'free: 512 queue files made for reuse' '$tmpdir/sluice-runq.log'" 10
+ok $? "sluice-runq's start makes a file in each of the 512 slots, and says so"
+is "$(find "$SLUICE_SPOOL/free" -type f -empty -perm 600 | wc -l)" 512 \
+    "empty files, mode 0600"
+printf 'MAIL FROM:<a@example.org>\nRCPT TO:<b@example.test>\nDATA\nSubject: s\n\nbody\n.\n' |
+    strace -f -o "$tmpdir/trace3" -e trace=openat "$top/libexec/sluice-enqueue" 2>>"$tmpdir/enq.log"
+is "$?" 0 "the first message into the spool is queued"
+is "$(grep -c 'O_CREAT' "$tmpdir/trace3")" 0 "into a file the runner made, none created"
+wait_for "ls '$tmpdir/mail/b/new' | grep -q ." 10
+ok $? "and delivered"
+rm -f "$SLUICE_SPOOL"/free/{0,1,2,3,4,5,6,7,8,9,100,511}
+wait_for "[ \$(ls '$SLUICE_SPOOL/free' | wc -l) = 512 ]" 12
+ok $? "slots emptied while the runner is idle are filled again within its 5 s"
+stop_pid "$rq"
 done_testing

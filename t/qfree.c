@@ -182,5 +182,41 @@ main(int argc, char **argv)
 	}
 	ok(n == 9 && slot_holds(9, "g8"), "and the 9 after it the others");
 	ok(put("full", &q) == -1, "then every slot is filled again");
+
+	/* ---- fill: empty files of the owner in the empty slots ---- */
+	take_away(0, QFREE_SLOTS - 1);
+	done_file("kept");
+	renameat(sp, "tmp/kept", sp, "free/2");
+	memset(&q, 0, sizeof q);
+	r = qfree_fill(sp, &q, geteuid(), 5);
+	ok(r == 4, "fill 5 with slot 2 filled: 4 files made");
+	ok(slot_holds(2, "kept"), "the file in slot 2 is left as it was");
+	{
+		struct stat st;
+		int good = 1;
+
+		for (n = 0; n < 5; n++) {
+			char path[32];
+
+			snprintf(path, sizeof path, "free/%u", n);
+			if (fstatat(sp, path, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    !S_ISREG(st.st_mode) || (st.st_mode & 07777) != 0600 ||
+			    st.st_uid != geteuid() || (n != 2 && st.st_size != 0))
+				good = 0;
+		}
+		ok(good, "slots 0-4 hold regular files of the owner, mode 0600, "
+		    "the new ones empty");
+	}
+	ok(!filled(5), "and no slot beyond the 5");
+	fd = qfree_take(sp, "tmp/t5", 0, geteuid());
+	ok(fd >= 0 && !filled(0), "a take takes a made file (slot 0, its first guess)");
+	if (fd >= 0)
+		close(fd);
+	ok(put("back", &q) == 0 && slot_holds(5, "back"),
+	    "the fill marked its slots filled: the next put goes to slot 5");
+	r = qfree_fill(sp, &q, geteuid(), QFREE_SLOTS);
+	ok(r == QFREE_SLOTS - 5 && filled(0) && filled(QFREE_SLOTS - 1),
+	    "fill of every slot: the 507 empty ones, slot 0 again");
+	ok(qfree_fill(sp, &q, geteuid(), QFREE_SLOTS) == 0, "a second fill makes none");
 	return tap_done();
 }

@@ -26,6 +26,7 @@
 #define CHAINS_MAX 64		/* the concurrency setting's ceiling */
 #define BATCH_MAX 10000		/* the batch_size setting's ceiling */
 #define SCAN_INTERVAL 5		/* seconds between looks at deferred/ */
+#define FILL_INTERVAL 5		/* seconds between an idle runner's fills of free/ */
 #define TMP_STALE 86400		/* an unlockable tmp/ file older than this goes */
 #define TMP_CLEAN_INTERVAL 3600	/* seconds between looks at tmp/ */
 #define FLUSH_MAX 64		/* flush requests taken in one round */
@@ -124,6 +125,7 @@ struct runq {
 	size_t nstaged, astaged;
 	struct bodyfile sp;	/* a remainder's body on its way back */
 	time_t next_tmp_clean;	/* 0 until the first look at tmp/ */
+	time_t next_fill;	/* when an idle runner next fills free/ (qfree_fill) */
 	struct qfree free;	/* the slots of free/ (lib/qfree.h) */
 	uid_t spool_uid;	/* the spool's owner: kept files are its own */
 	/* record: the run record of the chain being committed (record_take) */

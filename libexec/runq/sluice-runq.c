@@ -316,6 +316,13 @@ stop_now(struct runq *rq, int *killed)
 	return 0;
 }
 
+/* Nothing running and nothing to start. */
+static int
+idle(const struct runq *rq)
+{
+	return nactive(rq) == 0 && rq->todo_pos >= rq->todo.n && rq->nsplits == 0;
+}
+
 static void
 run(struct runq *rq)
 {
@@ -348,6 +355,10 @@ run(struct runq *rq)
 				dirty = 0;
 			}
 			start_work(rq);
+			if (!rq->once && !dirty && now >= rq->next_fill && idle(rq)) {
+				(void)qfree_fill(rq->spool_fd, &rq->free, rq->spool_uid, QFREE_SLOTS);
+				rq->next_fill = now + FILL_INTERVAL;
+			}
 			if (rq->once && nactive(rq) == 0 && rq->todo_pos >= rq->todo.n &&
 			    rq->nsplits == 0) {
 				if (!dirty)
@@ -597,6 +608,17 @@ main(int argc, char **argv)
 	}
 	rq.any_queue_first = qdest_any_queue_first();
 	qdir_clean_tmp(&rq);
+	/*
+	 * Files for sluice-smtpd and sluice-enqueue to take (lib/qfree.h),
+	 * made now rather than while a client waits; again when idle.
+	 */
+	if (!rq.once) {
+		int made = qfree_fill(rq.spool_fd, &rq.free, rq.spool_uid, QFREE_SLOTS);
+
+		if (made > 0)
+			log_info("free: %d queue files made for reuse", made);
+		rq.next_fill = time(NULL) + FILL_INTERVAL;
+	}
 	record_init(&rq);
 	signals();
 	/* Read-write, so the FIFO never reports end of file while we wait. */
