@@ -214,10 +214,16 @@ accept_failed(void)
 {
 	struct timespec ts = { 0, 100 * 1000 * 1000 };
 
+	static time_t said;
+
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
 	    errno == ECONNABORTED || errno == EPROTO)
 		return;
-	log_warn("accept: %s", strerror(errno));
+	/* Once a second at most: the socket stays readable meanwhile. */
+	if (time(NULL) != said) {
+		said = time(NULL);
+		log_warn("accept: %s", strerror(errno));
+	}
 	/* Out of descriptors or memory: a pause, not a busy loop. */
 	nanosleep(&ts, NULL);
 }

@@ -182,6 +182,47 @@ is "$(tail -1 "$tmpdir/term.out")" 250 "the session in progress still gets its m
 like "$(cat "$tmpdir/lim.log")" 'stopping on signal 15; sessions in progress go on: 1' \
     "the listener logs that it stops and how many sessions go on"
 
+# ---- two addresses, IPv4 and IPv6: each served ----
+conf two
+p4=$(free_port) p6=$(free_port)
+listener two "$libexec/sluice-smtpd" -l "127.0.0.1:$p4" -l "[::1]:$p6" -u "$user"
+banner() {	# banner HOST PORT: the greeting's first line
+    "$PY" -c 'import socket,sys
+s=socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=10)
+print(s.recv(512).decode().split("\r\n")[0])' "$1" "$2" 2>&1
+}
+like "$(banner 127.0.0.1 "$p4")" '^220 ' "-l 127.0.0.1:P: served"
+like "$(banner ::1 "$p6")" '^220 ' "-l [::1]:P beside it: served too"
+
+# ---- out of descriptors: accept fails, logged once a second, no busy loop ----
+conf fds
+fport=$(free_port)
+# Started as the user, under the lowest limit it starts under: its socket
+# took the last descriptor.
+for lim in 4 5 6 7 8 9 10 11 12; do
+    : > "$tmpdir/fds.log"
+    setpriv --reuid="$uid" --regid="$(id -g "$user")" --clear-groups -- \
+        prlimit --nofile=$lim:$lim "$libexec/sluice-smtpd" -l "127.0.0.1:$fport" \
+        </dev/null >>"$tmpdir/fds.log" 2>&1 &
+    lpid=$!
+    wait_for "grep -q 'listening on\|fatal' '$tmpdir/fds.log'" 10
+    grep -q 'listening on' "$tmpdir/fds.log" && break
+    wait "$lpid"
+done
+at_exit "stop_pid $lpid"
+grep -q 'listening on' "$tmpdir/fds.log" || bail "no descriptor limit it starts under: $(cat "$tmpdir/fds.log")"
+"$PY" -c 'import socket,sys,time
+s=socket.create_connection(("127.0.0.1",int(sys.argv[1])),timeout=5); time.sleep(3)' "$fport" &
+cl=$!
+sleep 2.5
+n=$(grep -c 'accept: ' "$tmpdir/fds.log")
+ok $([ "$n" -ge 1 ] && [ "$n" -le 4 ]; echo $?) \
+    "with no descriptor left, the failed accept is logged, once a second at most ($n lines in 2.5 s)"
+ticks=$(awk '{ print $14 + $15 }' "/proc/$lpid/stat")
+ok $([ "$ticks" -lt 50 ]; echo $?) "and the listener does not spin meanwhile ($ticks ticks of CPU)"
+wait "$cl"
+stop_pid "$lpid"
+
 # ---- started with the capability to bind a low port, it keeps none ----
 low=''
 for p in $(shuf -i 700-990 -n 40); do
