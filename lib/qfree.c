@@ -25,6 +25,14 @@
  */
 #define TAKE_GUESSES 4
 /*
+ * Then as many guesses among the other slots, spread over them: the
+ * runner fills every slot when idle (qfree_fill), and in a burst deeper
+ * than 64 messages the first slots are emptied first, the others stay
+ * filled: measured, a third of the takes of a run read free/ without these.
+ */
+#define TAKE_WIDE 4
+#define WIDE_STEP 113	/* prime, not a divisor of QFREE_SLOTS - QFREE_HOT */
+/*
  * How often a put that finds every slot filled reads free/ again, in ms:
  * takers empty slots behind the runner's back, at every message.
  */
@@ -186,8 +194,12 @@ qfree_take(int spool_fd, const char *tmp, unsigned seed, uid_t owner)
 	 * Guesses first, among the slots puts fill first; takers start at
 	 * different slots (seed).
 	 */
-	for (i = 0; i < TAKE_GUESSES; i++) {
-		snprintf(guess, sizeof guess, "%u", (seed + (unsigned)i) % QFREE_HOT);
+	for (i = 0; i < TAKE_GUESSES + TAKE_WIDE; i++) {
+		unsigned s = i < TAKE_GUESSES ? (seed + (unsigned)i) % QFREE_HOT :
+		    QFREE_HOT + (seed + (unsigned)(i - TAKE_GUESSES) * WIDE_STEP) %
+		    (QFREE_SLOTS - QFREE_HOT);
+
+		snprintf(guess, sizeof guess, "%u", s);
 		if ((r = take_slot(spool_fd, guess, tmp, owner, &fd, &taken)) != 0)
 			return r > 0 ? fd : -1;
 	}

@@ -48,8 +48,8 @@ int qfree_put(int spool_fd, const char *path, struct qfree *q, uid_t owner);
 
 /*
  * Take a kept file as tmp (relative to spool_fd, which must not exist):
- * four slots from seed among the first QFREE_HOT first, then up to 8 of
- * those listed in free/,
+ * four slots from seed among the first QFREE_HOT first, then four spread
+ * over the others, then up to 8 of those listed in free/,
  * from the seed-th on (reading free/ costs more than the rest of a take
  * when most slots are filled, and a guess seldom misses then): a
  * descriptor open for writing at offset 0; or -1 when none could be

@@ -2,7 +2,8 @@
 # lib/qfree, the queue files kept for reuse in spool/free/ (unit tests in
 # t/qfree.c): puts fill the lowest slots; a take guesses among the first
 # 64 slots before it reads free/ (reading 512 names costs more than the
-# rest of a take), and reads it when its guesses miss; a put that finds
+# rest of a take), then four spread over the others, and reads it when
+# its guesses miss; a put that finds
 # every slot filled looks again 10 ms later, not a second later, since
 # takers empty slots at every message.  And, traced: a take whose first
 # guess is filled reads no folder.  sluice-runq fills every empty slot with
@@ -27,6 +28,18 @@ is "$?" 0 "sluice-enqueue queues the message"
 is "$(ls "$SLUICE_SPOOL/free" | wc -l)" 63 "into one of the 64 kept files"
 is "$(grep -c 'getdents64' "$tmpdir/trace")" 0 "without reading free/"
 is "$(grep -c 'O_CREAT' "$tmpdir/trace")" 0 "nor creating a file"
+
+# The first 64 slots emptied by a burst, the others filled: a take guesses
+# among them too, and reads no folder.
+mkdir -p "$tmpdir/sp4"/{tmp,incoming,free}
+for i in $(seq 64 511); do printf 'old %s\n' "$i" > "$tmpdir/sp4/free/$i"; done
+chmod 600 "$tmpdir/sp4"/free/*
+printf 'MAIL FROM:<a@example.org>\nRCPT TO:<b@example.test>\nDATA\nSubject: s\n\nbody\n.\n' |
+    SLUICE_SPOOL=$tmpdir/sp4 strace -f -o "$tmpdir/trace4" -e trace=getdents64,openat \
+    "$top/libexec/sluice-enqueue" 2>>"$tmpdir/enq.log"
+is "$?" 0 "slots 0-63 empty, 64-511 filled: the message is queued"
+is "$(ls "$tmpdir/sp4/free" | wc -l)" 447 "into one of the kept files"
+is "$(grep -c 'getdents64\|O_CREAT' "$tmpdir/trace4")" 0 "without reading free/ or creating a file"
 
 # sluice-runq at its start: every slot of a fresh spool's free/ filled.
 export SLUICE_SPOOL=$tmpdir/sp3
