@@ -192,6 +192,23 @@ on_signal(int sig)
 		stop = sig;
 }
 
+/*
+ * The signals still pending.  ppoll delivers a signal only when it waits:
+ * one that returns at once, a listening socket always readable (an accept
+ * failing for want of descriptors, a flood), restores the mask with the
+ * signal left pending, so a SIGTERM would wait for a quiet moment forever.
+ */
+static void
+take_pending(const sigset_t *set)
+{
+	struct timespec zero = { 0, 0 };
+	int sig;
+
+	while ((sig = sigtimedwait(set, NULL, &zero)) > 0)
+		if (sig == SIGTERM || sig == SIGINT)
+			stop = sig;
+}
+
 /* Children that ended: how many. */
 static unsigned
 reap(void)
@@ -279,6 +296,7 @@ listen_serve(const struct listen_conf *cf)
 		sigdelset(&wait, SIGTERM);
 		sigdelset(&wait, SIGINT);
 		sigdelset(&wait, SIGHUP);
+		take_pending(&block);
 		live -= reap();
 		if (stop) {
 			log_info("stopping on signal %d; sessions in progress go on: %u", (int)stop, live);

@@ -220,6 +220,9 @@ ok $([ "$n" -ge 1 ] && [ "$n" -le 4 ]; echo $?) \
     "with no descriptor left, the failed accept is logged, once a second at most ($n lines in 2.5 s)"
 ticks=$(awk '{ print $14 + $15 }' "/proc/$lpid/stat")
 ok $([ "$ticks" -lt 50 ]; echo $?) "and the listener does not spin meanwhile ($ticks ticks of CPU)"
+kill -TERM "$lpid"
+wait_for "! kill -0 $lpid" 3
+ok $? "SIGTERM stops it even so (its socket stays readable: ppoll never waits)"
 wait "$cl"
 stop_pid "$lpid"
 
