@@ -35,6 +35,15 @@ conf_no_check(void)
 	conf_unchecked = 1;
 }
 
+void
+conf_reset(void)
+{
+	if (conf_opened)
+		table_close(&conf_table);
+	conf_opened = 0;
+	ncache = 0;	/* the strings stay, for whoever holds them */
+}
+
 /*
  * Where a setting was written, for the message: "DIR/config:LINE" from
  * the text the table was compiled from, else the .cdb.

@@ -36,6 +36,13 @@ long long conf_parse_size(const char *s);
  * bad one.  conf_no_check(), called before, turns that off (sluice-check).
  */
 void conf_no_check(void);
+/*
+ * Forget config.cdb and the values read from it, so that the next
+ * conf_get reads the file as it is now: for a session forked from a
+ * listener that read it at its start.  Values handed out before stay
+ * valid (they are kept, not freed).
+ */
+void conf_reset(void);
 /* The host's name: the "hostname" setting, else gethostname(). */
 const char *conf_hostname(void);
 

@@ -6,6 +6,7 @@
  * SIGTERM is never missed between a check and a wait.
  */
 #include "listen.h"
+#include "conf.h"
 #include "log.h"
 #include "priv.h"
 
@@ -110,7 +111,7 @@ become(const char *user)
 
 	if (user != NULL) {
 		if (priv_user(user, &u) < 0)
-			die(EXIT_PERM, "-u %s: %s", user,
+			die(errno == ENOENT ? EXIT_PERM : EXIT_TEMP, "-u %s: %s", user,
 			    errno == ENOENT ? "no such user" : strerror(errno));
 		if ((getuid() != u.uid || geteuid() != u.uid) && priv_drop(&u, (gid_t)-1) < 0)
 			die_sys("unable to become %s", user);
@@ -152,19 +153,30 @@ put_env(const char *name, const struct sockaddr_storage *ss)
 		die_nomem();
 }
 
-/* In the child: the connection on 0 and 1, and tcpserver's variables. */
+/* The dispositions the listener was started with, for its sessions. */
+static const int handled[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPIPE };
+static struct sigaction started_with[sizeof handled / sizeof *handled];
+
+/*
+ * In the child: the connection on 0 and 1, tcpserver's variables (the
+ * peer as accept saw it: a client gone meanwhile is still named), the
+ * signals and the settings as a session started by tcpserver has them.
+ */
 static void
-child(int c, const int *fds, unsigned nfds, const sigset_t *old)
+child(int c, const struct sockaddr_storage *peer, const int *fds, unsigned nfds,
+    const sigset_t *old)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	unsigned i;
 
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
+	for (i = 0; i < sizeof handled / sizeof *handled; i++)
+		sigaction(handled[i], &started_with[i], NULL);
 	sigprocmask(SIG_SETMASK, old, NULL);
+	/* As after an exec: the user may trace and read its own sessions. */
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	/* Read the settings afresh: the listener read config.cdb at its start. */
+	conf_reset();
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	if (dup2(c, 0) < 0 || dup2(c, 1) < 0)
@@ -176,10 +188,7 @@ child(int c, const int *fds, unsigned nfds, const sigset_t *old)
 	sl = sizeof ss;
 	if (getsockname(0, (struct sockaddr *)&ss, &sl) == 0)
 		put_env("LOCAL", &ss);
-	sl = sizeof ss;
-	if (getpeername(0, (struct sockaddr *)&ss, &sl) < 0)
-		die_sys("getpeername");	/* gone already: nobody to answer */
-	put_env("REMOTE", &ss);
+	put_env("REMOTE", peer);
 }
 
 static volatile sig_atomic_t stop;
@@ -209,20 +218,37 @@ take_pending(const sigset_t *set)
 			stop = sig;
 }
 
-/* Children that ended: how many. */
-static unsigned
+/*
+ * The sessions running, by pid: only they count against the limit.  The
+ * listener may reap others: a child it was started with, or, as pid 1 of
+ * a container, an orphan (a session's sluice-tlsd).
+ */
+static pid_t *sessions;
+static unsigned live;
+
+static void
+session_add(pid_t p)
+{
+	sessions[live++] = p;
+}
+
+/* Reap what ended; a session's end frees its place. */
+static void
 reap(void)
 {
-	unsigned n = 0;
+	unsigned i;
 	pid_t p;
 	int st;
 
 	while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
-		n++;
+		for (i = 0; i < live && sessions[i] != p; i++)
+			;
+		if (i == live)
+			continue;	/* not a session of ours */
+		sessions[i] = sessions[--live];
 		if (WIFSIGNALED(st))
 			log_warn("session %ld ended by signal %d", (long)p, WTERMSIG(st));
 	}
-	return n;
 }
 
 /* An error of accept that says nothing about the next connection. */
@@ -248,14 +274,20 @@ accept_failed(void)
 void
 listen_serve(const struct listen_conf *cf)
 {
+	/*
+	 * What tcpserver and the programs of a chain (sluice-tlsd,
+	 * sluice-dnsbl) set per client: none inherited may reach a session.
+	 */
 	static const char *const inherited[] = { "TCPREMOTEHOST", "TCPREMOTEINFO",
 	    "TCPLOCALHOST", "RELAYCLIENT", "TCPREMOTEIP", "TCPREMOTEPORT",
-	    "TCPLOCALIP", "TCPLOCALPORT" };
+	    "TCPLOCALIP", "TCPLOCALPORT", "SSL_PROTOCOL", "SSL_CIPHER",
+	    "SSL_CIPHER_USEKEYSIZE", "SLUICE_DNSBL" };
 	struct pollfd pfd[LISTEN_MAX];
 	int fds[LISTEN_MAX];
 	struct sigaction sa;
 	sigset_t block, old;
-	unsigned i, live = 0, full = 0;
+	unsigned i, waits = 0;
+	time_t said_full = 0;
 
 	/* 0, 1 and 2 in use, so that no socket takes their places. */
 	for (i = 0; i < 3; i++)
@@ -266,6 +298,8 @@ listen_serve(const struct listen_conf *cf)
 		    "mark relay clients in the access table");
 	for (i = 0; i < sizeof inherited / sizeof *inherited; i++)
 		unsetenv(inherited[i]);
+	if ((sessions = calloc(cf->sessions, sizeof *sessions)) == NULL)
+		die_nomem();
 	for (i = 0; i < cf->naddr; i++) {
 		fds[i] = bind_one(cf->addr[i], cf->backlog);
 		pfd[i].fd = fds[i];
@@ -281,6 +315,8 @@ listen_serve(const struct listen_conf *cf)
 	sigprocmask(SIG_BLOCK, &block, &old);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
+	for (i = 0; i < sizeof handled / sizeof *handled; i++)
+		sigaction(handled[i], NULL, &started_with[i]);
 	sigaction(SIGCHLD, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -297,41 +333,50 @@ listen_serve(const struct listen_conf *cf)
 		sigdelset(&wait, SIGINT);
 		sigdelset(&wait, SIGHUP);
 		take_pending(&block);
-		live -= reap();
+		reap();
 		if (stop) {
 			log_info("stopping on signal %d; sessions in progress go on: %u", (int)stop, live);
 			exit(EXIT_OK);
 		}
 		if (live >= cf->sessions) {
-			if (!full++)
-				log_warn("sessions at the limit (%u): further clients wait", live);
+			/* Once a minute at most, with how often since. */
+			waits++;
+			if (time(NULL) - said_full >= 60) {
+				log_warn("sessions at the limit (%u): further clients wait "
+				    "(the limit reached %u times since the last warning)",
+				    live, waits);
+				said_full = time(NULL);
+				waits = 0;
+			}
 			sigsuspend(&wait);
 			continue;
 		}
-		full = 0;
 		if (ppoll(pfd, cf->naddr, NULL, &wait) < 0) {
 			if (errno != EINTR)
 				die_sys("poll");
 			continue;
 		}
 		for (i = 0; i < cf->naddr && live < cf->sessions; i++) {
+			struct sockaddr_storage peer;
+			socklen_t pl = sizeof peer;
 			pid_t pid;
 			int c;
 
 			if (!(pfd[i].revents & POLLIN))
 				continue;
-			if ((c = accept4(fds[i], NULL, NULL, SOCK_CLOEXEC)) < 0) {
+			if ((c = accept4(fds[i], (struct sockaddr *)&peer, &pl,
+			    SOCK_CLOEXEC)) < 0) {
 				accept_failed();
 				continue;
 			}
 			if ((pid = fork()) == 0) {
-				child(c, fds, cf->naddr, &old);
+				child(c, &peer, fds, cf->naddr, &old);
 				return;
 			}
 			if (pid < 0)
 				log_warn("fork: %s: connection closed", strerror(errno));
 			else
-				live++;
+				session_add(pid);
 			close(c);
 		}
 	}

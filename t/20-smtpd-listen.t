@@ -93,6 +93,7 @@ like "$(cat "$tmpdir/u6")" 'refusing to serve sessions as root: give -u USER' \
 conf main
 port=$(free_port)
 listener main env -u SLUICE_ALLOW_ROOT RELAYCLIENT= TCPREMOTEIP=192.0.2.9 \
+    SSL_PROTOCOL=TLSv1.3 SSL_CIPHER=TLS_AES_128_GCM_SHA256 SLUICE_DNSBL='554 listed' \
     "$libexec/sluice-smtpd" -l "127.0.0.1:$port" -u "$user"
 is "$(awk '/^Uid:/ { print $2 "/" $3 }' "/proc/$lpid/status")" "$uid/$uid" \
     "the listener runs as the user once bound"
@@ -107,6 +108,10 @@ is "$(stat -c %U "$f")" "$user" "the queue file is the user's"
 like "$(head -1 "$f")" "^XFORWARD .*ADDR=127\.0\.0\.1 PORT=$cport " \
     "the queue file names the client's address and port (not an inherited TCPREMOTEIP)"
 like "$(cat "$tmpdir/main.log")" "qid=$qid client=127\.0\.0\.1 " "the log names the client"
+like "$(head -1 "$f")" ' PROTO=ESMTP ' \
+    "an inherited SSL_PROTOCOL does not make a plain session TLS (PROTO=ESMTP, not ESMTPS)"
+r=$(session "$port" alias@example.test)
+like "$r" ' 250 ' "an inherited SLUICE_DNSBL (a listing) refuses no recipient ($r)"
 r=$(session "$port" someone@elsewhere.example)
 like "$r" '^[0-9]+ 554 5\.7\.1 ' "an inherited RELAYCLIENT gives no client relaying ($r)"
 like "$(cat "$tmpdir/main.log")" 'RELAYCLIENT ignored' "and the listener says it ignored it"
@@ -225,6 +230,56 @@ wait_for "! kill -0 $lpid" 3
 ok $? "SIGTERM stops it even so (its socket stays readable: ppoll never waits)"
 wait "$cl"
 stop_pid "$lpid"
+
+# ---- a setting changed: the next session has it (no restart) ----
+conf cfg
+cport2=$(free_port)
+listener cfg "$libexec/sluice-smtpd" -l "127.0.0.1:$cport2" -u "$user"
+like "$(banner 127.0.0.1 "$cport2")" '^220 mx\.example\.test ESMTP' "the greeting as set"
+printf 'smtpd_greeting changed greeting\n' >> "$tmpdir/cfg/config"
+sluice-mkcdb -o "$tmpdir/cfg/config.cdb" "$tmpdir/cfg/config" || bail "config"
+like "$(banner 127.0.0.1 "$cport2")" 'changed greeting' \
+    "smtpd_greeting changed and compiled: the next session greets so"
+
+# ---- a child the listener did not fork (it was started with one) ----
+conf inh
+iport=$(free_port)
+listener inh sh -c "sleep 0.3 & exec '$libexec/sluice-smtpd' -l 127.0.0.1:$iport -c 2 -u $user"
+sleep 0.8
+"$PY" - "$iport" > "$tmpdir/inh.out" 2>&1 <<'EOF'
+import socket, sys
+port = int(sys.argv[1])
+def greeted(s, t):
+    s.settimeout(t)
+    try:
+        return s.recv(512).startswith(b"220 ")
+    except socket.timeout:
+        return False
+a = socket.create_connection(("127.0.0.1", port)); print("a", greeted(a, 5))
+b = socket.create_connection(("127.0.0.1", port)); print("b", greeted(b, 5))
+c = socket.create_connection(("127.0.0.1", port)); print("c", greeted(c, 1.5))
+EOF
+is "$(tr '\n' ' ' < "$tmpdir/inh.out")" 'a True b True c False ' \
+    "a child it did not fork ends: -c 2 still admits two sessions, and only two"
+
+# ---- a client that resets while it waits in the backlog ----
+conf rst
+rport=$(free_port)
+listener rst "$libexec/sluice-smtpd" -l "127.0.0.1:$rport" -c 1 -u "$user"
+"$PY" - "$rport" <<'EOF'
+import socket, struct, sys, time
+port = int(sys.argv[1])
+a = socket.create_connection(("127.0.0.1", port)); a.recv(512)
+b = socket.create_connection(("127.0.0.1", port))
+b.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+b.close()                               # a reset, still in the backlog
+a.sendall(b"QUIT\r\n"); a.recv(512); a.close()
+time.sleep(1)
+EOF
+unlike "$(cat "$tmpdir/rst.log")" 'getpeername|fatal' \
+    "a client reset before it was accepted is no fatal error"
+like "$(cat "$tmpdir/rst.log")" 'client=127\.0\.0\.1 .*lost_connection' \
+    "its session names it and logs the lost connection, as under tcpserver"
 
 # ---- started with the capability to bind a low port, it keeps none ----
 low=''
