@@ -58,6 +58,27 @@ s.quit()
 EOF
 }
 
+# three PORT [release] — three clients in turn: whether each is greeted (the
+# third given 1.5 s); with "release", the first quits, and whether the
+# third is greeted then.
+cat > "$tmpdir/three.py" <<'EOF'
+import socket, sys
+port = int(sys.argv[1])
+def greeted(s, t):
+    s.settimeout(t)
+    try:
+        return s.recv(512).startswith(b"220 ")
+    except socket.timeout:
+        return False
+a = socket.create_connection(("127.0.0.1", port)); print("a", greeted(a, 5))
+b = socket.create_connection(("127.0.0.1", port)); print("b", greeted(b, 5))
+c = socket.create_connection(("127.0.0.1", port)); print("c", greeted(c, 1.5))
+if sys.argv[2:] == ["release"]:
+    a.sendall(b"QUIT\r\n"); a.recv(512); a.close()
+    print("c-after-one-ended", greeted(c, 5))
+EOF
+three() { "$PY" "$tmpdir/three.py" "$@"; }
+
 # ---- bad options, and an address that cannot be bound: refused at start ----
 libexec=$top/libexec
 "$libexec/sluice-smtpd" -c 5 >/dev/null 2>"$tmpdir/u1"
@@ -140,23 +161,9 @@ is "$zombies" 0 "no session is left a zombie"
 conf lim
 lport=$(free_port)
 listener lim "$libexec/sluice-smtpd" -l "127.0.0.1:$lport" -c 2 -u "$user"
-"$PY" - "$lport" > "$tmpdir/lim.out" 2>&1 <<'EOF'
-import socket, sys, time
-port = int(sys.argv[1])
-def greeted(s, t):
-    s.settimeout(t)
-    try:
-        return s.recv(512).startswith(b"220 ")
-    except socket.timeout:
-        return False
-a = socket.create_connection(("127.0.0.1", port)); print("a", greeted(a, 5))
-b = socket.create_connection(("127.0.0.1", port)); print("b", greeted(b, 5))
-c = socket.create_connection(("127.0.0.1", port)); print("c-while-full", greeted(c, 1.5))
-a.sendall(b"QUIT\r\n"); a.recv(512); a.close()
-print("c-after-one-ended", greeted(c, 5))
-EOF
+three "$lport" release > "$tmpdir/lim.out" 2>&1
 is "$(tr '\n' ' ' < "$tmpdir/lim.out")" \
-    'a True b True c-while-full False c-after-one-ended True ' \
+    'a True b True c False c-after-one-ended True ' \
     "-c 2: a third client is greeted only when one of two sessions ends"
 like "$(cat "$tmpdir/lim.log")" 'sessions at the limit \(2\): further clients wait' "the listener logs the limit"
 
@@ -246,19 +253,7 @@ conf inh
 iport=$(free_port)
 listener inh sh -c "sleep 0.3 & exec '$libexec/sluice-smtpd' -l 127.0.0.1:$iport -c 2 -u $user"
 sleep 0.8
-"$PY" - "$iport" > "$tmpdir/inh.out" 2>&1 <<'EOF'
-import socket, sys
-port = int(sys.argv[1])
-def greeted(s, t):
-    s.settimeout(t)
-    try:
-        return s.recv(512).startswith(b"220 ")
-    except socket.timeout:
-        return False
-a = socket.create_connection(("127.0.0.1", port)); print("a", greeted(a, 5))
-b = socket.create_connection(("127.0.0.1", port)); print("b", greeted(b, 5))
-c = socket.create_connection(("127.0.0.1", port)); print("c", greeted(c, 1.5))
-EOF
+three "$iport" > "$tmpdir/inh.out" 2>&1
 is "$(tr '\n' ' ' < "$tmpdir/inh.out")" 'a True b True c False ' \
     "a child it did not fork ends: -c 2 still admits two sessions, and only two"
 
