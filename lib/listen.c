@@ -255,9 +255,8 @@ reap(void)
 static void
 accept_failed(void)
 {
-	struct timespec ts = { 0, 100 * 1000 * 1000 };
-
 	static time_t said;
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
 
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
 	    errno == ECONNABORTED || errno == EPROTO)
