@@ -9,8 +9,8 @@
 #include "conf.h"
 #include "log.h"
 #include "priv.h"
+#include "sock.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -31,53 +31,44 @@
 int
 listen_add(struct listen_conf *c, const char *arg, const char **why)
 {
-	const char *colon = strrchr(arg, ':');
+	struct listen_addr *a;
 
 	if (c->naddr >= LISTEN_MAX)
 		return *why = "too many addresses to listen on (at most 8)", -1;
-	if (colon == NULL || colon == arg || colon[1] == '\0')
+	a = &c->addr[c->naddr];
+	if (sock_split_hostport(arg, a->host, sizeof a->host, &a->port) < 0)
 		return *why = "not ADDRESS:PORT (an IPv6 address in brackets: [::1]:25)", -1;
-	if (strlen(arg) > 80)
-		return *why = "longer than any ADDRESS:PORT", -1;
-	if (arg[0] == '[' ? colon[-1] != ']' : memchr(arg, ':', (size_t)(colon - arg)) != NULL)
+	if (arg[0] != '[' && strchr(a->host, ':') != NULL)
 		return *why = "an IPv6 address goes in brackets: [::1]:25", -1;
-	c->addr[c->naddr++] = arg;
+	a->arg = arg;
+	c->naddr++;
 	return 0;
 }
 
-/* Bind one "ADDRESS:PORT": the socket, non-blocking, or exit 111. */
+/* Bind one address: the socket, non-blocking, or exit (100: not one). */
 static int
-bind_one(const char *arg, int backlog)
+bind_one(const struct listen_addr *a, int backlog)
 {
 	struct addrinfo hints, *ai;
-	char host[81];
-	const char *colon = strrchr(arg, ':'), *h = host;
-	size_t hl = (size_t)(colon - arg);
 	int fd, on = 1, e;
 
-	memcpy(host, arg, hl);
-	host[hl] = '\0';
-	if (host[0] == '[') {
-		host[hl - 1] = '\0';
-		h = host + 1;
-	}
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST;
-	if ((e = getaddrinfo(h, colon + 1, &hints, &ai)) != 0)
-		die(EXIT_PERM, "listen on %s: %s", arg, gai_strerror(e));
+	if ((e = getaddrinfo(a->host, a->port, &hints, &ai)) != 0)
+		die(EXIT_PERM, "listen on %s: %s", a->arg, gai_strerror(e));
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		die_sys("listen on %s: socket", arg);
+		die_sys("listen on %s: socket", a->arg);
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
 	/* [::]:25 beside 0.0.0.0:25: each family its own socket. */
 	if (ai->ai_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
-		die_sys("listen on %s: bind", arg);
+		die_sys("listen on %s: bind", a->arg);
 	if (listen(fd, backlog) < 0)
-		die_sys("listen on %s: listen", arg);
+		die_sys("listen on %s: listen", a->arg);
 	freeaddrinfo(ai);
 	return fd;
 }
@@ -117,32 +108,20 @@ become(const char *user)
 			die_sys("unable to become %s", user);
 	}
 	drop_caps();
-	if ((getuid() == 0 || geteuid() == 0) && user == NULL &&
-	    (getenv("SLUICE_ALLOW_ROOT") == NULL || strcmp(getenv("SLUICE_ALLOW_ROOT"), "1") != 0))
+	if (user == NULL && !priv_root_allowed())
 		die(EXIT_TEMP, "refusing to serve sessions as root: give -u USER, "
 		    "the user they run as once the addresses are bound");
 	priv_refuse_root();
 }
 
+/* TCPnameIP and TCPnamePORT, as tcpserver sets them. */
 static void
 put_env(const char *name, const struct sockaddr_storage *ss)
 {
 	char a[INET6_ADDRSTRLEN], p[8], n[16];
-	const void *ip;
-	unsigned port;
+	unsigned port = 0;
 
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *)ss;
-
-		ip = &s6->sin6_addr;
-		port = ntohs(s6->sin6_port);
-	} else {
-		const struct sockaddr_in *s4 = (const void *)ss;
-
-		ip = &s4->sin_addr;
-		port = ntohs(s4->sin_port);
-	}
-	if (inet_ntop(ss->ss_family, ip, a, sizeof a) == NULL)
+	if (sock_addr_text(ss, a, sizeof a, &port) < 0)
 		strcpy(a, "unknown");
 	snprintf(p, sizeof p, "%u", port);
 	snprintf(n, sizeof n, "TCP%sIP", name);
@@ -300,7 +279,7 @@ listen_serve(const struct listen_conf *cf)
 	if ((sessions = calloc(cf->sessions, sizeof *sessions)) == NULL)
 		die_nomem();
 	for (i = 0; i < cf->naddr; i++) {
-		fds[i] = bind_one(cf->addr[i], cf->backlog);
+		fds[i] = bind_one(&cf->addr[i], cf->backlog);
 		pfd[i].fd = fds[i];
 		pfd[i].events = POLLIN;
 	}
@@ -322,7 +301,8 @@ listen_serve(const struct listen_conf *cf)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; i < cf->naddr; i++)
-		log_info("listening on %s (at most %u sessions)", cf->addr[i], cf->sessions);
+		log_info("listening on %s (at most %u sessions)", cf->addr[i].arg,
+		    cf->sessions);
 
 	for (;;) {
 		sigset_t wait = old;

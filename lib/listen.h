@@ -15,8 +15,14 @@
 
 #define LISTEN_MAX 8		/* addresses one listener binds */
 
+struct listen_addr {
+	const char *arg;	/* as given: "127.0.0.1:25", "[::]:25", "0.0.0.0:smtp" */
+	char host[64];		/* the address, without brackets */
+	const char *port;	/* the port, in arg */
+};
+
 struct listen_conf {
-	const char *addr[LISTEN_MAX];	/* "127.0.0.1:25", "[::]:25", "0.0.0.0:smtp" */
+	struct listen_addr addr[LISTEN_MAX];
 	unsigned naddr;
 	unsigned sessions;	/* children at once; at the limit, clients wait in the backlog */
 	int backlog;

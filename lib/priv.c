@@ -90,14 +90,19 @@ priv_drop(const struct priv_user *u, gid_t extra)
 	return 0;
 }
 
-void
-priv_refuse_root(void)
+int
+priv_root_allowed(void)
 {
 	const char *allow = getenv("SLUICE_ALLOW_ROOT");
 
-	if (getuid() != 0 && geteuid() != 0)
-		return;
-	if (allow != NULL && strcmp(allow, "1") == 0)
+	return (getuid() != 0 && geteuid() != 0) ||
+	    (allow != NULL && strcmp(allow, "1") == 0);
+}
+
+void
+priv_refuse_root(void)
+{
+	if (priv_root_allowed())
 		return;
 	die(EXIT_TEMP, "refusing to run as root: this program faces the network; "
 	    "run it as an unprivileged user (tcpserver -u and -g, setuidgid; "

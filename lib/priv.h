@@ -41,5 +41,7 @@ int priv_drop(const struct priv_user *u, gid_t extra);
  * root use them; never set it on a server.
  */
 void priv_refuse_root(void);
+/* 1 when not root, or root with SLUICE_ALLOW_ROOT=1 (a test rig). */
+int priv_root_allowed(void);
 
 #endif

@@ -1,7 +1,9 @@
 #include "sock.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -42,9 +44,8 @@ connect_unix(const char *path, unsigned timeout, char *err, size_t esize)
 	return fd;
 }
 
-/* "host:port" or "[v6]:port" into host and port; -1 if malformed. */
-static int
-split_hostport(const char *addr, char *host, size_t hsize, const char **port)
+int
+sock_split_hostport(const char *addr, char *host, size_t hsize, const char **port)
 {
 	const char *c;
 	size_t hl;
@@ -77,7 +78,7 @@ connect_tcp(const char *addr, unsigned timeout, char *err, size_t esize)
 	const char *port;
 	int fd = -1, rc, e = 0;
 
-	if (split_hostport(addr, host, sizeof host, &port) < 0) {
+	if (sock_split_hostport(addr, host, sizeof host, &port) < 0) {
 		snprintf(err, esize, "bad address (host:port, [v6]:port or /path): %.200s", addr);
 		return -1;
 	}
@@ -109,4 +110,23 @@ sock_connect(const char *addr, unsigned timeout, char *err, size_t esize)
 	if (addr[0] == '/')
 		return connect_unix(addr, timeout, err, esize);
 	return connect_tcp(addr, timeout, err, esize);
+}
+
+int
+sock_addr_text(const struct sockaddr_storage *ss, char *addr, size_t size,
+    unsigned *port)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+
+		*port = ntohs(a->sin_port);
+		return inet_ntop(AF_INET, &a->sin_addr, addr, (socklen_t)size) ? 0 : -1;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+
+		*port = ntohs(a->sin6_port);
+		return inet_ntop(AF_INET6, &a->sin6_addr, addr, (socklen_t)size) ? 0 : -1;
+	}
+	return -1;
 }

@@ -17,4 +17,18 @@
  */
 int sock_connect(const char *addr, unsigned timeout, char *err, size_t esize);
 
+/*
+ * "host:port" or "[v6]:port" into host (hsize octets with its NUL) and
+ * port (a pointer into addr): 0, or -1 when malformed or too long.
+ */
+int sock_split_hostport(const char *addr, char *host, size_t hsize, const char **port);
+
+struct sockaddr_storage;
+/*
+ * An IPv4 or IPv6 socket address as text (addr, INET6_ADDRSTRLEN octets
+ * or more) and port: 0, or -1 for another family (a Unix socket).
+ */
+int sock_addr_text(const struct sockaddr_storage *, char *addr, size_t size,
+    unsigned *port);
+
 #endif

@@ -30,6 +30,7 @@
 #include "conf.h"
 #include "log.h"
 #include "prog.h"
+#include "sock.h"
 #include "tls.h"
 #include "usage.h"
 
@@ -125,19 +126,8 @@ set_remote(void)
 	unsigned pn;
 
 	if (getenv("TCPREMOTEIP") != NULL ||
-	    getpeername(0, (struct sockaddr *)&ss, &sl) < 0)
-		return;
-	if (ss.ss_family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof a);
-		pn = ntohs(s4->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof a);
-		pn = ntohs(s6->sin6_port);
-	} else
+	    getpeername(0, (struct sockaddr *)&ss, &sl) < 0 ||
+	    sock_addr_text(&ss, a, sizeof a, &pn) < 0)
 		return;
 	snprintf(port, sizeof port, "%u", pn);
 	setenv("TCPREMOTEIP", a, 1);

@@ -7,7 +7,9 @@
 # would have given it (the client's address and port, in the log and the
 # queue file), never an inherited RELAYCLIENT.  At -c sessions further
 # clients wait in the backlog; a session killed by a signal is logged and
-# reaped; SIGTERM stops the listener, not the sessions in progress.  Real
+# reaped; SIGTERM stops the listener, not the sessions in progress, and
+# after a kill -9 of the listener its session still finishes while a new
+# listener takes the port.  Real
 # clients (Python's smtplib and sockets), the real queue.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtpd.sh"
@@ -57,6 +59,21 @@ print(cport, code, msg.decode())
 s.quit()
 EOF
 }
+
+# slow_session PORT — EHLO, "ready", 1.5 s, then a message: prints the
+# reply to its final dot.
+cat > "$tmpdir/slow.py" <<'EOF'
+import smtplib, sys, time
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20)
+s.ehlo("client.example.org")
+print("ready", flush=True)
+time.sleep(1.5)
+s.mail("alice@example.org")
+s.rcpt("test@example.test")
+print(s.data(b"Subject: slow\r\n\r\nhello\r\n")[0], flush=True)
+s.quit()
+EOF
+slow_session() { "$PY" "$tmpdir/slow.py" "$@"; }
 
 # three PORT [release] — three clients in turn: whether each is greeted (the
 # third given 1.5 s); with "release", the first quits, and whether the
@@ -168,17 +185,7 @@ is "$(tr '\n' ' ' < "$tmpdir/lim.out")" \
 like "$(cat "$tmpdir/lim.log")" 'sessions at the limit \(2\): further clients wait' "the listener logs the limit"
 
 # ---- SIGTERM: the listener stops; a session in progress finishes ----
-"$PY" - "$lport" > "$tmpdir/term.out" 2>&1 <<'EOF' &
-import smtplib, sys, time
-s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20)
-s.ehlo("client.example.org")
-print("ready", flush=True)
-time.sleep(1.5)
-s.mail("alice@example.org")
-s.rcpt("test@example.test")
-print(s.data(b"Subject: after TERM\r\n\r\nhello\r\n")[0], flush=True)
-s.quit()
-EOF
+slow_session "$lport" > "$tmpdir/term.out" 2>&1 &
 tpid=$!
 wait_for "grep -q ready '$tmpdir/term.out'" 10
 kill -TERM "$lpid"
@@ -237,6 +244,27 @@ wait_for "! kill -0 $lpid" 3
 ok $? "SIGTERM stops it even so (its socket stays readable: ppoll never waits)"
 wait "$cl"
 stop_pid "$lpid"
+
+# ---- kill -9 of the listener: the session in progress still finishes, and
+# a new listener binds the port at once ----
+conf k9
+kport=$(free_port)
+listener k9 "$libexec/sluice-smtpd" -l "127.0.0.1:$kport" -u "$user"
+slow_session "$kport" > "$tmpdir/k9.out" 2>&1 &
+tpid=$!
+wait_for "grep -q ready '$tmpdir/k9.out'" 10
+kill -KILL "$lpid"
+wait "$lpid" 2>/dev/null
+"$libexec/sluice-smtpd" -l "127.0.0.1:$kport" -u "$user" </dev/null >"$tmpdir/k9b.log" 2>&1 &
+lpid=$!
+at_exit "stop_pid $lpid"
+wait_for "grep -q 'listening on\|fatal' '$tmpdir/k9b.log'" 10
+like "$(cat "$tmpdir/k9b.log")" 'listening on' \
+    "after kill -9 of the listener, a new one binds the port while the old session runs"
+wait "$tpid"
+is "$(tail -1 "$tmpdir/k9.out")" 250 "the session of the killed listener still gets its message accepted"
+is "$(find "$tmpdir/k9/spool/incoming" -type f | wc -l)" 1 "and it is in the queue, once"
+like "$(banner 127.0.0.1 "$kport")" '^220 ' "the new listener serves"
 
 # ---- a setting changed: the next session has it (no restart) ----
 conf cfg

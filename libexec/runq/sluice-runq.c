@@ -359,8 +359,7 @@ run(struct runq *rq)
 				(void)qfree_fill(rq->spool_fd, &rq->free, rq->spool_uid, QFREE_SLOTS);
 				rq->next_fill = now + FILL_INTERVAL;
 			}
-			if (rq->once && nactive(rq) == 0 && rq->todo_pos >= rq->todo.n &&
-			    rq->nsplits == 0) {
+			if (rq->once && idle(rq)) {
 				if (!dirty)
 					return;
 				continue;

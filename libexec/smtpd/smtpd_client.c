@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "smtpd.h"
+#include "sock.h"
 
 static int
 name_valid(const char *s)
@@ -60,17 +61,7 @@ client_from_socket(struct session *s)
 			strcpy(s->addr, "unknown");
 		return;
 	}
-	if (ss.ss_family == AF_INET) {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-
-		inet_ntop(AF_INET, &a->sin_addr, s->addr, sizeof s->addr);
-		port = ntohs(a->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-
-		inet_ntop(AF_INET6, &a->sin6_addr, s->addr, sizeof s->addr);
-		port = ntohs(a->sin6_port);
-	} else {
+	if (sock_addr_text(&ss, s->addr, sizeof s->addr, &port) < 0) {
 		strcpy(s->addr, "unknown");	/* a UNIX socket, say */
 		return;
 	}
