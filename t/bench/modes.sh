@@ -12,7 +12,7 @@ new) src=(-s 10) ;; reuse) src=(-s 10 -d) ;; one) src=(-s 1 -d) ;;
 *) echo "$me: MODE is new, reuse or one" >&2; exit 2 ;;
 esac
 b=$(mktemp -d "${TMPDIR:-/tmp}/sluice-${me%.sh}.XXXXXX") || exit 1
-chmod 755 "$b"; [ -z "${TOPDIR:-}" ] || chattr +T "$b"
+chmod 755 "$b"
 uid=$(id -u nobody) gid=$(id -g nobody)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
