@@ -47,6 +47,31 @@ bodyfile_open(struct bodyfile *s, const char *dir)
 	return bodyfile_adopt(s, fd);
 }
 
+void
+bodyfile_defer(struct bodyfile *s, const char *dir)
+{
+	memset(s, 0, sizeof *s);
+	s->fd = -1;
+	s->dir = dir;
+}
+
+/* A deferred body file made now, at its first use: 0, or -1 (errno). */
+static int
+ready(struct bodyfile *s)
+{
+	const char *dir = s->dir;
+
+	if (s->fd >= 0 || dir == NULL)
+		return 0;
+	if (bodyfile_open(s, dir) < 0) {
+		s->fd = -1;
+		s->dir = dir;
+		return -1;
+	}
+	s->dir = dir;
+	return 0;
+}
+
 int
 bodyfile_adopt(struct bodyfile *s, int fd)
 {
@@ -75,6 +100,8 @@ bodyfile_close(struct bodyfile *s)
 int
 bodyfile_reset(struct bodyfile *s)
 {
+	if (ready(s) < 0)
+		return -1;
 	s->w.len = 0;
 	s->w.err = 0;
 	s->bytes = 0;
@@ -90,6 +117,8 @@ bodyfile_reset(struct bodyfile *s)
 int
 bodyfile_write_line(struct bodyfile *s, const char *l, size_t n)
 {
+	if (s->fd < 0 && ready(s) < 0)
+		return -1;
 	s->bytes += n + 2;
 	s->lines++;
 	if (wbuf_put(&s->w, l, n) < 0 || wbuf_putc(&s->w, '\n') < 0)
@@ -118,6 +147,8 @@ bodyfile_from_stream(struct bodyfile *s, struct stream_reader *r, int *read_fail
 int
 bodyfile_rewind(struct bodyfile *s)
 {
+	if (ready(s) < 0)
+		return -1;
 	if (wbuf_flush(&s->w) < 0)
 		return -1;
 	/*
@@ -142,7 +173,11 @@ bodyfile_rewind(struct bodyfile *s)
 int
 bodyfile_getline(struct bodyfile *s, const char **line, size_t *len)
 {
-	int rc = rbuf_getline(&s->r, line, len, BUF_SIZE);
+	int rc;
+
+	if (s->fd < 0 && ready(s) < 0)
+		return -1;
+	rc = rbuf_getline(&s->r, line, len, BUF_SIZE);
 
 	if (rc == 1 || rc == -2) {
 		if (*len > 0 && (*line)[*len - 1] == '\n')

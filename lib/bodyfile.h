@@ -24,6 +24,7 @@ struct bodyfile {
 	unsigned long lines;
 	int reading;
 	int written_over;	/* reset since the last rewind: cut there */
+	const char *dir;	/* deferred (bodyfile_defer): made here at first use */
 };
 
 /*
@@ -31,6 +32,15 @@ struct bodyfile {
  * unlink).  0, or -1 with errno set.
  */
 int bodyfile_open(struct bodyfile *, const char *dir);
+/*
+ * A body file made in folder dir only when first written or read (reset,
+ * a line, a rewind): a stage that passes every message through untouched
+ * then creates no file at all.  On ext4 a file's inode is allocated and
+ * released each time, and without a journal each allocation walks past
+ * the inodes released in the last minute (doc/performance.md).  The first
+ * use fails, with errno, when the file cannot be made.
+ */
+void bodyfile_defer(struct bodyfile *, const char *dir);
 /*
  * A body file around fd, a body file another process wrote (sluice-local's
  * privileged part gets it over a socket): read from the start after

@@ -249,6 +249,27 @@ accept_failed(void)
 	nanosleep(&ts, NULL);
 }
 
+/*
+ * "listening on ADDRESS:PORT": the address bound, as the kernel has it,
+ * so that a port 0 given shows the port chosen; the argument if unknown.
+ */
+static void
+say_bound(int fd, const char *arg, unsigned max)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	char a[INET6_ADDRSTRLEN];
+	unsigned port;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+	    sock_addr_text(&ss, a, sizeof a, &port) == 0)
+		log_info("listening on %s%s%s:%u (at most %u sessions)",
+		    ss.ss_family == AF_INET6 ? "[" : "", a,
+		    ss.ss_family == AF_INET6 ? "]" : "", port, max);
+	else
+		log_info("listening on %s (at most %u sessions)", arg, max);
+}
+
 void
 listen_serve(const struct listen_conf *cf)
 {
@@ -301,8 +322,7 @@ listen_serve(const struct listen_conf *cf)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; i < cf->naddr; i++)
-		log_info("listening on %s (at most %u sessions)", cf->addr[i].arg,
-		    cf->sessions);
+		say_bound(fds[i], cf->addr[i].arg, cf->sessions);
 
 	for (;;) {
 		sigset_t wait = old;

@@ -10,17 +10,18 @@ stage_run(stage_txn_fn *fn, void *ctx)
 	stage_run_with(&s);
 }
 
-/* The body file, opened once, on the first message, and reused. */
+/*
+ * The body file, made once, when a message is first spooled, and reused:
+ * a run whose messages all pass through untouched makes none (an inode
+ * allocated and released per run, bodyfile.h).
+ */
 static struct bodyfile *
 body_of(const struct stage *s, struct bodyfile *own, int *made)
 {
-	const char *dir = s->body_dir ? s->body_dir : bodyfile_tmpdir();
-
 	if (s->body != NULL || s->no_body)
 		return s->body;
 	if (!*made) {
-		if (bodyfile_open(own, dir) < 0)
-			die_sys("unable to create a body file in %s", dir);
+		bodyfile_defer(own, s->body_dir ? s->body_dir : bodyfile_tmpdir());
 		*made = 1;
 	}
 	return own;
@@ -76,12 +77,21 @@ stage_copy(struct stream_reader *rd, struct stream_writer *w, const struct txn *
 }
 
 void
+stage_reset(struct bodyfile *sp)
+{
+	if (bodyfile_reset(sp) < 0) {
+		if (sp->fd < 0 && sp->dir != NULL)
+			die_sys("unable to create a body file in %s", sp->dir);
+		die_sys("unable to spool a message");
+	}
+}
+
+void
 stage_spool(struct stream_reader *rd, struct bodyfile *sp)
 {
 	int rf = 0;
 
-	if (bodyfile_reset(sp) < 0)
-		die_sys("unable to spool a message");
+	stage_reset(sp);
 	if (bodyfile_from_stream(sp, rd, &rf) < 0)
 		stage_fail(rd, rf);
 }

@@ -53,6 +53,11 @@ void stage_fail(const struct stream_reader *rd, int read_failed)
     __attribute__((noreturn));
 /* A transaction the stage leaves alone: copied through (else stage_fail). */
 void stage_copy(struct stream_reader *rd, struct stream_writer *w, const struct txn *t);
+/*
+ * sp emptied for a new body, made first if deferred (bodyfile_defer); else
+ * exit 111 naming the folder it could not be made in.
+ */
+void stage_reset(struct bodyfile *sp);
 /* A transaction's body read into sp, emptied first (else stage_fail). */
 void stage_spool(struct stream_reader *rd, struct bodyfile *sp);
 

@@ -577,8 +577,7 @@ encode_txn(struct enc *e, struct stream_reader *rd, struct txn *t)
 			copy_failed(rd, rf, "unable to write");
 		return;
 	}
-	if (bodyfile_reset(&e->sp) < 0)
-		die_sys("unable to spool a message");
+	stage_reset(&e->sp);
 	if (bodyfile_from_stream(&e->sp, rd, &rf) < 0)
 		copy_failed(rd, rf, "unable to spool a message");
 	txn_init(&part);
@@ -638,8 +637,8 @@ setup(struct enc *e)
 			die(EXIT_TEMP, "4.3.5 setting bsmtp_max_size must be a size of 4k or more");
 		e->defaults.max = (unsigned long long)n;
 	}
-	if (bodyfile_open(&e->sp, bodyfile_tmpdir()) < 0)
-		die_sys("unable to create a body file in %s", bodyfile_tmpdir());
+	/* Made when a message is first spooled: none for pass-through runs. */
+	bodyfile_defer(&e->sp, bodyfile_tmpdir());
 	if (stream_writer_init(&e->out, 1, 0) < 0)
 		die_nomem();
 }

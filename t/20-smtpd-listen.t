@@ -9,7 +9,8 @@
 # clients wait in the backlog; a session killed by a signal is logged and
 # reaped; SIGTERM stops the listener, not the sessions in progress, and
 # after a kill -9 of the listener its session still finishes while a new
-# listener takes the port.  Real
+# listener takes the port.  The log names the port bound (-l ADDRESS:0
+# too).  Real
 # clients (Python's smtplib and sockets), the real queue.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/smtpd.sh"
@@ -212,6 +213,14 @@ print(s.recv(512).decode().split("\r\n")[0])' "$1" "$2" 2>&1
 }
 like "$(banner 127.0.0.1 "$p4")" '^220 ' "-l 127.0.0.1:P: served"
 like "$(banner ::1 "$p6")" '^220 ' "-l [::1]:P beside it: served too"
+like "$(cat "$tmpdir/two.log")" "listening on \\[::1\\]:$p6 " "an IPv6 address is logged in brackets"
+
+# ---- port 0: the port the kernel chose is logged, and served ----
+conf zero
+listener zero "$libexec/sluice-smtpd" -l "127.0.0.1:0" -u "$user"
+zport=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$tmpdir/zero.log")
+ok $([ -n "$zport" ] && [ "$zport" -gt 0 ]; echo $?) "-l 127.0.0.1:0 logs the port chosen ($zport), not 0"
+like "$(banner 127.0.0.1 "${zport:-1}")" '^220 ' "and that port is served"
 
 # ---- out of descriptors: accept fails, logged once a second, no busy loop ----
 conf fds

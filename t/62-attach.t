@@ -83,7 +83,8 @@ SLUICE_CONF=$tmpdir/r sluice-attach -- /usr/bin/tee "$tmpdir/r.q" < "$data/mixed
 st=$?
 like "$st $(tail -1 "$tmpdir/r.err")" "^100 .*fatal: 5\.7\.1 message refused: it holds parts not accepted here: 'run.vbs'" \
     "reject before the queue: exit 100 with 5.7.1 and the part's name"
-is "$(wc -c < "$tmpdir/r.q")" 0 "nothing reached the queue program"
+# (The queue program may be stopped before tee made its file: none is nothing.)
+is "$(cat "$tmpdir/r.q" 2>/dev/null | wc -c)" 0 "nothing reached the queue program"
 SLUICE_CONF=$tmpdir/r sluice-attach -- /usr/bin/tee "$tmpdir/r2.q" < "$data/alternative.in" > /dev/null 2>&1
 ok $? "clean mail before the queue: exit 0"
 cmp -s "$data/alternative.in" "$tmpdir/r2.q"

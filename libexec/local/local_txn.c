@@ -15,6 +15,7 @@
 #include "header.h"
 #include "log.h"
 #include "sluice-local.h"
+#include "stage.h"
 #include "stream.h"
 #include "xtext.h"
 
@@ -31,8 +32,7 @@ save_body(struct local *L, struct stream_reader *rd)
 	int rf = 0;
 
 	strset_clear(&L->loops);
-	if (bodyfile_reset(&L->sp) < 0)
-		die_sys("unable to reset the body file");
+	stage_reset(&L->sp);
 	if (header_read(&L->hdr, rd) < 0)
 		die(rd->exit_code, "%s", rd->err);
 	if (header_addrs(&L->hdr, "Delivered-To", &L->loops) < 0)

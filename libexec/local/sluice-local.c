@@ -120,8 +120,8 @@ main(int argc, char **argv)
 	drop_privileges(&L);
 	if (header_init(&L.hdr) < 0)
 		die_nomem();
-	if (bodyfile_open(&L.sp, body_dir()) < 0)
-		die_sys("unable to make a body file in %s", body_dir());
+	/* Made at the first local delivery: none for a run with no local mail. */
+	bodyfile_defer(&L.sp, body_dir());
 	stage_run_with(&s);
 	local_priv_stop(&L);
 	return 0;
