@@ -126,7 +126,6 @@ main(int argc, char **argv)
 {
 	struct smtp s;
 	struct stream_writer out;
-	const char *tmp = bodyfile_tmpdir();
 
 	usage_none(argc, argv, "usage: sluice-smtp < stream > stream\nSee sluice-smtp(8).\n");
 	log_init(argv[0]);
@@ -135,8 +134,7 @@ main(int argc, char **argv)
 	gettimeofday(&s.t_start, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	settings_read(&s.cf);
-	if ((s.spool_fd = bodyfile_tmpfile(tmp)) < 0)
-		die_sys("unable to make a body file in %s", tmp);
+	s.spool_fd = -1;	/* made for the first message to deliver (input_read) */
 	if (stream_writer_init(&out, 1, 0) < 0)
 		die_nomem();
 	(void)unreach_open(&s.unreach, conf_spool(), "unreachable",

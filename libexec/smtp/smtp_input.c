@@ -5,6 +5,7 @@
  */
 #include "smtp.h"
 
+#include "bodyfile.h"
 #include "delivered.h"
 #include "log.h"
 #include "prog.h"
@@ -208,6 +209,17 @@ input_read(struct smtp *s, struct stream_writer *out)
 		if (rc < 0)
 			die(r.exit_code, "%s", r.err);
 		if (sort_rcpts(s, m)) {
+			/*
+			 * The body spool, made for the first message to deliver:
+			 * a run with none (all delivered locally) makes no file.
+			 */
+			if (s->spool_fd < 0) {
+				const char *tmp = bodyfile_tmpdir();
+
+				if ((s->spool_fd = bodyfile_tmpfile(tmp)) < 0)
+					die_sys("unable to make a body file in %s", tmp);
+				w.fd = s->spool_fd;
+			}
 			take(s, &r, &w, s->nmsgs++, &rec);
 			continue;
 		}

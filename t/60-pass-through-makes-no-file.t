@@ -1,7 +1,8 @@
 #!/bin/bash
 # A stage with nothing to do for a run makes no body file: sluice-attach
 # (no attach_block), sluice-scan (scan_method none), sluice-disclaimer (no
-# text) and sluice-bsmtp-encode (no tunnel) pass a run of messages through
+# text), sluice-bsmtp-encode (no tunnel) and sluice-smtp (no recipient
+# routed to it: after sluice-local, most runs) pass a run of messages through
 # unchanged with $TMPDIR missing, and strace sees none of them create a
 # file in a $TMPDIR that exists.  (Each file made is an inode allocated and
 # released per chain run; on ext4 without a journal each allocation walks
@@ -38,6 +39,20 @@ for st in sluice-attach sluice-scan sluice-disclaimer sluice-bsmtp-encode; do
     fi
 done
 [ "$have_strace" = 1 ] || diag "strace is missing: the traced checks were not run"
+
+# sluice-smtp refuses root: run as nobody, with a spool nobody may use.
+mkdir -p "$tmpdir/smtp/spool"
+printf 'hostname mx.example.test\nspool %s\npostmaster postmaster@example.test\n' \
+    "$tmpdir/smtp/spool" > "$tmpdir/smtp/config"
+sluice-mkcdb -o "$tmpdir/smtp/config.cdb" "$tmpdir/smtp/config" || bail "sluice-mkcdb failed"
+chmod -R a+rwX "$tmpdir/smtp"
+chmod a+rx "$tmpdir"
+setpriv --reuid=nobody --regid=nogroup --clear-groups env SLUICE_CONF="$tmpdir/smtp" \
+    TMPDIR="$tmpdir/missing" sluice-smtp < "$tmpdir/in" > "$tmpdir/smtp.out" \
+    2> "$tmpdir/smtp.err"
+ok $? "sluice-smtp: no recipient for it, \$TMPDIR missing: exit 0, no body spool made" ||
+    diag "$(cat "$tmpdir/smtp.err")"
+is "$(grep -c '^MAIL FROM' "$tmpdir/smtp.out")" 3 "sluice-smtp: the three messages pass through"
 grep -c '^MAIL FROM' "$tmpdir/sluice-attach.out" | grep -qx 3
 ok $? "the output holds the three messages"
 
