@@ -3,7 +3,7 @@
 # failure of the stage (exit 111) with a line naming it, never a silent
 # fallback: not to the defaults when config cannot be read, and not a
 # refusal of the input (100, which sends messages to bad/) when a .cdb is
-# damaged.
+# damaged.  sluice-smtpd answers its client 421 first.
 . "$(dirname "$0")/lib.sh"
 
 export SLUICE_CONF=$tmpdir/conf SLUICE_SPOOL=$tmpdir/spool
@@ -25,6 +25,20 @@ for p in sluice-local sluice-alias; do
     is "$(cat "$tmpdir/out")" "" "$p: and nothing is written"
     mv "$tmpdir/users.cdb.good" "$SLUICE_CONF/users.cdb"
 done
+
+# sluice-smtpd, at the start of a session: the client is told to come
+# back (421 in place of the greeting) rather than left with a closed
+# connection and no word, and the log names the table.
+cp "$SLUICE_CONF/domains.cdb" "$tmpdir/domains.cdb.good"
+printf 'cdb, but cut' > "$SLUICE_CONF/domains.cdb"
+printf 'EHLO client.example.org\r\nQUIT\r\n' |
+    env -u SLUICE_QUEUE PROTO=TCP TCPREMOTEIP=192.0.2.7 TCPREMOTEPORT=1234 \
+    TCPLOCALIP=127.0.0.1 TCPLOCALPORT=25 sluice-smtpd > "$tmpdir/out" 2> "$tmpdir/err"
+is "$?" 111 "sluice-smtpd: a damaged domains.cdb ends the session with 111"
+like "$(head -1 "$tmpdir/out")" '^421 4\.3\.0 ' "sluice-smtpd: the client is answered 421 4.3.0, not greeted"
+is "$(wc -l < "$tmpdir/out")" 1 "sluice-smtpd: and nothing more"
+like "$(cat "$tmpdir/err")" "unable to open table domains" "sluice-smtpd: the log names the table"
+mv "$tmpdir/domains.cdb.good" "$SLUICE_CONF/domains.cdb"
 
 if [ "$(id -u)" = 0 ]; then
     chmod 0600 "$SLUICE_CONF/config.cdb"

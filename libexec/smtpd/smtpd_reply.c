@@ -63,6 +63,7 @@ static const struct {
 	[RP_TIME_LIMIT] = { 421, "4.4.2 Time limit exceeded, closing connection" },
 	[RP_TOO_MANY_ERRORS] = { 421, "4.7.0 Too many errors, closing connection" },
 	[RP_TOO_MANY_CONN] = { 421, "4.7.0 Too many connections from your address, try again later" },
+	[RP_UNAVAILABLE] = { 421, "4.3.0 Service not available, try again later" },
 	/* Access rules and limits (smtpd_access.c, smtpd_sender.c, smtpd_limits.c). */
 	[RP_TOO_MANY_NET_CONN] = { 421, "4.7.0 Too many connections from your network, try again later" },
 	[RP_ACCESS_TEMP] = { 421, "4.7.1 Access denied, try again later" },

@@ -18,11 +18,23 @@
 #include "stream.h"
 #include "table.h"
 
+/*
+ * A table the session cannot open (damaged, unreadable, no descriptor
+ * left): the client is told to come back (421, before the greeting, as
+ * RFC 5321 allows), not left with a closed connection and no word; the
+ * log names the table.
+ */
 static void
-open_table(struct table *t, const char *name)
+open_table(struct session *s, struct table *t, const char *name)
 {
-	if (table_open(t, name) < 0)
-		die(EXIT_TEMP, "unable to open table %s: %s", name, strerror(errno));
+	int e;
+
+	if (table_open(t, name) == 0)
+		return;
+	e = errno;
+	smtpd_reply(s, RP_UNAVAILABLE);
+	(void)wbuf_flush(&s->out);
+	die(EXIT_TEMP, "unable to open table %s: %s", name, strerror(e));
 }
 
 /*
@@ -68,9 +80,9 @@ smtpd_session_init(struct session *s)
 	smtpd_tls_init(s);
 	smtpd_auth_init(s);
 	smtpd_limit_init(s);
-	open_table(&s->domains, "domains");
-	open_table(&s->users, "users");
-	open_table(&s->aliases, "aliases");
+	open_table(s, &s->domains, "domains");
+	open_table(s, &s->users, "users");
+	open_table(s, &s->aliases, "aliases");
 }
 
 void
