@@ -87,6 +87,19 @@ now_ms(void)
 	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+/* Slot s filled, as far as the runner knows; mark it so. */
+static int
+filled(const struct qfree *q, unsigned s)
+{
+	return (q->used[s / 8] & (1u << (s % 8))) != 0;
+}
+
+static void
+mark(struct qfree *q, unsigned s)
+{
+	q->used[s / 8] |= (unsigned char)(1u << (s % 8));
+}
+
 /* Mark the slots listed in free/ as used, the others as not. */
 static void
 relist(int spool_fd, struct qfree *q)
@@ -100,7 +113,7 @@ relist(int spool_fd, struct qfree *q)
 	for (i = 0; i < k; i++) {
 		n = strtoul(names[i], &end, 10);
 		if (*end == '\0' && n < QFREE_SLOTS)
-			q->used[n / 8] |= (unsigned char)(1u << (n % 8));
+			mark(q, (unsigned)n);
 	}
 	q->listed_at = now_ms() + 1;	/* 0: never */
 }
@@ -112,7 +125,7 @@ next_slot(const struct qfree *q)
 	unsigned s;
 
 	for (s = 0; s < QFREE_SLOTS; s++)
-		if (!(q->used[s / 8] & (1u << (s % 8))))
+		if (!filled(q, s))
 			return (int)s;
 	return -1;
 }
@@ -142,7 +155,7 @@ qfree_put(int spool_fd, const char *path, struct qfree *q, uid_t owner)
 	if ((s < 0 || s >= QFREE_HOT) && now_ms() + 1 - q->listed_at >= RELIST_MS)
 		relist(spool_fd, q);
 	while (tries < PUT_TRIES && (s = next_slot(q)) >= 0) {
-		q->used[s / 8] |= (unsigned char)(1u << (s % 8));
+		mark(q, (unsigned)s);
 		snprintf(slot, sizeof slot, "free/%d", s);
 		if (rename_noreplace(spool_fd, path, slot) == 0)
 			return 0;
@@ -227,7 +240,7 @@ qfree_fill(int spool_fd, struct qfree *q, uid_t owner, unsigned n)
 
 	relist(spool_fd, q);
 	for (s = 0; s < n && s < QFREE_SLOTS; s++) {
-		if (q->used[s / 8] & (1u << (s % 8)))
+		if (filled(q, s))
 			continue;
 		snprintf(slot, sizeof slot, "free/%u", s);
 		fd = openat(spool_fd, slot, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
@@ -245,7 +258,7 @@ qfree_fill(int spool_fd, struct qfree *q, uid_t owner, unsigned n)
 			break;
 		}
 		close(fd);
-		q->used[s / 8] |= (unsigned char)(1u << (s % 8));
+		mark(q, s);
 		made++;
 	}
 	return made;

@@ -39,6 +39,14 @@ like "$(head -1 "$tmpdir/out")" '^421 4\.3\.0 ' "sluice-smtpd: the client is ans
 is "$(wc -l < "$tmpdir/out")" 1 "sluice-smtpd: and nothing more"
 like "$(cat "$tmpdir/err")" "unable to open table domains" "sluice-smtpd: the log names the table"
 mv "$tmpdir/domains.cdb.good" "$SLUICE_CONF/domains.cdb"
+# sender_access, opened by the access rules' start, the same way.
+printf 'cdb, but cut' > "$SLUICE_CONF/sender_access.cdb"
+printf 'QUIT\r\n' |
+    env -u SLUICE_QUEUE PROTO=TCP TCPREMOTEIP=192.0.2.7 TCPREMOTEPORT=1234 \
+    TCPLOCALIP=127.0.0.1 TCPLOCALPORT=25 sluice-smtpd > "$tmpdir/out" 2> "$tmpdir/err"
+like "$? $(head -1 "$tmpdir/out")" '^111 421 4\.3\.0 ' "sluice-smtpd: a damaged sender_access.cdb: 421 4.3.0 too"
+like "$(cat "$tmpdir/err")" "unable to open table sender_access" "sluice-smtpd: the log names it"
+rm -f "$SLUICE_CONF/sender_access.cdb"
 
 if [ "$(id -u)" = 0 ]; then
     chmod 0600 "$SLUICE_CONF/config.cdb"

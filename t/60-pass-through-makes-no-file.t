@@ -34,6 +34,9 @@ for st in sluice-attach sluice-scan sluice-disclaimer sluice-bsmtp-encode; do
     if [ "$have_strace" = 1 ]; then
         TMPDIR=$tmpdir/tmp strace -f -qq -e trace=openat,open -o "$tmpdir/$st.trace" \
             "$st" < "$tmpdir/in" > /dev/null 2>&1
+        # The trace is one: it shows the stage opening its settings.
+        grep -q 'config\.cdb' "$tmpdir/$st.trace"
+        ok $? "$st: strace traced its opens" || diag "$(head -5 "$tmpdir/$st.trace")"
         made=$(grep -c "O_TMPFILE\|$tmpdir/tmp/" "$tmpdir/$st.trace")
         is "$made" 0 "$st: strace: no file opened or made in \$TMPDIR"
     fi

@@ -203,6 +203,11 @@ struct session {
 
 /* smtpd_session.c */
 void smtpd_session_init(struct session *);
+/*
+ * Open a table the session needs from its start, or answer the client
+ * 421 4.3.0 (before the greeting) and exit 111 naming the table.
+ */
+void smtpd_session_table(struct session *, struct table *, const char *name);
 void smtpd_session_exit(struct session *, int code) __attribute__((noreturn));
 void smtpd_session_error(struct session *);
 void smtpd_session_flush(struct session *);

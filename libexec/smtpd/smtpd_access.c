@@ -95,8 +95,7 @@ smtpd_access_init(struct session *s)
 	v = conf_num("smtpd_error_delay_after", 5);
 	c->error_delay_after = v < 0 || v > ERRORS_MAX ? 5 : (unsigned)v;
 	c->dnsbl = dnsbl_refusal();
-	if (table_open(&s->senders, "sender_access") < 0)
-		die(EXIT_TEMP, "unable to open table sender_access: %s", strerror(errno));
+	smtpd_session_table(s, &s->senders, "sender_access");
 }
 
 /* A host name key: "mx.example.org", or ".example.org" for subdomains. */

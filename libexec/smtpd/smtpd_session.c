@@ -24,8 +24,8 @@
  * RFC 5321 allows), not left with a closed connection and no word; the
  * log names the table.
  */
-static void
-open_table(struct session *s, struct table *t, const char *name)
+void
+smtpd_session_table(struct session *s, struct table *t, const char *name)
 {
 	int e;
 
@@ -80,9 +80,9 @@ smtpd_session_init(struct session *s)
 	smtpd_tls_init(s);
 	smtpd_auth_init(s);
 	smtpd_limit_init(s);
-	open_table(s, &s->domains, "domains");
-	open_table(s, &s->users, "users");
-	open_table(s, &s->aliases, "aliases");
+	smtpd_session_table(s, &s->domains, "domains");
+	smtpd_session_table(s, &s->users, "users");
+	smtpd_session_table(s, &s->aliases, "aliases");
 }
 
 void
