@@ -1,5 +1,6 @@
 #include "buf.h"
 #include "clock.h"
+#include "copy.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -10,13 +11,63 @@
 #include <string.h>
 #include <unistd.h>
 
+/*
+ * The first two buffers of the default size come from here, not malloc:
+ * a stage's reader and writer.  musl gives a buffer that size its own
+ * mapping and unmaps it when it is freed, and an unmapping in a process
+ * that ran on both CPUs interrupts the other one to flush its TLB: a
+ * cost per stage per chain run, just before the exit that unmaps it all
+ * anyway (doc/performance.md).  Not under AddressSanitizer, which checks
+ * malloc'd buffers only.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define BUF_POOL 0
+#else
+#define BUF_POOL 2
+#endif
+#if BUF_POOL > 0
+static char buf_pool[BUF_POOL][BUF_SIZE];
+static unsigned char buf_pool_used[BUF_POOL];
+#endif
+
+static char *
+buf_alloc(size_t size)
+{
+#if BUF_POOL > 0
+	size_t i;
+
+	if (size == BUF_SIZE)
+		for (i = 0; i < BUF_POOL; i++)
+			if (!buf_pool_used[i]) {
+				buf_pool_used[i] = 1;
+				return buf_pool[i];
+			}
+#endif
+	return malloc(size);
+}
+
+static void
+buf_release(char *p)
+{
+#if BUF_POOL > 0
+	size_t i;
+
+	for (i = 0; i < BUF_POOL; i++)
+		if (p == buf_pool[i]) {
+			buf_pool_used[i] = 0;
+			return;
+		}
+#endif
+	free(p);
+}
+
 int
 rbuf_init(struct rbuf *r, int fd, size_t size)
 {
 	memset(r, 0, sizeof *r);
 	r->fd = fd;
 	r->size = size ? size : BUF_SIZE;
-	r->buf = malloc(r->size);
+	r->buf = buf_alloc(r->size);
 	return r->buf ? 0 : -1;
 }
 
@@ -34,7 +85,7 @@ void
 rbuf_free(struct rbuf *r)
 {
 	if (!r->mem)
-		free(r->buf);
+		buf_release(r->buf);
 	r->buf = NULL;
 }
 
@@ -242,7 +293,7 @@ wbuf_init(struct wbuf *w, int fd, size_t size)
 	memset(w, 0, sizeof *w);
 	w->fd = fd;
 	w->size = size ? size : BUF_SIZE;
-	w->buf = malloc(w->size);
+	w->buf = buf_alloc(w->size);
 	return w->buf ? 0 : -1;
 }
 
@@ -260,7 +311,7 @@ void
 wbuf_free(struct wbuf *w)
 {
 	if (!w->mem)
-		free(w->buf);
+		buf_release(w->buf);
 	w->buf = NULL;
 }
 
@@ -361,7 +412,7 @@ wbuf_put(struct wbuf *w, const void *p, size_t n)
 			return 0;
 		}
 	}
-	memcpy(w->buf + w->len, p, n);
+	copy_octets(w->buf + w->len, p, n);
 	w->len += n;
 	return 0;
 }
@@ -381,6 +432,17 @@ wbuf_putc(struct wbuf *w, char c)
 		return 0;
 	}
 	return wbuf_put(w, &c, 1);
+}
+
+int
+wbuf_putu(struct wbuf *w, unsigned long long v)
+{
+	char d[20], *p = d + sizeof d;
+
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	return wbuf_put(w, p, (size_t)(d + sizeof d - p));
 }
 
 int

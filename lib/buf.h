@@ -91,6 +91,8 @@ void wbuf_free(struct wbuf *);
 int wbuf_put(struct wbuf *, const void *p, size_t n);
 int wbuf_puts(struct wbuf *, const char *s);
 int wbuf_putc(struct wbuf *, char c);
+/* v in decimal, without printf. */
+int wbuf_putu(struct wbuf *w, unsigned long long v);
 int wbuf_printf(struct wbuf *, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int wbuf_flush(struct wbuf *);

@@ -4,10 +4,8 @@
 #include "log.h"
 #include "text.h"
 #include "xtext.h"
+#include "copy.h"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -241,11 +239,10 @@ stream_read_txn(struct stream_reader *r, struct txn *t)
 				return -1;
 			if (pl == 0)
 				return rerr(r, EXIT_PERM, "RCPT: empty path <>");
-			if ((a = strndup(p, pl)) == NULL || (rc2 = txn_add_rcpt(t, a)) == NULL) {
+			if ((a = strndup(p, pl)) == NULL || (rc2 = txn_add_rcpt_own(t, a)) == NULL) {
 				free(a);
 				return rerr(r, EXIT_TEMP, "out of memory");
 			}
-			free(a);
 			rc2->line = r->line;
 			if (param_parse(t, rc2, rest, rl, 1, &err, &code) < 0)
 				return rerr(r, code == 451 ? EXIT_TEMP : EXIT_PERM, "RCPT: %s", err);
@@ -397,7 +394,8 @@ stream_write_head(struct stream_writer *w, const struct txn *t)
 			if (xtext_encode(t->xf[i], strlen(t->xf[i]), enc, sizeof enc) < 0)
 				return errno = EOVERFLOW, -1;
 			if (wbuf_puts(o, any ? " " : "XFORWARD ") < 0 ||
-			    wbuf_printf(o, "%s=%s", xf_names[i], enc) < 0)
+			    wbuf_puts(o, xf_names[i]) < 0 || wbuf_putc(o, '=') < 0 ||
+			    wbuf_puts(o, enc) < 0)
 				return -1;
 			any = 1;
 		}
@@ -419,7 +417,7 @@ stream_write_head(struct stream_writer *w, const struct txn *t)
 			return -1;
 		return 0;
 	}
-	if (t->has_size && wbuf_printf(o, " SIZE=%llu", t->size) < 0)
+	if (t->has_size && (wbuf_puts(o, " SIZE=") < 0 || wbuf_putu(o, t->size) < 0))
 		return -1;
 	if (t->body != BODY_NONE && wbuf_puts(o, t->body == BODY_7BIT ?
 	    " BODY=7BIT" : " BODY=8BITMIME") < 0)
@@ -429,9 +427,9 @@ stream_write_head(struct stream_writer *w, const struct txn *t)
 	if (t->ret != RET_NONE && wbuf_puts(o, t->ret == RET_FULL ?
 	    " RET=FULL" : " RET=HDRS") < 0)
 		return -1;
-	if (t->envid && wbuf_printf(o, " ENVID=%s", t->envid) < 0)
+	if (t->envid && (wbuf_puts(o, " ENVID=") < 0 || wbuf_puts(o, t->envid) < 0))
 		return -1;
-	if (t->auth && wbuf_printf(o, " AUTH=%s", t->auth) < 0)
+	if (t->auth && (wbuf_puts(o, " AUTH=") < 0 || wbuf_puts(o, t->auth) < 0))
 		return -1;
 	if (put_x(w, t->x, t->nx) < 0 || eol(w) < 0)
 		return -1;
@@ -463,7 +461,8 @@ stream_write_head(struct stream_writer *w, const struct txn *t)
 					return -1;
 			}
 		}
-		if (rc->orcpt && wbuf_printf(o, " ORCPT=%s", rc->orcpt) < 0)
+		if (rc->orcpt && (wbuf_puts(o, " ORCPT=") < 0 ||
+		    wbuf_puts(o, rc->orcpt) < 0))
 			return -1;
 		if (put_x(w, rc->x, rc->nx) < 0 || eol(w) < 0)
 			return -1;
@@ -556,31 +555,6 @@ stream_read_plain(struct stream_reader *r, const char **p, size_t *n,
 	return 1;
 }
 
-/*
- * A line of k octets into d (no overlap): sixteen octets a step, the
- * last sixteen overlapping.  musl's memcpy, which the FAST build links,
- * costs a call and a start-up per line on mail's short lines: it was
- * half of sluice-smtp's time spooling a large body (doc/performance.md).
- */
-static inline void
-copy_line(char *d, const char *s, size_t k)
-{
-#if defined(__SSE2__)
-	size_t i;
-
-	if (k >= 16 && k <= 512) {
-		for (i = 0; i + 16 <= k; i += 16)
-			_mm_storeu_si128((__m128i *)(void *)(d + i),
-			    _mm_loadu_si128((const __m128i *)(const void *)(s + i)));
-		if (i < k)
-			_mm_storeu_si128((__m128i *)(void *)(d + k - 16),
-			    _mm_loadu_si128((const __m128i *)(const void *)(s + k - 16)));
-		return;
-	}
-#endif
-	memcpy(d, s, k);
-}
-
 int
 stream_put_crlf(struct wbuf *o, const char *p, size_t n)
 {
@@ -597,7 +571,7 @@ stream_put_crlf(struct wbuf *o, const char *p, size_t n)
 			continue;
 		}
 		/* Room for the line and its CRLF: no call per line. */
-		copy_line(o->buf + o->len, p, k);
+		copy_octets(o->buf + o->len, p, k);
 		o->buf[o->len + k] = '\r';
 		o->buf[o->len + k + 1] = '\n';
 		o->len += k + 2;

@@ -90,7 +90,7 @@ txn_set_xf(struct txn *t, enum xf_attr a, const char *s)
 }
 
 struct rcpt *
-txn_add_rcpt(struct txn *t, const char *addr)
+txn_add_rcpt_own(struct txn *t, char *addr)
 {
 	struct rcpt *r;
 
@@ -105,9 +105,21 @@ txn_add_rcpt(struct txn *t, const char *addr)
 	}
 	r = &t->rcpt[t->nrcpt];
 	memset(r, 0, sizeof *r);
-	if ((r->addr = strdup(addr)) == NULL)
-		return NULL;
+	r->addr = addr;
 	t->nrcpt++;
+	return r;
+}
+
+struct rcpt *
+txn_add_rcpt(struct txn *t, const char *addr)
+{
+	struct rcpt *r;
+	char *a;
+
+	if ((a = strdup(addr)) == NULL)
+		return NULL;
+	if ((r = txn_add_rcpt_own(t, a)) == NULL)
+		free(a);
 	return r;
 }
 

@@ -78,6 +78,8 @@ void txn_reset(struct txn *);
 int txn_set_from(struct txn *, const char *);
 int txn_set_xf(struct txn *, enum xf_attr, const char *);
 struct rcpt *txn_add_rcpt(struct txn *, const char *addr);
+/* The same taking addr, malloc'd, as it is; on NULL it is still the caller's. */
+struct rcpt *txn_add_rcpt_own(struct txn *, char *addr);
 void txn_del_rcpt(struct txn *, size_t i);
 /*
  * Private parameters: get returns the value or NULL; set replaces a

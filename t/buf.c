@@ -159,9 +159,67 @@ deadlines(void)
 	close(p[1]);
 }
 
+/*
+ * Buffers of the default size: the first two come from a static pool
+ * (lib/buf.c), the rest from malloc.  Three writers and a reader at once
+ * get four distinct buffers, each carries its own data, and a buffer
+ * freed is taken again.
+ */
+static void
+pool(void)
+{
+	struct wbuf w[3];
+	struct rbuf r;
+	char *seen[4], path[] = "/tmp/sluice-buf.XXXXXX", got[16];
+	const char *l;
+	size_t n, i, j;
+	int fd[3], distinct = 1, data = 1;
+
+	for (i = 0; i < 3; i++) {
+		if ((fd[i] = mkstemp(path)) < 0)
+			return (void)ok(0, "mkstemp");
+		unlink(path);
+		memcpy(path + strlen(path) - 6, "XXXXXX", 6);
+		if (wbuf_init(&w[i], fd[i], 0) < 0)
+			return (void)ok(0, "wbuf_init");
+		seen[i] = w[i].buf;
+	}
+	if (rbuf_init(&r, fd[0], 0) < 0)
+		return (void)ok(0, "rbuf_init");
+	seen[3] = r.buf;
+	for (i = 0; i < 4; i++)
+		for (j = i + 1; j < 4; j++)
+			distinct &= seen[i] != seen[j];
+	ok(distinct, "three writers and a reader of the default size: four buffers");
+	for (i = 0; i < 3; i++) {
+		snprintf(got, sizeof got, "w%zu\n", i);
+		data &= wbuf_puts(&w[i], got) == 0 && wbuf_flush(&w[i]) == 0;
+	}
+	for (i = 0; i < 3; i++) {
+		struct rbuf rr;
+
+		if (lseek(fd[i], 0, SEEK_SET) < 0 || rbuf_init(&rr, fd[i], 64) < 0)
+			return (void)ok(0, "lseek");
+		snprintf(got, sizeof got, "w%zu", i);
+		data &= rbuf_getline(&rr, &l, &n, 100) == 1 && n == 3 &&
+		    memcmp(l, got, 2) == 0;
+		rbuf_free(&rr);
+	}
+	ok(data, "each writer wrote its own data");
+	wbuf_free(&w[1]);
+	ok(wbuf_init(&w[1], fd[1], 0) == 0 && w[1].buf == seen[1],
+	    "a buffer freed is taken again");
+	for (i = 0; i < 3; i++) {
+		wbuf_free(&w[i]);
+		close(fd[i]);
+	}
+	rbuf_free(&r);
+}
+
 int
 main(void)
 {
+	pool();
 	transport();
 	unread();
 	deadlines();

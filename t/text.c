@@ -4,7 +4,9 @@
  * buffers of every length up to 300 and of every density of the octet
  * sought, and a lone one at each place of a line; lib/stream.c's
  * stream_put_crlf (copy_line) over lines of every length up to 600, into
- * a buffer with room and into one without.  Run by t/14-text-scans.t.
+ * a buffer with room and into one without; lib/copy.h's copy_octets over
+ * every length up to 600 at every alignment, and wbuf_putu.  Run by
+ * t/14-text-scans.t.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "copy.h"
 #include "stream.h"
 #include "tap.h"
 #include "text.h"
@@ -47,6 +50,43 @@ crlf_ok(size_t size)
 		ok_ = 1;
 	close(fd);
 	return ok_;
+}
+
+/*
+ * copy_octets for every length 0..600, from and to every alignment 0..15:
+ * the copy equals the source, and the octets around it are untouched.
+ */
+static int
+copy_bad(void)
+{
+	static char src[640], dst[680], ref[680];
+	size_t n, so, dof, i;
+	int bad = 0;
+
+	for (i = 0; i < sizeof src; i++)
+		src[i] = (char)(rand() % 256);
+	for (n = 0; n <= 600; n++)
+		for (so = 0; so < 16; so++)
+			for (dof = 0; dof < 16; dof++) {
+				memset(dst, 0x5a, sizeof dst);
+				memset(ref, 0x5a, sizeof ref);
+				memcpy(ref + 32 + dof, src + so, n);
+				copy_octets(dst + 32 + dof, src + so, n);
+				bad += memcmp(dst, ref, sizeof dst) != 0;
+			}
+	return bad;
+}
+
+/* wbuf_putu of v into a buffer: whether it wrote want and nothing else. */
+static int
+putu_is(unsigned long long v, const char *want)
+{
+	char mem[64];
+	struct wbuf w;
+
+	wbuf_init_mem(&w, -1, mem, sizeof mem);
+	return wbuf_putu(&w, v) == 0 && w.len == strlen(want) &&
+	    memcmp(mem, want, w.len) == 0;
 }
 
 static size_t
@@ -117,5 +157,9 @@ main(void)
 	ok(text_drop(work, 64, '\r') == 0, "a buffer of CRs only becomes empty");
 	ok(crlf_ok(65536), "stream_put_crlf: lines of 0 to 600 octets, CRLF-ended, into room");
 	ok(crlf_ok(64), "stream_put_crlf: the same through a buffer of 64 octets");
+	ok(copy_bad() == 0, "copy_octets: 0 to 600 octets, every alignment, exact and in bounds");
+	ok(putu_is(0, "0") && putu_is(7, "7") && putu_is(10, "10") &&
+	    putu_is(5200, "5200") && putu_is(18446744073709551615ULL,
+	    "18446744073709551615"), "wbuf_putu: 0, one digit, 10, 5200, the largest");
 	return tap_done();
 }
