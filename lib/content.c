@@ -20,8 +20,5 @@ content_stage_run(const struct content_stage *cs, int argc, char **argv)
 	if (queue != NULL)
 		prequeue_start(queue);
 	stage_run(cs->txn, cs->ctx);
-	if (cs->done != NULL)
-		cs->done(cs->ctx);
-	matrix_free(cs->mx);
 	return prequeue_end();
 }

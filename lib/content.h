@@ -14,8 +14,12 @@
  *   - the queue program started, when there is one: from then on
  *     prequeue_active() tells the stage it may refuse with
  *     prequeue_reject() instead of bouncing;
- *   - each transaction to txn (lib/stage.h), then done(ctx).
+ *   - each transaction to txn (lib/stage.h).
  * Returns the exit status: the queue program's, or 0 in the chain.
+ * Nothing is freed at the end: the exit gives the memory back at once,
+ * where a free of each walker's and table's blocks was an munmap, and in
+ * a process that ran on both CPUs an interrupt of the other to flush its
+ * TLB, a seventh of a pass-through stage's time (doc/performance.md).
  */
 
 #include "matrix.h"
@@ -26,7 +30,6 @@ struct content_stage {
 	void (*settings)(void *ctx);	/* dies on a bad setting; NULL: none */
 	struct matrix *mx;		/* the stage's, loaded after its settings */
 	stage_txn_fn *txn;		/* each transaction */
-	void (*done)(void *ctx);	/* after the last one; NULL: nothing */
 	void *ctx;
 };
 

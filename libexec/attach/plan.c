@@ -125,13 +125,6 @@ plan_init(struct plan *pl, const struct rules *rs)
 		die_nomem();
 }
 
-void
-plan_free(struct plan *pl)
-{
-	mime_free(pl->walker);
-	free(pl->cut);
-}
-
 int
 plan_walk(struct plan *pl, struct bodyfile *sp)
 {

@@ -51,7 +51,6 @@ struct plan {
 };
 
 void plan_init(struct plan *, const struct rules *);
-void plan_free(struct plan *);
 /* Pass 1 over the spooled message: 0, or -1 on a read error. */
 int plan_walk(struct plan *, struct bodyfile *sp);
 /*

@@ -223,14 +223,6 @@ settings(void *ctx)
 	plan_init(&a->plan, &a->rules);
 }
 
-static void
-done(void *ctx)
-{
-	struct attach *a = ctx;
-
-	plan_free(&a->plan);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -238,7 +230,7 @@ main(int argc, char **argv)
 	static const struct content_stage cs = {
 		.usage = "usage: sluice-attach [-- queue-program [args...]] < stream > stream\n"
 		    "See sluice-attach(8).\n",
-		.settings = settings, .mx = &a.mx, .txn = attach_txn, .done = done, .ctx = &a,
+		.settings = settings, .mx = &a.mx, .txn = attach_txn, .ctx = &a,
 	};
 
 	return content_stage_run(&cs, argc, argv);

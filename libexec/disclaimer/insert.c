@@ -478,13 +478,6 @@ insert_init(struct insert *x, struct stream_writer *w)
 }
 
 void
-insert_free(struct insert *x)
-{
-	mime_free(x->walker);
-	free(x->t.conv);
-}
-
-void
 insert_begin(struct insert *x, const struct dtext *d)
 {
 	char *conv = x->t.conv;

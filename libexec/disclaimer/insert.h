@@ -70,7 +70,6 @@ struct insert {
 };
 
 void insert_init(struct insert *, struct stream_writer *w);
-void insert_free(struct insert *);
 /* Start a message with disclaimer d. */
 void insert_begin(struct insert *, const struct dtext *d);
 void insert_line(struct insert *, const char *s, size_t n);

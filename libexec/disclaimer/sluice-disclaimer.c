@@ -97,14 +97,6 @@ settings(void *ctx)
 	insert_init(&s->ins, NULL);
 }
 
-static void
-done(void *ctx)
-{
-	struct disclaimer *s = ctx;
-
-	insert_free(&s->ins);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -112,7 +104,7 @@ main(int argc, char **argv)
 	static const struct content_stage cs = {
 		.usage = "usage: sluice-disclaimer [-- queue-program [args...]] < stream > stream\n"
 		    "See sluice-disclaimer(8).\n",
-		.settings = settings, .mx = &s.mx, .txn = disclaimer_txn, .done = done, .ctx = &s,
+		.settings = settings, .mx = &s.mx, .txn = disclaimer_txn, .ctx = &s,
 	};
 
 	return content_stage_run(&cs, argc, argv);

@@ -354,14 +354,6 @@ settings(void *ctx)
 		die_nomem();
 }
 
-static void
-done(void *ctx)
-{
-	struct scan *s = ctx;
-
-	mime_free(s->walker);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -369,7 +361,7 @@ main(int argc, char **argv)
 	static const struct content_stage cs = {
 		.usage = "usage: sluice-scan [-- queue-program [args...]] < stream > stream\n"
 		    "See sluice-scan(8).\n",
-		.settings = settings, .mx = &s.mx, .txn = scan_txn, .done = done, .ctx = &s,
+		.settings = settings, .mx = &s.mx, .txn = scan_txn, .ctx = &s,
 	};
 
 	return content_stage_run(&cs, argc, argv);
