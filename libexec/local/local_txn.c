@@ -167,8 +167,12 @@ attempt(struct local *L, const struct txn *t, const struct rcpt *r,
 		local_result_set(res, 5, "5.1.3", "bad recipient address syntax: %s",
 		    ae.msg);
 	else {
+		size_t before = L->npend;
+
 		local_users_deliver(L, t, r, &a, res);
-		if (res->code == 0)
+		/* A Maildir file pending (local_maildir.c) is recorded once in new/. */
+		if (res->code == 0 && !local_maildir_record_later(L, before, L->qid,
+		    r->addr, target_route(r)))
 			record(L, r);
 	}
 	log_info("qid=%s to=<%s> status=%s dsn=%s %s", L->qid, r->addr,

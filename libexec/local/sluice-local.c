@@ -102,7 +102,8 @@ local_stage_end(struct stream_writer *w, int failed, void *ctx)
 {
 	(void)w;
 	if (local_maildir_sync(ctx) < 0 && !failed)
-		die(EXIT_TEMP, "unable to sync Maildir folders: delivered mail may be lost");
+		die(EXIT_TEMP, "unable to sync or rename the Maildir files of this run "
+		    "(see above): the batch is retried");
 }
 
 int

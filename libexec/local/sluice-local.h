@@ -34,6 +34,8 @@
 
 #define BOX_MAX 4096	/* a mailbox path */
 #define SYNC_MAX 64	/* Maildir folders waiting for their fsync */
+#define PEND_MAX 256	/* Maildir files waiting for the sync and rename */
+#define PEND_FS_MAX 8	/* file systems they are on */
 #define OUTPUT_MAX 1024	/* a command's output kept for the diagnostic */
 #define TIME_LIMIT_MAX (7 * 86400)	/* the largest command_time_limit */
 
@@ -67,6 +69,16 @@ struct copy {
 	const char *orcpt;	/* as in the stream, or NULL */
 };
 
+/*
+ * A Maildir file written in tmp/, not yet synced nor renamed into new/
+ * (local_maildir.c), and the recipient to add to the record of delivered
+ * recipients once it is there.
+ */
+struct pend {
+	char *tmp, *fin, *newdir;
+	char *qid, *addr, *route;	/* addr NULL: nothing to record */
+};
+
 struct local {
 	/* Settings and tables, read once at start. */
 	struct table users, domains;
@@ -86,6 +98,12 @@ struct local {
 	/* The run. */
 	char *pending_sync[SYNC_MAX];
 	size_t nsync;
+	struct pend *pend;	/* PEND_MAX of them, made at the first */
+	size_t npend;
+	/* A descriptor on each file system of those files, open from before
+	 * the first was written: syncfs on it reports any error since. */
+	struct { dev_t dev; int fd; } pend_fs[PEND_FS_MAX];
+	size_t npend_fs;
 	unsigned long deliveries;	/* Maildir files made */
 };
 
@@ -123,6 +141,12 @@ void local_box_deliver(struct local *, const char *box, const struct copy *,
 /* local_maildir.c */
 void local_maildir_deliver(struct local *, const char *dir,
     const struct copy *, int now, struct result *);
+/*
+ * The delivery just made left a file pending: it records r (of qid, with
+ * route) once in new/, and returns 1; 0 when none is pending.
+ */
+int local_maildir_record_later(struct local *, size_t before,
+    const char *qid, const char *addr, const char *route);
 int local_maildir_sync(struct local *);
 
 /* local_mbox.c */
