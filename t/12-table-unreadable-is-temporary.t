@@ -47,6 +47,15 @@ printf 'QUIT\r\n' |
 like "$? $(head -1 "$tmpdir/out")" '^111 421 4\.3\.0 ' "sluice-smtpd: a damaged sender_access.cdb: 421 4.3.0 too"
 like "$(cat "$tmpdir/err")" "unable to open table sender_access" "sluice-smtpd: the log names it"
 rm -f "$SLUICE_CONF/sender_access.cdb"
+# access, read for each client before the greeting: rules that cannot be
+# read keep the client out for now, never let it in without them.
+printf 'cdb, but cut' > "$SLUICE_CONF/access.cdb"
+printf 'QUIT\r\n' |
+    env -u SLUICE_QUEUE PROTO=TCP TCPREMOTEIP=192.0.2.7 TCPREMOTEPORT=1234 \
+    TCPLOCALIP=127.0.0.1 TCPLOCALPORT=25 sluice-smtpd > "$tmpdir/out" 2> "$tmpdir/err"
+like "$? $(head -1 "$tmpdir/out")" '^111 421 4\.3\.0 ' "sluice-smtpd: a damaged access.cdb: 421 4.3.0, not the greeting"
+like "$(cat "$tmpdir/err")" "unable to open table access" "sluice-smtpd: the log names it"
+rm -f "$SLUICE_CONF/access.cdb"
 
 if [ "$(id -u)" = 0 ]; then
     chmod 0600 "$SLUICE_CONF/config.cdb"

@@ -249,10 +249,8 @@ access_lookup(struct session *s)
 	char *val = s->lookup_val;
 	int rc;
 
-	if (table_open(&t, "access") < 0) {
-		log_warn("unable to open table access: %s", strerror(errno));
-		return;
-	}
+	/* Rules that cannot be read keep the client out for now (421). */
+	smtpd_session_table(s, &t, "access");
 	rc = cidr_addr_parse(s->addr, &a) < 0 ? 0 :
 	    match_addr(s, &t, &a, val, sizeof s->lookup_val);
 	if (rc == 0 && s->ac.name_keys) {
@@ -261,8 +259,13 @@ access_lookup(struct session *s)
 		    sizeof s->lookup_val)) == 1)
 			snprintf(s->acc.key, sizeof s->acc.key, "%.255s", s->name);
 	}
-	if (rc < 0)
-		log_warn("unable to read table access: %s", strerror(errno));
+	if (rc < 0) {
+		int e = errno;
+
+		smtpd_reply(s, RP_UNAVAILABLE);
+		(void)wbuf_flush(&s->out);
+		die(EXIT_TEMP, "unable to read table access: %s", strerror(e));
+	}
 	if (rc == 1)
 		access_value(&s->acc, val);
 	table_close(&t);
