@@ -238,6 +238,26 @@ log_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+static void (*die_hook)(void);
+static pid_t die_hook_pid;
+
+void
+log_die_hook(void (*fn)(void))
+{
+	die_hook = fn;
+	die_hook_pid = getpid();
+}
+
+static void
+run_die_hook(void)
+{
+	void (*fn)(void) = die_hook;
+
+	die_hook = NULL;
+	if (fn != NULL && getpid() == die_hook_pid)
+		fn();
+}
+
 void
 die(int code, const char *fmt, ...)
 {
@@ -246,6 +266,7 @@ die(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog("fatal", fmt, ap, NULL);
 	va_end(ap);
+	run_die_hook();
 	_exit(code);
 }
 
@@ -258,6 +279,7 @@ die_sys(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog("fatal", fmt, ap, strerror(e));
 	va_end(ap);
+	run_die_hook();
 	_exit(errno_exit(e));
 }
 

@@ -60,6 +60,12 @@ void die(int code, const char *fmt, ...)
 void die_sys(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
 void die_nomem(void) __attribute__((noreturn));
+/*
+ * fn runs once in die, die_sys and die_nomem, before the exit, in this
+ * process only (not in a child forked since): sluice-smtpd answers its
+ * client 421 with it when it dies before its greeting.  NULL: none.
+ */
+void log_die_hook(void (*fn)(void));
 /* The temporary-vs-permanent decision for a system error. */
 int errno_exit(int e);
 

@@ -66,7 +66,32 @@ if [ "$(id -u)" = 0 ]; then
         like "$(cat "$tmpdir/err")" "unable to open table $SLUICE_CONF/config.cdb: Permission denied" \
             "$p: the line names the table and why"
     done
+    # sluice-smtpd, as tcpserver runs it: config.cdb is read first of
+    # all, and a session that cannot read it answers 421 too.
+    printf 'QUIT\r\n' | setpriv --reuid=nobody --regid=nogroup --clear-groups \
+        env -u SLUICE_QUEUE PROTO=TCP TCPREMOTEIP=192.0.2.7 TCPREMOTEPORT=1234 \
+        TCPLOCALIP=127.0.0.1 TCPLOCALPORT=25 "$(command -v sluice-smtpd)" \
+        > "$tmpdir/out" 2> "$tmpdir/err"
+    like "$? $(head -1 "$tmpdir/out")" '^111 421 4\.3\.0 ' \
+        "sluice-smtpd: a config.cdb it cannot read: 421 4.3.0, not a closed connection"
+    like "$(cat "$tmpdir/err")" "unable to open table $SLUICE_CONF/config.cdb: Permission denied" \
+        "sluice-smtpd: the log names the table and why"
+    # Its own listener reads config.cdb at its start, and each session
+    # afresh: a session that cannot read it answers 421.
+    chmod 0644 "$SLUICE_CONF/config.cdb"
+    port=$(free_port)
+    env -u SLUICE_QUEUE -u SLUICE_ALLOW_ROOT "$(command -v sluice-smtpd)" \
+        -l "127.0.0.1:$port" -u nobody > /dev/null 2> "$tmpdir/listener" &
+    lpid=$!
+    wait_port "$port" || bail "the listener did not start: $(cat "$tmpdir/listener")"
+    chmod 0600 "$SLUICE_CONF/config.cdb"
+    got=$("$PY" -c 'import socket,sys
+s=socket.create_connection(("127.0.0.1", int(sys.argv[1])), 10)
+print(s.makefile("rb").readline().decode().rstrip())' "$port")
+    like "$got" '^421 4\.3\.0 ' "sluice-smtpd -l: a session that cannot read config.cdb answers 421 4.3.0"
+    kill "$lpid"; wait "$lpid" 2>/dev/null
+    chmod 0644 "$SLUICE_CONF/config.cdb"
 else
-    skip "not root: cannot run as another user" 4
+    skip "not root: cannot run as another user" 7
 fi
 done_testing

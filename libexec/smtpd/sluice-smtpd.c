@@ -48,7 +48,7 @@ count_arg(int opt, const char *arg, unsigned max)
  * session is on standard input and output, as under tcpserver or inetd.
  */
 static void
-options(int argc, char **argv)
+options(int argc, char **argv, struct listen_conf *cp)
 {
 	struct listen_conf c = { .sessions = 100, .backlog = 100 };
 	const char *why;
@@ -85,8 +85,7 @@ options(int argc, char **argv)
 		usage_die(usage, "no arguments but options");
 	if (other && c.naddr == 0)
 		usage_die(usage, "-c, -b and -u are the listener's: -l ADDRESS:PORT is missing");
-	if (c.naddr > 0)
-		listen_serve(&c);	/* returns in each session's process */
+	*cp = c;
 }
 
 /* A client that stops reading cannot hold the server forever. */
@@ -100,6 +99,29 @@ send_timeout(unsigned seconds)
 	(void)setsockopt(1, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
+static struct session *starting;
+
+/*
+ * A death before the greeting (a table, config.cdb included, that cannot
+ * be read; no memory; no descriptor): the client is told to come back
+ * rather than left with a closed connection and no word.
+ */
+static void
+unavailable(void)
+{
+	smtpd_reply(starting, RP_UNAVAILABLE);
+	(void)wbuf_flush(&starting->out);
+}
+
+/* The session's process from here on: its buffers, and the hook above. */
+static void
+session_start(struct session *s)
+{
+	smtpd_session_io(s);
+	starting = s;
+	log_die_hook(unavailable);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -107,8 +129,18 @@ main(int argc, char **argv)
 	static struct session sess;
 	struct session *s = &sess;
 
-	log_init(argv[0]);
-	options(argc, argv);
+	struct listen_conf lc;
+
+	log_name(argv[0]);
+	options(argc, argv, &lc);
+	if (lc.naddr == 0)
+		session_start(s);
+	/* Reads config.cdb: a session that cannot is answered 421. */
+	log_setup(LOG_ROLE_DAEMON);
+	if (lc.naddr > 0) {
+		listen_serve(&lc);	/* returns in each session's process */
+		session_start(s);
+	}
 	priv_refuse_root();
 	/* Write errors are seen as EPIPE; the queue program gets SIGPIPE back. */
 	signal(SIGPIPE, SIG_IGN);
@@ -123,5 +155,6 @@ main(int argc, char **argv)
 	smtpd_access_connect(s);
 	smtpd_limits_connect(s);
 	smtpd_access_greet(s);
+	log_die_hook(NULL);
 	smtpd_session_serve(s);
 }

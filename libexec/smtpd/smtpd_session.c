@@ -25,16 +25,10 @@
  * log names the table.
  */
 void
-smtpd_session_table(struct session *s, struct table *t, const char *name)
+smtpd_session_table(struct table *t, const char *name)
 {
-	int e;
-
-	if (table_open(t, name) == 0)
-		return;
-	e = errno;
-	smtpd_reply(s, RP_UNAVAILABLE);
-	(void)wbuf_flush(&s->out);
-	die(EXIT_TEMP, "unable to open table %s: %s", name, strerror(e));
+	if (table_open(t, name) < 0)
+		die(EXIT_TEMP, "unable to open table %s: %s", name, strerror(errno));
 }
 
 /*
@@ -46,15 +40,21 @@ smtpd_session_table(struct session *s, struct table *t, const char *name)
  * process.
  */
 void
-smtpd_session_init(struct session *s)
+smtpd_session_io(struct session *s)
 {
 	static char inbuf[BUF_SIZE], outbuf[4096];
-	long long v;
 
 	s->slot.fd = -1;
 	txn_init(&s->t);
 	rbuf_init_mem(&s->in, 0, inbuf, sizeof inbuf);
 	wbuf_init_mem(&s->out, 1, outbuf, sizeof outbuf);
+}
+
+void
+smtpd_session_init(struct session *s)
+{
+	long long v;
+
 	smtpd_queue_init(&s->q);
 	s->hostname = conf_hostname();
 	v = conf_size("message_size_limit", 35LL * 1024 * 1024);
@@ -80,9 +80,9 @@ smtpd_session_init(struct session *s)
 	smtpd_tls_init(s);
 	smtpd_auth_init(s);
 	smtpd_limit_init(s);
-	smtpd_session_table(s, &s->domains, "domains");
-	smtpd_session_table(s, &s->users, "users");
-	smtpd_session_table(s, &s->aliases, "aliases");
+	smtpd_session_table(&s->domains, "domains");
+	smtpd_session_table(&s->users, "users");
+	smtpd_session_table(&s->aliases, "aliases");
 }
 
 void

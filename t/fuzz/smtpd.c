@@ -176,6 +176,7 @@ fuzz_session_init(struct session *s)
 	 * session after session, so the last input's state is cleared first.
 	 */
 	memset(s, 0, sizeof *s);
+	smtpd_session_io(s);
 	smtpd_session_init(s);
 	sess = s;
 	s->in.io = &in_io;
