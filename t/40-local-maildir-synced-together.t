@@ -40,7 +40,8 @@ is "$?" 0 "40 messages for one Maildir: sluice-local exits 0"
 is "$(count "$md/new")" 40 "all 40 are in new/"
 is "$(count "$md/tmp")" 0 "and none is left in tmp/"
 is "$(records)" 40 "each recipient is recorded as delivered"
-"$PY" - "$tmpdir/trace" "$md" > "$tmpdir/order" <<'EOF'
+# order TRACE — what the trace shows, a line per fact (the checks below)
+cat > "$tmpdir/order.py" <<'EOF'
 import re, sys
 md = sys.argv[2]
 syncfs = []; file_syncs = 0; renames = []; dir_syncs = []; recs = []
@@ -64,22 +65,31 @@ print("records", len(recs))
 print("each record after its rename", int(len(recs) == len(renames) and all(a > b for a, b in zip(recs, renames))))
 print("flushes", len(syncfs) + len(dir_syncs) + file_syncs)
 EOF
-is "$(sed -n 's/^file fsyncs //p' "$tmpdir/order")" 0 "no message file is fsynced on its own"
-is "$(sed -n 's/^syncfs //p' "$tmpdir/order")" 1 "one syncfs puts the 40 files on disk"
-is "$(sed -n 's/^renamed //p' "$tmpdir/order")" 40 "40 renames from tmp/ into new/"
-is "$(sed -n 's/^renames after the syncfs //p' "$tmpdir/order")" 1 "every rename comes after the syncfs"
-is "$(sed -n 's/^new\/ synced after the last rename //p' "$tmpdir/order")" 1 "new/ is synced after the last rename"
-is "$(sed -n 's/^each record after its rename //p' "$tmpdir/order")" 1 \
+order() { "$PY" "$tmpdir/order.py" "$1" "$md" > "$tmpdir/order"; }
+fact() { sed -n "s/^$1 //p" "$tmpdir/order"; }
+order "$tmpdir/trace"
+is "$(fact 'file fsyncs')" 0 "no message file is fsynced on its own"
+is "$(fact syncfs)" 1 "one syncfs puts the 40 files on disk"
+is "$(fact renamed)" 40 "40 renames from tmp/ into new/"
+is "$(fact 'renames after the syncfs')" 1 "every rename comes after the syncfs"
+is "$(fact 'new\/ synced after the last rename')" 1 "new/ is synced after the last rename"
+is "$(fact 'each record after its rename')" 1 \
     "each recipient is recorded after its file is renamed into new/"
-is "$(sed -n 's/^flushes //p' "$tmpdir/order")" 2 "two syncs for 40 messages (one each before)"
+is "$(fact flushes)" 2 "two syncs for 40 messages (one each before)"
 
-# 2. More than PEND_MAX (256) files: synced and renamed in two rounds.
+# 2. More than PEND_MAX (256) files: synced and renamed in two rounds,
+# each recipient recorded after its own rename (the 257th too, whose
+# delivery began by committing the 256 before it).
 reset
 stream 1 300 > "$tmpdir/in300"
-strace -f -y -qq -o "$tmpdir/trace" -e trace=syncfs sluice-local < "$tmpdir/in300" > /dev/null 2> "$tmpdir/err"
+strace -f -y -qq -o "$tmpdir/trace" -e trace=fsync,fdatasync,syncfs,rename,renameat,renameat2,write \
+    sluice-local < "$tmpdir/in300" > /dev/null 2> "$tmpdir/err"
 is "$?" 0 "300 messages: exit 0"
 is "$(subjects | uniq | wc -l) $(count "$md/new")" "300 300" "300 distinct messages in new/"
-is "$(grep -c 'syncfs(.*= 0' "$tmpdir/trace")" 2 "two syncfs: 256 files, then the other 44"
+order "$tmpdir/trace"
+is "$(fact syncfs) $(fact renamed) $(fact records)" "2 300 300" \
+    "two syncfs (256 files, then the other 44), 300 renames, 300 records"
+is "$(fact 'each record after its rename')" 1 "each of the 300 is recorded after its rename"
 
 # sluice-local reading a FIFO whose writer stays open: it has written the
 # files of what it read, and waits for more.  held FIRST LAST

@@ -139,12 +139,12 @@ local_maildir_sync(struct local *L)
 }
 
 int
-local_maildir_record_later(struct local *L, size_t before, const char *qid,
-    const char *addr, const char *route)
+local_maildir_record_later(struct local *L, unsigned long before,
+    const char *qid, const char *addr, const char *route)
 {
 	struct pend *p;
 
-	if (L->npend <= before)
+	if (L->npend_made == before || L->npend == 0)
 		return 0;
 	p = &L->pend[L->npend - 1];
 	if ((p->qid = strdup(qid)) == NULL || (p->addr = strdup(addr)) == NULL ||
@@ -190,6 +190,7 @@ pend_add(struct local *L, const char *tmp, const char *fin, const char *newdir)
 		return errno = ENOMEM, -1;
 	}
 	L->npend++;
+	L->npend_made++;
 	return 0;
 }
 

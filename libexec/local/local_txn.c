@@ -167,7 +167,7 @@ attempt(struct local *L, const struct txn *t, const struct rcpt *r,
 		local_result_set(res, 5, "5.1.3", "bad recipient address syntax: %s",
 		    ae.msg);
 	else {
-		size_t before = L->npend;
+		unsigned long before = L->npend_made;
 
 		local_users_deliver(L, t, r, &a, res);
 		/* A Maildir file pending (local_maildir.c) is recorded once in new/. */

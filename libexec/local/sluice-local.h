@@ -100,6 +100,7 @@ struct local {
 	size_t nsync;
 	struct pend *pend;	/* PEND_MAX of them, made at the first */
 	size_t npend;
+	unsigned long npend_made;	/* ever: a delivery left one if it grew */
 	/* A descriptor on each file system of those files, open from before
 	 * the first was written: syncfs on it reports any error since. */
 	struct { dev_t dev; int fd; } pend_fs[PEND_FS_MAX];
@@ -142,10 +143,12 @@ void local_box_deliver(struct local *, const char *box, const struct copy *,
 void local_maildir_deliver(struct local *, const char *dir,
     const struct copy *, int now, struct result *);
 /*
- * The delivery just made left a file pending: it records r (of qid, with
- * route) once in new/, and returns 1; 0 when none is pending.
+ * If the delivery just made left a file pending (npend_made grew past
+ * before: npend itself drops when a full list is committed first), that
+ * file's recipient addr (of qid, with route) is recorded once it is in
+ * new/, and 1 is returned; else 0.
  */
-int local_maildir_record_later(struct local *, size_t before,
+int local_maildir_record_later(struct local *, unsigned long before,
     const char *qid, const char *addr, const char *route);
 int local_maildir_sync(struct local *);
 
