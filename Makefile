@@ -54,7 +54,7 @@ LDFLAGS_ALL = $(LDFLAGS)
 # VALGRIND=1: dynamic glibc programs (valgrind replaces malloc only
 # there), with their symbols, so that its reports name the lines.
 ifeq ($(VALGRIND),1)
-CFLAGS_ALL += -g
+CFLAGS_ALL += -g -DSLUICE_NO_BUF_POOL
 endif
 ifeq ($(SAN),1)
 OPT = -O1 -g

@@ -17,14 +17,8 @@
  * mapping and unmaps it when it is freed, and an unmapping in a process
  * that ran on both CPUs interrupts the other one to flush its TLB: a
  * cost per stage per chain run, just before the exit that unmaps it all
- * anyway (doc/performance.md).  Not under AddressSanitizer, which checks
- * malloc'd buffers only.
+ * anyway (doc/performance.md).  BUF_POOL (buf.h) says how many.
  */
-#if defined(__SANITIZE_ADDRESS__)
-#define BUF_POOL 0
-#else
-#define BUF_POOL 2
-#endif
 #if BUF_POOL > 0
 static char buf_pool[BUF_POOL][BUF_SIZE];
 static unsigned char buf_pool_used[BUF_POOL];

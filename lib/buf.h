@@ -19,6 +19,22 @@
 #define BUF_SIZE 65536
 
 /*
+ * How many buffers of BUF_SIZE come from a static pool rather than malloc
+ * (lib/buf.c): none under AddressSanitizer (gcc or clang) or valgrind
+ * (make VALGRIND=1), which check malloc'd buffers only.
+ */
+#if defined(__SANITIZE_ADDRESS__) || defined(SLUICE_NO_BUF_POOL)
+#define BUF_POOL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BUF_POOL 0
+#endif
+#endif
+#ifndef BUF_POOL
+#define BUF_POOL 2
+#endif
+
+/*
  * A transport: read and write like read(2) and write(2) (bytes, 0 at the
  * end of input, -1 with errno), waiting no later than deadline, a
  * clock_now_ms() value (0: no deadline), and failing with ETIMEDOUT then.

@@ -207,8 +207,8 @@ pool(void)
 	}
 	ok(data, "each writer wrote its own data");
 	wbuf_free(&w[1]);
-	ok(wbuf_init(&w[1], fd[1], 0) == 0 && w[1].buf == seen[1],
-	    "a buffer freed is taken again");
+	ok(wbuf_init(&w[1], fd[1], 0) == 0 && (BUF_POOL == 0 || w[1].buf == seen[1]),
+	    "a buffer freed is taken again (from the pool, when there is one)");
 	for (i = 0; i < 3; i++) {
 		wbuf_free(&w[i]);
 		close(fd[i]);

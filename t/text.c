@@ -3,7 +3,7 @@
  * against plain loops: lib/text.c's text_find and text_drop over random
  * buffers of every length up to 300 and of every density of the octet
  * sought, and a lone one at each place of a line; lib/stream.c's
- * stream_put_crlf (copy_line) over lines of every length up to 600, into
+ * stream_put_crlf (copy_octets) over lines of every length up to 600, into
  * a buffer with room and into one without; lib/copy.h's copy_octets over
  * every length up to 600 at every alignment, and wbuf_putu.  Run by
  * t/14-text-scans.t.
