@@ -69,9 +69,27 @@ stderr_is_socket(void)
 	return 1;
 }
 
+/*
+ * Standard error is the client's own socket, as under inetd (0, 1 and 2
+ * one socket): pointed at /dev/null then, whatever the settings say, and
+ * before they are read, so that no line, not even one saying they cannot
+ * be read, reaches the client.  1 when it was.
+ */
+static int
+stderr_is_client(void)
+{
+	struct stat a, b;
+
+	if (fstat(0, &a) < 0 || fstat(2, &b) < 0 || !S_ISSOCK(b.st_mode) ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return 0;
+	return stderr_is_socket();
+}
+
 void
 log_setup(enum log_role role)
 {
+	int client = role == LOG_ROLE_DAEMON && stderr_is_client();
 	const char *v = conf_get("log", "auto");
 	int dest, known = 1;
 
@@ -82,7 +100,7 @@ log_setup(enum log_role role)
 		dest = DEST_SYSLOG;
 	else {
 		known = strcmp(v, "auto") == 0;
-		dest = (role == LOG_ROLE_DAEMON && stderr_is_socket()) ?
+		dest = (role == LOG_ROLE_DAEMON && (client || stderr_is_socket())) ?
 		    DEST_SYSLOG : DEST_STDERR;
 	}
 	switch (role) {

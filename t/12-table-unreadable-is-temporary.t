@@ -76,6 +76,28 @@ if [ "$(id -u)" = 0 ]; then
         "sluice-smtpd: a config.cdb it cannot read: 421 4.3.0, not a closed connection"
     like "$(cat "$tmpdir/err")" "unable to open table $SLUICE_CONF/config.cdb: Permission denied" \
         "sluice-smtpd: the log names the table and why"
+    # Under inetd standard error is the client's socket too: the client
+    # gets the 421 and no log line.
+    got=$("$PY" - "$(command -v sluice-smtpd)" <<'EOF'
+import socket, subprocess, sys
+a, b = socket.socketpair()
+p = subprocess.Popen(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+    "env", "-u", "SLUICE_QUEUE", "PROTO=TCP", "TCPREMOTEIP=192.0.2.7", sys.argv[1]],
+    stdin=b, stdout=b, stderr=b)
+b.close()
+a.settimeout(10)
+out = b""
+while True:
+    d = a.recv(4096)
+    if not d:
+        break
+    out += d
+p.wait()
+print(p.returncode, repr(out.decode()))
+EOF
+)
+    is "$got" "111 '421 4.3.0 Service not available, try again later\\r\\n'" \
+        "sluice-smtpd under inetd (standard error the client's socket): 421, and no log line to the client"
     # Its own listener reads config.cdb at its start, and each session
     # afresh: a session that cannot read it answers 421.
     chmod 0644 "$SLUICE_CONF/config.cdb"
@@ -92,6 +114,6 @@ print(s.makefile("rb").readline().decode().rstrip())' "$port")
     kill "$lpid"; wait "$lpid" 2>/dev/null
     chmod 0644 "$SLUICE_CONF/config.cdb"
 else
-    skip "not root: cannot run as another user" 7
+    skip "not root: cannot run as another user" 8
 fi
 done_testing

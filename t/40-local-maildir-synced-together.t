@@ -130,4 +130,18 @@ stream 1 2 | sluice-local > /dev/null 2>&1
 is "$?" 0 "the retry exits 0"
 is "$(subjects | tr '\n' ,)" "msg 1,msg 2," "the retry delivers each of the two once"
 
+# 5. A death of its own (here the output, /dev/full, fails while a large
+# message for another domain passes through): the files still waiting
+# are removed from tmp/, and nothing is in new/ or recorded.
+reset
+{ stream 1 2
+  printf 'XFORWARD IDENT=06b%018d\nMAIL FROM:<s@example.org>\nRCPT TO:<x@remote.test>\nDATA\nSubject: big\n\n' 3
+  for ((i = 0; i < 2000; i++)); do echo "a line of a message that is larger than the output buffer, $i"; done
+  echo .; } > "$tmpdir/in-big"
+sluice-local < "$tmpdir/in-big" > /dev/full 2> "$tmpdir/err"
+rc=$?
+like "$rc $(cat "$tmpdir/err")" "^111 .*unable to write" "the output fails: exit 111, logged"
+is "$(count "$md/tmp") $(count "$md/new") $(records)" "0 0 0" \
+    "the two files waiting are removed from tmp/; none in new/, none recorded"
+
 done_testing

@@ -138,6 +138,25 @@ local_maildir_sync(struct local *L)
 	return rc;
 }
 
+static struct local *dying;
+
+/* A death of this process: the files still pending go, none was renamed. */
+static void
+abandon(void)
+{
+	size_t i;
+
+	for (i = 0; i < dying->npend; i++)
+		unlink(dying->pend[i].tmp);
+}
+
+void
+local_maildir_on_death(struct local *L)
+{
+	dying = L;
+	log_die_hook(abandon);
+}
+
 int
 local_maildir_record_later(struct local *L, unsigned long before,
     const char *qid, const char *addr, const char *route)

@@ -119,6 +119,7 @@ main(int argc, char **argv)
 	/* Commands are waited for: their status must not be reaped away. */
 	signal(SIGCHLD, SIG_DFL);
 	drop_privileges(&L);
+	local_maildir_on_death(&L);
 	if (header_init(&L.hdr) < 0)
 		die_nomem();
 	/* Made at the first local delivery: none for a run with no local mail. */

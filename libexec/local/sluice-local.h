@@ -151,6 +151,8 @@ void local_maildir_deliver(struct local *, const char *dir,
 int local_maildir_record_later(struct local *, unsigned long before,
     const char *qid, const char *addr, const char *route);
 int local_maildir_sync(struct local *);
+/* When this process dies (die, die_sys), remove the files still pending. */
+void local_maildir_on_death(struct local *);
 
 /* local_mbox.c */
 void local_mbox_deliver(struct local *, const char *path, const struct copy *,

@@ -154,7 +154,8 @@ main(int argc, char **argv)
 		s->in.deadline = s->session_end = clock_now_ms() + s->session_ms;
 	smtpd_access_connect(s);
 	smtpd_limits_connect(s);
-	smtpd_access_greet(s);
+	/* Answered from here on: a refusal's dialogue, or the greeting. */
 	log_die_hook(NULL);
+	smtpd_access_greet(s);
 	smtpd_session_serve(s);
 }
