@@ -1,4 +1,5 @@
 #include "param.h"
+#include "text.h"
 #include "xtext.h"
 #include "addr.h"
 
@@ -31,18 +32,18 @@ notify_parse(const char *v, size_t n, unsigned *out)
 	unsigned f = 0;
 	size_t i = 0, j;
 
-	if (n == 5 && strncasecmp(v, "NEVER", 5) == 0) {
+	if (n == 5 && text_ieq(v, "NEVER", 5)) {
 		*out = NOTIFY_NEVER;
 		return 0;
 	}
 	while (i < n) {
 		for (j = i; j < n && v[j] != ','; j++)
 			;
-		if (j - i == 7 && strncasecmp(v + i, "SUCCESS", 7) == 0)
+		if (j - i == 7 && text_ieq(v + i, "SUCCESS", 7))
 			f |= NOTIFY_SUCCESS;
-		else if (j - i == 7 && strncasecmp(v + i, "FAILURE", 7) == 0)
+		else if (j - i == 7 && text_ieq(v + i, "FAILURE", 7))
 			f |= NOTIFY_FAILURE;
-		else if (j - i == 5 && strncasecmp(v + i, "DELAY", 5) == 0)
+		else if (j - i == 5 && text_ieq(v + i, "DELAY", 5))
 			f |= NOTIFY_DELAY;
 		else
 			return -1;
@@ -102,7 +103,7 @@ orcpt_valid(const char *v, size_t n)
 			return 0;
 	if (i == 0 || i == n || i + 1 == n || xtext_has_ctl(v + i + 1, n - i - 1))
 		return 0;
-	if (i == 5 && strncasecmp(v, "utf-8", 5) == 0)
+	if (i == 5 && text_ieq(v, "utf-8", 5))
 		return utf8_valid(v + i + 1, n - i - 1);
 	return xtext_valid(v + i + 1, n - i - 1);
 }
@@ -152,8 +153,8 @@ param_parse(struct txn *t, struct rcpt *r, const char *s, size_t n,
 		} else if (i < n && s[i] != ' ')
 			BAD(501, "invalid character in parameter keyword");
 
-#define KEY(name) (kl == sizeof(name) - 1 && strncasecmp(k, name, kl) == 0)
-		if (kl > 2 && strncasecmp(k, "X-", 2) == 0) {
+#define KEY(name) (kl == sizeof(name) - 1 && text_ieq(k, name, kl))
+		if (kl > 2 && text_ieq(k, "X-", 2)) {
 			struct xparam *x = is_rcpt ? r->x : t->x;
 			size_t *nx = is_rcpt ? &r->nx : &t->nx;
 			char key[64], *val = NULL;
@@ -202,11 +203,11 @@ param_parse(struct txn *t, struct rcpt *r, const char *s, size_t n,
 		} else if (!is_rcpt && KEY("BODY")) {
 			if (t->body != BODY_NONE)
 				BAD(501, "duplicate BODY parameter");
-			if (v != NULL && vl == 4 && strncasecmp(v, "7BIT", 4) == 0)
+			if (v != NULL && vl == 4 && text_ieq(v, "7BIT", 4))
 				t->body = BODY_7BIT;
-			else if (v != NULL && vl == 8 && strncasecmp(v, "8BITMIME", 8) == 0)
+			else if (v != NULL && vl == 8 && text_ieq(v, "8BITMIME", 8))
 				t->body = BODY_8BITMIME;
-			else if (v != NULL && vl == 10 && strncasecmp(v, "BINARYMIME", 10) == 0)
+			else if (v != NULL && vl == 10 && text_ieq(v, "BINARYMIME", 10))
 				BAD(555, "BODY=BINARYMIME is not supported");
 			else
 				BAD(501, "invalid BODY parameter");
@@ -219,9 +220,9 @@ param_parse(struct txn *t, struct rcpt *r, const char *s, size_t n,
 		} else if (!is_rcpt && KEY("RET")) {
 			if (t->ret != RET_NONE)
 				BAD(501, "duplicate RET parameter");
-			if (v != NULL && vl == 4 && strncasecmp(v, "FULL", 4) == 0)
+			if (v != NULL && vl == 4 && text_ieq(v, "FULL", 4))
 				t->ret = RET_FULL;
-			else if (v != NULL && vl == 4 && strncasecmp(v, "HDRS", 4) == 0)
+			else if (v != NULL && vl == 4 && text_ieq(v, "HDRS", 4))
 				t->ret = RET_HDRS;
 			else
 				BAD(501, "invalid RET parameter");

@@ -6,6 +6,10 @@
 #include "xtext.h"
 #include "copy.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -78,13 +82,12 @@ getline_raw(struct stream_reader *r, const char **line, size_t *len,
 	return 1;
 }
 
-static int
+static inline int
 is_cmd(const char *s, size_t n, const char *cmd)
 {
 	size_t k = strlen(cmd);
 
-	return n >= k && strncasecmp(s, cmd, k) == 0 &&
-	    (n == k || s[k] == ' ');
+	return n >= k && text_ieq(s, cmd, k) && (n == k || s[k] == ' ');
 }
 
 static int
@@ -115,7 +118,7 @@ xforward_parse(struct stream_reader *r, struct txn *t, const char *s, size_t n)
 		vl = (size_t)(s + i - v);
 		for (a = 0; a < XF_COUNT; a++)
 			if (strlen(xf_names[a]) == kl &&
-			    strncasecmp(xf_names[a], k, kl) == 0)
+			    text_ieq(k, xf_names[a], kl))
 				break;
 		if (a == XF_COUNT)
 			return rerr(r, EXIT_PERM, "unknown XFORWARD attribute %.*s",
@@ -214,7 +217,7 @@ stream_read_txn(struct stream_reader *r, struct txn *t)
 				return -1;
 			continue;
 		}
-		if (n >= 10 && strncasecmp(s, "MAIL FROM:", 10) == 0) {
+		if (n >= 10 && text_ieq(s, "MAIL FROM:", 10)) {
 			if (have_mail)
 				return rerr(r, EXIT_PERM, "second MAIL in one transaction");
 			if (path_split(r, s + 10, n - 10, &p, &pl, &rest, &rl, "MAIL") < 0)
@@ -227,7 +230,7 @@ stream_read_txn(struct stream_reader *r, struct txn *t)
 			have_mail = 1;
 			continue;
 		}
-		if (n >= 8 && strncasecmp(s, "RCPT TO:", 8) == 0) {
+		if (n >= 8 && text_ieq(s, "RCPT TO:", 8)) {
 			struct rcpt *rc2;
 			char *a;
 
@@ -248,7 +251,7 @@ stream_read_txn(struct stream_reader *r, struct txn *t)
 				return rerr(r, code == 451 ? EXIT_TEMP : EXIT_PERM, "RCPT: %s", err);
 			continue;
 		}
-		if (n == 4 && strncasecmp(s, "DATA", 4) == 0) {
+		if (n == 4 && text_ieq(s, "DATA", 4)) {
 			if (!have_mail)
 				return rerr(r, EXIT_PERM, "DATA before MAIL");
 			if (t->nrcpt == 0)
@@ -522,20 +525,60 @@ stream_flush(struct stream_writer *w)
 	return wbuf_flush(&w->out);
 }
 
+/*
+ * Whole plain lines from p[0..n): each line's LF is fewer than
+ * STREAM_TEXT_MAX - 1 octets from its start, with no CR before it, and
+ * the next line does not start with a dot.  One pass over the block,
+ * sixteen octets a step, every LF of a step taken from one mask: a call
+ * of text_find per line cost more than the scan on mail's short lines
+ * (doc/performance.md).  t/text.c checks it against the line-by-line
+ * loop it replaces.
+ */
 size_t
 stream_plain_run(const char *p, size_t n, size_t *lines)
 {
-	size_t off = 0, k = 0, lim;
-	const char *nl;
+	const size_t max = STREAM_TEXT_MAX - 1;
+	size_t off = 0, k = 0, i = 0, j;
 
-	while (off < n && p[off] != '.') {
-		lim = n - off < STREAM_TEXT_MAX - 1 ? n - off : STREAM_TEXT_MAX - 1;
-		if ((nl = text_find(p + off, lim, '\n')) == NULL ||
-		    (nl > p + off && nl[-1] == '\r'))
-			break;
-		off = (size_t)(nl - p) + 1;
-		k++;
+	if (n == 0 || p[0] == '.')
+		goto done;
+#if defined(__SSE2__)
+	{
+		const __m128i lf = _mm_set1_epi8('\n');
+
+		for (; i + 16 <= n; i += 16) {
+			unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+			    _mm_loadu_si128((const __m128i *)(const void *)(p + i)), lf));
+
+			for (; m != 0; m &= m - 1) {
+				j = i + (size_t)__builtin_ctz(m);
+				if (j - off >= max || (j > off && p[j - 1] == '\r'))
+					goto done;
+				off = j + 1;
+				k++;
+				if (off < n && p[off] == '.')
+					goto done;
+			}
+			/* No LF can come soon enough for the line at off. */
+			if (i + 16 - off >= max)
+				goto done;
+		}
 	}
+#endif
+	for (; i < n; i++) {
+		if (p[i] != '\n') {
+			if (i - off >= max)
+				goto done;
+			continue;
+		}
+		if (i - off >= max || (i > off && p[i - 1] == '\r'))
+			goto done;
+		off = i + 1;
+		k++;
+		if (off < n && p[off] == '.')
+			goto done;
+	}
+done:
 	*lines = k;
 	return off;
 }

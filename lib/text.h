@@ -29,5 +29,28 @@ size_t text_drop(char *s, size_t n, char c);
 size_t text_field_name(const char *l, size_t n);
 /* Whether l[0..n) is the field name name, in any case. */
 int text_name_is(const char *l, size_t n, const char *name);
+/*
+ * Whether s[0..k) is lit[0..k), ASCII letters in any case: strncasecmp
+ * without the call, and without musl's tolower call an octet, for the
+ * stream's commands and parameters, read in every stage for every
+ * message (doc/performance.md).  lit holds no NUL before k.
+ */
+static inline int
+text_ieq(const char *s, const char *lit, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < k; i++) {
+		unsigned a = (unsigned char)s[i], b = (unsigned char)lit[i];
+
+		if (a - 'A' < 26u)
+			a += 32;
+		if (b - 'A' < 26u)
+			b += 32;
+		if (a != b)
+			return 0;
+	}
+	return 1;
+}
 
 #endif

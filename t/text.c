@@ -89,17 +89,6 @@ putu_is(unsigned long long v, const char *want)
 	    memcmp(mem, want, w.len) == 0;
 }
 
-static size_t
-drop_ref(const char *s, size_t n, char c, char *out)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n; i++)
-		if (s[i] != c)
-			out[o++] = s[i];
-	return o;
-}
-
 static const char *
 find_ref(const char *s, size_t n, char c)
 {
@@ -109,6 +98,73 @@ find_ref(const char *s, size_t n, char c)
 		if (s[i] == c)
 			return s + i;
 	return NULL;
+}
+
+/* stream_plain_run as it was, a line at a time: the reference. */
+static size_t
+plain_ref(const char *p, size_t n, size_t *lines)
+{
+	size_t off = 0, k = 0, lim;
+	const char *nl;
+
+	while (off < n && p[off] != '.') {
+		lim = n - off < STREAM_TEXT_MAX - 1 ? n - off : STREAM_TEXT_MAX - 1;
+		if ((nl = find_ref(p + off, lim, '\n')) == NULL ||
+		    (nl > p + off && nl[-1] == '\r'))
+			break;
+		off = (size_t)(nl - p) + 1;
+		k++;
+	}
+	*lines = k;
+	return off;
+}
+
+/*
+ * Blocks of lines of lengths around every boundary (0, 15-17, mail's
+ * 70-80, 996-1000, 1500), some starting with a dot or ending in CR LF,
+ * cut at every length: stream_plain_run agrees with the reference.
+ */
+static int
+plain_bad(void)
+{
+	static const size_t lens[] = { 0, 1, 15, 16, 17, 31, 72, 77, 500, 996, 997,
+	    998, 999, 1000, 1500 };
+	static char buf[8192];
+	size_t n, i, len, cut, got, want, gl, wl;
+	int round, bad = 0;
+
+	for (round = 0; round < 400; round++) {
+		n = 0;
+		while (n < sizeof buf - 1600) {
+			len = rand() % 3 ? (size_t)(rand() % 90) :
+			    lens[rand() % (sizeof lens / sizeof *lens)];
+			for (i = 0; i < len; i++)
+				buf[n + i] = (char)('a' + rand() % 26);
+			if (len > 0 && rand() % 40 == 0)
+				buf[n] = '.';
+			if (len > 0 && rand() % 40 == 0)
+				buf[n + len - 1] = '\r';
+			buf[n + len] = '\n';
+			n += len + 1;
+		}
+		for (cut = 0; cut <= n; cut += 1 + (size_t)(rand() % 7)) {
+			got = stream_plain_run(buf, cut, &gl);
+			want = plain_ref(buf, cut, &wl);
+			bad += got != want || gl != wl;
+		}
+	}
+	return bad;
+}
+
+static size_t
+drop_ref(const char *s, size_t n, char c, char *out)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++)
+		if (s[i] != c)
+			out[o++] = s[i];
+	return o;
 }
 
 int
@@ -157,6 +213,7 @@ main(void)
 	ok(text_drop(work, 64, '\r') == 0, "a buffer of CRs only becomes empty");
 	ok(crlf_ok(65536), "stream_put_crlf: lines of 0 to 600 octets, CRLF-ended, into room");
 	ok(crlf_ok(64), "stream_put_crlf: the same through a buffer of 64 octets");
+	ok(plain_bad() == 0, "stream_plain_run: the line-by-line reference's lines, cut anywhere");
 	ok(copy_bad() == 0, "copy_octets: 0 to 600 octets, every alignment, exact and in bounds");
 	ok(putu_is(0, "0") && putu_is(7, "7") && putu_is(10, "10") &&
 	    putu_is(5200, "5200") && putu_is(18446744073709551615ULL,
