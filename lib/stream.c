@@ -534,11 +534,25 @@ stream_flush(struct stream_writer *w)
  * (doc/performance.md).  t/text.c checks it against the line-by-line
  * loop it replaces.
  */
+/*
+ * The LF at j ends the line at *off: 1 when that line is plain and the
+ * next may be too (*off and *k moved past it), else 0.
+ */
+static inline int
+plain_lf(const char *p, size_t n, size_t j, size_t *off, size_t *k)
+{
+	if (j - *off >= STREAM_TEXT_MAX - 1 || (j > *off && p[j - 1] == '\r'))
+		return 0;
+	*off = j + 1;
+	++*k;
+	return !(*off < n && p[*off] == '.');
+}
+
 size_t
 stream_plain_run(const char *p, size_t n, size_t *lines)
 {
 	const size_t max = STREAM_TEXT_MAX - 1;
-	size_t off = 0, k = 0, i = 0, j;
+	size_t off = 0, k = 0, i = 0;
 
 	if (n == 0 || p[0] == '.')
 		goto done;
@@ -550,34 +564,18 @@ stream_plain_run(const char *p, size_t n, size_t *lines)
 			unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
 			    _mm_loadu_si128((const __m128i *)(const void *)(p + i)), lf));
 
-			for (; m != 0; m &= m - 1) {
-				j = i + (size_t)__builtin_ctz(m);
-				if (j - off >= max || (j > off && p[j - 1] == '\r'))
+			for (; m != 0; m &= m - 1)
+				if (!plain_lf(p, n, i + (size_t)__builtin_ctz(m), &off, &k))
 					goto done;
-				off = j + 1;
-				k++;
-				if (off < n && p[off] == '.')
-					goto done;
-			}
 			/* No LF can come soon enough for the line at off. */
 			if (i + 16 - off >= max)
 				goto done;
 		}
 	}
 #endif
-	for (; i < n; i++) {
-		if (p[i] != '\n') {
-			if (i - off >= max)
-				goto done;
-			continue;
-		}
-		if (i - off >= max || (i > off && p[i - 1] == '\r'))
+	for (; i < n; i++)
+		if (p[i] == '\n' ? !plain_lf(p, n, i, &off, &k) : i - off >= max)
 			goto done;
-		off = i + 1;
-		k++;
-		if (off < n && p[off] == '.')
-			goto done;
-	}
 done:
 	*lines = k;
 	return off;
