@@ -117,8 +117,7 @@ xforward_parse(struct stream_reader *r, struct txn *t, const char *s, size_t n)
 			i++;
 		vl = (size_t)(s + i - v);
 		for (a = 0; a < XF_COUNT; a++)
-			if (strlen(xf_names[a]) == kl &&
-			    text_ieq(k, xf_names[a], kl))
+			if (text_name_is(k, kl, xf_names[a]))
 				break;
 		if (a == XF_COUNT)
 			return rerr(r, EXIT_PERM, "unknown XFORWARD attribute %.*s",
@@ -526,15 +525,6 @@ stream_flush(struct stream_writer *w)
 }
 
 /*
- * Whole plain lines from p[0..n): each line's LF is fewer than
- * STREAM_TEXT_MAX - 1 octets from its start, with no CR before it, and
- * the next line does not start with a dot.  One pass over the block,
- * sixteen octets a step, every LF of a step taken from one mask: a call
- * of text_find per line cost more than the scan on mail's short lines
- * (doc/performance.md).  t/text.c checks it against the line-by-line
- * loop it replaces.
- */
-/*
  * The LF at j ends the line at *off: 1 when that line is plain and the
  * next may be too (*off and *k moved past it), else 0.
  */
@@ -548,6 +538,15 @@ plain_lf(const char *p, size_t n, size_t j, size_t *off, size_t *k)
 	return !(*off < n && p[*off] == '.');
 }
 
+/*
+ * Whole plain lines from p[0..n): each line's LF is fewer than
+ * STREAM_TEXT_MAX - 1 octets from its start, with no CR before it, and
+ * the next line does not start with a dot.  One pass over the block,
+ * sixteen octets a step, every LF of a step taken from one mask: a call
+ * of text_find per line cost more than the scan on mail's short lines
+ * (doc/performance.md).  t/text.c checks it against the line-by-line
+ * loop it replaces.
+ */
 size_t
 stream_plain_run(const char *p, size_t n, size_t *lines)
 {

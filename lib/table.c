@@ -1,6 +1,7 @@
 #include "table.h"
 #include "conf.h"
 #include "fmt.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -72,6 +73,13 @@ table_open_secret(struct table *t, const char *name)
 		return errno = e, -1;
 	}
 	return 0;
+}
+
+void
+table_need(struct table *t, const char *name)
+{
+	if (table_open(t, name) < 0)
+		die_sys("unable to open table %s", name);
 }
 
 void

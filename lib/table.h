@@ -35,6 +35,11 @@ struct table {
 /* name is a table in the configuration folder ("users") or a path with '/'. */
 int table_open(struct table *, const char *name);
 /*
+ * table_open(), or exit naming the table: 111, a table that exists but
+ * cannot be read being the postmaster's to fix while mail waits.
+ */
+void table_need(struct table *, const char *name);
+/*
  * table_open() for a table of secrets (smtp_auth, any table of
  * passwords): -1 with errno EPERM when others may read its .cdb, or the
  * text it is compiled from beside it, so that the program reading it

@@ -123,5 +123,5 @@ text_field_name(const char *l, size_t n)
 int
 text_name_is(const char *l, size_t n, const char *name)
 {
-	return strlen(name) == n && strncasecmp(l, name, n) == 0;
+	return strlen(name) == n && text_ieq(l, name, n);
 }

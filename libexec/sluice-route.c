@@ -27,13 +27,6 @@ static struct route default_local, internet;
 static const char *delims;
 
 static void
-open_table(struct table *t, const char *name)
-{
-	if (table_open(t, name) < 0)
-		die_sys("unable to open table %s", name);
-}
-
-static void
 table_fail(const char *name)
 {
 	die_sys("unable to read table %s", name);
@@ -246,9 +239,9 @@ main(int argc, char **argv)
 
 	usage_none(argc, argv, "usage: sluice-route < stream > stream\nSee sluice-route(8).\n");
 	log_init(argv[0]);
-	open_table(&t_routes, "routes");
-	open_table(&t_domains, "domains");
-	open_table(&t_users, "users");
+	table_need(&t_routes, "routes");
+	table_need(&t_domains, "domains");
+	table_need(&t_users, "users");
 	delims = conf_get("recipient_delimiter", "+");
 	setting_route("local_default_channel", "local", &default_local);
 	setting_route("internet_channel", "smtp", &internet);

@@ -201,22 +201,15 @@ alias_txn(struct stream_reader *rd, struct stream_writer *w, struct txn *t,
 	txn_reset(&out);
 }
 
-static void
-open_table(struct table *t, const char *name)
-{
-	if (table_open(t, name) < 0)
-		die_sys("unable to open table %s", name);
-}
-
 /* The tables and settings of sluice-alias(8) ENVIRONMENT. */
 static void
 settings(struct alias *A)
 {
 	const char *v;
 
-	open_table(&A->aliases, "aliases");
-	open_table(&A->domains, "domains");
-	open_table(&A->users, "users");
+	table_need(&A->aliases, "aliases");
+	table_need(&A->domains, "domains");
+	table_need(&A->users, "users");
 	A->delims = conf_get("recipient_delimiter", "+");
 	A->hostname = conf_hostname();
 	A->max_depth = conf_num("alias_max_depth", 10);

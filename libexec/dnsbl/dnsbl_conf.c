@@ -102,8 +102,7 @@ lists_load(struct dnsbl_conf *c, const char *name)
 	unsigned pos = 0;
 	int rc;
 
-	if (table_open(&t, name) < 0)
-		die_sys("unable to open table %s", name);
+	table_need(&t, name);
 	while ((rc = table_next(&t, &pos, key, sizeof key, val, sizeof val)) == 1) {
 		if (c->n == DNSBL_LISTS_MAX)
 			die(EXIT_TEMP, "%s: more than %d lists", t.path, DNSBL_LISTS_MAX);
@@ -123,8 +122,7 @@ white_load(struct dnsbl_conf *c, const char *name)
 	unsigned pos = 0;
 	int rc;
 
-	if (table_open(&t, name) < 0)
-		die_sys("unable to open table %s", name);
+	table_need(&t, name);
 	while ((rc = table_next(&t, &pos, key, sizeof key, val, sizeof val)) == 1) {
 		if (cidr_parse(key, &r) < 0)
 			die(EXIT_TEMP, "%s: not an address, range or CIDR block: %s",

@@ -25,7 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "delivered.h"
 #include "fsutil.h"
 #include "handoff.h"
 #include "log.h"
@@ -68,12 +67,19 @@ sync_later(struct local *L, const char *dir)
 	return 0;
 }
 
+/* A pending file's DIR/SUB/NAME (SUB tmp or new), or DIR/new for name NULL. */
+static void
+pend_path(const struct pend *p, const char *sub, const char *name, char *buf,
+    size_t size)
+{
+	snprintf(buf, size, "%s/%s%s%s", p->dir, sub, name ? "/" : "", name ? name : "");
+}
+
 static void
 pend_free(struct pend *p)
 {
-	free(p->tmp);
-	free(p->fin);
-	free(p->newdir);
+	free(p->dir);
+	free(p->name);
 	free(p->qid);
 	free(p->addr);
 	free(p->route);
@@ -103,24 +109,25 @@ commit_pending(struct local *L)
 	L->npend_fs = 0;
 	for (i = 0; i < L->npend; i++) {
 		struct pend *p = &L->pend[i];
+		char tmp[BOX_MAX + 600], fin[BOX_MAX + 600], newdir[BOX_MAX + 8];
 
+		pend_path(p, "tmp", p->name, tmp, sizeof tmp);
+		pend_path(p, "new", p->name, fin, sizeof fin);
+		pend_path(p, "new", NULL, newdir, sizeof newdir);
 		if (rc < 0)
-			unlink(p->tmp);
-		else if (handoff_commit(-1, AT_FDCWD, p->tmp, p->fin, 0) < 0) {
-			log_warn("unable to deliver into the Maildir %s: %s", p->newdir,
+			unlink(tmp);
+		else if (handoff_commit(-1, AT_FDCWD, tmp, fin, 0) < 0) {
+			log_warn("unable to deliver into the Maildir %s: %s", newdir,
 			    strerror(errno));
 			rc = -1;
 		} else {
-			if (sync_later(L, p->newdir) < 0) {
-				log_warn("unable to sync %s: %s", p->newdir, strerror(errno));
+			if (sync_later(L, newdir) < 0) {
+				log_warn("unable to sync %s: %s", newdir, strerror(errno));
 				rc = -1;
 			}
 			/* In new/: a retry must not deliver it again. */
-			if (p->addr != NULL &&
-			    delivered_mark(p->qid, p->addr, p->route, 0) < 0)
-				log_warn("qid=%s to=<%s> unable to record the delivery (a "
-				    "retry may deliver it again): %s", p->qid, p->addr,
-				    strerror(errno));
+			if (p->addr != NULL)
+				local_txn_record(p->qid, p->addr, p->route);
 		}
 		pend_free(p);
 	}
@@ -144,10 +151,13 @@ static struct local *dying;
 static void
 abandon(void)
 {
+	char tmp[BOX_MAX + 600];
 	size_t i;
 
-	for (i = 0; i < dying->npend; i++)
-		unlink(dying->pend[i].tmp);
+	for (i = 0; i < dying->npend; i++) {
+		pend_path(&dying->pend[i], "tmp", dying->pend[i].name, tmp, sizeof tmp);
+		unlink(tmp);
+	}
 }
 
 void
@@ -163,7 +173,7 @@ local_maildir_record_later(struct local *L, unsigned long before,
 {
 	struct pend *p;
 
-	if (L->npend_made == before || L->npend == 0)
+	if (L->npend_made == before)
 		return 0;
 	p = &L->pend[L->npend - 1];
 	if ((p->qid = strdup(qid)) == NULL || (p->addr = strdup(addr)) == NULL ||
@@ -196,15 +206,14 @@ pend_fs(struct local *L, int fd)
 }
 
 static int
-pend_add(struct local *L, const char *tmp, const char *fin, const char *newdir)
+pend_add(struct local *L, const char *dir, const char *name)
 {
 	struct pend *p;
 
 	if (L->pend == NULL && (L->pend = calloc(PEND_MAX, sizeof *L->pend)) == NULL)
 		return -1;
 	p = &L->pend[L->npend];
-	if ((p->tmp = strdup(tmp)) == NULL || (p->fin = strdup(fin)) == NULL ||
-	    (p->newdir = strdup(newdir)) == NULL) {
+	if ((p->dir = strdup(dir)) == NULL || (p->name = strdup(name)) == NULL) {
 		pend_free(p);
 		return errno = ENOMEM, -1;
 	}
@@ -269,12 +278,12 @@ clean_tmp(const char *dir)
 }
 
 /*
- * Write the copy into tmp (made with O_EXCL): synced when now is set,
- * else left pending for fin; 0, or -1 with res set.
+ * Write the copy into tmp, DIR/tmp/NAME (made with O_EXCL): synced when
+ * now is set, else left pending; 0, or -1 with res set.
  */
 static int
-write_tmp(struct local *L, const char *dir, const char *tmp, const char *fin,
-    const char *newdir, int now, const struct copy *c, struct result *res)
+write_tmp(struct local *L, const char *dir, const char *name, const char *tmp,
+    int now, const struct copy *c, struct result *res)
 {
 	struct wbuf w;
 	int fd, made = 0;
@@ -295,7 +304,7 @@ write_tmp(struct local *L, const char *dir, const char *tmp, const char *fin,
 		return -1;
 	}
 	wbuf_free(&w);
-	if (close(fd) < 0 || (!now && pend_add(L, tmp, fin, newdir) < 0)) {
+	if (close(fd) < 0 || (!now && pend_add(L, dir, name) < 0)) {
 		local_result_sys(res, "unable to write", tmp);
 		unlink(tmp);
 		return -1;
@@ -329,7 +338,7 @@ local_maildir_deliver(struct local *L, const char *dir, const struct copy *c,
 		local_result_set(res, 5, "5.2.0", "Maildir name too long: %s", dir);
 		return local_result_public(res, "Maildir name too long");
 	}
-	if (write_tmp(L, dir, tmp, fin, newdir, now, c, res) < 0)
+	if (write_tmp(L, dir, name, tmp, now, c, res) < 0)
 		return;
 	if (now && handoff_commit(-1, AT_FDCWD, tmp, fin, 0) < 0) {
 		local_result_sys(res, "unable to deliver into the Maildir", newdir);

@@ -109,12 +109,12 @@ target_route(const struct rcpt *r)
  * Note a delivery before anything else happens, so that a retry of this
  * batch (a later stage failed, the chain was killed) does not repeat it.
  */
-static void
-record(struct local *L, const struct rcpt *r)
+void
+local_txn_record(const char *qid, const char *addr, const char *route)
 {
-	if (delivered_mark(L->qid, r->addr, target_route(r), 0) < 0)
+	if (delivered_mark(qid, addr, route, 0) < 0)
 		log_warn("qid=%s to=<%s> unable to record the delivery (a retry "
-		    "may deliver it again): %s", L->qid, r->addr, strerror(errno));
+		    "may deliver it again): %s", qid, addr, strerror(errno));
 }
 
 /* Which recipients are ours: local[i] set; their number. */
@@ -173,7 +173,7 @@ attempt(struct local *L, const struct txn *t, const struct rcpt *r,
 		/* A Maildir file pending (local_maildir.c) is recorded once in new/. */
 		if (res->code == 0 && !local_maildir_record_later(L, before, L->qid,
 		    r->addr, target_route(r)))
-			record(L, r);
+			local_txn_record(L->qid, r->addr, target_route(r));
 	}
 	log_info("qid=%s to=<%s> status=%s dsn=%s %s", L->qid, r->addr,
 	    res->code == 0 ? "sent" : res->code == 4 ? "deferred" : "bounced",

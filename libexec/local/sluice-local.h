@@ -75,7 +75,7 @@ struct copy {
  * recipients once it is there.
  */
 struct pend {
-	char *tmp, *fin, *newdir;
+	char *dir, *name;	/* DIR/tmp/NAME, to be DIR/new/NAME */
 	char *qid, *addr, *route;	/* addr NULL: nothing to record */
 };
 
@@ -111,6 +111,8 @@ struct local {
 /* local_txn.c */
 void local_txn_process(struct local *, struct stream_reader *,
     struct stream_writer *, struct txn *);
+/* Add a delivered recipient to the record of qid (a failure is logged). */
+void local_txn_record(const char *qid, const char *addr, const char *route);
 
 /* local_users.c */
 struct addr;

@@ -128,7 +128,6 @@ main(int argc, char **argv)
 	/* Static: the session holds a table value of TABLE_VAL_MAX octets. */
 	static struct session sess;
 	struct session *s = &sess;
-
 	struct listen_conf lc;
 
 	log_name(argv[0]);

@@ -205,12 +205,6 @@ struct session {
 /* The client's buffers, before anything can fail (the session's 421). */
 void smtpd_session_io(struct session *);
 void smtpd_session_init(struct session *);
-/*
- * Open a table the session needs from its start, or exit 111 naming the
- * table: before the greeting, main's die hook answers the client 421
- * 4.3.0.
- */
-void smtpd_session_table(struct table *, const char *name);
 void smtpd_session_exit(struct session *, int code) __attribute__((noreturn));
 void smtpd_session_error(struct session *);
 void smtpd_session_flush(struct session *);

@@ -95,7 +95,7 @@ smtpd_access_init(struct session *s)
 	v = conf_num("smtpd_error_delay_after", 5);
 	c->error_delay_after = v < 0 || v > ERRORS_MAX ? 5 : (unsigned)v;
 	c->dnsbl = dnsbl_refusal();
-	smtpd_session_table(&s->senders, "sender_access");
+	table_need(&s->senders, "sender_access");
 }
 
 /* A host name key: "mx.example.org", or ".example.org" for subdomains. */
@@ -250,7 +250,7 @@ access_lookup(struct session *s)
 	int rc;
 
 	/* Rules that cannot be read keep the client out for now (421). */
-	smtpd_session_table(&t, "access");
+	table_need(&t, "access");
 	rc = cidr_addr_parse(s->addr, &a) < 0 ? 0 :
 	    match_addr(s, &t, &a, val, sizeof s->lookup_val);
 	if (rc == 0 && s->ac.name_keys) {

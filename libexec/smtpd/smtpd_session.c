@@ -19,19 +19,6 @@
 #include "table.h"
 
 /*
- * A table the session cannot open (damaged, unreadable, no descriptor
- * left): the client is told to come back (421, before the greeting, as
- * RFC 5321 allows), not left with a closed connection and no word; the
- * log names the table.
- */
-void
-smtpd_session_table(struct table *t, const char *name)
-{
-	if (table_open(t, name) < 0)
-		die(EXIT_TEMP, "unable to open table %s: %s", name, strerror(errno));
-}
-
-/*
  * The settings (sluice-smtpd(8), SETTINGS) and the tables RCPT reads.  s
  * is main's static session, all zero as exec left it: clearing it again
  * would only fault in its pages (about 30 KiB, 8 page faults per
@@ -80,9 +67,14 @@ smtpd_session_init(struct session *s)
 	smtpd_tls_init(s);
 	smtpd_auth_init(s);
 	smtpd_limit_init(s);
-	smtpd_session_table(&s->domains, "domains");
-	smtpd_session_table(&s->users, "users");
-	smtpd_session_table(&s->aliases, "aliases");
+	/*
+	 * A table the session cannot open (damaged, unreadable, no descriptor
+	 * left) ends it naming the table, before the greeting: main's die
+	 * hook tells the client to come back (421, as RFC 5321 allows).
+	 */
+	table_need(&s->domains, "domains");
+	table_need(&s->users, "users");
+	table_need(&s->aliases, "aliases");
 }
 
 void
