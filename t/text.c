@@ -122,7 +122,8 @@ plain_ref(const char *p, size_t n, size_t *lines)
 /*
  * Blocks of lines of lengths around every boundary (0, 15-17, mail's
  * 70-80, 996-1000, 1500), some starting with a dot or ending in CR LF,
- * cut at every length: stream_plain_run agrees with the reference.
+ * with NULs and bare CRs inside, cut at every length: stream_plain_run
+ * agrees with the reference.
  */
 static int
 plain_bad(void)
@@ -139,7 +140,8 @@ plain_bad(void)
 			len = rand() % 3 ? (size_t)(rand() % 90) :
 			    lens[rand() % (sizeof lens / sizeof *lens)];
 			for (i = 0; i < len; i++)
-				buf[n + i] = (char)('a' + rand() % 26);
+				buf[n + i] = rand() % 50 == 0 ? '\0' : rand() % 50 == 0 ?
+				    '\r' : (char)('a' + rand() % 26);
 			if (len > 0 && rand() % 40 == 0)
 				buf[n] = '.';
 			if (len > 0 && rand() % 40 == 0)
